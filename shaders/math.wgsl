@@ -1,0 +1,224 @@
+// wgpu-activations: portable f32 helpers shared by every activation.
+//
+// WGSL built-ins are not trusted here: drivers differ in how they treat NaN
+// (`max(NaN, 0.0)` is 0 on llvmpipe), signed zeros (`tanh(-0.0)` is +0 on GL)
+// and tiny inputs (`tanh(1e-8)` is 2.98e-8 on llvmpipe), and `exp` may be
+// lowered to `exp2(x * log2(e))`, whose error grows with |x|. Classification is
+// therefore done on the bit pattern, and `exp`/`expm1` are ports of the
+// FreeBSD/musl single-precision routines (< 1 ULP, only IEEE +, -, *, /).
+// Every helper is prefixed `wa_` so it can be spliced into a caller's shader.
+
+// True for every NaN bit pattern (never optimised away, unlike `x != x`).
+fn wa_is_nan(x: f32) -> bool {
+    return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
+}
+
+// True for +inf and -inf.
+fn wa_is_inf(x: f32) -> bool {
+    return (bitcast<u32>(x) & 0x7fffffffu) == 0x7f800000u;
+}
+
+// x > 0 (subnormals included, NaN excluded), decided on the bits so that a
+// backend that flushes subnormals in comparisons still sees 1e-40 > 0.
+fn wa_gt_zero(x: f32) -> bool {
+    return bitcast<u32>(x) - 1u < 0x7f800000u;
+}
+
+// x < 0 (subnormals included, -0.0 and NaN excluded), decided on the bits.
+fn wa_lt_zero(x: f32) -> bool {
+    return bitcast<u32>(x) - 0x80000001u < 0x7f800000u;
+}
+
+// |x| by clearing the sign bit (exact for NaN, inf, -0.0 and subnormals).
+fn wa_abs(x: f32) -> f32 {
+    return bitcast<f32>(bitcast<u32>(x) & 0x7fffffffu);
+}
+
+// |magnitude| with the sign bit of `sign`.
+fn wa_copysign(magnitude: f32, sign: f32) -> f32 {
+    return bitcast<f32>((bitcast<u32>(magnitude) & 0x7fffffffu) | (bitcast<u32>(sign) & 0x80000000u));
+}
+
+// Returns x when x is NaN, `value` otherwise: NaN in -> NaN out.
+fn wa_keep_nan(x: f32, value: f32) -> f32 {
+    return select(value, x, wa_is_nan(x));
+}
+
+// 2^k as f32 for -126 <= k <= 127, built from the exponent bits.
+fn wa_pow2i(k: i32) -> f32 {
+    return bitcast<f32>(u32(k + 127) << 23u);
+}
+
+// e^x, < 1 ULP (FreeBSD e_expf.c). exp(-inf) = 0, exp(+inf) = +inf,
+// exp(NaN) = NaN, overflow to +inf above 88.72, smooth underflow below -87.3.
+fn wa_exp(x_in: f32) -> f32 {
+    var x = x_in;
+    let bits = bitcast<u32>(x);
+    let hx = bits & 0x7fffffffu;
+    let negative = (bits >> 31u) != 0u;
+    if hx >= 0x42b17218u {
+        // |x| >= 88.72...: NaN, inf, overflow or deep underflow.
+        if hx > 0x7f800000u {
+            return x;
+        }
+        if !negative {
+            return bitcast<f32>(0x7f800000u);
+        }
+        if hx > 0x42cff1b5u {
+            // x < -103.97: below the smallest subnormal.
+            return 0.0;
+        }
+    }
+    var hi = 0.0;
+    var lo = 0.0;
+    var k = 0;
+    if hx > 0x3eb17218u {
+        // |x| > 0.5 ln2: reduce x = k ln2 + r, |r| <= 0.5 ln2.
+        let ln2_hi = 6.9314575195e-01; // 0x3f317200, exact times small k
+        let ln2_lo = 1.4286067653e-06; // 0x35bfbe8e
+        if hx < 0x3f851592u {
+            // |x| < 1.5 ln2
+            k = select(1, -1, negative);
+        } else {
+            k = i32(1.4426950216e+00 * x + select(0.5, -0.5, negative));
+        }
+        let t = f32(k);
+        hi = x - t * ln2_hi;
+        lo = t * ln2_lo;
+        x = hi - lo;
+    } else if hx < 0x39000000u {
+        // |x| < 2^-14: e^x = 1 + x to f32 precision.
+        return 1.0 + x;
+    }
+    let t = x * x;
+    let c = x - t * (1.6666625440e-1 + t * -2.7667332906e-3);
+    if k == 0 {
+        return 1.0 - ((x * c) / (c - 2.0) - x);
+    }
+    let y = 1.0 - ((lo - (x * c) / (2.0 - c)) - hi);
+    if k >= -125 {
+        if k == 128 {
+            return y * 2.0 * 1.7014118346e+38; // 2^127
+        }
+        return y * wa_pow2i(k);
+    }
+    // Result is subnormal: scale in two steps so that 2^k stays normal.
+    return y * wa_pow2i(k + 100) * 7.8886090522e-31; // 2^-100
+}
+
+// e^x - 1, < 1 ULP (FreeBSD/musl s_expm1f.c): accurate for tiny x where
+// `exp(x) - 1` would cancel. expm1(-inf) = -1, expm1(+inf) = +inf.
+fn wa_expm1(x_in: f32) -> f32 {
+    var x = x_in;
+    let bits = bitcast<u32>(x);
+    let hx = bits & 0x7fffffffu;
+    let negative = (bits >> 31u) != 0u;
+    if hx >= 0x4195b844u {
+        // |x| >= 27 ln2: NaN, or e^x - 1 is -1 or e^x.
+        if hx > 0x7f800000u {
+            return x;
+        }
+        if negative {
+            return -1.0;
+        }
+        if hx > 0x42b17180u {
+            // x > 88.72: overflow.
+            return bitcast<f32>(0x7f800000u);
+        }
+    }
+    var k = 0;
+    var c = 0.0;
+    if hx > 0x3eb17218u {
+        // |x| > 0.5 ln2: reduce x = k ln2 + r.
+        let ln2_hi = 6.9313812256e-01; // 0x3f317180
+        let ln2_lo = 9.0580006145e-06; // 0x3717f7d1
+        var hi = 0.0;
+        var lo = 0.0;
+        if hx < 0x3f851592u {
+            // |x| < 1.5 ln2
+            if negative {
+                hi = x + ln2_hi;
+                lo = -ln2_lo;
+                k = -1;
+            } else {
+                hi = x - ln2_hi;
+                lo = ln2_lo;
+                k = 1;
+            }
+        } else {
+            k = i32(1.4426950216e+00 * x + select(0.5, -0.5, negative));
+            let t = f32(k);
+            hi = x - t * ln2_hi;
+            lo = t * ln2_lo;
+        }
+        x = hi - lo;
+        c = (hi - x) - lo;
+    } else if hx < 0x33000000u {
+        // |x| < 2^-25 (subnormals included): e^x - 1 = x exactly rounded.
+        return x;
+    }
+    let hfx = 0.5 * x;
+    let hxs = x * hfx;
+    let r1 = 1.0 + hxs * (-3.3333212137e-2 + hxs * 1.5807170421e-3);
+    let t = 3.0 - r1 * hfx;
+    var e = hxs * ((r1 - t) / (6.0 - x * t));
+    if k == 0 {
+        return x - (x * e - hxs);
+    }
+    e = x * (e - c) - c;
+    e = e - hxs;
+    if k == -1 {
+        return 0.5 * (x - e) - 0.5;
+    }
+    if k == 1 {
+        if x < -0.25 {
+            return -2.0 * (e - (x + 0.5));
+        }
+        return 1.0 + 2.0 * (x - e);
+    }
+    if k < 0 || k > 56 {
+        var y = x - e + 1.0;
+        if k == 128 {
+            y = y * 2.0 * 1.7014118346e+38;
+        } else {
+            y = y * wa_pow2i(k);
+        }
+        return y - 1.0;
+    }
+    let two_pk = wa_pow2i(k);
+    let two_mk = wa_pow2i(-k);
+    if k < 23 {
+        return (x - e + (1.0 - two_mk)) * two_pk;
+    }
+    return (x - (e + two_mk) + 1.0) * two_pk;
+}
+
+// tanh x, < 2 ULP (musl tanhf.c on top of wa_expm1). Odd: keeps the sign of
+// -0.0, returns subnormal inputs unchanged, +-1 at +-inf, NaN for NaN.
+fn wa_tanh(x: f32) -> f32 {
+    let w = bitcast<u32>(x) & 0x7fffffffu;
+    let a = bitcast<f32>(w);
+    var t = a;
+    if w > 0x7f800000u {
+        return x;
+    }
+    if w > 0x3f0c9f54u {
+        // |x| > log(3)/2
+        if w > 0x41200000u {
+            // |x| > 10: tanh rounds to 1.
+            t = 1.0;
+        } else {
+            let e = wa_expm1(2.0 * a);
+            t = 1.0 - 2.0 / (e + 2.0);
+        }
+    } else if w > 0x3e82c578u {
+        // |x| > log(5/3)/2
+        let e = wa_expm1(2.0 * a);
+        t = e / (e + 2.0);
+    } else if w >= 0x00800000u {
+        // |x| >= 2^-126
+        let e = wa_expm1(-2.0 * a);
+        t = -e / (e + 2.0);
+    }
+    return wa_copysign(t, x);
+}

@@ -1,0 +1,77 @@
+//! The crate's one error type.
+
+/// Everything that can go wrong in this crate. Bad input is reported here,
+/// never by a panic, and never by a wrong answer.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No GPU adapter could be opened (none present, or none matching
+    /// `WGPU_BACKEND` / `WGPU_ADAPTER_NAME`).
+    #[error(
+        "no usable GPU adapter: {detail}. On Linux without a GPU install a software one: \
+         `apt-get install mesa-vulkan-drivers libvulkan1` (Vulkan, lavapipe); \
+         OpenGL ES needs Mesa's EGL (`libegl1`, llvmpipe)"
+    )]
+    NoAdapter {
+        /// What was tried and why it failed.
+        detail: String,
+    },
+
+    /// Two inputs that must have the same length do not.
+    #[error("length mismatch: {what} has {actual} elements, expected {expected}")]
+    LengthMismatch {
+        /// Which input is wrong, e.g. `"grad_output"`.
+        what: &'static str,
+        /// The length it must have.
+        expected: usize,
+        /// The length it has.
+        actual: usize,
+    },
+
+    /// An activation parameter is outside its domain (NaN, infinite,
+    /// `min_val > max_val`, ...).
+    #[error("invalid parameter {parameter} = {value} for {activation}: {reason}")]
+    InvalidParameter {
+        /// The activation's name, e.g. `"leaky_relu"`.
+        activation: &'static str,
+        /// The parameter's name, e.g. `"negative_slope"`.
+        parameter: &'static str,
+        /// The value given.
+        value: f32,
+        /// What the value must satisfy.
+        reason: &'static str,
+    },
+
+    /// The input does not fit in one buffer on this device.
+    #[error(
+        "{len} elements ({bytes} bytes) exceed this device's max_buffer_size of {max_bytes} bytes"
+    )]
+    TooLarge {
+        /// Elements requested.
+        len: usize,
+        /// Bytes requested.
+        bytes: u64,
+        /// The device's limit.
+        max_bytes: u64,
+    },
+
+    /// The device could not be opened on an adapter.
+    #[error("requesting a device failed: {0}")]
+    RequestDevice(#[from] wgpu::RequestDeviceError),
+
+    /// A wgpu validation, out-of-memory or internal error caught by an error scope.
+    #[error("GPU error: {0}")]
+    Gpu(#[from] wgpu::Error),
+
+    /// Mapping a buffer for readback failed (e.g. the device was lost).
+    #[error("mapping a buffer failed: {0}")]
+    Map(#[from] wgpu::BufferAsyncError),
+
+    /// Reading a mapped range failed.
+    #[error("reading a mapped buffer failed: {0}")]
+    MapRange(#[from] wgpu::MapRangeError),
+
+    /// Waiting for the GPU failed or timed out (a lost or hung device).
+    #[error("waiting for the GPU failed: {0}")]
+    Poll(#[from] wgpu::PollError),
+}

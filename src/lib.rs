@@ -1,0 +1,31 @@
+//! # wgpu-activations
+//!
+//! PyTorch-compatible neural-network activation functions as WGSL compute
+//! shaders on [`wgpu`]: a forward, a derivative and a backward kernel per op,
+//! correct on every backend (NaN, infinities, signed zeros and kinks as
+//! `torch.nn` defines them), with an independent f64 CPU reference in [`cpu`].
+//!
+//! ```no_run
+//! use wgpu_activations::{Activation, Context};
+//!
+//! let ctx = Context::new()?; // honours WGPU_BACKEND, WGPU_ADAPTER_NAME
+//! let x = [-3.0_f32, 0.0, 3.0];
+//! let y = ctx.forward(Activation::Sigmoid, &x)?; // [0.0474, 0.5, 0.9526]
+//! let dy = ctx.derivative(Activation::leaky_relu(), &x)?; // [0.01, 0.01, 1.0]
+//! let reference = wgpu_activations::cpu::forward(Activation::Sigmoid, &x)?;
+//! # let _ = (y, dy, reference);
+//! # Ok::<(), wgpu_activations::Error>(())
+//! ```
+
+pub mod accuracy;
+mod activation;
+mod context;
+pub mod cpu;
+mod error;
+mod kernels;
+mod readback;
+pub mod shader;
+
+pub use activation::{Activation, Mode};
+pub use context::{Context, DEFAULT_POLL_TIMEOUT};
+pub use error::Error;

@@ -1,0 +1,34 @@
+//! Reading a GPU buffer back to the host.
+
+use std::time::Duration;
+
+use crate::Error;
+
+/// Maps `staging` (MAP_READ) once `submission` has completed and copies it
+/// out as f32. Waits at most `timeout`, so a lost or hung device becomes an
+/// `Error::Poll` instead of a hang.
+pub(crate) fn read_f32(
+    device: &wgpu::Device,
+    staging: &wgpu::Buffer,
+    submission: wgpu::SubmissionIndex,
+    timeout: Duration,
+) -> Result<Vec<f32>, Error> {
+    let slice = staging.slice(..);
+    let (sender, receiver) = futures_intrusive::channel::shared::oneshot_channel();
+    slice.map_async(wgpu::MapMode::Read, move |result| {
+        sender.send(result).ok();
+    });
+    device.poll(wgpu::PollType::Wait {
+        submission_index: Some(submission),
+        timeout: Some(timeout),
+    })?;
+    // The map callback ran during the wait; an empty channel means it was dropped.
+    let mapped = pollster::block_on(receiver.receive()).ok_or(wgpu::BufferAsyncError)?;
+    mapped?;
+    let data = {
+        let view = slice.get_mapped_range()?;
+        bytemuck::cast_slice::<u8, f32>(&view).to_vec()
+    };
+    staging.unmap();
+    Ok(data)
+}
