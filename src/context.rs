@@ -298,7 +298,7 @@ impl Context {
 
     fn checked_bytes(&self, len: usize) -> Result<u64, Error> {
         let max_bytes = self.inner.device.limits().max_buffer_size;
-        let bytes = (len as u64).checked_mul(4).unwrap_or(u64::MAX);
+        let bytes = (len as u64).saturating_mul(4);
         if bytes > max_bytes {
             return Err(Error::TooLarge {
                 len,

@@ -1,1 +1,6 @@
+//! One integration-test binary (keeps link time down); split by module.
 
+mod cpu_reference;
+mod gpu;
+mod shaders;
+mod support;

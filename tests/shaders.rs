@@ -1,0 +1,55 @@
+//! Every WGSL source parses and validates with naga (no GPU needed).
+
+use wgpu_activations::{Activation, shader};
+
+fn validate(label: &str, source: &str) {
+    let module = naga::front::wgsl::parse_str(source)
+        .unwrap_or_else(|e| panic!("{label}: WGSL parse error:\n{}", e.emit_to_string(source)));
+    naga::valid::Validator::new(
+        naga::valid::ValidationFlags::all(),
+        naga::valid::Capabilities::default(),
+    )
+    .validate(&module)
+    .unwrap_or_else(|e| {
+        panic!(
+            "{label}: WGSL validation error:\n{}",
+            e.emit_to_string(source)
+        )
+    });
+}
+
+#[test]
+fn math_helpers_validate() {
+    validate("math.wgsl", shader::MATH_WGSL);
+}
+
+#[test]
+fn function_library_validates() {
+    validate("library()", &shader::library());
+}
+
+#[test]
+fn every_composed_kernel_validates() {
+    for act in Activation::ALL {
+        let source = shader::elementwise_module(act);
+        assert!(
+            !source.contains("{{"),
+            "{}: template slot left unfilled",
+            act.name()
+        );
+        validate(act.name(), &source);
+    }
+}
+
+#[test]
+fn kernel_entry_points_are_the_three_modes() {
+    let module =
+        naga::front::wgsl::parse_str(&shader::elementwise_module(&Activation::Sigmoid)).unwrap();
+    let mut names: Vec<&str> = module
+        .entry_points
+        .iter()
+        .map(|e| e.name.as_str())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["backward", "derivative", "forward"]);
+}
