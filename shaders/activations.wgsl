@@ -63,3 +63,373 @@ fn leaky_relu_forward(x: f32, negative_slope: f32) -> f32 {
 fn leaky_relu_derivative(x: f32, negative_slope: f32) -> f32 {
     return wa_keep_nan(x, select(negative_slope, 1.0, wa_gt_zero(x)));
 }
+
+// ---- ELU / SELU / CELU -----------------------------------------------------
+// The exponential is taken of min(x, 0) (x itself for x <= 0 and NaN), so the
+// masked branch never overflows.
+fn wa_nonpositive_part(x: f32) -> f32 {
+    return select(x, 0.0, wa_gt_zero(x));
+}
+
+// x > 0 ? x : alpha (e^x - 1); keeps -0.0.
+fn elu_forward(x: f32, alpha: f32) -> f32 {
+    return select(alpha * wa_expm1(wa_nonpositive_part(x)), x, wa_gt_zero(x));
+}
+
+// x > 0 ? 1 : alpha e^x (alpha at 0).
+fn elu_derivative(x: f32, alpha: f32) -> f32 {
+    return select(alpha * wa_exp(wa_nonpositive_part(x)), 1.0, wa_gt_zero(x));
+}
+
+const WA_SELU_SCALE: f32 = 1.0507009873554804934193349852946;
+// scale * alpha, rounded once.
+const WA_SELU_SCALE_ALPHA: f32 = 1.7580993408473768599402175208123;
+
+// scale (x > 0 ? x : alpha (e^x - 1)).
+fn selu_forward(x: f32) -> f32 {
+    return select(WA_SELU_SCALE_ALPHA * wa_expm1(wa_nonpositive_part(x)), WA_SELU_SCALE * x, wa_gt_zero(x));
+}
+
+// scale (x > 0 ? 1 : alpha e^x).
+fn selu_derivative(x: f32) -> f32 {
+    return select(WA_SELU_SCALE_ALPHA * wa_exp(wa_nonpositive_part(x)), WA_SELU_SCALE, wa_gt_zero(x));
+}
+
+// x > 0 ? x : alpha (e^(x / alpha) - 1).
+fn celu_forward(x: f32, alpha: f32) -> f32 {
+    return select(alpha * wa_expm1(wa_nonpositive_part(x) / alpha), x, wa_gt_zero(x));
+}
+
+// x > 0 ? 1 : e^(x / alpha) (1 at 0).
+fn celu_derivative(x: f32, alpha: f32) -> f32 {
+    return select(wa_exp(wa_nonpositive_part(x) / alpha), 1.0, wa_gt_zero(x));
+}
+
+// ---- Products that vanish in a tail -----------------------------------------
+// x * t where t >= 0 vanishes as x -> -inf (x sigma(x), x Phi(x), ...): the
+// product is a zero with x's sign once t underflows, never -inf * 0 = NaN.
+fn wa_times_vanishing(x: f32, t: f32) -> f32 {
+    return select(x * t, wa_copysign(0.0, x), t == 0.0);
+}
+
+// x sigma(v) as x / (1 + e^-v), one rounding fewer than x * sigma(v), while
+// e^-v stays finite (v > -80); beyond, x e^v / (1 + e^v), a vanishing number
+// with x's sign (also at x = -inf).
+fn wa_times_sigmoid(x: f32, v: f32) -> f32 {
+    if v > -80.0 {
+        return x / (1.0 + wa_exp(-v));
+    }
+    let e = wa_exp(v);
+    return wa_times_vanishing(x, e / (1.0 + e));
+}
+
+// ---- GELU ------------------------------------------------------------------
+// Far left (-14.5 < x < -13) phi(x) and Phi(x) are below 2^-126 while x phi(x)
+// is not: there phi(x) 2^24 = e^(-x^2/2 + 24 ln 2) / sqrt(2 pi), and
+// Phi(x) = phi(x) / |x| (1 - u + 3u^2 - 15u^3), u = 1/x^2 (Mills' ratio; the
+// next term is 1e-6 of a 0.6% correction).
+fn wa_gelu_left_tail(x: f32) -> vec2<f32> {
+    let pdf_2p24 = 0.3989422804014327 * wa_exp(16.635532333438686 - 0.5 * (x * x));
+    let u = 1.0 / (x * x);
+    let mills = 1.0 - u * (1.0 - u * (3.0 - 15.0 * u));
+    // vec2(gelu, gelu') = (x Phi, Phi + x phi) = (-phi mills, x phi (1 - u mills)).
+    let forward = -pdf_2p24 * mills * 5.9604644775390625e-08;
+    let derivative = x * pdf_2p24 * (1.0 - u * mills) * 5.9604644775390625e-08;
+    return vec2<f32>(forward, derivative);
+}
+
+// x Phi(x), Phi the standard normal CDF (accurate in both tails, normal.wgsl).
+fn gelu_forward(x: f32) -> f32 {
+    if x < -13.0 && x > -14.5 {
+        return wa_gelu_left_tail(x).x;
+    }
+    return wa_times_vanishing(x, wa_normal_cdf(x));
+}
+
+// Phi(x) + x phi(x). Once phi underflows (|x| > 14.5, and at +-inf) that is
+// 1 on the right and a vanishing negative number (-0) on the left.
+fn gelu_derivative(x: f32) -> f32 {
+    if x < -13.0 && x > -14.5 {
+        return wa_gelu_left_tail(x).y;
+    }
+    let pdf = wa_normal_pdf(x);
+    let cdf = wa_normal_cdf(x);
+    return select(cdf + x * pdf, select(cdf, wa_copysign(0.0, x), wa_lt_zero(x)), pdf == 0.0);
+}
+
+// ---- GELU, tanh approximation ----------------------------------------------
+// With v = 2 sqrt(2/pi) (x + 0.044715 x^3): 0.5 (1 + tanh(v / 2)) = sigma(v),
+// so gelu_tanh(x) = x sigma(v): no cancellation of 1 + tanh for negative x.
+// sigma(v) has relative condition |v| sigma(-v), so v is formed as hi + lo
+// (constants in two parts, exact products): an f32 v would cost ~|v| ULPs.
+const WA_GELU_C1_HI: f32 = 1.5957691669464111;      // 2 sqrt(2/pi)
+const WA_GELU_C1_LO: f32 = -4.534068054340423e-08;
+const WA_GELU_C3_HI: f32 = 0.07135481387376785;     // 2 sqrt(2/pi) 0.044715
+const WA_GELU_C3_LO: f32 = 2.3988324659995897e-09;
+
+// v = x (c1 + c3 x^2) as vec2(hi, lo), for |x| <= 16.
+fn wa_gelu_tanh_v2(x: f32) -> vec2<f32> {
+    let x2 = wa_two_prod(x, x);
+    let t = wa_two_prod(WA_GELU_C3_HI, x2.x);
+    let t_lo = t.y + (WA_GELU_C3_HI * x2.y + WA_GELU_C3_LO * x2.x);
+    let u = wa_two_sum(WA_GELU_C1_HI, t.x);
+    let u_lo = u.y + (WA_GELU_C1_LO + t_lo);
+    let v = wa_two_prod(x, u.x);
+    return vec2<f32>(v.x, v.y + x * u_lo);
+}
+
+// e^-|v| for v = hi + lo: e^-|hi| (1 -+ lo); in (0, 1], never overflows.
+fn wa_exp_neg_abs2(v: vec2<f32>) -> f32 {
+    let negative = v.x < 0.0;
+    let e = wa_exp(select(-v.x, v.x, negative));
+    return e - e * select(v.y, -v.y, negative);
+}
+
+// x sigma(v), as x / (1 + e^-v) while e^-v is finite (one rounding fewer),
+// and x e^v / (1 + e^v) beyond. For |x| > 16 sigma(v) is 0 or 1 to f32
+// precision (|v| > 317): x itself, or a zero with x's sign (also at +-inf).
+fn gelu_tanh_forward(x: f32) -> f32 {
+    if wa_abs(x) > 16.0 {
+        return select(wa_copysign(0.0, x), x, x > 0.0);
+    }
+    let v = wa_gelu_tanh_v2(x);
+    let e = wa_exp_neg_abs2(v);
+    if v.x >= 0.0 {
+        return x / (1.0 + e);
+    }
+    if v.x > -80.0 {
+        return x / (1.0 + 1.0 / e);
+    }
+    return x * e / (1.0 + e);
+}
+
+// d/dx [x sigma(v)] = sigma(v) + x sigma'(v) v', v' = c1 + 3 c3 x^2, with
+// e = e^-|v|, sigma(v) = 1 / (1 + e) or e / (1 + e), sigma'(v) = e / (1 + e)^2.
+fn gelu_tanh_derivative(x: f32) -> f32 {
+    if wa_abs(x) > 16.0 {
+        // sigma'(v) underflows: 1 on the right, a vanishing negative number on the left.
+        return wa_keep_nan(x, select(wa_copysign(0.0, x), 1.0, x > 0.0));
+    }
+    let v = wa_gelu_tanh_v2(x);
+    let e = wa_exp_neg_abs2(v);
+    let w = 1.0 + e;
+    let s = select(1.0 / w, e / w, v.x < 0.0);
+    let dv = 1.5957691216057308 + 0.2140644488147871 * (x * x);
+    let y = s + x * dv * (e / (w * w));
+    // Far out on the left both terms underflow: keep the sign of the limit.
+    return select(y, wa_copysign(0.0, x), y == 0.0 && x < 0.0);
+}
+
+// ---- SiLU ------------------------------------------------------------------
+fn silu_forward(x: f32) -> f32 {
+    return wa_times_sigmoid(x, x);
+}
+
+// sigma(x) (1 + x (1 - sigma(x))) with e = e^-|x|. For x >= 0 that is
+// s (1 + x e / (1 + e)), s = 1 / (1 + e), with no cancellation; for x < 0 it
+// is e ((1 + x) + e) / (1 + e)^2, where 1 + x is exact (x <= -1/2) or
+// harmless, so only the root at x = -1.278 loses digits.
+fn silu_derivative(x: f32) -> f32 {
+    let e = wa_exp(-wa_abs(x));
+    let w = 1.0 + e;
+    if wa_lt_zero(x) {
+        // Underflows to -0 below x = -104 (the limit, with its sign).
+        return select(e * ((1.0 + x) + e) / (w * w), wa_copysign(0.0, x), e == 0.0);
+    }
+    return select((1.0 + x * (e / w)) / w, 1.0, e == 0.0);
+}
+
+// ---- Mish ------------------------------------------------------------------
+// tanh(softplus(x)) = n / (n + 2) with n = e^x (e^x + 2); it rounds to 1 for
+// x > 9, so e^x is taken of min(x, 20) and never overflows.
+fn mish_forward(x: f32) -> f32 {
+    let e = wa_exp(select(20.0, x, x < 20.0));
+    let n = e * (e + 2.0);
+    return wa_times_vanishing(x, n / (n + 2.0));
+}
+
+// t + x sigma(x) (1 - t^2), t = tanh(softplus(x)) = n / (n + 2) = 1 - 2 / d,
+// 1 - t^2 = 4 w^2 / d^2, with e = e^x, w = 1 + e, n = e (e + 2), d = n + 2.
+// For x > -1/2: (1 - 2/d) + 4 x e w / d^2 (two positive terms for x >= 0,
+// a small negative one down to -1/2). For x <= -1/2, over
+// one denominator: e P / d^2, P = 4 (1 + x) + e ((6 + 4x) + e (4 + e)), whose
+// leading term is exact for x <= -1/2, so only the root at x = -1.19 loses
+// digits. Exactly 1 to f32 precision for x > 20; -0 (the limit, with its
+// sign) once e underflows.
+fn mish_derivative(x: f32) -> f32 {
+    let e = wa_exp(select(20.0, x, x < 20.0));
+    let w = 1.0 + e;
+    let d = e * (e + 2.0) + 2.0;
+    var y = 0.0;
+    if x <= -0.5 {
+        let p = 4.0 * (1.0 + x) + e * ((6.0 + 4.0 * x) + e * (4.0 + e));
+        y = select(e * p / (d * d), wa_copysign(0.0, x), e == 0.0);
+    } else {
+        y = (1.0 - 2.0 / d) + 4.0 * x * e * w / (d * d);
+    }
+    return wa_keep_nan(x, select(y, 1.0, x > 20.0));
+}
+
+// ---- Softplus --------------------------------------------------------------
+// log(1 + e^z) / beta with z = beta x, as (max(z, 0) + log1p(e^-|z|)) / beta;
+// x itself where z > threshold (PyTorch's test on the rounded product).
+fn softplus_forward(x: f32, beta: f32, threshold: f32) -> f32 {
+    let z = beta * x;
+    let positive_part = select(0.0, z, wa_gt_zero(z));
+    let y = (positive_part + wa_log1p(wa_exp(-wa_abs(z)))) / beta;
+    return select(y, x, z > threshold);
+}
+
+// z > threshold ? 1 : sigma(beta x).
+fn softplus_derivative(x: f32, beta: f32, threshold: f32) -> f32 {
+    let z = beta * x;
+    return select(sigmoid_forward(z), 1.0, z > threshold);
+}
+
+// ---- Softsign --------------------------------------------------------------
+// x / (1 + |x|), +-1 at +-inf.
+fn softsign_forward(x: f32) -> f32 {
+    return select(x / (1.0 + wa_abs(x)), wa_copysign(1.0, x), wa_is_inf(x));
+}
+
+// 1 / (1 + |x|)^2.
+fn softsign_derivative(x: f32) -> f32 {
+    let d = 1.0 + wa_abs(x);
+    return 1.0 / (d * d);
+}
+
+// ---- Hardtanh / ReLU6 ------------------------------------------------------
+// clamp(x, min_val, max_val); keeps -0.0 inside the range, NaN for NaN.
+fn hardtanh_forward(x: f32, min_val: f32, max_val: f32) -> f32 {
+    let k = wa_key(x);
+    let clamped = select(select(x, max_val, k > wa_key(max_val)), min_val, k < wa_key(min_val));
+    return wa_keep_nan(x, clamped);
+}
+
+// min_val < x < max_val ? 1 : 0 (0 at both ends).
+fn hardtanh_derivative(x: f32, min_val: f32, max_val: f32) -> f32 {
+    let k = wa_key(x);
+    return wa_keep_nan(x, select(0.0, 1.0, k > wa_key(min_val) && k < wa_key(max_val)));
+}
+
+fn relu6_forward(x: f32) -> f32 {
+    return hardtanh_forward(x, 0.0, 6.0);
+}
+
+fn relu6_derivative(x: f32) -> f32 {
+    return hardtanh_derivative(x, 0.0, 6.0);
+}
+
+// ---- Hardsigmoid / Hardswish -----------------------------------------------
+// clamp(x + 3, 0, 6) / 6, as PyTorch computes it.
+fn hardsigmoid_forward(x: f32) -> f32 {
+    return hardtanh_forward(x + 3.0, 0.0, 6.0) / 6.0;
+}
+
+// -3 < x < 3 ? 1/6 : 0.
+fn hardsigmoid_derivative(x: f32) -> f32 {
+    return hardtanh_derivative(x, -3.0, 3.0) * (1.0 / 6.0);
+}
+
+// x clamp(x + 3, 0, 6) / 6: -0.0 for x <= -3 (also -inf), x for x >= 3.
+fn hardswish_forward(x: f32) -> f32 {
+    let k = wa_key(x);
+    let middle = x * (x + 3.0) / 6.0;
+    let y = select(select(middle, x, k >= wa_key(3.0)), wa_copysign(0.0, x), k <= wa_key(-3.0));
+    return wa_keep_nan(x, y);
+}
+
+// x <= -3 ? 0 : x >= 3 ? 1 : x/3 + 1/2 (computed as (2x + 3) / 6, exact
+// around the root at -1.5).
+fn hardswish_derivative(x: f32) -> f32 {
+    let k = wa_key(x);
+    let y = select(select((2.0 * x + 3.0) / 6.0, 1.0, k >= wa_key(3.0)), 0.0, k <= wa_key(-3.0));
+    return wa_keep_nan(x, y);
+}
+
+// ---- LogSigmoid ------------------------------------------------------------
+// min(x, 0) - log1p(e^-|x|), written -(log1p(e^-|x|) - min(x, 0)) so that a
+// vanishing result for large x is -0.0 (it is negative), not +0.0.
+fn log_sigmoid_forward(x: f32) -> f32 {
+    let negative_part = select(0.0, x, wa_lt_zero(x));
+    return -(wa_log1p(wa_exp(-wa_abs(x))) - negative_part);
+}
+
+// 1 - sigma(x) = sigma(-x).
+fn log_sigmoid_derivative(x: f32) -> f32 {
+    return sigmoid_forward(-x);
+}
+
+// ---- Tanhshrink ------------------------------------------------------------
+// x - tanh x. For |x| < 1.5 Lambert's continued fraction
+// tanh x = x / (1 + q), q = x^2 / (3 + x^2 / (5 + x^2 / (7 + ...))), gives
+// x - tanh x = x q / (1 + q) without the cancellation of the difference
+// (x^3/3 for small x). tanhshrink(+-0) = +0 as in PyTorch.
+fn tanhshrink_forward(x: f32) -> f32 {
+    let a = wa_abs(x);
+    if a < 1.5 {
+        let z = a * a;
+        var q = z / 17.0;
+        q = z / (15.0 + q);
+        q = z / (13.0 + q);
+        q = z / (11.0 + q);
+        q = z / (9.0 + q);
+        q = z / (7.0 + q);
+        q = z / (5.0 + q);
+        q = z / (3.0 + q);
+        let y = a * q / (1.0 + q);
+        return select(wa_copysign(y, x), 0.0, a == 0.0);
+    }
+    return x - wa_tanh(x);
+}
+
+// tanh^2 x.
+fn tanhshrink_derivative(x: f32) -> f32 {
+    let t = wa_tanh(x);
+    return t * t;
+}
+
+// ---- Softshrink / Hardshrink -----------------------------------------------
+// x > lambda ? x - lambda : x < -lambda ? x + lambda : 0 with x's sign.
+fn softshrink_forward(x: f32, lambda: f32) -> f32 {
+    let k = wa_key(x);
+    let y = select(select(wa_copysign(0.0, x), x + lambda, k < wa_key(-lambda)), x - lambda, k > wa_key(lambda));
+    return wa_keep_nan(x, y);
+}
+
+// |x| > lambda ? 1 : 0.
+fn softshrink_derivative(x: f32, lambda: f32) -> f32 {
+    return wa_keep_nan(x, select(0.0, 1.0, wa_key(wa_abs(x)) > wa_key(lambda)));
+}
+
+// |x| > lambda ? x : +0.
+fn hardshrink_forward(x: f32, lambda: f32) -> f32 {
+    return wa_keep_nan(x, select(0.0, x, wa_key(wa_abs(x)) > wa_key(lambda)));
+}
+
+// |x| > lambda ? 1 : 0.
+fn hardshrink_derivative(x: f32, lambda: f32) -> f32 {
+    return softshrink_derivative(x, lambda);
+}
+
+// ---- Threshold -------------------------------------------------------------
+// x > threshold ? x : value.
+fn threshold_forward(x: f32, threshold: f32, value: f32) -> f32 {
+    return wa_keep_nan(x, select(value, x, wa_key(x) > wa_key(threshold)));
+}
+
+// x > threshold ? 1 : 0.
+fn threshold_derivative(x: f32, threshold: f32, value: f32) -> f32 {
+    return wa_keep_nan(x, select(0.0, 1.0, wa_key(x) > wa_key(threshold)));
+}
+
+// ---- RReLU (evaluation mode) -----------------------------------------------
+// LeakyReLU with slope (lower + upper) / 2 (rounded once, as PyTorch's f64
+// mean cast to f32).
+fn rrelu_forward(x: f32, lower: f32, upper: f32) -> f32 {
+    return leaky_relu_forward(x, 0.5 * (lower + upper));
+}
+
+fn rrelu_derivative(x: f32, lower: f32, upper: f32) -> f32 {
+    return leaky_relu_derivative(x, 0.5 * (lower + upper));
+}

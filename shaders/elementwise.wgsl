@@ -75,3 +75,40 @@ fn backward(
         output[i] = grad_output[i] * activation_derivative(input[i]);
     }
 }
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn forward_in_place(
+    @builtin(workgroup_id) workgroup: vec3<u32>,
+    @builtin(num_workgroups) workgroups: vec3<u32>,
+    @builtin(local_invocation_index) local: u32,
+) {
+    let i = element_index(workgroup, workgroups, local);
+    if i < dispatch.len {
+        output[i] = activation_forward(output[i]);
+    }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn derivative_in_place(
+    @builtin(workgroup_id) workgroup: vec3<u32>,
+    @builtin(num_workgroups) workgroups: vec3<u32>,
+    @builtin(local_invocation_index) local: u32,
+) {
+    let i = element_index(workgroup, workgroups, local);
+    if i < dispatch.len {
+        output[i] = activation_derivative(output[i]);
+    }
+}
+
+// `output` holds grad_output on entry and grad_input on exit.
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn backward_in_place(
+    @builtin(workgroup_id) workgroup: vec3<u32>,
+    @builtin(num_workgroups) workgroups: vec3<u32>,
+    @builtin(local_invocation_index) local: u32,
+) {
+    let i = element_index(workgroup, workgroups, local);
+    if i < dispatch.len {
+        output[i] = output[i] * activation_derivative(input[i]);
+    }
+}

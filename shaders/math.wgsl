@@ -7,6 +7,13 @@
 // therefore done on the bit pattern, and `exp`/`expm1` are ports of the
 // FreeBSD/musl single-precision routines (< 1 ULP, only IEEE +, -, *, /).
 // Every helper is prefixed `wa_` so it can be spliced into a caller's shader.
+//
+// wa_exp, wa_expm1 and wa_tanh are ports of FreeBSD msun e_expf.c,
+// s_expm1f.c and musl tanhf.c, which carry this notice:
+//   Copyright (C) 1993 by Sun Microsystems, Inc. All rights reserved.
+//   Developed at SunPro, a Sun Microsystems, Inc. business.
+//   Permission to use, copy, modify, and distribute this software is freely
+//   granted, provided that this notice is preserved.
 
 // True for every NaN bit pattern (never optimised away, unlike `x != x`).
 fn wa_is_nan(x: f32) -> bool {
@@ -221,4 +228,102 @@ fn wa_tanh(x: f32) -> f32 {
         t = -e / (e + 2.0);
     }
     return wa_copysign(t, x);
+}
+
+// Order key of a non-NaN f32: a < b exactly when wa_key(a) < wa_key(b), with
+// -0.0 and +0.0 equal. Comparing keys instead of floats keeps threshold tests
+// right for subnormals on backends that flush them in comparisons.
+fn wa_key(x: f32) -> i32 {
+    let bits = bitcast<u32>(x);
+    let magnitude = i32(bits & 0x7fffffffu);
+    return select(magnitude, -magnitude, (bits >> 31u) != 0u);
+}
+
+// ln(1 + f) for f in [sqrt(1/2) - 1, 1/2]. With s = f / (2 + f),
+// ln(1 + f) = 2 atanh(s) = 2s + s R(s^2), R(z) = 2z/3 + 2z^2/5 + ... (|s| <= 0.2,
+// so five terms leave < 2^-31 relative), and 2s = f - s f, hence ln(1 + f) = f - s (f - R):
+// f is exact and the correction is small, which keeps the error below 1 ULP.
+fn wa_log1p_reduced(f: f32) -> f32 {
+    let s = f / (2.0 + f);
+    let z = s * s;
+    let r = z * (0.6666666666666666 + z * (0.4 + z * (0.2857142857142857 + z * (0.2222222222222222 + z * 0.1818181818181818))));
+    return f - s * (f - r);
+}
+
+// ln(1 + x) without the cancellation of log(1 + x) for tiny x, and without
+// error-free transformations such as c = x - ((1 + x) - 1): Mesa's NIR
+// (lavapipe, llvmpipe) folds those to 0. Instead 1 + x = 2^k (1 + f) with
+// f = (x - (2^k - 1)) 2^-k, a difference that is exact (Sterbenz) for every k
+// chosen here, and ln(1 + x) = k ln 2 + ln(1 + f). Near 0 (k = 0) f = x.
+// log1p(-1) = -inf, NaN below -1, log1p(+inf) = +inf, log1p(-0.0) = -0.0.
+fn wa_log1p(x: f32) -> f32 {
+    let bits = bitcast<u32>(x);
+    let hx = bits & 0x7fffffffu;
+    if hx > 0x7f800000u || bits == 0x7f800000u {
+        return x; // NaN, +inf
+    }
+    if hx < 0x33800000u {
+        return x; // |x| < 2^-24 (subnormals and -0.0 included): ln(1 + x) rounds to x
+    }
+    if bits >= 0xbf800000u {
+        // x <= -1
+        return select(bitcast<f32>(0x7fc00000u), bitcast<f32>(0xff800000u), bits == 0xbf800000u);
+    }
+    if x > -0.2928932 && x < 0.5 {
+        return wa_log1p_reduced(x); // k = 0, f = x exactly
+    }
+    // 1 + x = 2^k (1 + f), k from the exponent of the rounded 1 + x (of x
+    // itself from 2^23 on, where the 1 is below x's rounding and
+    // ln(1 + x) = ln(x) to f32), moved up by one when the mantissa exceeds
+    // sqrt(2), so that 1 + f lies in about [sqrt(1/2), sqrt(2)].
+    let large = x >= 8388608.0;
+    let ubits = select(bitcast<u32>(1.0 + x), bits, large);
+    var k = i32(ubits >> 23u) - 127;
+    let above_sqrt2 = (ubits & 0x007fffffu) > 0x003504f3u;
+    if above_sqrt2 {
+        k = k + 1;
+    }
+    var f = 0.0;
+    if large {
+        // f straight from x's mantissa (k may reach 128, beyond wa_pow2i).
+        f = bitcast<f32>((bits & 0x007fffffu) | select(0x3f800000u, 0x3f000000u, above_sqrt2)) - 1.0;
+    } else {
+        f = (x - (wa_pow2i(k) - 1.0)) * wa_pow2i(-k);
+    }
+    let kf = f32(k);
+    // ln 2 split so that k * ln2_hi is exact for |k| <= 256.
+    let ln2_hi = 6.9314575195e-01; // 0x3f317200
+    let ln2_lo = 1.4286067653e-06; // 0x35bfbe8e
+    return kf * ln2_hi + (wa_log1p_reduced(f) + kf * ln2_lo);
+}
+
+// ---- Extra precision (unevaluated sums hi + lo) --------------------------
+// Error-free transformations need every rounding to happen as written, but
+// Mesa's NIR (lavapipe, llvmpipe) simplifies float algebra such as
+// (a + b) - a -> b, which erases the error terms. wa_opaque(v) is v, passed
+// through an operation the optimiser does not see through.
+fn wa_opaque(v: f32) -> f32 {
+    return min(v, 3.0e38);
+}
+
+// v with its low 12 significand bits cleared.
+fn wa_split_hi(v: f32) -> f32 {
+    return bitcast<f32>(bitcast<u32>(v) & 0xfffff000u);
+}
+
+// a * b = p + e exactly (Dekker's product, no fma; |a b| < 2^100): vec2(p, e).
+fn wa_two_prod(a: f32, b: f32) -> vec2<f32> {
+    let p = wa_opaque(a * b);
+    let ah = wa_split_hi(a);
+    let al = a - ah;
+    let bh = wa_split_hi(b);
+    let bl = b - bh;
+    return vec2<f32>(p, (((ah * bh - p) + ah * bl) + al * bh) + al * bl);
+}
+
+// a + b = s + e exactly (Knuth's TwoSum): vec2(s, e).
+fn wa_two_sum(a: f32, b: f32) -> vec2<f32> {
+    let s = wa_opaque(a + b);
+    let bb = wa_opaque(s - a);
+    return vec2<f32>(s, (a - (s - bb)) + (b - bb));
 }

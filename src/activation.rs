@@ -1,11 +1,19 @@
 //! The catalogue of activations and their parameters.
 
+use std::fmt;
+use std::str::FromStr;
+
 use crate::Error;
 
 /// An element-wise activation function, with its parameters.
 ///
 /// Semantics follow PyTorch's `torch.nn` activations (see `SEMANTICS.md`):
-/// same formulas, defaults, derivative at kinks and signed zeros.
+/// same formulas, default parameters, derivative at kinks and signed zeros.
+/// Constructors with PyTorch's defaults: [`Activation::leaky_relu`],
+/// [`Activation::elu`], [`Activation::softplus`], ...; [`Activation::ALL`]
+/// lists one default instance of every kind. `FromStr` parses the functional
+/// name with optional parameters: `"leaky_relu(0.2)"`,
+/// `"softplus(beta=2, threshold=10)"`; `Display` writes that form back.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Activation {
@@ -17,8 +25,79 @@ pub enum Activation {
     Relu,
     /// `x > 0 ? x : negative_slope * x`; derivative `negative_slope` at 0.
     LeakyRelu {
-        /// Slope for `x <= 0` (PyTorch default 0.01).
+        /// Slope for `x <= 0` (default 0.01).
         negative_slope: f32,
+    },
+    /// `x > 0 ? x : alpha (e^x - 1)`; derivative `alpha` at 0.
+    Elu {
+        /// Scale of the negative branch (default 1).
+        alpha: f32,
+    },
+    /// `scale * elu(x, alpha)` with PyTorch's fixed `alpha` and `scale`.
+    Selu,
+    /// `x > 0 ? x : alpha (e^(x/alpha) - 1)`; derivative 1 at 0.
+    Celu {
+        /// Scale of the negative branch, non-zero (default 1).
+        alpha: f32,
+    },
+    /// `x Phi(x)` with the exact normal CDF (`approximate='none'`).
+    Gelu,
+    /// `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))` (`approximate='tanh'`).
+    GeluTanh,
+    /// `x sigma(x)` (Swish).
+    Silu,
+    /// `x tanh(softplus(x))`.
+    Mish,
+    /// `log(1 + e^(beta x)) / beta`, and `x` where `beta x > threshold`.
+    Softplus {
+        /// Sharpness, non-zero (default 1).
+        beta: f32,
+        /// Above this `beta x` the op is the identity (default 20).
+        threshold: f32,
+    },
+    /// `x / (1 + |x|)`.
+    Softsign,
+    /// `clamp(x, min_val, max_val)`; derivative 0 at both ends.
+    Hardtanh {
+        /// Lower bound (default -1).
+        min_val: f32,
+        /// Upper bound, `>= min_val` (default 1).
+        max_val: f32,
+    },
+    /// `clamp(x, 0, 6)`; derivative 0 at both ends.
+    Relu6,
+    /// `clamp(x/6 + 1/2, 0, 1)`.
+    Hardsigmoid,
+    /// `x clamp(x + 3, 0, 6) / 6`; derivative 0 at -3 and 1 at 3.
+    Hardswish,
+    /// `log sigma(x)`.
+    LogSigmoid,
+    /// `x - tanh x`.
+    Tanhshrink,
+    /// `x > lambda ? x - lambda : x < -lambda ? x + lambda : 0`.
+    Softshrink {
+        /// Half-width of the dead zone, `>= 0` (default 0.5).
+        lambda: f32,
+    },
+    /// `|x| > lambda ? x : 0`.
+    Hardshrink {
+        /// Half-width of the dead zone, `>= 0` (default 0.5).
+        lambda: f32,
+    },
+    /// `x > threshold ? x : value` (PyTorch has no defaults).
+    Threshold {
+        /// Inputs at or below this are replaced.
+        threshold: f32,
+        /// The replacement.
+        value: f32,
+    },
+    /// Randomized leaky ReLU in evaluation mode: LeakyReLU with slope
+    /// `(lower + upper) / 2`.
+    Rrelu {
+        /// Lower slope bound (default 1/8).
+        lower: f32,
+        /// Upper slope bound, `>= lower` (default 1/3).
+        upper: f32,
     },
 }
 
@@ -47,68 +126,397 @@ impl Mode {
     }
 }
 
+/// SELU's fixed `alpha`.
+pub const SELU_ALPHA: f64 = 1.673_263_242_354_377_284_817_042_991_671_7;
+/// SELU's fixed `scale`.
+pub const SELU_SCALE: f64 = 1.050_700_987_355_480_493_419_334_985_294_6;
+
+/// Names of the parameters of each kind, in WGSL argument order.
+fn param_names(name: &str) -> Option<&'static [&'static str]> {
+    Some(match name {
+        "sigmoid" | "tanh" | "relu" | "selu" | "gelu" | "gelu_tanh" | "silu" | "mish"
+        | "softsign" | "relu6" | "hardsigmoid" | "hardswish" | "log_sigmoid" | "tanhshrink" => &[],
+        "leaky_relu" => &["negative_slope"],
+        "elu" | "celu" => &["alpha"],
+        "softplus" => &["beta", "threshold"],
+        "hardtanh" => &["min_val", "max_val"],
+        "softshrink" | "hardshrink" => &["lambda"],
+        "threshold" => &["threshold", "value"],
+        "rrelu" => &["lower", "upper"],
+        _ => return None,
+    })
+}
+
 impl Activation {
-    /// One instance of every kind, with PyTorch's default parameters.
+    /// One instance of every kind, with PyTorch's defaults (`Threshold`, which
+    /// has none, with PyTorch's documentation example `Threshold(0.1, 20)`).
     pub const ALL: &'static [Activation] = &[
         Activation::Sigmoid,
         Activation::Tanh,
         Activation::Relu,
         Activation::leaky_relu(),
+        Activation::elu(),
+        Activation::Selu,
+        Activation::celu(),
+        Activation::Gelu,
+        Activation::GeluTanh,
+        Activation::Silu,
+        Activation::Mish,
+        Activation::softplus(),
+        Activation::Softsign,
+        Activation::hardtanh(),
+        Activation::Relu6,
+        Activation::Hardsigmoid,
+        Activation::Hardswish,
+        Activation::LogSigmoid,
+        Activation::Tanhshrink,
+        Activation::softshrink(),
+        Activation::hardshrink(),
+        Activation::Threshold {
+            threshold: 0.1,
+            value: 20.0,
+        },
+        Activation::rrelu(),
     ];
 
-    /// `LeakyRelu` with PyTorch's default `negative_slope = 0.01`.
+    /// `LeakyRelu { negative_slope: 0.01 }`.
     pub const fn leaky_relu() -> Activation {
         Activation::LeakyRelu {
             negative_slope: 0.01,
         }
     }
 
-    /// PyTorch's functional name (`"sigmoid"`, `"leaky_relu"`, ...); also the
-    /// prefix of the op's WGSL functions (`<name>_forward`, `<name>_derivative`).
+    /// `Elu { alpha: 1.0 }`.
+    pub const fn elu() -> Activation {
+        Activation::Elu { alpha: 1.0 }
+    }
+
+    /// `Celu { alpha: 1.0 }`.
+    pub const fn celu() -> Activation {
+        Activation::Celu { alpha: 1.0 }
+    }
+
+    /// `Softplus { beta: 1.0, threshold: 20.0 }`.
+    pub const fn softplus() -> Activation {
+        Activation::Softplus {
+            beta: 1.0,
+            threshold: 20.0,
+        }
+    }
+
+    /// `Hardtanh { min_val: -1.0, max_val: 1.0 }`.
+    pub const fn hardtanh() -> Activation {
+        Activation::Hardtanh {
+            min_val: -1.0,
+            max_val: 1.0,
+        }
+    }
+
+    /// `Softshrink { lambda: 0.5 }`.
+    pub const fn softshrink() -> Activation {
+        Activation::Softshrink { lambda: 0.5 }
+    }
+
+    /// `Hardshrink { lambda: 0.5 }`.
+    pub const fn hardshrink() -> Activation {
+        Activation::Hardshrink { lambda: 0.5 }
+    }
+
+    /// `Threshold { threshold, value }` (PyTorch has no defaults).
+    pub const fn threshold(threshold: f32, value: f32) -> Activation {
+        Activation::Threshold { threshold, value }
+    }
+
+    /// `Rrelu { lower: 1/8, upper: 1/3 }` (evaluation mode).
+    pub const fn rrelu() -> Activation {
+        Activation::Rrelu {
+            lower: 1.0 / 8.0,
+            upper: 1.0 / 3.0,
+        }
+    }
+
+    /// PyTorch's functional name (`"sigmoid"`, `"leaky_relu"`, `"gelu_tanh"`,
+    /// `"log_sigmoid"`, ...); also the prefix of the op's WGSL functions
+    /// (`<name>_forward`, `<name>_derivative`).
     pub fn name(&self) -> &'static str {
         match self {
             Activation::Sigmoid => "sigmoid",
             Activation::Tanh => "tanh",
             Activation::Relu => "relu",
             Activation::LeakyRelu { .. } => "leaky_relu",
+            Activation::Elu { .. } => "elu",
+            Activation::Selu => "selu",
+            Activation::Celu { .. } => "celu",
+            Activation::Gelu => "gelu",
+            Activation::GeluTanh => "gelu_tanh",
+            Activation::Silu => "silu",
+            Activation::Mish => "mish",
+            Activation::Softplus { .. } => "softplus",
+            Activation::Softsign => "softsign",
+            Activation::Hardtanh { .. } => "hardtanh",
+            Activation::Relu6 => "relu6",
+            Activation::Hardsigmoid => "hardsigmoid",
+            Activation::Hardswish => "hardswish",
+            Activation::LogSigmoid => "log_sigmoid",
+            Activation::Tanhshrink => "tanhshrink",
+            Activation::Softshrink { .. } => "softshrink",
+            Activation::Hardshrink { .. } => "hardshrink",
+            Activation::Threshold { .. } => "threshold",
+            Activation::Rrelu { .. } => "rrelu",
         }
     }
 
-    /// True for piecewise-linear ops, whose results are bit-exact.
+    /// True for the piecewise-linear ops, whose results (forward, derivative,
+    /// backward) are bit-exact: ReLU, LeakyReLU, RReLU, Hardtanh, ReLU6, the
+    /// shrinks and Threshold.
     pub fn is_piecewise_linear(&self) -> bool {
-        matches!(self, Activation::Relu | Activation::LeakyRelu { .. })
+        matches!(
+            self,
+            Activation::Relu
+                | Activation::LeakyRelu { .. }
+                | Activation::Rrelu { .. }
+                | Activation::Hardtanh { .. }
+                | Activation::Relu6
+                | Activation::Softshrink { .. }
+                | Activation::Hardshrink { .. }
+                | Activation::Threshold { .. }
+        )
     }
 
-    /// The parameters as `(name, value)` pairs, in the order the WGSL
-    /// functions take them.
-    pub fn params(&self) -> Vec<(&'static str, f32)> {
+    /// The parameter values, in the order of [`Activation::param_names`]
+    /// (the order the WGSL functions take them).
+    pub fn param_values(&self) -> Vec<f32> {
         match *self {
-            Activation::Sigmoid | Activation::Tanh | Activation::Relu => Vec::new(),
-            Activation::LeakyRelu { negative_slope } => vec![("negative_slope", negative_slope)],
+            Activation::LeakyRelu { negative_slope } => vec![negative_slope],
+            Activation::Elu { alpha } | Activation::Celu { alpha } => vec![alpha],
+            Activation::Softplus { beta, threshold } => vec![beta, threshold],
+            Activation::Hardtanh { min_val, max_val } => vec![min_val, max_val],
+            Activation::Softshrink { lambda } | Activation::Hardshrink { lambda } => vec![lambda],
+            Activation::Threshold { threshold, value } => vec![threshold, value],
+            Activation::Rrelu { lower, upper } => vec![lower, upper],
+            _ => Vec::new(),
         }
     }
 
-    /// Checks the parameters: every one must be finite.
+    /// The parameter names (`["beta", "threshold"]` for softplus).
+    pub fn param_names(&self) -> &'static [&'static str] {
+        param_names(self.name()).unwrap_or(&[])
+    }
+
+    /// Builds the activation called `name` from its parameter values (in
+    /// [`Activation::param_names`] order). `None` for an unknown name or a
+    /// wrong number of values. Does not validate the values.
+    pub fn from_parts(name: &str, values: &[f32]) -> Option<Activation> {
+        let names = param_names(name)?;
+        if values.len() != names.len() {
+            return None;
+        }
+        let p = |i: usize| values[i];
+        Some(match name {
+            "sigmoid" => Activation::Sigmoid,
+            "tanh" => Activation::Tanh,
+            "relu" => Activation::Relu,
+            "leaky_relu" => Activation::LeakyRelu {
+                negative_slope: p(0),
+            },
+            "elu" => Activation::Elu { alpha: p(0) },
+            "selu" => Activation::Selu,
+            "celu" => Activation::Celu { alpha: p(0) },
+            "gelu" => Activation::Gelu,
+            "gelu_tanh" => Activation::GeluTanh,
+            "silu" => Activation::Silu,
+            "mish" => Activation::Mish,
+            "softplus" => Activation::Softplus {
+                beta: p(0),
+                threshold: p(1),
+            },
+            "softsign" => Activation::Softsign,
+            "hardtanh" => Activation::Hardtanh {
+                min_val: p(0),
+                max_val: p(1),
+            },
+            "relu6" => Activation::Relu6,
+            "hardsigmoid" => Activation::Hardsigmoid,
+            "hardswish" => Activation::Hardswish,
+            "log_sigmoid" => Activation::LogSigmoid,
+            "tanhshrink" => Activation::Tanhshrink,
+            "softshrink" => Activation::Softshrink { lambda: p(0) },
+            "hardshrink" => Activation::Hardshrink { lambda: p(0) },
+            "threshold" => Activation::Threshold {
+                threshold: p(0),
+                value: p(1),
+            },
+            "rrelu" => Activation::Rrelu {
+                lower: p(0),
+                upper: p(1),
+            },
+            _ => return None,
+        })
+    }
+
+    /// The default instance of the kind called `name`, if it has defaults.
+    fn default_for(name: &str) -> Option<Activation> {
+        Activation::ALL
+            .iter()
+            .copied()
+            .find(|a| a.name() == name && !matches!(a, Activation::Threshold { .. }))
+    }
+
+    /// Checks the parameters: none may be NaN or infinite; `Celu` needs
+    /// `alpha != 0`, `Softplus` `beta != 0`, `Hardtanh` `min_val <= max_val`,
+    /// the shrinks `lambda >= 0`, `Rrelu` `lower <= upper`.
     pub fn validate(&self) -> Result<(), Error> {
-        for (parameter, value) in self.params() {
+        let invalid = |parameter, value, reason| Error::InvalidParameter {
+            activation: self.name(),
+            parameter,
+            value,
+            reason,
+        };
+        for (parameter, value) in self.param_names().iter().zip(self.param_values()) {
             if !value.is_finite() {
-                return Err(Error::InvalidParameter {
-                    activation: self.name(),
-                    parameter,
-                    value,
-                    reason: "must be finite",
-                });
+                return Err(invalid(parameter, value, "must be finite"));
             }
         }
-        Ok(())
+        match *self {
+            Activation::Celu { alpha } if alpha == 0.0 => {
+                Err(invalid("alpha", alpha, "must not be 0"))
+            }
+            Activation::Softplus { beta, .. } if beta == 0.0 => {
+                Err(invalid("beta", beta, "must not be 0"))
+            }
+            Activation::Hardtanh { min_val, max_val } if min_val > max_val => {
+                Err(invalid("min_val", min_val, "must not exceed max_val"))
+            }
+            Activation::Softshrink { lambda } | Activation::Hardshrink { lambda }
+                if lambda < 0.0 =>
+            {
+                Err(invalid("lambda", lambda, "must be >= 0"))
+            }
+            Activation::Rrelu { lower, upper } if lower > upper => {
+                Err(invalid("lower", lower, "must not exceed upper"))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// The parameters packed for the kernel's uniform (`param.x`, `.y`, ...).
     pub(crate) fn packed_params(&self) -> [f32; 4] {
         let mut packed = [0.0; 4];
-        for (slot, (_, value)) in packed.iter_mut().zip(self.params()) {
+        for (slot, value) in packed.iter_mut().zip(self.param_values()) {
             *slot = value;
         }
         packed
+    }
+}
+
+impl fmt::Display for Activation {
+    /// `name` for ops without parameters, `name(p=v, ...)` otherwise; parses
+    /// back with `FromStr`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())?;
+        let names = self.param_names();
+        if names.is_empty() {
+            return Ok(());
+        }
+        f.write_str("(")?;
+        for (i, (name, value)) in names.iter().zip(self.param_values()).enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{name}={value:?}")?;
+        }
+        f.write_str(")")
+    }
+}
+
+/// Why a string is not an activation.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("cannot parse activation {input:?}: {reason}")]
+pub struct ParseActivationError {
+    /// The text given.
+    pub input: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl FromStr for Activation {
+    type Err = ParseActivationError;
+
+    /// Parses `"name"`, `"name(v, ...)"` or `"name(p=v, ...)"` (positional
+    /// values first, then named ones; missing ones take PyTorch's defaults).
+    /// `"swish"` is accepted for `silu`. The result is validated.
+    fn from_str(input: &str) -> Result<Activation, ParseActivationError> {
+        let error = |reason: String| ParseActivationError {
+            input: input.to_string(),
+            reason,
+        };
+        let text = input.trim();
+        let (name, args) = match text.find('(') {
+            Some(open) => {
+                let inner = text[open + 1..]
+                    .strip_suffix(')')
+                    .ok_or_else(|| error("missing closing ')'".into()))?;
+                (text[..open].trim(), Some(inner))
+            }
+            None => (text, None),
+        };
+        let name = name.to_ascii_lowercase().replace('-', "_");
+        let name = match name.as_str() {
+            "swish" => "silu".to_string(),
+            "logsigmoid" => "log_sigmoid".to_string(),
+            "leakyrelu" => "leaky_relu".to_string(),
+            _ => name,
+        };
+        let names =
+            param_names(&name).ok_or_else(|| error(format!("unknown activation {name:?}")))?;
+        let mut values: Vec<Option<f32>> = match Activation::default_for(&name) {
+            Some(default) => default.param_values().into_iter().map(Some).collect(),
+            None => vec![None; names.len()],
+        };
+        let mut seen_named = false;
+        for (position, arg) in args.into_iter().flat_map(|a| a.split(',')).enumerate() {
+            let arg = arg.trim();
+            if arg.is_empty() {
+                if position == 0 {
+                    continue;
+                }
+                return Err(error("empty argument".into()));
+            }
+            let (slot, value) = match arg.split_once('=') {
+                Some((key, value)) => {
+                    seen_named = true;
+                    let key = key.trim();
+                    let slot = names.iter().position(|n| *n == key).ok_or_else(|| {
+                        error(format!(
+                            "{name} has no parameter {key:?} (it has {names:?})"
+                        ))
+                    })?;
+                    (slot, value.trim())
+                }
+                None if seen_named => {
+                    return Err(error("positional argument after a named one".into()));
+                }
+                None if position >= names.len() => {
+                    return Err(error(format!(
+                        "{name} takes {} parameter(s) {names:?}",
+                        names.len()
+                    )));
+                }
+                None => (position, arg),
+            };
+            let value: f32 = value
+                .parse()
+                .map_err(|_| error(format!("{:?} is not a number", value)))?;
+            values[slot] = Some(value);
+        }
+        let values: Vec<f32> = values
+            .iter()
+            .zip(names)
+            .map(|(v, n)| v.ok_or_else(|| error(format!("{name} needs parameter {n:?}"))))
+            .collect::<Result<_, _>>()?;
+        let act =
+            Activation::from_parts(&name, &values).ok_or_else(|| error("bad parameters".into()))?;
+        act.validate().map_err(|e| error(e.to_string()))?;
+        Ok(act)
     }
 }

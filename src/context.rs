@@ -5,8 +5,7 @@ use std::time::Duration;
 
 use wgpu::util::DeviceExt;
 
-use crate::kernels::{Kernels, Region};
-use crate::{Activation, Error, Mode};
+use crate::{Activation, Error, GpuTensor, Kernels, Mode};
 
 /// How long a readback waits for the GPU before reporting `Error::Poll`.
 pub const DEFAULT_POLL_TIMEOUT: Duration = Duration::from_secs(120);
@@ -202,6 +201,11 @@ impl Context {
         &self.inner.info
     }
 
+    /// The lower layer on this context's device (record into your own encoder).
+    pub fn kernels(&self) -> &Kernels {
+        &self.inner.kernels
+    }
+
     /// `f(x)` element-wise on the GPU.
     pub fn forward(&self, act: Activation, x: &[f32]) -> Result<Vec<f32>, Error> {
         self.run(act, Mode::Forward, x, None)
@@ -230,7 +234,7 @@ impl Context {
         self.run(act, Mode::Backward, x, Some(grad_output))
     }
 
-    /// Upload, dispatch, read back.
+    /// Host slices in, `Vec` out: upload, one dispatch, one readback, in one submission.
     fn run(
         &self,
         act: Activation,
@@ -242,58 +246,101 @@ impl Context {
         if x.is_empty() {
             return Ok(Vec::new());
         }
+        self.checked_bytes(x.len())?;
+        let input = self.upload(x)?;
+        let grad = grad_output.map(|g| self.upload(g)).transpose()?;
+        let mut batch = self.batch();
+        let output = batch.run(act, mode, &input, grad.as_ref())?;
+        batch.read(&output)
+    }
+
+    /// Copies `x` into a new GPU tensor (usable as input and output of every
+    /// op, and readable).
+    pub fn upload(&self, x: &[f32]) -> Result<GpuTensor, Error> {
+        self.checked_bytes(x.len())?;
         let device = &self.inner.device;
-        let bytes = self.checked_bytes(x.len())?;
-        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let oom_scope = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        let upload = |label, data: &[f32]| {
-            device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some(label),
-                contents: bytemuck::cast_slice(data),
-                usage: wgpu::BufferUsages::STORAGE,
-            })
-        };
-        let input = upload("wgpu-activations.input", x);
-        let grad = grad_output.map(|g| upload("wgpu-activations.grad_output", g));
-        let output = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("wgpu-activations.output"),
-            size: bytes,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+        scoped(device, || {
+            let buffer = if x.is_empty() {
+                self.tensor_buffer("wgpu-activations.tensor", 4)
+            } else {
+                device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some("wgpu-activations.tensor"),
+                    contents: bytemuck::cast_slice(x),
+                    usage: TENSOR_USAGE,
+                })
+            };
+            GpuTensor::from_buffer(buffer, 0, x.len())
+        })?
+    }
+
+    /// Reads a tensor back to the host (waits for the GPU, at most the poll timeout).
+    pub fn read(&self, t: &GpuTensor) -> Result<Vec<f32>, Error> {
+        self.batch().read(t)
+    }
+
+    /// Async form of [`Context::read`]: the wait for the GPU happens on a
+    /// helper thread, so an async runtime is not blocked.
+    pub async fn read_async(&self, t: &GpuTensor) -> Result<Vec<f32>, Error> {
+        self.batch().read_async(t).await
+    }
+
+    /// `f(x)` into a new tensor, submitted at once; nothing is read back.
+    pub fn apply(&self, act: Activation, x: &GpuTensor) -> Result<GpuTensor, Error> {
+        let mut batch = self.batch();
+        let y = batch.apply(act, x)?;
+        batch.submit()?;
+        Ok(y)
+    }
+
+    /// `x = f(x)` in place (the same bits as [`Context::apply`]), submitted at once.
+    pub fn apply_in_place(&self, act: Activation, x: &mut GpuTensor) -> Result<(), Error> {
+        let mut batch = self.batch();
+        batch.apply_in_place(act, x)?;
+        batch.submit()?;
+        Ok(())
+    }
+
+    /// `f'(x)` into a new tensor, submitted at once.
+    pub fn apply_derivative(&self, act: Activation, x: &GpuTensor) -> Result<GpuTensor, Error> {
+        let mut batch = self.batch();
+        let y = batch.apply_derivative(act, x)?;
+        batch.submit()?;
+        Ok(y)
+    }
+
+    /// `grad_output * f'(x)` into a new tensor, submitted at once.
+    pub fn apply_backward(
+        &self,
+        act: Activation,
+        x: &GpuTensor,
+        grad_output: &GpuTensor,
+    ) -> Result<GpuTensor, Error> {
+        let mut batch = self.batch();
+        let y = batch.apply_backward(act, x, grad_output)?;
+        batch.submit()?;
+        Ok(y)
+    }
+
+    /// Starts a batch: any number of ops recorded into one command encoder,
+    /// submitted once (a chain `x -> gelu -> tanh -> backward` is one submit
+    /// and, with [`Batch::read`], one readback).
+    pub fn batch(&self) -> Batch<'_> {
+        let encoder = self
+            .inner
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("wgpu-activations.batch"),
+            });
+        Batch { ctx: self, encoder }
+    }
+
+    fn tensor_buffer(&self, label: &str, size: u64) -> wgpu::Buffer {
+        self.inner.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: size.max(4),
+            usage: TENSOR_USAGE,
             mapped_at_creation: false,
-        });
-        let staging = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("wgpu-activations.staging"),
-            size: bytes,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        let len = x.len() as u64;
-        let region = |buffer| Region {
-            buffer,
-            offset: 0,
-            len,
-        };
-        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
-            label: Some("wgpu-activations.encoder"),
-        });
-        let recorded = self.inner.kernels.record(
-            &mut encoder,
-            &act,
-            mode,
-            region(&input),
-            grad.as_ref().map(region),
-            region(&output),
-        );
-        encoder.copy_buffer_to_buffer(&output, 0, &staging, 0, bytes);
-        let oom = pollster::block_on(oom_scope.pop());
-        let validation = pollster::block_on(scope.pop());
-        recorded?;
-        if let Some(error) = oom.or(validation) {
-            return Err(error.into());
-        }
-        let submission = self.inner.queue.submit([encoder.finish()]);
-        let data = crate::readback::read_f32(device, &staging, submission, self.poll_timeout)?;
-        Ok(data)
+        })
     }
 
     fn checked_bytes(&self, len: usize) -> Result<u64, Error> {
@@ -307,5 +354,190 @@ impl Context {
             });
         }
         Ok(bytes)
+    }
+}
+
+/// Usage of the buffers this crate creates for tensors.
+const TENSOR_USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
+    .union(wgpu::BufferUsages::COPY_SRC)
+    .union(wgpu::BufferUsages::COPY_DST);
+
+/// Runs `f` inside validation and out-of-memory error scopes, so wgpu errors
+/// come back as `Error::Gpu` instead of reaching the uncaptured-error handler.
+fn scoped<T>(device: &wgpu::Device, f: impl FnOnce() -> T) -> Result<T, Error> {
+    let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
+    let oom = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+    let value = f();
+    let oom = pollster::block_on(oom.pop());
+    let validation = pollster::block_on(validation.pop());
+    match oom.or(validation) {
+        Some(error) => Err(error.into()),
+        None => Ok(value),
+    }
+}
+
+/// Ops recorded into one command encoder and submitted together. Created by
+/// [`Context::batch`]; finish with [`Batch::submit`] or [`Batch::read`]
+/// (dropping it discards what was recorded).
+///
+/// ```no_run
+/// use wgpu_activations::{Activation, Context};
+///
+/// let ctx = Context::new()?;
+/// let x = ctx.upload(&[-1.0, 0.5, 2.0])?;
+/// let dy = ctx.upload(&[1.0, 1.0, 1.0])?;
+/// let mut batch = ctx.batch();
+/// let h = batch.apply(Activation::Gelu, &x)?;
+/// let y = batch.apply(Activation::Tanh, &h)?;
+/// let dh = batch.apply_backward(Activation::Tanh, &h, &dy)?;
+/// let dh = batch.read(&dh)?; // one submission, one readback
+/// # let _ = (y, dh);
+/// # Ok::<(), wgpu_activations::Error>(())
+/// ```
+pub struct Batch<'c> {
+    ctx: &'c Context,
+    encoder: wgpu::CommandEncoder,
+}
+
+impl std::fmt::Debug for Batch<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batch")
+            .field("ctx", self.ctx)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Batch<'_> {
+    /// The encoder, to record the caller's own passes between ours.
+    pub fn encoder(&mut self) -> &mut wgpu::CommandEncoder {
+        &mut self.encoder
+    }
+
+    /// Records `mode` into a new tensor.
+    fn run(
+        &mut self,
+        act: Activation,
+        mode: Mode,
+        x: &GpuTensor,
+        grad: Option<&GpuTensor>,
+    ) -> Result<GpuTensor, Error> {
+        act.validate()?;
+        if let Some(g) = grad {
+            if g.len() != x.len() {
+                return Err(Error::LengthMismatch {
+                    what: "grad_output",
+                    expected: x.len(),
+                    actual: g.len(),
+                });
+            }
+        }
+        let ctx = self.ctx;
+        ctx.checked_bytes(x.len())?;
+        let output = scoped(ctx.device(), || {
+            ctx.tensor_buffer("wgpu-activations.tensor", x.byte_len())
+        })?;
+        let output = GpuTensor::from_buffer(output, 0, x.len())?;
+        let encoder = &mut self.encoder;
+        scoped(ctx.device(), || {
+            ctx.inner.kernels.record(
+                encoder,
+                act,
+                mode,
+                x.region(),
+                grad.map(GpuTensor::region),
+                output.region(),
+            )
+        })??;
+        Ok(output)
+    }
+
+    /// Records `f(x)` into a new tensor.
+    pub fn apply(&mut self, act: Activation, x: &GpuTensor) -> Result<GpuTensor, Error> {
+        self.run(act, Mode::Forward, x, None)
+    }
+
+    /// Records `x = f(x)` in place.
+    pub fn apply_in_place(&mut self, act: Activation, x: &mut GpuTensor) -> Result<(), Error> {
+        let ctx = self.ctx;
+        let encoder = &mut self.encoder;
+        scoped(ctx.device(), || {
+            ctx.inner
+                .kernels
+                .record(encoder, act, Mode::Forward, x.region(), None, x.region())
+        })?
+    }
+
+    /// Records `f'(x)` into a new tensor.
+    pub fn apply_derivative(&mut self, act: Activation, x: &GpuTensor) -> Result<GpuTensor, Error> {
+        self.run(act, Mode::Derivative, x, None)
+    }
+
+    /// Records `grad_output * f'(x)` into a new tensor.
+    pub fn apply_backward(
+        &mut self,
+        act: Activation,
+        x: &GpuTensor,
+        grad_output: &GpuTensor,
+    ) -> Result<GpuTensor, Error> {
+        self.run(act, Mode::Backward, x, Some(grad_output))
+    }
+
+    /// Submits what was recorded.
+    pub fn submit(self) -> Result<wgpu::SubmissionIndex, Error> {
+        let ctx = self.ctx;
+        let encoder = self.encoder;
+        scoped(ctx.device(), || ctx.queue().submit([encoder.finish()]))
+    }
+
+    /// Records a copy of `t` to a staging buffer, submits everything and reads
+    /// `t` back: the whole batch costs one submission and one readback.
+    pub fn read(self, t: &GpuTensor) -> Result<Vec<f32>, Error> {
+        let ctx = self.ctx;
+        let (staging, submission) = self.submit_with_readback(t)?;
+        let Some(staging) = staging else {
+            return Ok(Vec::new());
+        };
+        crate::readback::read_f32(ctx.device(), &staging, submission, ctx.poll_timeout)
+    }
+
+    /// Async form of [`Batch::read`].
+    pub async fn read_async(self, t: &GpuTensor) -> Result<Vec<f32>, Error> {
+        let ctx = self.ctx;
+        let (staging, submission) = self.submit_with_readback(t)?;
+        let Some(staging) = staging else {
+            return Ok(Vec::new());
+        };
+        crate::readback::read_f32_async(ctx.device(), staging, submission, ctx.poll_timeout).await
+    }
+
+    fn submit_with_readback(
+        mut self,
+        t: &GpuTensor,
+    ) -> Result<(Option<wgpu::Buffer>, wgpu::SubmissionIndex), Error> {
+        let ctx = self.ctx;
+        if !t.buffer().usage().contains(wgpu::BufferUsages::COPY_SRC) && !t.is_empty() {
+            return Err(Error::BufferUsage {
+                what: "tensor to read",
+                required: wgpu::BufferUsages::COPY_SRC,
+                actual: t.buffer().usage(),
+            });
+        }
+        let staging = if t.is_empty() {
+            None
+        } else {
+            let encoder = &mut self.encoder;
+            Some(scoped(ctx.device(), || {
+                let staging = ctx.device().create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("wgpu-activations.staging"),
+                    size: t.byte_len(),
+                    usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                });
+                encoder.copy_buffer_to_buffer(t.buffer(), t.offset(), &staging, 0, t.byte_len());
+                staging
+            })?)
+        };
+        let submission = self.submit()?;
+        Ok((staging, submission))
     }
 }

@@ -3,8 +3,12 @@
 //! Every op is computed independently of the shaders, in f64 with std/`libm`
 //! math and PyTorch's kink rules, and rounded once to f32. Per-op functions
 //! mirror the WGSL names (`sigmoid_forward`, `sigmoid_derivative`, ...).
+//! Where a textbook f64 formula would itself lose the digits that f32 needs
+//! (`1 + tanh` in a tail, `x - tanh x` near 0), a stable f64 form is used.
 
-use crate::{Activation, Error};
+use std::f64::consts::{FRAC_1_SQRT_2, PI};
+
+use crate::{Activation, Error, SELU_ALPHA, SELU_SCALE};
 
 /// `f(x)` for each element, computed in f64 and rounded once to f32.
 pub fn forward(act: Activation, x: &[f32]) -> Result<Vec<f32>, Error> {
@@ -39,8 +43,30 @@ pub fn backward(act: Activation, x: &[f32], grad_output: &[f32]) -> Result<Vec<f
         .collect())
 }
 
-/// `f(x)` in f64, unrounded. Parameters are taken at their f32 values.
+/// A derivative that underflows to zero even in f64 far out in the negative
+/// tail (silu', gelu', mish' ...) is negative there: keep that sign.
+fn negative_tail_zero(value: f64, x: f64) -> f64 {
+    if value == 0.0 && x < 0.0 { -0.0 } else { value }
+}
+
+/// Stands in for +-inf: the limits at +-inf are the values at +-1e300, far
+/// beyond f32's range, where every op here has settled (and where the f64
+/// formulas do not meet inf * 0).
+fn at_limit(x: f64) -> f64 {
+    if x.is_infinite() {
+        1e300f64.copysign(x)
+    } else {
+        x
+    }
+}
+
+/// `f(x)` in f64, unrounded. Parameters are taken at their f32 values. NaN
+/// for NaN; at +-inf the mathematical limit.
 pub fn forward_f64(act: Activation, x: f64) -> f64 {
+    if x.is_nan() {
+        return x;
+    }
+    let x = at_limit(x);
     match act {
         Activation::Sigmoid => sigmoid_forward(x),
         Activation::Tanh => tanh_forward(x),
@@ -48,14 +74,39 @@ pub fn forward_f64(act: Activation, x: f64) -> f64 {
         Activation::LeakyRelu { negative_slope } => {
             leaky_relu_forward(x, f64::from(negative_slope))
         }
+        Activation::Elu { alpha } => elu_forward(x, f64::from(alpha)),
+        Activation::Selu => selu_forward(x),
+        Activation::Celu { alpha } => celu_forward(x, f64::from(alpha)),
+        Activation::Gelu => gelu_forward(x),
+        Activation::GeluTanh => gelu_tanh_forward(x),
+        Activation::Silu => silu_forward(x),
+        Activation::Mish => mish_forward(x),
+        Activation::Softplus { beta, threshold } => softplus_forward(x, beta, threshold),
+        Activation::Softsign => softsign_forward(x),
+        Activation::Hardtanh { min_val, max_val } => {
+            hardtanh_forward(x, f64::from(min_val), f64::from(max_val))
+        }
+        Activation::Relu6 => relu6_forward(x),
+        Activation::Hardsigmoid => hardsigmoid_forward(x),
+        Activation::Hardswish => hardswish_forward(x),
+        Activation::LogSigmoid => log_sigmoid_forward(x),
+        Activation::Tanhshrink => tanhshrink_forward(x),
+        Activation::Softshrink { lambda } => softshrink_forward(x, f64::from(lambda)),
+        Activation::Hardshrink { lambda } => hardshrink_forward(x, f64::from(lambda)),
+        Activation::Threshold { threshold, value } => {
+            threshold_forward(x, f64::from(threshold), f64::from(value))
+        }
+        Activation::Rrelu { lower, upper } => leaky_relu_forward(x, rrelu_slope(lower, upper)),
     }
 }
 
-/// `f'(x)` in f64, unrounded, with PyTorch's kink rules and NaN for NaN.
+/// `f'(x)` in f64, unrounded, with PyTorch's kink rules; NaN for NaN; at
+/// +-inf the mathematical limit.
 pub fn derivative_f64(act: Activation, x: f64) -> f64 {
     if x.is_nan() {
         return x;
     }
+    let x = at_limit(x);
     match act {
         Activation::Sigmoid => sigmoid_derivative(x),
         Activation::Tanh => tanh_derivative(x),
@@ -63,6 +114,29 @@ pub fn derivative_f64(act: Activation, x: f64) -> f64 {
         Activation::LeakyRelu { negative_slope } => {
             leaky_relu_derivative(x, f64::from(negative_slope))
         }
+        Activation::Elu { alpha } => elu_derivative(x, f64::from(alpha)),
+        Activation::Selu => selu_derivative(x),
+        Activation::Celu { alpha } => celu_derivative(x, f64::from(alpha)),
+        Activation::Gelu => negative_tail_zero(gelu_derivative(x), x),
+        Activation::GeluTanh => negative_tail_zero(gelu_tanh_derivative(x), x),
+        Activation::Silu => negative_tail_zero(silu_derivative(x), x),
+        Activation::Mish => negative_tail_zero(mish_derivative(x), x),
+        Activation::Softplus { beta, threshold } => softplus_derivative(x, beta, threshold),
+        Activation::Softsign => softsign_derivative(x),
+        Activation::Hardtanh { min_val, max_val } => {
+            hardtanh_derivative(x, f64::from(min_val), f64::from(max_val))
+        }
+        Activation::Relu6 => relu6_derivative(x),
+        Activation::Hardsigmoid => hardsigmoid_derivative(x),
+        Activation::Hardswish => hardswish_derivative(x),
+        Activation::LogSigmoid => log_sigmoid_derivative(x),
+        Activation::Tanhshrink => tanhshrink_derivative(x),
+        Activation::Softshrink { lambda } => softshrink_derivative(x, f64::from(lambda)),
+        Activation::Hardshrink { lambda } => hardshrink_derivative(x, f64::from(lambda)),
+        Activation::Threshold { threshold, value } => {
+            threshold_derivative(x, f64::from(threshold), f64::from(value))
+        }
+        Activation::Rrelu { lower, upper } => leaky_relu_derivative(x, rrelu_slope(lower, upper)),
     }
 }
 
@@ -76,7 +150,7 @@ pub fn sigmoid_forward(x: f64) -> f64 {
     }
 }
 
-/// `sigma(x) * (1 - sigma(x))`, as `sigma(x) * sigma(-x)` to keep both tails exact.
+/// `sigma(x) (1 - sigma(x))`, as `sigma(x) sigma(-x)` to keep both tails exact.
 pub fn sigmoid_derivative(x: f64) -> f64 {
     sigmoid_forward(x) * sigmoid_forward(-x)
 }
@@ -92,7 +166,7 @@ pub fn tanh_derivative(x: f64) -> f64 {
     1.0 / (c * c)
 }
 
-/// `x < 0 ? 0 : x` (keeps -0.0 and NaN).
+/// `x < 0 ? 0 : x` (keeps -0.0).
 pub fn relu_forward(x: f64) -> f64 {
     if x < 0.0 { 0.0 } else { x }
 }
@@ -102,7 +176,7 @@ pub fn relu_derivative(x: f64) -> f64 {
     if x > 0.0 { 1.0 } else { 0.0 }
 }
 
-/// `x > 0 ? x : negative_slope * x`.
+/// `x > 0 ? x : negative_slope x`.
 pub fn leaky_relu_forward(x: f64, negative_slope: f64) -> f64 {
     if x > 0.0 { x } else { negative_slope * x }
 }
@@ -110,4 +184,266 @@ pub fn leaky_relu_forward(x: f64, negative_slope: f64) -> f64 {
 /// `x > 0 ? 1 : negative_slope`.
 pub fn leaky_relu_derivative(x: f64, negative_slope: f64) -> f64 {
     if x > 0.0 { 1.0 } else { negative_slope }
+}
+
+/// `x > 0 ? x : alpha (e^x - 1)`.
+pub fn elu_forward(x: f64, alpha: f64) -> f64 {
+    if x > 0.0 { x } else { alpha * x.exp_m1() }
+}
+
+/// `x > 0 ? 1 : alpha e^x`.
+pub fn elu_derivative(x: f64, alpha: f64) -> f64 {
+    if x > 0.0 { 1.0 } else { alpha * x.exp() }
+}
+
+/// `scale elu(x, alpha)` with SELU's constants.
+pub fn selu_forward(x: f64) -> f64 {
+    SELU_SCALE * elu_forward(x, SELU_ALPHA)
+}
+
+/// `scale elu'(x, alpha)`.
+pub fn selu_derivative(x: f64) -> f64 {
+    SELU_SCALE * elu_derivative(x, SELU_ALPHA)
+}
+
+/// `x > 0 ? x : alpha (e^(x/alpha) - 1)`.
+pub fn celu_forward(x: f64, alpha: f64) -> f64 {
+    if x > 0.0 {
+        x
+    } else {
+        alpha * (x / alpha).exp_m1()
+    }
+}
+
+/// `x > 0 ? 1 : e^(x/alpha)`.
+pub fn celu_derivative(x: f64, alpha: f64) -> f64 {
+    if x > 0.0 { 1.0 } else { (x / alpha).exp() }
+}
+
+/// The standard normal CDF `Phi(x) = erfc(-x / sqrt 2) / 2` (accurate in the left tail).
+fn normal_cdf(x: f64) -> f64 {
+    0.5 * libm::erfc(-x * FRAC_1_SQRT_2)
+}
+
+/// The standard normal density `e^(-x^2/2) / sqrt(2 pi)`.
+fn normal_pdf(x: f64) -> f64 {
+    (-0.5 * x * x).exp() / (2.0 * PI).sqrt()
+}
+
+/// `x Phi(x)`.
+pub fn gelu_forward(x: f64) -> f64 {
+    x * normal_cdf(x)
+}
+
+/// `Phi(x) + x phi(x)`.
+pub fn gelu_derivative(x: f64) -> f64 {
+    normal_cdf(x) + x * normal_pdf(x)
+}
+
+/// `sqrt(2/pi)`.
+const GELU_TANH_BETA: f64 = 0.797_884_560_802_865_4;
+/// The cubic coefficient of the tanh approximation.
+const GELU_TANH_KAPPA: f64 = 0.044715;
+
+/// `0.5 x (1 + tanh(u))`, `u = sqrt(2/pi)(x + 0.044715 x^3)`, as `x sigma(2u)`
+/// (the same number; `1 + tanh u` would cancel for negative x even in f64).
+pub fn gelu_tanh_forward(x: f64) -> f64 {
+    let u = GELU_TANH_BETA * (x + GELU_TANH_KAPPA * x * x * x);
+    x * sigmoid_forward(2.0 * u)
+}
+
+/// `0.5 (1 + tanh u) + 0.5 x (1 - tanh^2 u) u'`, written with
+/// `0.5 (1 + tanh u) = sigma(2u)` and `1 - tanh^2 u = 4 sigma(2u) sigma(-2u)`.
+pub fn gelu_tanh_derivative(x: f64) -> f64 {
+    let u = GELU_TANH_BETA * (x + GELU_TANH_KAPPA * x * x * x);
+    let du = GELU_TANH_BETA * (1.0 + 3.0 * GELU_TANH_KAPPA * x * x);
+    let ds = sigmoid_derivative(2.0 * u);
+    if ds == 0.0 {
+        return sigmoid_forward(2.0 * u); // far tails: the second term vanishes (no inf * 0)
+    }
+    sigmoid_forward(2.0 * u) + 2.0 * x * ds * du
+}
+
+/// `x sigma(x)`.
+pub fn silu_forward(x: f64) -> f64 {
+    x * sigmoid_forward(x)
+}
+
+/// `sigma(x) (1 + x (1 - sigma(x)))`, with `1 - sigma(x) = sigma(-x)`.
+pub fn silu_derivative(x: f64) -> f64 {
+    sigmoid_forward(x) * (1.0 + x * sigmoid_forward(-x))
+}
+
+/// `log(1 + e^x)`, as `max(x, 0) + log1p(e^-|x|)`.
+fn softplus_f64(x: f64) -> f64 {
+    x.max(0.0) + (-x.abs()).exp().ln_1p()
+}
+
+/// `x tanh(softplus(x))`.
+pub fn mish_forward(x: f64) -> f64 {
+    x * softplus_f64(x).tanh()
+}
+
+/// `t + x sigma(x) (1 - t^2)`, `t = tanh(softplus(x))`, `1 - t^2 = 1 / cosh^2`.
+pub fn mish_derivative(x: f64) -> f64 {
+    let sp = softplus_f64(x);
+    let c = sp.cosh();
+    sp.tanh() + x * sigmoid_forward(x) / (c * c)
+}
+
+/// `beta x > threshold ? x : log(1 + e^(beta x)) / beta`. The switch tests the
+/// product rounded to f32, as PyTorch's f32 kernel does; the value is exact.
+pub fn softplus_forward(x: f64, beta: f32, threshold: f32) -> f64 {
+    if (x as f32) * beta > threshold {
+        return x;
+    }
+    softplus_f64(x * f64::from(beta)) / f64::from(beta)
+}
+
+/// `beta x > threshold ? 1 : sigma(beta x)`.
+pub fn softplus_derivative(x: f64, beta: f32, threshold: f32) -> f64 {
+    if (x as f32) * beta > threshold {
+        return 1.0;
+    }
+    sigmoid_forward(x * f64::from(beta))
+}
+
+/// `x / (1 + |x|)`.
+pub fn softsign_forward(x: f64) -> f64 {
+    x / (1.0 + x.abs())
+}
+
+/// `1 / (1 + |x|)^2`.
+pub fn softsign_derivative(x: f64) -> f64 {
+    let d = 1.0 + x.abs();
+    1.0 / (d * d)
+}
+
+/// `clamp(x, min_val, max_val)`.
+pub fn hardtanh_forward(x: f64, min_val: f64, max_val: f64) -> f64 {
+    if x < min_val {
+        min_val
+    } else if x > max_val {
+        max_val
+    } else {
+        x
+    }
+}
+
+/// `min_val < x < max_val ? 1 : 0`.
+pub fn hardtanh_derivative(x: f64, min_val: f64, max_val: f64) -> f64 {
+    if x > min_val && x < max_val { 1.0 } else { 0.0 }
+}
+
+/// `clamp(x, 0, 6)`.
+pub fn relu6_forward(x: f64) -> f64 {
+    hardtanh_forward(x, 0.0, 6.0)
+}
+
+/// `0 < x < 6 ? 1 : 0`.
+pub fn relu6_derivative(x: f64) -> f64 {
+    hardtanh_derivative(x, 0.0, 6.0)
+}
+
+/// `clamp(x/6 + 1/2, 0, 1)`.
+pub fn hardsigmoid_forward(x: f64) -> f64 {
+    (x / 6.0 + 0.5).clamp(0.0, 1.0)
+}
+
+/// `-3 < x < 3 ? 1/6 : 0`.
+pub fn hardsigmoid_derivative(x: f64) -> f64 {
+    if x > -3.0 && x < 3.0 { 1.0 / 6.0 } else { 0.0 }
+}
+
+/// `x clamp(x + 3, 0, 6) / 6` (`-0.0` for `x <= -3`).
+pub fn hardswish_forward(x: f64) -> f64 {
+    x * (x + 3.0).clamp(0.0, 6.0) / 6.0
+}
+
+/// `x <= -3 ? 0 : x >= 3 ? 1 : x/3 + 1/2`.
+pub fn hardswish_derivative(x: f64) -> f64 {
+    if x <= -3.0 {
+        0.0
+    } else if x >= 3.0 {
+        1.0
+    } else {
+        x / 3.0 + 0.5
+    }
+}
+
+/// `min(x, 0) - log1p(e^-|x|)`, written `-(log1p(e^-|x|) - min(x, 0))` so
+/// that a result that underflows keeps its (negative) sign.
+pub fn log_sigmoid_forward(x: f64) -> f64 {
+    -((-x.abs()).exp().ln_1p() - x.min(0.0))
+}
+
+/// `sigma(-x)`.
+pub fn log_sigmoid_derivative(x: f64) -> f64 {
+    sigmoid_forward(-x)
+}
+
+/// `x - tanh x`; its Taylor series below 0.1, where the difference would
+/// cancel even in f64; `+0` at `+-0` as in PyTorch.
+pub fn tanhshrink_forward(x: f64) -> f64 {
+    if x == 0.0 {
+        return 0.0;
+    }
+    if x.abs() < 0.1 {
+        // x - tanh x = x^3/3 - 2x^5/15 + 17x^7/315 - 62x^9/2835 + 1382x^11/155925 - ...
+        let z = x * x;
+        let series = 1.0 / 3.0
+            + z * (-2.0 / 15.0
+                + z * (17.0 / 315.0
+                    + z * (-62.0 / 2835.0 + z * (1382.0 / 155925.0 + z * (-21844.0 / 6081075.0)))));
+        return x * z * series;
+    }
+    x - x.tanh()
+}
+
+/// `tanh^2 x`.
+pub fn tanhshrink_derivative(x: f64) -> f64 {
+    let t = x.tanh();
+    t * t
+}
+
+/// `x > lambda ? x - lambda : x < -lambda ? x + lambda : 0` (zero with x's sign).
+pub fn softshrink_forward(x: f64, lambda: f64) -> f64 {
+    if x > lambda {
+        x - lambda
+    } else if x < -lambda {
+        x + lambda
+    } else {
+        x * 0.0
+    }
+}
+
+/// `|x| > lambda ? 1 : 0`.
+pub fn softshrink_derivative(x: f64, lambda: f64) -> f64 {
+    if x.abs() > lambda { 1.0 } else { 0.0 }
+}
+
+/// `|x| > lambda ? x : +0`.
+pub fn hardshrink_forward(x: f64, lambda: f64) -> f64 {
+    if x.abs() > lambda { x } else { 0.0 }
+}
+
+/// `|x| > lambda ? 1 : 0`.
+pub fn hardshrink_derivative(x: f64, lambda: f64) -> f64 {
+    softshrink_derivative(x, lambda)
+}
+
+/// `x > threshold ? x : value`.
+pub fn threshold_forward(x: f64, threshold: f64, value: f64) -> f64 {
+    if x > threshold { x } else { value }
+}
+
+/// `x > threshold ? 1 : 0`.
+pub fn threshold_derivative(x: f64, threshold: f64, _value: f64) -> f64 {
+    if x > threshold { 1.0 } else { 0.0 }
+}
+
+/// RReLU's evaluation slope `(lower + upper) / 2`, taken in f64 and rounded to
+/// f32 as PyTorch passes it to its f32 kernel.
+pub fn rrelu_slope(lower: f32, upper: f32) -> f64 {
+    f64::from(((f64::from(lower) + f64::from(upper)) / 2.0) as f32)
 }

@@ -55,6 +55,63 @@ pub enum Error {
         max_bytes: u64,
     },
 
+    /// A buffer lacks a usage flag the operation needs.
+    #[error("{what}: buffer usage {actual:?} lacks {required:?}")]
+    BufferUsage {
+        /// Which buffer.
+        what: &'static str,
+        /// The flags needed.
+        required: wgpu::BufferUsages,
+        /// The flags the buffer has.
+        actual: wgpu::BufferUsages,
+    },
+
+    /// A region's byte offset is not a multiple of the device's
+    /// `min_storage_buffer_offset_alignment` (or of 4 for a tensor).
+    #[error("{what}: offset {offset} is not a multiple of {alignment}")]
+    Misaligned {
+        /// Which buffer.
+        what: &'static str,
+        /// The offset given.
+        offset: u64,
+        /// The alignment required.
+        alignment: u64,
+    },
+
+    /// A region does not fit in its buffer.
+    #[error("{what}: {bytes} bytes at offset {offset} exceed the buffer's {buffer_size} bytes")]
+    OutOfRange {
+        /// Which buffer.
+        what: &'static str,
+        /// The region's byte offset.
+        offset: u64,
+        /// The region's size in bytes.
+        bytes: u64,
+        /// The buffer's size.
+        buffer_size: u64,
+    },
+
+    /// The output shares a buffer with an input in a way the kernel cannot
+    /// do in place.
+    #[error("aliasing in {mode:?}: {what}")]
+    Aliasing {
+        /// What is shared.
+        what: &'static str,
+        /// The mode requested.
+        mode: crate::Mode,
+    },
+
+    /// `Mode::Backward` was recorded without a `grad_output`.
+    #[error("Mode::Backward needs grad_output")]
+    MissingGradOutput,
+
+    /// A `grad_output` was given to a mode that does not read one.
+    #[error("{mode:?} takes no grad_output")]
+    UnexpectedGradOutput {
+        /// The mode requested.
+        mode: crate::Mode,
+    },
+
     /// The device could not be opened on an adapter.
     #[error("requesting a device failed: {0}")]
     RequestDevice(#[from] wgpu::RequestDeviceError),

@@ -24,8 +24,11 @@ pub mod cpu;
 mod error;
 mod kernels;
 mod readback;
-pub mod shader;
+mod tensor;
+pub mod wgsl;
 
-pub use activation::{Activation, Mode};
-pub use context::{Context, DEFAULT_POLL_TIMEOUT};
+pub use activation::{Activation, Mode, ParseActivationError, SELU_ALPHA, SELU_SCALE};
+pub use context::{Batch, Context, DEFAULT_POLL_TIMEOUT};
 pub use error::Error;
+pub use kernels::{BufferRegion, Kernels};
+pub use tensor::GpuTensor;

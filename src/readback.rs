@@ -32,3 +32,40 @@ pub(crate) fn read_f32(
     staging.unmap();
     Ok(data)
 }
+
+/// Async form of [`read_f32`]: a helper thread waits for the GPU (native
+/// devices must be polled), and whichever of "mapped" or "poll failed"
+/// happens first completes the future.
+pub(crate) async fn read_f32_async(
+    device: &wgpu::Device,
+    staging: wgpu::Buffer,
+    submission: wgpu::SubmissionIndex,
+    timeout: Duration,
+) -> Result<Vec<f32>, Error> {
+    let (sender, receiver) = futures_intrusive::channel::shared::channel::<Result<(), Error>>(2);
+    let on_mapped = sender.clone();
+    staging
+        .slice(..)
+        .map_async(wgpu::MapMode::Read, move |result| {
+            on_mapped.try_send(result.map_err(Error::from)).ok();
+        });
+    let poller = device.clone();
+    std::thread::spawn(move || {
+        if let Err(e) = poller.poll(wgpu::PollType::Wait {
+            submission_index: Some(submission),
+            timeout: Some(timeout),
+        }) {
+            sender.try_send(Err(e.into())).ok();
+        }
+    });
+    receiver
+        .receive()
+        .await
+        .ok_or(Error::Map(wgpu::BufferAsyncError))??;
+    let data = {
+        let view = staging.slice(..).get_mapped_range()?;
+        bytemuck::cast_slice::<u8, f32>(&view).to_vec()
+    };
+    staging.unmap();
+    Ok(data)
+}

@@ -4,6 +4,8 @@
 use approx::assert_abs_diff_eq;
 use wgpu_activations::{Activation, Error, cpu};
 
+use crate::support;
+
 #[test]
 fn seed_values_to_four_places() {
     // PyTorch: sigmoid([-3, 0, 3]) = [0.0474, 0.5000, 0.9526], tanh = [-0.9951, 0, 0.9951].
@@ -41,84 +43,66 @@ fn closed_forms() {
     assert_eq!(cpu::leaky_relu_forward(-2.0, 0.25), -0.5);
 }
 
-/// (op, x, forward, derivative); NaN means "must be NaN"; zeros are compared
-/// with their sign.
-fn special_table() -> Vec<(Activation, f32, f32, f32)> {
-    let inf = f32::INFINITY;
-    let nan = f32::NAN;
-    let leaky = Activation::leaky_relu();
-    vec![
-        (Activation::Sigmoid, inf, 1.0, 0.0),
-        (Activation::Sigmoid, -inf, 0.0, 0.0),
-        (Activation::Sigmoid, nan, nan, nan),
-        (Activation::Sigmoid, -0.0, 0.5, 0.25),
-        // e^-100 is 26.55 units of 2^-149: rounds to the subnormal 27 * 2^-149.
-        (Activation::Sigmoid, 100.0, 1.0, f32::from_bits(27)),
-        (Activation::Tanh, inf, 1.0, 0.0),
-        (Activation::Tanh, -inf, -1.0, 0.0),
-        (Activation::Tanh, nan, nan, nan),
-        (Activation::Tanh, -0.0, -0.0, 1.0),
-        (Activation::Tanh, 1e-40, 1e-40, 1.0),
-        (Activation::Tanh, 1e-8, 1e-8, 1.0),
-        (Activation::Relu, -0.0, -0.0, 0.0),
-        (Activation::Relu, 0.0, 0.0, 0.0),
-        (Activation::Relu, -5.0, 0.0, 0.0),
-        (Activation::Relu, 1e-40, 1e-40, 1.0),
-        (Activation::Relu, inf, inf, 1.0),
-        (Activation::Relu, -inf, 0.0, 0.0),
-        (Activation::Relu, nan, nan, nan),
-        (leaky, 0.0, 0.0, 0.01),
-        (leaky, -0.0, -0.0, 0.01),
-        (leaky, -2.0, -0.02, 0.01),
-        (leaky, inf, inf, 1.0),
-        (leaky, -inf, -inf, 0.01),
-        (leaky, nan, nan, nan),
-    ]
-}
-
-pub fn same(got: f32, want: f32) -> bool {
-    (got.is_nan() && want.is_nan()) || got.to_bits() == want.to_bits()
-}
-
 #[test]
-fn special_values() {
-    for (act, x, fwd, der) in special_table() {
-        let got_f = cpu::forward(act, &[x]).unwrap()[0];
-        let got_d = cpu::derivative(act, &[x]).unwrap()[0];
-        assert!(
-            same(got_f, fwd),
-            "{}({x:e}) = {got_f:e}, want {fwd:e}",
-            act.name()
-        );
-        assert!(
-            same(got_d, der),
-            "{}'({x:e}) = {got_d:e}, want {der:e}",
-            act.name()
-        );
+fn semantic_rules() {
+    let mut failures = Vec::new();
+    for rule in support::semantic_rules() {
+        let f = cpu::forward(rule.act, &[rule.x]).unwrap()[0];
+        let d = cpu::derivative(rule.act, &[rule.x]).unwrap()[0];
+        if !support::matches_rule(f, Some(rule.forward))
+            || !support::matches_rule(d, rule.derivative)
+        {
+            failures.push(format!(
+                "{}({:e}): got f = {f:e}, f' = {d:e}; want {:e}, {:e} ({})",
+                rule.act,
+                rule.x,
+                rule.forward,
+                rule.derivative.unwrap_or(f32::NAN),
+                rule.why
+            ));
+        }
     }
+    assert!(
+        failures.is_empty(),
+        "CPU reference breaks SEMANTICS.md:\n{}",
+        failures.join("\n")
+    );
+}
+
+/// Inputs at which `act` has a kink (where finite differences do not apply).
+fn kinks(act: Activation) -> Vec<f64> {
+    let mut k = vec![0.0];
+    match act {
+        Activation::Hardtanh { min_val, max_val } => {
+            k.extend([f64::from(min_val), f64::from(max_val)])
+        }
+        Activation::Relu6 => k.push(6.0),
+        Activation::Hardsigmoid | Activation::Hardswish => k.extend([-3.0, 3.0]),
+        Activation::Softshrink { lambda } | Activation::Hardshrink { lambda } => {
+            k.extend([f64::from(lambda), -f64::from(lambda)])
+        }
+        Activation::Threshold { threshold, .. } => k.push(f64::from(threshold)),
+        Activation::Softplus { beta, threshold } => k.push(f64::from(threshold / beta)),
+        _ => {}
+    }
+    k
 }
 
 #[test]
 fn derivatives_match_finite_differences_away_from_kinks() {
-    let ops = [
-        Activation::Sigmoid,
-        Activation::Tanh,
-        Activation::Relu,
-        Activation::leaky_relu(),
-        Activation::LeakyRelu {
-            negative_slope: 0.3,
-        },
-    ];
-    for act in ops {
+    for act in support::ops_under_test() {
+        let kinks = kinks(act);
         for i in -2000..=2000 {
-            let x = f64::from(i) * 0.01 + 0.005; // never exactly on the kink at 0
+            let x = f64::from(i) * 0.01 + 0.003;
+            if kinks.iter().any(|k| (x - k).abs() < 1e-3) {
+                continue;
+            }
             let h = 1e-6;
             let fd = (cpu::forward_f64(act, x + h) - cpu::forward_f64(act, x - h)) / (2.0 * h);
             let d = cpu::derivative_f64(act, x);
             assert!(
                 (fd - d).abs() <= 1e-7 * (1.0 + d.abs()),
-                "{}'({x}) = {d}, finite difference {fd}",
-                act.name()
+                "{act}'({x}) = {d}, central finite difference {fd}"
             );
         }
     }
@@ -158,4 +142,170 @@ fn empty_input_and_bad_input() {
             ..
         })
     ));
+}
+
+#[test]
+fn names_are_pytorch_functional_names_and_parse_back() {
+    let names: Vec<&str> = Activation::ALL.iter().map(|a| a.name()).collect();
+    assert_eq!(
+        names,
+        [
+            "sigmoid",
+            "tanh",
+            "relu",
+            "leaky_relu",
+            "elu",
+            "selu",
+            "celu",
+            "gelu",
+            "gelu_tanh",
+            "silu",
+            "mish",
+            "softplus",
+            "softsign",
+            "hardtanh",
+            "relu6",
+            "hardsigmoid",
+            "hardswish",
+            "log_sigmoid",
+            "tanhshrink",
+            "softshrink",
+            "hardshrink",
+            "threshold",
+            "rrelu"
+        ]
+    );
+    for act in support::ops_under_test() {
+        let text = act.to_string();
+        assert_eq!(
+            text.parse::<Activation>(),
+            Ok(act),
+            "{text} does not round-trip"
+        );
+    }
+}
+
+#[test]
+fn parsing_takes_positional_named_and_default_parameters() {
+    let parse = |s: &str| s.parse::<Activation>();
+    assert_eq!(
+        parse("leaky_relu(0.2)"),
+        Ok(Activation::LeakyRelu {
+            negative_slope: 0.2
+        })
+    );
+    assert_eq!(parse("leaky_relu"), Ok(Activation::leaky_relu()));
+    assert_eq!(
+        parse("softplus(beta=2, threshold=10)"),
+        Ok(Activation::Softplus {
+            beta: 2.0,
+            threshold: 10.0
+        })
+    );
+    assert_eq!(
+        parse("softplus(threshold=10)"),
+        Ok(Activation::Softplus {
+            beta: 1.0,
+            threshold: 10.0
+        })
+    );
+    assert_eq!(
+        parse(" Hardtanh(-2, max_val = 3) "),
+        Ok(Activation::Hardtanh {
+            min_val: -2.0,
+            max_val: 3.0
+        })
+    );
+    assert_eq!(parse("swish"), Ok(Activation::Silu));
+    assert_eq!(parse("gelu_tanh"), Ok(Activation::GeluTanh));
+    assert_eq!(
+        parse("threshold(0.5, -1)"),
+        Ok(Activation::Threshold {
+            threshold: 0.5,
+            value: -1.0
+        })
+    );
+    for bad in [
+        "nope",
+        "threshold",
+        "threshold(0.5)",
+        "leaky_relu(0.1, 0.2)",
+        "leaky_relu(slope=0.1)",
+        "softplus(beta=2, 3)",
+        "elu(abc)",
+        "elu(1",
+        "softplus(beta=0)",
+        "hardtanh(2, 1)",
+        "softshrink(-1)",
+        "leaky_relu(nan)",
+    ] {
+        assert!(parse(bad).is_err(), "{bad:?} parsed as {:?}", parse(bad));
+    }
+}
+
+#[test]
+fn invalid_parameters_are_errors() {
+    let cases = [
+        (
+            Activation::LeakyRelu {
+                negative_slope: f32::NAN,
+            },
+            "negative_slope",
+        ),
+        (
+            Activation::Elu {
+                alpha: f32::INFINITY,
+            },
+            "alpha",
+        ),
+        (Activation::Celu { alpha: 0.0 }, "alpha"),
+        (
+            Activation::Softplus {
+                beta: 0.0,
+                threshold: 20.0,
+            },
+            "beta",
+        ),
+        (
+            Activation::Softplus {
+                beta: 1.0,
+                threshold: f32::NAN,
+            },
+            "threshold",
+        ),
+        (
+            Activation::Hardtanh {
+                min_val: 1.0,
+                max_val: -1.0,
+            },
+            "min_val",
+        ),
+        (Activation::Softshrink { lambda: -0.5 }, "lambda"),
+        (Activation::Hardshrink { lambda: -0.5 }, "lambda"),
+        (
+            Activation::Threshold {
+                threshold: f32::NAN,
+                value: 0.0,
+            },
+            "threshold",
+        ),
+        (
+            Activation::Rrelu {
+                lower: 0.5,
+                upper: 0.1,
+            },
+            "lower",
+        ),
+    ];
+    for (act, param) in cases {
+        match cpu::forward(act, &[1.0]) {
+            Err(Error::InvalidParameter { parameter, .. }) => {
+                assert_eq!(parameter, param, "{act:?}")
+            }
+            other => panic!("{act:?}: expected InvalidParameter, got {other:?}"),
+        }
+    }
+    for &act in Activation::ALL {
+        assert!(act.validate().is_ok(), "{act:?}: defaults must be valid");
+    }
 }

@@ -1,6 +1,6 @@
 //! Every WGSL source parses and validates with naga (no GPU needed).
 
-use wgpu_activations::{Activation, shader};
+use wgpu_activations::{Activation, wgsl as shader};
 
 fn validate(label: &str, source: &str) {
     let module = naga::front::wgsl::parse_str(source)
@@ -42,7 +42,7 @@ fn every_composed_kernel_validates() {
 }
 
 #[test]
-fn kernel_entry_points_are_the_three_modes() {
+fn kernel_entry_points_are_the_three_modes_out_of_and_in_place() {
     let module =
         naga::front::wgsl::parse_str(&shader::elementwise_module(&Activation::Sigmoid)).unwrap();
     let mut names: Vec<&str> = module
@@ -51,5 +51,15 @@ fn kernel_entry_points_are_the_three_modes() {
         .map(|e| e.name.as_str())
         .collect();
     names.sort();
-    assert_eq!(names, ["backward", "derivative", "forward"]);
+    assert_eq!(
+        names,
+        [
+            "backward",
+            "backward_in_place",
+            "derivative",
+            "derivative_in_place",
+            "forward",
+            "forward_in_place"
+        ]
+    );
 }

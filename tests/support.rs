@@ -106,13 +106,17 @@ pub fn dense_grid() -> Vec<f32> {
 
 /// The error each op is allowed against the f64 reference, in ULPs scaled by
 /// 1 + condition number (SEMANTICS.md "Accuracy"); `None` means bit-exact.
+/// SEMANTICS.md's targets: 2 forward, 4 derivative. The backward rounds once
+/// more (`grad_output * f'(x)` after `f'(x)`), so it gets the derivative's 4
+/// plus that rounding's 1.
 pub fn tolerance(act: Activation, mode: Mode) -> Option<f64> {
     if act.is_piecewise_linear() {
         return None;
     }
     Some(match mode {
         Mode::Forward => 2.0,
-        Mode::Derivative | Mode::Backward => 4.0,
+        Mode::Derivative => 4.0,
+        Mode::Backward => 5.0,
     })
 }
 
@@ -171,12 +175,38 @@ pub fn run(ctx: &Context, act: Activation, mode: Mode, x: &[f32], grad: &[f32]) 
 /// Every op with default parameters, plus non-default ones.
 pub fn ops_under_test() -> Vec<Activation> {
     let mut ops = Activation::ALL.to_vec();
-    ops.push(Activation::LeakyRelu {
-        negative_slope: 0.2,
-    });
-    ops.push(Activation::LeakyRelu {
-        negative_slope: -1.5,
-    });
+    ops.extend([
+        Activation::LeakyRelu {
+            negative_slope: 0.2,
+        },
+        Activation::LeakyRelu {
+            negative_slope: -1.5,
+        },
+        Activation::Elu { alpha: 0.5 },
+        Activation::Celu { alpha: 2.5 },
+        Activation::Softplus {
+            beta: 2.0,
+            threshold: 10.0,
+        },
+        Activation::Softplus {
+            beta: 0.3,
+            threshold: 5.0,
+        },
+        Activation::Hardtanh {
+            min_val: -2.5,
+            max_val: 0.75,
+        },
+        Activation::Softshrink { lambda: 1.25 },
+        Activation::Hardshrink { lambda: 0.0 },
+        Activation::Threshold {
+            threshold: -1.0,
+            value: -7.5,
+        },
+        Activation::Rrelu {
+            lower: 0.1,
+            upper: 0.3,
+        },
+    ]);
     ops
 }
 
@@ -186,4 +216,250 @@ pub fn grad_for(x: &[f32]) -> Vec<f32> {
     x.iter()
         .map(|_| ((rng.unit() * 8.0 - 4.0) as f32) * 0.75)
         .collect()
+}
+
+/// One SEMANTICS.md rule: `act` at `x` must give exactly `forward` and
+/// `derivative` (NaN meaning "NaN", zeros compared with their sign; an
+/// expected subnormal also accepts a zero of the same sign, for backends that
+/// flush subnormals).
+pub struct Rule {
+    pub act: Activation,
+    pub x: f32,
+    pub forward: f32,
+    /// `None`: not an exact value; the accuracy sweeps judge it.
+    pub derivative: Option<f32>,
+    pub why: &'static str,
+}
+
+/// True when `got` is what `want` asks for under [`Rule`]'s conventions.
+pub fn matches_rule(got: f32, want: Option<f32>) -> bool {
+    let Some(want) = want else { return true };
+    if want.is_nan() {
+        return got.is_nan();
+    }
+    if got.to_bits() == want.to_bits() {
+        return true;
+    }
+    want != 0.0
+        && want.abs() < f32::MIN_POSITIVE
+        && got == 0.0
+        && got.is_sign_negative() == want.is_sign_negative()
+}
+
+/// The rules of SEMANTICS.md, op by op: kinks, signed zeros, limits at +-inf,
+/// NaN, no overflow for huge finite inputs, switch points. Values are exact
+/// (written from the definitions, not from any implementation's output).
+pub fn semantic_rules() -> Vec<Rule> {
+    use Activation as A;
+    let inf = f32::INFINITY;
+    let nan = f32::NAN;
+    let big = f32::MAX;
+    let leaky = A::leaky_relu();
+    let slope = 0.229_166_67_f32; // (1/8 + 1/3) / 2 rounded to f32
+    let selu_scale = 1.050_701_f32;
+    let selu_scale_alpha = 1.758_099_3_f32;
+    let r = |act, x, forward, derivative: f32, why| Rule {
+        act,
+        x,
+        forward,
+        derivative: Some(derivative),
+        why,
+    };
+    let mut rules = vec![
+        r(A::Sigmoid, inf, 1.0, 0.0, "limits"),
+        r(A::Sigmoid, -inf, 0.0, 0.0, "limits"),
+        r(A::Sigmoid, -0.0, 0.5, 0.25, "zero"),
+        r(A::Tanh, -0.0, -0.0, 1.0, "odd: keeps -0.0"),
+        r(
+            A::Tanh,
+            1e-8,
+            1e-8,
+            1.0,
+            "tiny input (llvmpipe's tanh gives 2.98e-8)",
+        ),
+        r(A::Tanh, 1e-40, 1e-40, 1.0, "subnormal input"),
+        r(A::Tanh, -inf, -1.0, 0.0, "limits"),
+        r(A::Tanh, big, 1.0, 0.0, "huge input"),
+        r(A::Relu, -0.0, -0.0, 0.0, "relu(-0.0) = -0.0, 0 at the kink"),
+        r(A::Relu, 1e-40, 1e-40, 1.0, "subnormal is > 0"),
+        r(A::Relu, -inf, 0.0, 0.0, "limits"),
+        r(leaky, 0.0, 0.0, 0.01, "slope at the kink"),
+        r(leaky, -0.0, -0.0, 0.01, "keeps -0.0"),
+        r(leaky, -inf, -inf, 0.01, "limits"),
+        r(A::elu(), 0.0, 0.0, 1.0, "ELU'(0) = alpha"),
+        r(A::Elu { alpha: 0.5 }, 0.0, 0.0, 0.5, "ELU'(0) = alpha"),
+        r(A::elu(), -0.0, -0.0, 1.0, "keeps -0.0"),
+        r(A::elu(), -inf, -1.0, 0.0, "limit -alpha"),
+        r(A::elu(), -big, -1.0, 0.0, "no overflow"),
+        r(A::elu(), big, big, 1.0, "masked branch does not overflow"),
+        r(A::Selu, 0.0, 0.0, selu_scale_alpha, "scale alpha at 0"),
+        r(A::Selu, -inf, -selu_scale_alpha, 0.0, "limit"),
+        r(A::Selu, 1.0, selu_scale, selu_scale, "scale"),
+        r(A::celu(), 0.0, 0.0, 1.0, "CELU'(0) = 1"),
+        r(A::Celu { alpha: 2.5 }, -0.0, -0.0, 1.0, "keeps -0.0"),
+        r(A::celu(), -inf, -1.0, 0.0, "limit -alpha"),
+        r(A::Gelu, -0.0, -0.0, 0.5, "odd at 0"),
+        r(A::Gelu, inf, inf, 1.0, "limits"),
+        r(A::Gelu, -inf, -0.0, -0.0, "limits (vanishing from below)"),
+        r(A::Gelu, -big, -0.0, -0.0, "no overflow"),
+        r(A::GeluTanh, -0.0, -0.0, 0.5, "odd at 0"),
+        r(A::GeluTanh, inf, inf, 1.0, "limits"),
+        r(A::GeluTanh, -inf, -0.0, -0.0, "limits"),
+        r(
+            A::GeluTanh,
+            -13.0,
+            -0.0,
+            -0.0,
+            "tanh form does not overflow at -13",
+        ),
+        r(A::GeluTanh, big, big, 1.0, "x^3 overflow is harmless"),
+        r(A::Silu, -0.0, -0.0, 0.5, "keeps -0.0"),
+        r(A::Silu, inf, inf, 1.0, "silu'(+inf) = 1"),
+        r(A::Silu, -inf, -0.0, -0.0, "silu(-inf) = 0"),
+        r(A::Silu, -big, -0.0, -0.0, "no overflow"),
+        r(A::Mish, -0.0, -0.0, 0.6, "mish'(0) = tanh(ln 2) = 0.6"),
+        r(A::Mish, inf, inf, 1.0, "limits"),
+        r(A::Mish, -inf, -0.0, -0.0, "mish(-inf) = 0"),
+        r(A::Mish, big, big, 1.0, "stable up to 3.4e38"),
+        r(A::Mish, -big, -0.0, -0.0, "stable down to -3.4e38"),
+        r(
+            A::softplus(),
+            20.5,
+            20.5,
+            1.0,
+            "identity where beta x > threshold",
+        ),
+        r(
+            A::Softplus {
+                beta: 1.0,
+                threshold: 1.0,
+            },
+            1.000_000_1,
+            1.000_000_1,
+            1.0,
+            "just past the threshold",
+        ),
+        r(A::softplus(), big, big, 1.0, "no overflow"),
+        r(A::softplus(), -big, 0.0, 0.0, "no overflow"),
+        r(A::softplus(), -inf, 0.0, 0.0, "limits"),
+        r(A::Softsign, inf, 1.0, 0.0, "softsign(+inf) = 1"),
+        r(A::Softsign, -inf, -1.0, 0.0, "softsign(-inf) = -1"),
+        r(A::Softsign, -0.0, -0.0, 1.0, "keeps -0.0"),
+        r(A::Softsign, big, 1.0, 0.0, "huge input"),
+        r(A::hardtanh(), -1.0, -1.0, 0.0, "Hardtanh' is 0 at min_val"),
+        r(A::hardtanh(), 1.0, 1.0, 0.0, "Hardtanh' is 0 at max_val"),
+        r(A::hardtanh(), -0.0, -0.0, 1.0, "keeps -0.0"),
+        r(A::hardtanh(), -inf, -1.0, 0.0, "clamps"),
+        r(
+            A::Hardtanh {
+                min_val: -2.5,
+                max_val: 0.75,
+            },
+            0.75,
+            0.75,
+            0.0,
+            "0 at max_val",
+        ),
+        r(A::Relu6, 0.0, 0.0, 0.0, "ReLU6' is 0 at 0"),
+        r(A::Relu6, 6.0, 6.0, 0.0, "ReLU6' is 0 at 6"),
+        r(A::Relu6, -0.0, -0.0, 0.0, "keeps -0.0"),
+        r(A::Relu6, 1e-40, 1e-40, 1.0, "subnormal is > 0"),
+        r(A::Relu6, inf, 6.0, 0.0, "clamps"),
+        r(A::Hardsigmoid, -3.0, 0.0, 0.0, "0 at -3"),
+        r(A::Hardsigmoid, 3.0, 1.0, 0.0, "1 at 3"),
+        r(A::Hardsigmoid, 0.0, 0.5, 1.0 / 6.0, "slope 1/6"),
+        r(A::Hardsigmoid, -inf, 0.0, 0.0, "limits"),
+        r(
+            A::Hardswish,
+            -3.0,
+            -0.0,
+            0.0,
+            "hardswish(-3) = -0.0, derivative 0 at -3",
+        ),
+        r(A::Hardswish, 3.0, 3.0, 1.0, "derivative 1 at 3"),
+        r(A::Hardswish, -1.5, -0.375, 0.0, "root of the derivative"),
+        r(A::Hardswish, -inf, -0.0, 0.0, "limits"),
+        r(A::Hardswish, inf, inf, 1.0, "limits"),
+        r(
+            A::LogSigmoid,
+            -100.0,
+            -100.0,
+            1.0,
+            "log_sigmoid(-100) = -100",
+        ),
+        r(
+            A::LogSigmoid,
+            100.0,
+            -f32::from_bits(27), // e^-100 = 26.55 units of 2^-149, rounded
+            f32::from_bits(27),
+            "log_sigmoid(100) = -3.7e-44",
+        ),
+        r(A::LogSigmoid, -inf, -inf, 1.0, "limits"),
+        r(A::LogSigmoid, -big, -big, 1.0, "no overflow"),
+        Rule {
+            act: A::Tanhshrink,
+            x: 1e-4,
+            forward: 3.333_333e-13, // x^3/3 - 2x^5/15 at x = f32(1e-4), rounded
+            derivative: None,
+            why: "tanhshrink(1e-4) is x^3/3, not 0",
+        },
+        r(A::Tanhshrink, inf, inf, 1.0, "limits"),
+        r(A::softshrink(), -0.0, -0.0, 0.0, "softshrink(-0.0) = -0.0"),
+        r(A::softshrink(), -0.3, -0.0, 0.0, "dead zone keeps the sign"),
+        r(
+            A::softshrink(),
+            0.5,
+            0.0,
+            0.0,
+            "lambda itself is in the dead zone",
+        ),
+        r(A::softshrink(), 0.75, 0.25, 1.0, "shifted"),
+        r(A::softshrink(), -inf, -inf, 1.0, "limits"),
+        r(A::hardshrink(), -0.0, 0.0, 0.0, "hardshrink(-0.0) = +0.0"),
+        r(
+            A::hardshrink(),
+            -0.5,
+            0.0,
+            0.0,
+            "lambda itself is in the dead zone",
+        ),
+        r(A::hardshrink(), -0.75, -0.75, 1.0, "passes"),
+        r(
+            A::Threshold {
+                threshold: 1.0,
+                value: -5.0,
+            },
+            1.0,
+            -5.0,
+            0.0,
+            "passes only x > threshold",
+        ),
+        r(
+            A::Threshold {
+                threshold: 1.0,
+                value: -5.0,
+            },
+            1.000_000_1,
+            1.000_000_1,
+            1.0,
+            "x > threshold",
+        ),
+        r(
+            A::Threshold {
+                threshold: 1.0,
+                value: -5.0,
+            },
+            -inf,
+            -5.0,
+            0.0,
+            "value",
+        ),
+        r(A::rrelu(), -1.0, -slope, slope, "slope (lower + upper) / 2"),
+        r(A::rrelu(), 0.0, 0.0, slope, "slope at the kink"),
+    ];
+    // NaN in -> NaN out, forward and derivative, for every op.
+    for &act in Activation::ALL {
+        rules.push(r(act, nan, nan, nan, "NaN in, NaN out"));
+    }
+    rules
 }

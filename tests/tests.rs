@@ -2,5 +2,6 @@
 
 mod cpu_reference;
 mod gpu;
+mod gpu_resident;
 mod shaders;
 mod support;

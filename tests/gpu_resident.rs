@@ -1,0 +1,425 @@
+//! GPU-resident tensors, batches and the lower layer over caller buffers, on
+//! every adapter.
+
+use wgpu::util::DeviceExt;
+use wgpu_activations::{Activation, BufferRegion, Context, Error, GpuTensor, Mode};
+
+use crate::support::{adapters, describe, grad_for, ops_under_test, random_sweep};
+
+fn bits(v: &[f32]) -> Vec<u32> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
+/// A caller-owned buffer of `len` f32 filled with `fill(i)`.
+fn caller_buffer(
+    ctx: &Context,
+    len: usize,
+    fill: impl Fn(usize) -> f32,
+    usage: wgpu::BufferUsages,
+) -> wgpu::Buffer {
+    let data: Vec<f32> = (0..len).map(fill).collect();
+    ctx.device()
+        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("test.caller"),
+            contents: bytemuck::cast_slice(&data),
+            usage,
+        })
+}
+
+const CALLER_USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
+    .union(wgpu::BufferUsages::COPY_SRC)
+    .union(wgpu::BufferUsages::COPY_DST);
+
+/// Reads a whole caller buffer through a tensor view.
+fn read_all(ctx: &Context, buffer: &wgpu::Buffer) -> Vec<f32> {
+    let view = GpuTensor::from_buffer(buffer.clone(), 0, (buffer.size() / 4) as usize).unwrap();
+    ctx.read(&view).unwrap()
+}
+
+#[test]
+fn upload_read_round_trip_keeps_every_bit() {
+    let x = random_sweep(7, 5000);
+    for ctx in adapters() {
+        let t = ctx.upload(&x).unwrap();
+        assert_eq!(t.len(), x.len());
+        assert_eq!(
+            bits(&ctx.read(&t).unwrap()),
+            bits(&x),
+            "on {}",
+            describe(ctx)
+        );
+        let empty = ctx.upload(&[]).unwrap();
+        assert!(empty.is_empty() && ctx.read(&empty).unwrap().is_empty());
+        let async_read = pollster::block_on(ctx.read_async(&t)).unwrap();
+        assert_eq!(bits(&async_read), bits(&x));
+    }
+}
+
+#[test]
+fn resident_ops_equal_the_host_api_bit_for_bit() {
+    let x = random_sweep(11, 3001);
+    let g = grad_for(&x);
+    for ctx in adapters() {
+        let xt = ctx.upload(&x).unwrap();
+        let gt = ctx.upload(&g).unwrap();
+        for act in ops_under_test() {
+            let y = ctx.read(&ctx.apply(act, &xt).unwrap()).unwrap();
+            assert_eq!(
+                bits(&y),
+                bits(&ctx.forward(act, &x).unwrap()),
+                "{act} forward on {}",
+                describe(ctx)
+            );
+            let d = ctx.read(&ctx.apply_derivative(act, &xt).unwrap()).unwrap();
+            assert_eq!(
+                bits(&d),
+                bits(&ctx.derivative(act, &x).unwrap()),
+                "{act} derivative on {}",
+                describe(ctx)
+            );
+            let b = ctx
+                .read(&ctx.apply_backward(act, &xt, &gt).unwrap())
+                .unwrap();
+            assert_eq!(
+                bits(&b),
+                bits(&ctx.backward(act, &x, &g).unwrap()),
+                "{act} backward on {}",
+                describe(ctx)
+            );
+        }
+    }
+}
+
+#[test]
+fn in_place_gives_the_same_bits_as_out_of_place() {
+    let x = random_sweep(13, 2049);
+    let g = grad_for(&x);
+    for ctx in adapters() {
+        for act in ops_under_test() {
+            let xt = ctx.upload(&x).unwrap();
+            let out_of_place = ctx.read(&ctx.apply(act, &xt).unwrap()).unwrap();
+            let mut t = ctx.upload(&x).unwrap();
+            ctx.apply_in_place(act, &mut t).unwrap();
+            assert_eq!(
+                bits(&ctx.read(&t).unwrap()),
+                bits(&out_of_place),
+                "{act} on {}",
+                describe(ctx)
+            );
+
+            // Derivative and backward in place through the lower layer.
+            let mut encoder = ctx.device().create_command_encoder(&Default::default());
+            let d = ctx.upload(&x).unwrap();
+            let dy = ctx.upload(&g).unwrap();
+            ctx.kernels()
+                .record(
+                    &mut encoder,
+                    act,
+                    Mode::Derivative,
+                    d.region(),
+                    None,
+                    d.region(),
+                )
+                .unwrap();
+            ctx.kernels()
+                .record(
+                    &mut encoder,
+                    act,
+                    Mode::Backward,
+                    xt.region(),
+                    Some(dy.region()),
+                    dy.region(),
+                )
+                .unwrap();
+            ctx.queue().submit([encoder.finish()]);
+            assert_eq!(
+                bits(&ctx.read(&d).unwrap()),
+                bits(&ctx.derivative(act, &x).unwrap()),
+                "{act}' in place"
+            );
+            assert_eq!(
+                bits(&ctx.read(&dy).unwrap()),
+                bits(&ctx.backward(act, &x, &g).unwrap()),
+                "{act} dx over dy"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_chain_is_one_submission_and_equals_the_step_by_step_host_api() {
+    let x = random_sweep(17, 4000);
+    let g = grad_for(&x);
+    for ctx in adapters() {
+        let xt = ctx.upload(&x).unwrap();
+        let gt = ctx.upload(&g).unwrap();
+        let mut batch = ctx.batch();
+        let h = batch.apply(Activation::Gelu, &xt).unwrap();
+        let _y = batch.apply(Activation::Tanh, &h).unwrap();
+        let dh = batch.apply_backward(Activation::Tanh, &h, &gt).unwrap();
+        let dx = batch.apply_backward(Activation::Gelu, &xt, &dh).unwrap();
+        let chained = batch.read(&dx).unwrap();
+
+        let h_host = ctx.forward(Activation::Gelu, &x).unwrap();
+        let dh_host = ctx.backward(Activation::Tanh, &h_host, &g).unwrap();
+        let dx_host = ctx.backward(Activation::Gelu, &x, &dh_host).unwrap();
+        assert_eq!(bits(&chained), bits(&dx_host), "on {}", describe(ctx));
+        let async_chain = {
+            let mut batch = ctx.batch();
+            let h = batch.apply(Activation::Gelu, &xt).unwrap();
+            pollster::block_on(batch.read_async(&h)).unwrap()
+        };
+        assert_eq!(bits(&async_chain), bits(&h_host));
+    }
+}
+
+#[test]
+fn sub_ranges_of_caller_buffers_leave_the_rest_untouched() {
+    for ctx in adapters() {
+        let align = ctx.device().limits().min_storage_buffer_offset_alignment as usize / 4;
+        let total = align * 8;
+        let sentinel = |i: usize| -1000.0 - i as f32;
+        let buffer = caller_buffer(ctx, total, sentinel, CALLER_USAGE);
+        let (start, len) = (align * 2, align * 3 + 7);
+        // The region holds inputs; everything else is a sentinel.
+        let inputs: Vec<f32> = (0..len).map(|i| i as f32 * 0.05 - 3.0).collect();
+        ctx.queue()
+            .write_buffer(&buffer, (start * 4) as u64, bytemuck::cast_slice(&inputs));
+        let mut t = GpuTensor::from_buffer(buffer.clone(), (start * 4) as u64, len).unwrap();
+        ctx.apply_in_place(Activation::Silu, &mut t).unwrap();
+        let after = read_all(ctx, &buffer);
+        let want = ctx.forward(Activation::Silu, &inputs).unwrap();
+        for (i, v) in after.iter().enumerate() {
+            if (start..start + len).contains(&i) {
+                assert_eq!(
+                    v.to_bits(),
+                    want[i - start].to_bits(),
+                    "inside at {i} on {}",
+                    describe(ctx)
+                );
+            } else {
+                assert_eq!(
+                    v.to_bits(),
+                    sentinel(i).to_bits(),
+                    "outside at {i} changed on {}",
+                    describe(ctx)
+                );
+            }
+        }
+        // Out of place from one caller buffer into a region of another.
+        let out = caller_buffer(ctx, total, sentinel, CALLER_USAGE);
+        let mut encoder = ctx.device().create_command_encoder(&Default::default());
+        ctx.kernels()
+            .record(
+                &mut encoder,
+                Activation::Relu6,
+                Mode::Forward,
+                BufferRegion::new(&buffer, (start * 4) as u64, len),
+                None,
+                BufferRegion::new(&out, (align * 4) as u64, len),
+            )
+            .unwrap();
+        ctx.queue().submit([encoder.finish()]);
+        let out_data = read_all(ctx, &out);
+        let want = ctx
+            .forward(Activation::Relu6, &after[start..start + len])
+            .unwrap();
+        for (i, v) in out_data.iter().enumerate() {
+            if (align..align + len).contains(&i) {
+                assert_eq!(v.to_bits(), want[i - align].to_bits(), "inside at {i}");
+            } else {
+                assert_eq!(v.to_bits(), sentinel(i).to_bits(), "outside at {i} changed");
+            }
+        }
+    }
+}
+
+/// Recognises the expected error variant.
+type ErrorCheck = fn(&Error) -> bool;
+
+/// Every invalid use is an error, raised before anything is recorded, and
+/// leaves the caller's buffers as they were.
+#[test]
+fn invalid_uses_are_errors_and_leave_buffers_intact() {
+    for ctx in adapters() {
+        let align = u64::from(ctx.device().limits().min_storage_buffer_offset_alignment);
+        let n = 1024;
+        let fill = |i: usize| i as f32 * 0.25 - 7.0;
+        let a = caller_buffer(ctx, n, fill, CALLER_USAGE);
+        let b = caller_buffer(ctx, n, fill, CALLER_USAGE);
+        let no_storage = caller_buffer(
+            ctx,
+            n,
+            fill,
+            wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
+        );
+        let k = ctx.kernels();
+        let mut encoder = ctx.device().create_command_encoder(&Default::default());
+        let mut record = |mode, input, grad, output| {
+            k.record(&mut encoder, Activation::Gelu, mode, input, grad, output)
+        };
+        let whole = |buf| BufferRegion::new(buf, 0, 256);
+        let cases: Vec<(&str, Result<(), Error>, ErrorCheck)> = vec![
+            (
+                "misaligned offset",
+                record(Mode::Forward, BufferRegion::new(&a, 4, 16), None, whole(&b)),
+                |e| matches!(e, Error::Misaligned { .. } | Error::LengthMismatch { .. }),
+            ),
+            (
+                "misaligned offset, same length",
+                record(
+                    Mode::Forward,
+                    BufferRegion::new(&a, 4, 256),
+                    None,
+                    whole(&b),
+                ),
+                |e| matches!(e, Error::Misaligned { what: "input", .. }),
+            ),
+            (
+                "past the end",
+                record(
+                    Mode::Forward,
+                    BufferRegion::new(&a, align, n),
+                    None,
+                    BufferRegion::new(&b, 0, n),
+                ),
+                |e| matches!(e, Error::OutOfRange { what: "input", .. }),
+            ),
+            (
+                "no STORAGE usage",
+                record(Mode::Forward, whole(&no_storage), None, whole(&b)),
+                |e| matches!(e, Error::BufferUsage { what: "input", .. }),
+            ),
+            (
+                "length mismatch",
+                record(Mode::Forward, BufferRegion::new(&a, 0, 10), None, whole(&b)),
+                |e| {
+                    matches!(
+                        e,
+                        Error::LengthMismatch {
+                            what: "input",
+                            expected: 256,
+                            actual: 10
+                        }
+                    )
+                },
+            ),
+            (
+                "overlapping regions of one buffer",
+                record(
+                    Mode::Forward,
+                    BufferRegion::new(&a, 0, 256),
+                    None,
+                    BufferRegion::new(&a, align, 256),
+                ),
+                |e| matches!(e, Error::Aliasing { .. }),
+            ),
+            (
+                "backward writing into x",
+                record(Mode::Backward, whole(&a), Some(whole(&b)), whole(&a)),
+                |e| matches!(e, Error::Aliasing { .. }),
+            ),
+            (
+                "backward without grad_output",
+                record(Mode::Backward, whole(&a), None, whole(&b)),
+                |e| matches!(e, Error::MissingGradOutput),
+            ),
+            (
+                "forward with grad_output",
+                record(Mode::Forward, whole(&a), Some(whole(&a)), whole(&b)),
+                |e| matches!(e, Error::UnexpectedGradOutput { .. }),
+            ),
+        ];
+        for (what, result, expected) in cases {
+            match result {
+                Err(e) if expected(&e) => {}
+                other => panic!("{what} on {}: got {other:?}", describe(ctx)),
+            }
+        }
+        let bad = Activation::Hardtanh {
+            min_val: 1.0,
+            max_val: 0.0,
+        };
+        assert!(matches!(
+            k.record(&mut encoder, bad, Mode::Forward, whole(&a), None, whole(&b)),
+            Err(Error::InvalidParameter { .. })
+        ));
+        // Nothing was recorded: submitting the encoder changes nothing.
+        ctx.queue().submit([encoder.finish()]);
+        let original: Vec<u32> = (0..n).map(|i| fill(i).to_bits()).collect();
+        assert_eq!(
+            bits(&read_all(ctx, &a)),
+            original,
+            "buffer a changed on {}",
+            describe(ctx)
+        );
+        assert_eq!(
+            bits(&read_all(ctx, &b)),
+            original,
+            "buffer b changed on {}",
+            describe(ctx)
+        );
+
+        // Tensor-level errors.
+        assert!(matches!(
+            GpuTensor::from_buffer(no_storage.clone(), 0, 4),
+            Err(Error::BufferUsage { .. })
+        ));
+        assert!(matches!(
+            GpuTensor::from_buffer(a.clone(), 2, 4),
+            Err(Error::Misaligned { .. })
+        ));
+        assert!(matches!(
+            GpuTensor::from_buffer(a.clone(), 0, n + 1),
+            Err(Error::OutOfRange { .. })
+        ));
+        let storage_only = caller_buffer(ctx, 16, fill, wgpu::BufferUsages::STORAGE);
+        let t = GpuTensor::from_buffer(storage_only, 0, 16).unwrap();
+        assert!(matches!(
+            ctx.read(&t),
+            Err(Error::BufferUsage {
+                what: "tensor to read",
+                ..
+            })
+        ));
+        let x = ctx.upload(&[1.0, 2.0]).unwrap();
+        let g = ctx.upload(&[1.0]).unwrap();
+        assert!(matches!(
+            ctx.apply_backward(Activation::Tanh, &x, &g),
+            Err(Error::LengthMismatch { .. })
+        ));
+        let mut unaligned = GpuTensor::from_buffer(a.clone(), 4, 8).unwrap();
+        assert!(matches!(
+            ctx.apply_in_place(Activation::Tanh, &mut unaligned),
+            Err(Error::Misaligned { .. })
+        ));
+        assert_eq!(
+            bits(&read_all(ctx, &a)),
+            original,
+            "buffer a changed by a failed in-place call"
+        );
+    }
+}
+
+#[test]
+fn pipelines_are_built_once_per_op_and_mode() {
+    for shared in adapters() {
+        // A context of its own, so no other test compiles into its cache.
+        let ctx = &Context::from_device(shared.device().clone(), shared.queue().clone());
+        let x = ctx.upload(&[0.5; 64]).unwrap();
+        assert_eq!(ctx.kernels().pipeline_count(), 0);
+        ctx.apply(Activation::Softsign, &x).unwrap();
+        let after_first = ctx.kernels().pipeline_count();
+        for slope in [0.5, 1.5] {
+            ctx.apply(Activation::Softsign, &x).unwrap();
+            ctx.apply(Activation::Elu { alpha: slope }, &x).unwrap();
+        }
+        // Softsign compiled nothing new; ELU compiled exactly its forward once.
+        assert_eq!(
+            ctx.kernels().pipeline_count(),
+            after_first + 1,
+            "on {}",
+            describe(ctx)
+        );
+    }
+}
