@@ -1,28 +1,41 @@
 // wgpu-activations: the element-wise kernel template.
 //
-// `src/shader.rs` composes a module as math.wgsl + activations.wgsl + this
-// file, with `{{FORWARD}}` and `{{DERIVATIVE}}` replaced by one op's calls
-// (e.g. `leaky_relu_forward(x, param.x)`). One module per op; its three entry
-// points are the three modes. Parameters arrive in a uniform, so changing them
-// never recompiles a pipeline.
+// `src/wgsl.rs` composes a module as the function library (math.wgsl,
+// normal.wgsl, activations.wgsl) + this file, filling the slots (written «NAME» here, double-braced in the code):
+//   «DISPATCH»     how the per-dispatch data arrives: `var<immediate>` where
+//                  the device has immediates, a uniform at binding 0 otherwise
+//   «ELEMENT»      `vec4<f32>` (main body) or `f32` (the last 1-3 elements)
+//   «FORWARD»      one op's call, e.g. `leaky_relu_forward(x, param.x)`
+//   «DERIVATIVE»   likewise for f'(x)
+//   «MAP:f»        applies `f` to each lane of an «ELEMENT» `v`
+//   «ENTRY_POINTS» entry.wgsl once per entry point: the three modes out of
+//                  place, and in place (`output` read and written: forward
+//                  and derivative overwrite x, backward overwrites
+//                  grad_output with grad_input)
+// One module per (op, element width).
+// Parameters arrive with the dispatch data, so new values never recompile.
 
 struct Dispatch {
-    // Elements in this dispatch window.
+    // Elements (of the element type) this dispatch covers, from `base` on.
     len: u32,
+    // Index of the first element.
+    base: u32,
     _pad0: u32,
     _pad1: u32,
-    _pad2: u32,
     // The op's parameters (unused components are 0).
     param: vec4<f32>,
 }
 
-@group(0) @binding(0) var<uniform> dispatch: Dispatch;
-@group(0) @binding(1) var<storage, read> input: array<f32>;
-@group(0) @binding(2) var<storage, read_write> output: array<f32>;
-@group(0) @binding(3) var<storage, read> grad_output: array<f32>;
+{{DISPATCH}}
 
-// Chosen per adapter by the host.
+@group(0) @binding(1) var<storage, read> input: array<{{ELEMENT}}>;
+@group(0) @binding(2) var<storage, read_write> output: array<{{ELEMENT}}>;
+@group(0) @binding(3) var<storage, read> grad_output: array<{{ELEMENT}}>;
+
+// Chosen per adapter by the host (src/kernels.rs, `Tuning`).
 override WORKGROUP_SIZE: u32 = 256u;
+// Elements each invocation handles, WORKGROUP_SIZE apart (coalesced).
+override ITEMS: u32 = 4u;
 
 fn activation_forward(x: f32) -> f32 {
     let param = dispatch.param;
@@ -34,81 +47,18 @@ fn activation_derivative(x: f32) -> f32 {
     return {{DERIVATIVE}};
 }
 
-// Linear element index over a 2-D grid of workgroups (x, then y), so that a
-// dispatch may exceed 65,535 workgroups in x.
-fn element_index(workgroup: vec3<u32>, workgroups: vec3<u32>, local: u32) -> u32 {
-    return (workgroup.y * workgroups.x + workgroup.x) * WORKGROUP_SIZE + local;
+fn element_forward(v: {{ELEMENT}}) -> {{ELEMENT}} {
+    return {{MAP:activation_forward}};
 }
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn forward(
-    @builtin(workgroup_id) workgroup: vec3<u32>,
-    @builtin(num_workgroups) workgroups: vec3<u32>,
-    @builtin(local_invocation_index) local: u32,
-) {
-    let i = element_index(workgroup, workgroups, local);
-    if i < dispatch.len {
-        output[i] = activation_forward(input[i]);
-    }
+fn element_derivative(v: {{ELEMENT}}) -> {{ELEMENT}} {
+    return {{MAP:activation_derivative}};
 }
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn derivative(
-    @builtin(workgroup_id) workgroup: vec3<u32>,
-    @builtin(num_workgroups) workgroups: vec3<u32>,
-    @builtin(local_invocation_index) local: u32,
-) {
-    let i = element_index(workgroup, workgroups, local);
-    if i < dispatch.len {
-        output[i] = activation_derivative(input[i]);
-    }
+// Index (relative to `base`) of this invocation's first element: workgroups
+// form a 2-D grid (x, then y) so a dispatch may exceed 65,535 in x.
+fn first_element(workgroup: vec3<u32>, workgroups: vec3<u32>, local: u32) -> u32 {
+    return (workgroup.y * workgroups.x + workgroup.x) * WORKGROUP_SIZE * ITEMS + local;
 }
 
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn backward(
-    @builtin(workgroup_id) workgroup: vec3<u32>,
-    @builtin(num_workgroups) workgroups: vec3<u32>,
-    @builtin(local_invocation_index) local: u32,
-) {
-    let i = element_index(workgroup, workgroups, local);
-    if i < dispatch.len {
-        output[i] = grad_output[i] * activation_derivative(input[i]);
-    }
-}
-
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn forward_in_place(
-    @builtin(workgroup_id) workgroup: vec3<u32>,
-    @builtin(num_workgroups) workgroups: vec3<u32>,
-    @builtin(local_invocation_index) local: u32,
-) {
-    let i = element_index(workgroup, workgroups, local);
-    if i < dispatch.len {
-        output[i] = activation_forward(output[i]);
-    }
-}
-
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn derivative_in_place(
-    @builtin(workgroup_id) workgroup: vec3<u32>,
-    @builtin(num_workgroups) workgroups: vec3<u32>,
-    @builtin(local_invocation_index) local: u32,
-) {
-    let i = element_index(workgroup, workgroups, local);
-    if i < dispatch.len {
-        output[i] = activation_derivative(output[i]);
-    }
-}
-
-// `output` holds grad_output on entry and grad_input on exit.
-@compute @workgroup_size(WORKGROUP_SIZE)
-fn backward_in_place(
-    @builtin(workgroup_id) workgroup: vec3<u32>,
-    @builtin(num_workgroups) workgroups: vec3<u32>,
-    @builtin(local_invocation_index) local: u32,
-) {
-    let i = element_index(workgroup, workgroups, local);
-    if i < dispatch.len {
-        output[i] = output[i] * activation_derivative(input[i]);
-    }
-}
+{{ENTRY_POINTS}}

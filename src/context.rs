@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use wgpu::util::DeviceExt;
 
-use crate::{Activation, Error, GpuTensor, Kernels, Mode};
+use crate::pool::{Pool, PoolStats, Role};
+use crate::{Activation, BufferRegion, Error, GpuTensor, Kernels, Mode};
 
 /// How long a readback waits for the GPU before reporting `Error::Poll`.
 pub const DEFAULT_POLL_TIMEOUT: Duration = Duration::from_secs(120);
@@ -34,6 +35,8 @@ struct Inner {
     queue: wgpu::Queue,
     info: wgpu::AdapterInfo,
     kernels: Kernels,
+    /// Buffers of the host-slice API, reused across calls.
+    pool: Arc<Pool>,
 }
 
 impl std::fmt::Debug for Context {
@@ -58,6 +61,10 @@ async fn open(adapter: &wgpu::Adapter) -> Result<Context, Error> {
     let (device, queue) = adapter
         .request_device(&wgpu::DeviceDescriptor {
             label: Some("wgpu-activations"),
+            // Immediates carry each dispatch's length and parameters without a
+            // buffer; pipeline caches skip recompilation on the next start.
+            required_features: adapter.features()
+                & (wgpu::Features::IMMEDIATES | wgpu::Features::PIPELINE_CACHE),
             // The adapter's own limits: bigger buffers and bindings than the defaults.
             required_limits: adapter.limits(),
             ..Default::default()
@@ -156,12 +163,14 @@ impl Context {
     pub fn from_device(device: wgpu::Device, queue: wgpu::Queue) -> Context {
         let info = device.adapter_info();
         let kernels = Kernels::new(&device);
+        let pool = Pool::new(&device, POOL_BUDGET);
         Context {
             inner: Arc::new(Inner {
                 device,
                 queue,
                 info,
                 kernels,
+                pool,
             }),
             poll_timeout: DEFAULT_POLL_TIMEOUT,
         }
@@ -234,7 +243,9 @@ impl Context {
         self.run(act, Mode::Backward, x, Some(grad_output))
     }
 
-    /// Host slices in, `Vec` out: upload, one dispatch, one readback, in one submission.
+    /// Host slices in, `Vec` out: upload, dispatch and readback in one
+    /// submission, through pooled buffers (staging kept mapped between calls),
+    /// so repeated calls of similar size allocate nothing new on the GPU.
     fn run(
         &self,
         act: Activation,
@@ -246,12 +257,69 @@ impl Context {
         if x.is_empty() {
             return Ok(Vec::new());
         }
-        self.checked_bytes(x.len())?;
-        let input = self.upload(x)?;
-        let grad = grad_output.map(|g| self.upload(g)).transpose()?;
-        let mut batch = self.batch();
-        let output = batch.run(act, mode, &input, grad.as_ref())?;
-        batch.read(&output)
+        let bytes = self.checked_bytes(x.len())?;
+        let device = &self.inner.device;
+        let pool = &self.inner.pool;
+        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("wgpu-activations.host"),
+        });
+        let mut staged = Vec::new();
+        let (input, grad, output, readback) = scoped(device, || -> Result<_, Error> {
+            let mut upload =
+                |data: &[f32], encoder: &mut wgpu::CommandEncoder| -> Result<wgpu::Buffer, Error> {
+                    let staging = pool.take(Role::Upload, bytes);
+                    staging
+                        .slice(..bytes)
+                        .get_mapped_range_mut()?
+                        .copy_from_slice(bytemuck::cast_slice(data));
+                    staging.unmap();
+                    let storage = pool.take(Role::Storage, bytes);
+                    encoder.copy_buffer_to_buffer(&staging, 0, &storage, 0, bytes);
+                    staged.push(staging);
+                    Ok(storage)
+                };
+            let input = upload(x, &mut encoder)?;
+            let grad = grad_output.map(|g| upload(g, &mut encoder)).transpose()?;
+            let output = pool.take(Role::Storage, bytes);
+            let readback = pool.take(Role::Readback, bytes);
+            let region = |buffer| BufferRegion::new(buffer, 0, x.len());
+            self.inner.kernels.record(
+                &mut encoder,
+                act,
+                mode,
+                region(&input),
+                grad.as_ref().map(region),
+                region(&output),
+            )?;
+            encoder.copy_buffer_to_buffer(&output, 0, &readback, 0, bytes);
+            Ok((input, grad, output, readback))
+        })??;
+        let submission = scoped(device, || self.inner.queue.submit([encoder.finish()]))?;
+        // Staging goes back to the pool once mapped again (during the wait below).
+        for staging in staged {
+            let (pool, buffer) = (pool.clone(), staging.clone());
+            staging
+                .slice(..)
+                .map_async(wgpu::MapMode::Write, move |mapped| {
+                    if mapped.is_ok() {
+                        pool.give(Role::Upload, buffer);
+                    }
+                });
+        }
+        let data =
+            crate::readback::read_f32(device, &readback, bytes, submission, self.poll_timeout)?;
+        pool.give(Role::Readback, readback);
+        for buffer in [Some(input), grad, Some(output)].into_iter().flatten() {
+            pool.give(Role::Storage, buffer);
+        }
+        Ok(data)
+    }
+
+    /// The host-slice API's buffer pool: free buffers kept for reuse (at
+    /// most 512 MiB of them) and buffers created so far. Repeated calls of
+    /// similar size create none.
+    pub fn pool_stats(&self) -> PoolStats {
+        self.inner.pool.stats()
     }
 
     /// Copies `x` into a new GPU tensor (usable as input and output of every
@@ -356,6 +424,9 @@ impl Context {
         Ok(bytes)
     }
 }
+
+/// Most bytes of free buffers the host-slice API keeps for reuse.
+const POOL_BUDGET: u64 = 512 << 20;
 
 /// Usage of the buffers this crate creates for tensors.
 const TENSOR_USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
@@ -497,7 +568,13 @@ impl Batch<'_> {
         let Some(staging) = staging else {
             return Ok(Vec::new());
         };
-        crate::readback::read_f32(ctx.device(), &staging, submission, ctx.poll_timeout)
+        crate::readback::read_f32(
+            ctx.device(),
+            &staging,
+            t.byte_len(),
+            submission,
+            ctx.poll_timeout,
+        )
     }
 
     /// Async form of [`Batch::read`].

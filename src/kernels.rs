@@ -2,23 +2,62 @@
 //! caller's command encoder over caller-provided buffers; the caller submits.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use wgpu::util::DeviceExt;
 
-use crate::{Activation, Error, Mode, wgsl};
+use crate::wgsl::{self, DispatchData, Width};
+use crate::{Activation, Error, Mode};
 
 /// Label prefix of every wgpu resource this crate creates.
 pub(crate) const LABEL: &str = "wgpu-activations";
 
-/// The uniform each dispatch window reads (layout of `Dispatch` in
-/// `elementwise.wgsl`).
+/// The data each dispatch reads (layout of `Dispatch` in `elementwise.wgsl`),
+/// as immediates or, on devices without them, a uniform.
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct DispatchUniform {
+struct DispatchData32 {
     len: u32,
-    _pad: [u32; 3],
+    base: u32,
+    _pad: [u32; 2],
     param: [f32; 4],
+}
+
+/// Launch shape of the element-wise kernels on one adapter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tuning {
+    /// Invocations per workgroup (the `WORKGROUP_SIZE` override).
+    pub workgroup_size: u32,
+    /// Elements (vec4 in the main body) per invocation (the `ITEMS` override).
+    pub items_per_invocation: u32,
+}
+
+impl Tuning {
+    /// The shape for a device: 256 invocations per workgroup (64 halves
+    /// throughput on lavapipe; 256 suits desktop GPUs), each doing 4 vec4,
+    /// i.e. 4096 floats per workgroup, capped by the device limits. The
+    /// environment variables `WGPU_ACTIVATIONS_WORKGROUP_SIZE` and
+    /// `WGPU_ACTIVATIONS_ITEMS` override both, for experiments.
+    pub fn for_device(device: &wgpu::Device) -> Tuning {
+        let limits = device.limits();
+        let env = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.parse::<u32>().ok())
+                .filter(|v| *v > 0)
+        };
+        let workgroup_size = env("WGPU_ACTIVATIONS_WORKGROUP_SIZE")
+            .unwrap_or(256)
+            .min(limits.max_compute_workgroup_size_x)
+            .min(limits.max_compute_invocations_per_workgroup);
+        let items_per_invocation = env("WGPU_ACTIVATIONS_ITEMS").unwrap_or(4).min(64);
+        Tuning {
+            workgroup_size,
+            items_per_invocation,
+        }
+    }
 }
 
 /// `len` f32 elements of a storage buffer starting `offset` bytes in.
@@ -101,14 +140,15 @@ impl Entry {
     }
 }
 
-/// Which bindings an entry point uses.
+/// Which storage bindings an entry point uses (plus binding 0, the uniform,
+/// on devices without immediates).
 #[derive(Clone, Copy)]
 enum Layout {
-    /// 0 uniform, 1 input, 2 output.
+    /// 1 input, 2 output.
     Unary,
-    /// 0 uniform, 1 input, 2 output, 3 grad_output.
+    /// 1 input, 2 output, 3 grad_output.
     Binary,
-    /// 0 uniform, 2 data.
+    /// 2 data.
     InPlace,
 }
 
@@ -148,22 +188,102 @@ pub struct Kernels {
     unary_pipeline_layout: wgpu::PipelineLayout,
     binary_pipeline_layout: wgpu::PipelineLayout,
     in_place_pipeline_layout: wgpu::PipelineLayout,
-    workgroup_size: u32,
+    tuning: Tuning,
+    dispatch_data: DispatchData,
     max_workgroups_per_dimension: u32,
     offset_alignment: u64,
     /// Most elements bound in one dispatch (storage binding limit, aligned).
     window_len: u64,
-    modules: Mutex<HashMap<&'static str, wgpu::ShaderModule>>,
-    pipelines: Mutex<HashMap<(&'static str, Entry), wgpu::ComputePipeline>>,
+    pipeline_cache: Option<PipelineCacheFile>,
+    modules: Mutex<HashMap<(&'static str, Width), wgpu::ShaderModule>>,
+    pipelines: Mutex<HashMap<(&'static str, Entry, Width), wgpu::ComputePipeline>>,
 }
 
 impl std::fmt::Debug for Kernels {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Kernels")
-            .field("workgroup_size", &self.workgroup_size)
+            .field("tuning", &self.tuning)
+            .field("dispatch_data", &self.dispatch_data)
             .field("window_len", &self.window_len)
             .field("pipelines", &lock(&self.pipelines).len())
             .finish_non_exhaustive()
+    }
+}
+
+/// A driver pipeline cache backed by a file, so that a second process does
+/// not recompile every pipeline (Vulkan, where the device has
+/// `Features::PIPELINE_CACHE`). Saved when the [`Kernels`] are dropped, or by
+/// [`Kernels::save_pipeline_cache`].
+struct PipelineCacheFile {
+    cache: wgpu::PipelineCache,
+    path: PathBuf,
+    /// New pipelines were compiled since the file was read.
+    dirty: AtomicBool,
+}
+
+/// Where pipeline caches live: `WGPU_ACTIVATIONS_CACHE_DIR`, else
+/// `$XDG_CACHE_HOME/wgpu-activations`, else `$HOME/.cache/wgpu-activations`.
+/// `WGPU_ACTIVATIONS_CACHE_DIR=off` disables the cache.
+fn pipeline_cache_dir() -> Option<PathBuf> {
+    match std::env::var_os("WGPU_ACTIVATIONS_CACHE_DIR") {
+        Some(dir) if dir == "off" => None,
+        Some(dir) => Some(PathBuf::from(dir)),
+        None => std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
+            .map(|dir| dir.join("wgpu-activations")),
+    }
+}
+
+impl PipelineCacheFile {
+    fn open(device: &wgpu::Device) -> Option<PipelineCacheFile> {
+        if !device.features().contains(wgpu::Features::PIPELINE_CACHE) {
+            return None;
+        }
+        let key = wgpu::util::pipeline_cache_key(&device.adapter_info())?;
+        let path = pipeline_cache_dir()?.join(key);
+        let data = std::fs::read(&path).ok();
+        // SAFETY: the data was written by `PipelineCache::get_data` for an
+        // adapter with the same key (vendor and device); the driver validates
+        // it again and `fallback` replaces anything it rejects with an empty cache.
+        let cache = unsafe {
+            device.create_pipeline_cache(&wgpu::PipelineCacheDescriptor {
+                label: Some("wgpu-activations.pipeline-cache"),
+                data: data.as_deref(),
+                fallback: true,
+            })
+        };
+        Some(PipelineCacheFile {
+            cache,
+            path,
+            dirty: AtomicBool::new(false),
+        })
+    }
+
+    fn save(&self) -> std::io::Result<()> {
+        if !self.dirty.swap(false, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let Some(data) = self.cache.get_data() else {
+            return Ok(());
+        };
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let temp = self
+            .path
+            .with_extension(format!("tmp{}", std::process::id()));
+        std::fs::write(&temp, &data)?;
+        std::fs::rename(&temp, &self.path)
+    }
+}
+
+impl Drop for Kernels {
+    fn drop(&mut self) {
+        // Best effort: a cache that cannot be written only costs start-up time.
+        if let Some(cache) = &self.pipeline_cache {
+            let _ = cache.save();
+        }
     }
 }
 
@@ -174,69 +294,83 @@ fn storage_entry(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
         ty: wgpu::BindingType::Buffer {
             ty: wgpu::BufferBindingType::Storage { read_only },
             has_dynamic_offset: false,
-            min_binding_size: wgpu::BufferSize::new(4),
+            min_binding_size: None,
         },
         count: None,
     }
 }
 
 impl Kernels {
-    /// Creates the bind-group and pipeline layouts for `device`; pipelines are
-    /// compiled lazily (or ahead of time with [`Kernels::prepare`]).
+    /// Creates the bind-group and pipeline layouts for `device`, with the
+    /// launch shape of [`Tuning::for_device`]; pipelines are compiled lazily
+    /// (or ahead of time with [`Kernels::prepare`]). Per-dispatch data travels
+    /// as immediates where the device has `Features::IMMEDIATES` (no buffer
+    /// per dispatch), in a small uniform buffer otherwise.
     pub fn new(device: &wgpu::Device) -> Self {
+        Self::with_tuning(device, Tuning::for_device(device))
+    }
+
+    /// [`Kernels::new`] with an explicit launch shape.
+    pub fn with_tuning(device: &wgpu::Device, tuning: Tuning) -> Self {
         let limits = device.limits();
+        let dispatch_data = if device.features().contains(wgpu::Features::IMMEDIATES)
+            && limits.max_immediate_size as usize >= size_of::<DispatchData32>()
+        {
+            DispatchData::Immediate
+        } else {
+            DispatchData::Uniform
+        };
         let uniform_entry = wgpu::BindGroupLayoutEntry {
             binding: 0,
             visibility: wgpu::ShaderStages::COMPUTE,
             ty: wgpu::BindingType::Buffer {
                 ty: wgpu::BufferBindingType::Uniform,
                 has_dynamic_offset: false,
-                min_binding_size: wgpu::BufferSize::new(size_of::<DispatchUniform>() as u64),
+                min_binding_size: wgpu::BufferSize::new(size_of::<DispatchData32>() as u64),
             },
             count: None,
         };
-        let bind_group_layout = |label, entries: &[wgpu::BindGroupLayoutEntry]| {
+        let bind_group_layout = |label, storage: &[wgpu::BindGroupLayoutEntry]| {
+            let mut entries = storage.to_vec();
+            if dispatch_data == DispatchData::Uniform {
+                entries.insert(0, uniform_entry);
+            }
             device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
                 label: Some(label),
-                entries,
+                entries: &entries,
             })
         };
         let unary_layout = bind_group_layout(
             "wgpu-activations.unary",
-            &[
-                uniform_entry,
-                storage_entry(1, true),
-                storage_entry(2, false),
-            ],
+            &[storage_entry(1, true), storage_entry(2, false)],
         );
         let binary_layout = bind_group_layout(
             "wgpu-activations.binary",
             &[
-                uniform_entry,
                 storage_entry(1, true),
                 storage_entry(2, false),
                 storage_entry(3, true),
             ],
         );
-        let in_place_layout = bind_group_layout(
-            "wgpu-activations.in_place",
-            &[uniform_entry, storage_entry(2, false)],
-        );
+        let in_place_layout =
+            bind_group_layout("wgpu-activations.in_place", &[storage_entry(2, false)]);
+        let immediate_size = match dispatch_data {
+            DispatchData::Immediate => size_of::<DispatchData32>() as u32,
+            DispatchData::Uniform => 0,
+        };
         let pipeline_layout = |label, layout| {
             device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
                 label: Some(label),
                 bind_group_layouts: &[Some(layout)],
-                immediate_size: 0,
+                immediate_size,
             })
         };
         let unary_pipeline_layout = pipeline_layout("wgpu-activations.unary", &unary_layout);
         let binary_pipeline_layout = pipeline_layout("wgpu-activations.binary", &binary_layout);
         let in_place_pipeline_layout =
             pipeline_layout("wgpu-activations.in_place", &in_place_layout);
-        let workgroup_size = 256
-            .min(limits.max_compute_workgroup_size_x)
-            .min(limits.max_compute_invocations_per_workgroup);
-        let align = u64::from(limits.min_storage_buffer_offset_alignment).max(4);
+        // Windows are whole vec4s and keep every bound offset aligned.
+        let align = u64::from(limits.min_storage_buffer_offset_alignment).max(16);
         let window_bytes = limits.max_storage_buffer_binding_size / align * align;
         Kernels {
             device: device.clone(),
@@ -246,14 +380,30 @@ impl Kernels {
             unary_pipeline_layout,
             binary_pipeline_layout,
             in_place_pipeline_layout,
-            workgroup_size,
+            tuning,
+            dispatch_data,
             max_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
-            offset_alignment: align,
+            offset_alignment: u64::from(limits.min_storage_buffer_offset_alignment).max(4),
             // Cap so that element indices stay well inside u32 in the shader.
             window_len: (window_bytes / 4).min(1 << 30),
+            pipeline_cache: PipelineCacheFile::open(device),
             modules: Mutex::new(HashMap::new()),
             pipelines: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Writes the driver's pipeline cache to disk now (it is also written when
+    /// the kernels are dropped). Does nothing where there is no cache or
+    /// nothing new was compiled.
+    pub fn save_pipeline_cache(&self) -> std::io::Result<()> {
+        self.pipeline_cache
+            .as_ref()
+            .map_or(Ok(()), PipelineCacheFile::save)
+    }
+
+    /// The launch shape in use.
+    pub fn tuning(&self) -> Tuning {
+        self.tuning
     }
 
     /// The device these kernels run on.
@@ -271,27 +421,36 @@ impl Kernels {
     pub fn prepare(&self, act: Activation) -> Result<(), Error> {
         act.validate()?;
         for entry in [Entry::Forward, Entry::Derivative, Entry::Backward] {
-            self.pipeline(&act, entry)?;
+            for width in [Width::Vec4, Width::Scalar] {
+                self.pipeline(&act, entry, width)?;
+            }
         }
         Ok(())
     }
 
-    /// The cached pipeline of `act` for `entry`, compiling it on first use.
-    /// Shader or pipeline validation failures come back as `Error::Gpu`.
-    fn pipeline(&self, act: &Activation, entry: Entry) -> Result<wgpu::ComputePipeline, Error> {
-        let key = (act.name(), entry);
+    /// The cached pipeline of `act` for `entry` at `width`, compiling it on
+    /// first use. Shader or pipeline validation failures come back as
+    /// `Error::Gpu`.
+    fn pipeline(
+        &self,
+        act: &Activation,
+        entry: Entry,
+        width: Width,
+    ) -> Result<wgpu::ComputePipeline, Error> {
+        let key = (act.name(), entry, width);
         if let Some(pipeline) = lock(&self.pipelines).get(&key) {
             return Ok(pipeline.clone());
         }
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = lock(&self.modules)
-            .entry(act.name())
+            .entry((act.name(), width))
             .or_insert_with(|| {
-                let label = format!("{LABEL}.{}", act.name());
+                let label = format!("{LABEL}.{}.{width:?}", act.name());
+                let source = wgsl::elementwise_module(act, width, self.dispatch_data);
                 self.device
                     .create_shader_module(wgpu::ShaderModuleDescriptor {
                         label: Some(&label),
-                        source: wgpu::ShaderSource::Wgsl(wgsl::elementwise_module(act).into()),
+                        source: wgpu::ShaderSource::Wgsl(source.into()),
                     })
             })
             .clone();
@@ -300,7 +459,7 @@ impl Kernels {
             Layout::Binary => &self.binary_pipeline_layout,
             Layout::InPlace => &self.in_place_pipeline_layout,
         };
-        let label = format!("{LABEL}.{}.{}", act.name(), entry.name());
+        let label = format!("{LABEL}.{}.{}.{width:?}", act.name(), entry.name());
         let pipeline = self
             .device
             .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
@@ -309,13 +468,19 @@ impl Kernels {
                 module: &module,
                 entry_point: Some(entry.name()),
                 compilation_options: wgpu::PipelineCompilationOptions {
-                    constants: &[("WORKGROUP_SIZE", f64::from(self.workgroup_size))],
+                    constants: &[
+                        ("WORKGROUP_SIZE", f64::from(self.tuning.workgroup_size)),
+                        ("ITEMS", f64::from(self.tuning.items_per_invocation)),
+                    ],
                     zero_initialize_workgroup_memory: false,
                 },
-                cache: None,
+                cache: self.pipeline_cache.as_ref().map(|c| &c.cache),
             });
+        if let Some(cache) = &self.pipeline_cache {
+            cache.dirty.store(true, Ordering::Release);
+        }
         if let Some(error) = pollster::block_on(scope.pop()) {
-            lock(&self.modules).remove(act.name());
+            lock(&self.modules).remove(&(act.name(), width));
             return Err(error.into());
         }
         lock(&self.pipelines).insert(key, pipeline.clone());
@@ -375,72 +540,133 @@ impl Kernels {
         if output.len == 0 {
             return Ok(());
         }
-        let pipeline = self.pipeline(&act, entry)?;
+        let vec4_pipeline = self.pipeline(&act, entry, Width::Vec4)?;
         let len = output.len as u64;
+        let tail_pipeline = if !len.is_multiple_of(4) {
+            Some(self.pipeline(&act, entry, Width::Scalar)?)
+        } else {
+            None
+        };
+        let param = act.packed_params();
+        let regions = (input, grad_output, output);
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("wgpu-activations.pass"),
+            timestamp_writes: None,
+        });
         let mut start = 0;
         while start < len {
+            // A window of whole vec4s, then (in the last window only) 1-3 scalars.
             let window = (len - start).min(self.window_len);
-            let uniform = DispatchUniform {
-                len: window as u32,
-                _pad: [0; 3],
-                param: act.packed_params(),
-            };
-            let uniform = self
-                .device
-                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some("wgpu-activations.dispatch"),
-                    contents: bytemuck::bytes_of(&uniform),
-                    usage: wgpu::BufferUsages::UNIFORM,
-                });
-            let mut entries = vec![
-                wgpu::BindGroupEntry {
-                    binding: 0,
-                    resource: uniform.as_entire_binding(),
-                },
-                wgpu::BindGroupEntry {
-                    binding: 2,
-                    resource: output.window(start, window),
-                },
-            ];
-            let layout = match entry.layout() {
-                Layout::InPlace => &self.in_place_layout,
-                Layout::Unary => {
-                    entries.push(wgpu::BindGroupEntry {
-                        binding: 1,
-                        resource: input.window(start, window),
-                    });
-                    &self.unary_layout
-                }
-                Layout::Binary => {
-                    let grad = grad_output.expect("planned binary entry has grad_output");
-                    entries.push(wgpu::BindGroupEntry {
-                        binding: 1,
-                        resource: input.window(start, window),
-                    });
-                    entries.push(wgpu::BindGroupEntry {
-                        binding: 3,
-                        resource: grad.window(start, window),
-                    });
-                    &self.binary_layout
-                }
-            };
-            let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("wgpu-activations.dispatch"),
-                layout,
-                entries: &entries,
-            });
-            let (x, y) = self.workgroup_grid(window);
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("wgpu-activations.pass"),
-                timestamp_writes: None,
-            });
-            pass.set_pipeline(&pipeline);
-            pass.set_bind_group(0, &bind_group, &[]);
-            pass.dispatch_workgroups(x, y, 1);
-            drop(pass);
+            let vec4s = window / 4;
+            if vec4s > 0 {
+                let data = DispatchData32 {
+                    len: vec4s as u32,
+                    base: 0,
+                    _pad: [0; 2],
+                    param,
+                };
+                let bind_group = self.bind_group(entry, regions, start, vec4s * 4, &data);
+                let groups = vec4s.div_ceil(self.elements_per_workgroup());
+                self.dispatch(&mut pass, &vec4_pipeline, &bind_group, &data, groups);
+            }
+            if let (Some(tail), true) = (&tail_pipeline, !window.is_multiple_of(4)) {
+                let data = DispatchData32 {
+                    len: (window % 4) as u32,
+                    base: (vec4s * 4) as u32,
+                    _pad: [0; 2],
+                    param,
+                };
+                let bind_group = self.bind_group(entry, regions, start, window, &data);
+                self.dispatch(&mut pass, tail, &bind_group, &data, 1);
+            }
             start += window;
         }
         Ok(())
+    }
+
+    /// Elements (vec4 or scalar) one workgroup covers.
+    fn elements_per_workgroup(&self) -> u64 {
+        u64::from(self.tuning.workgroup_size) * u64::from(self.tuning.items_per_invocation)
+    }
+
+    /// The bind group of one dispatch: the windows `[start, start + len)` of
+    /// the regions the entry point uses, and the uniform on devices without
+    /// immediates.
+    fn bind_group(
+        &self,
+        entry: Entry,
+        (input, grad_output, output): (
+            BufferRegion<'_>,
+            Option<BufferRegion<'_>>,
+            BufferRegion<'_>,
+        ),
+        start: u64,
+        len: u64,
+        data: &DispatchData32,
+    ) -> wgpu::BindGroup {
+        let uniform = (self.dispatch_data == DispatchData::Uniform).then(|| {
+            self.device
+                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some("wgpu-activations.dispatch"),
+                    contents: bytemuck::bytes_of(data),
+                    usage: wgpu::BufferUsages::UNIFORM,
+                })
+        });
+        let mut entries = vec![wgpu::BindGroupEntry {
+            binding: 2,
+            resource: output.window(start, len),
+        }];
+        if let Some(uniform) = &uniform {
+            entries.push(wgpu::BindGroupEntry {
+                binding: 0,
+                resource: uniform.as_entire_binding(),
+            });
+        }
+        let layout = match entry.layout() {
+            Layout::InPlace => &self.in_place_layout,
+            Layout::Unary => {
+                entries.push(wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: input.window(start, len),
+                });
+                &self.unary_layout
+            }
+            Layout::Binary => {
+                let grad = grad_output.expect("planned binary entry has grad_output");
+                entries.push(wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: input.window(start, len),
+                });
+                entries.push(wgpu::BindGroupEntry {
+                    binding: 3,
+                    resource: grad.window(start, len),
+                });
+                &self.binary_layout
+            }
+        };
+        self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("wgpu-activations.dispatch"),
+            layout,
+            entries: &entries,
+        })
+    }
+
+    /// One dispatch of `groups` workgroups, spread over x and y.
+    fn dispatch(
+        &self,
+        pass: &mut wgpu::ComputePass<'_>,
+        pipeline: &wgpu::ComputePipeline,
+        bind_group: &wgpu::BindGroup,
+        data: &DispatchData32,
+        groups: u64,
+    ) {
+        pass.set_pipeline(pipeline);
+        pass.set_bind_group(0, bind_group, &[]);
+        if self.dispatch_data == DispatchData::Immediate {
+            pass.set_immediates(0, bytemuck::bytes_of(data));
+        }
+        let (x, y) = self.workgroup_grid(groups);
+        pass.dispatch_workgroups(x, y, 1);
     }
 
     /// Validates the regions and picks the entry point.
@@ -510,10 +736,10 @@ impl Kernels {
         }
     }
 
-    /// Workgroups in x and y covering `len` elements: x is capped at the
-    /// device's per-dimension limit and the rest spills into y.
-    fn workgroup_grid(&self, len: u64) -> (u32, u32) {
-        let groups = len.div_ceil(u64::from(self.workgroup_size)).max(1);
+    /// `groups` workgroups as an x-by-y grid: x is capped at the device's
+    /// per-dimension limit and the rest spills into y.
+    fn workgroup_grid(&self, groups: u64) -> (u32, u32) {
+        let groups = groups.max(1);
         let x = groups.min(u64::from(self.max_workgroups_per_dimension));
         let y = groups.div_ceil(x);
         (x as u32, y as u32)

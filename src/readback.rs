@@ -4,16 +4,17 @@ use std::time::Duration;
 
 use crate::Error;
 
-/// Maps `staging` (MAP_READ) once `submission` has completed and copies it
-/// out as f32. Waits at most `timeout`, so a lost or hung device becomes an
-/// `Error::Poll` instead of a hang.
+/// Maps the first `bytes` of `staging` (MAP_READ) once `submission` has
+/// completed and copies them out as f32. Waits at most `timeout`, so a lost
+/// or hung device becomes an `Error::Poll` instead of a hang.
 pub(crate) fn read_f32(
     device: &wgpu::Device,
     staging: &wgpu::Buffer,
+    bytes: u64,
     submission: wgpu::SubmissionIndex,
     timeout: Duration,
 ) -> Result<Vec<f32>, Error> {
-    let slice = staging.slice(..);
+    let slice = staging.slice(..bytes);
     let (sender, receiver) = futures_intrusive::channel::shared::oneshot_channel();
     slice.map_async(wgpu::MapMode::Read, move |result| {
         sender.send(result).ok();

@@ -30,6 +30,49 @@ pub fn library() -> String {
     format!("{MATH_WGSL}\n{NORMAL_WGSL}\n{ACTIVATIONS_WGSL}")
 }
 
+/// One entry point of the element-wise template.
+pub const ENTRY_TEMPLATE_WGSL: &str = include_str!("../shaders/entry.wgsl");
+
+/// The entry points of every element-wise module: name and per-element body.
+pub(crate) const ENTRY_POINTS: [(&str, &str); 6] = [
+    ("forward", "output[j] = element_forward(input[j]);"),
+    ("derivative", "output[j] = element_derivative(input[j]);"),
+    (
+        "backward",
+        "output[j] = grad_output[j] * element_derivative(input[j]);",
+    ),
+    (
+        "forward_in_place",
+        "output[j] = element_forward(output[j]);",
+    ),
+    (
+        "derivative_in_place",
+        "output[j] = element_derivative(output[j]);",
+    ),
+    (
+        "backward_in_place",
+        "output[j] = output[j] * element_derivative(input[j]);",
+    ),
+];
+
+/// How a kernel module receives its per-dispatch data (`Dispatch`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DispatchData {
+    /// `var<immediate>`: no buffer at all (needs `Features::IMMEDIATES`).
+    Immediate,
+    /// A uniform buffer at `@group(0) @binding(0)`.
+    Uniform,
+}
+
+/// The element type a kernel module loads and stores.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Width {
+    /// `vec4<f32>`: the main body of a buffer.
+    Vec4,
+    /// `f32`: the last 1-3 elements.
+    Scalar,
+}
+
 /// The WGSL call of `act`'s function for one direction (`"forward"` or
 /// `"derivative"`), with parameters read from the kernel's `param` vec4.
 fn call(act: &Activation, direction: &str) -> String {
@@ -42,10 +85,38 @@ fn call(act: &Activation, direction: &str) -> String {
     format!("{}_{direction}({args})", act.name())
 }
 
-/// The complete kernel module for `act` (entry points `forward`, `derivative`,
-/// `backward`). Depends only on the op's kind, not on its parameter values.
-pub fn elementwise_module(act: &Activation) -> String {
+/// The complete kernel module for `act` at `width` (entry points `forward`,
+/// `derivative`, `backward` and their `_in_place` forms). Depends only on the
+/// op's kind, not on its parameter values.
+pub fn elementwise_module(act: &Activation, width: Width, data: DispatchData) -> String {
+    let (element, map) = match width {
+        Width::Vec4 => ("vec4<f32>", "vec4<f32>(F(v.x), F(v.y), F(v.z), F(v.w))"),
+        Width::Scalar => ("f32", "F(v)"),
+    };
+    let dispatch = match data {
+        DispatchData::Immediate => "var<immediate> dispatch: Dispatch;",
+        DispatchData::Uniform => "@group(0) @binding(0) var<uniform> dispatch: Dispatch;",
+    };
+    let entry_points: Vec<String> = ENTRY_POINTS
+        .iter()
+        .map(|(name, body)| {
+            ENTRY_TEMPLATE_WGSL
+                .replace("{{NAME}}", name)
+                .replace("{{BODY}}", body)
+        })
+        .collect();
     let kernel = ELEMENTWISE_TEMPLATE_WGSL
+        .replace("{{ENTRY_POINTS}}", &entry_points.join("\n"))
+        .replace("{{DISPATCH}}", dispatch)
+        .replace("{{ELEMENT}}", element)
+        .replace(
+            "{{MAP:activation_forward}}",
+            &map.replace('F', "activation_forward"),
+        )
+        .replace(
+            "{{MAP:activation_derivative}}",
+            &map.replace('F', "activation_derivative"),
+        )
         .replace("{{FORWARD}}", &call(act, "forward"))
         .replace("{{DERIVATIVE}}", &call(act, "derivative"));
     format!("{}\n{kernel}", library())

@@ -241,3 +241,28 @@ fn expected_backends_are_present() {
         );
     }
 }
+
+/// 2^26 f32 (256 MiB): past lavapipe's 128 MiB storage-binding limit, so the
+/// kernels bind successive windows. Bit-exact op, every element checked.
+#[test]
+fn two_to_the_26_elements() {
+    let n = 1usize << 26;
+    let x: Vec<f32> = (0..n).map(|i| (i % 1_000_003) as f32 - 500_000.0).collect();
+    let act = Activation::LeakyRelu {
+        negative_slope: 0.125,
+    };
+    let want = cpu::forward(act, &x).unwrap();
+    for ctx in adapters() {
+        let y = ctx.forward(act, &x).unwrap();
+        let bad = y
+            .iter()
+            .zip(&want)
+            .position(|(a, b)| a.to_bits() != b.to_bits());
+        assert_eq!(
+            bad,
+            None,
+            "2^26 leaky_relu on {}: first mismatch at index",
+            describe(ctx)
+        );
+    }
+}

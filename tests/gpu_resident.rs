@@ -423,3 +423,89 @@ fn pipelines_are_built_once_per_op_and_mode() {
         );
     }
 }
+
+#[test]
+fn repeated_host_calls_of_one_size_create_no_buffers() {
+    let x = random_sweep(23, 100_003);
+    let g = grad_for(&x);
+    for shared in adapters() {
+        let ctx = &Context::from_device(shared.device().clone(), shared.queue().clone());
+        // Warm up: the first calls fill the pool (and compile the pipelines).
+        for _ in 0..2 {
+            ctx.forward(Activation::Gelu, &x).unwrap();
+            ctx.backward(Activation::Gelu, &x, &g).unwrap();
+        }
+        let warm = ctx.pool_stats();
+        let first = ctx.forward(Activation::Gelu, &x).unwrap();
+        for _ in 0..5 {
+            assert_eq!(
+                bits(&ctx.forward(Activation::Gelu, &x).unwrap()),
+                bits(&first)
+            );
+            ctx.derivative(Activation::Gelu, &x).unwrap();
+            ctx.backward(Activation::Gelu, &x, &g).unwrap();
+            // A smaller call reuses buffers up to twice its size.
+            ctx.forward(Activation::Relu, &x[..60_000]).unwrap();
+        }
+        assert_eq!(
+            ctx.pool_stats().created,
+            warm.created,
+            "new buffers on {}",
+            describe(ctx)
+        );
+        assert!(ctx.pool_stats().free > 0);
+    }
+}
+
+/// Devices without immediates (uniform path) and with a 1 MiB binding limit
+/// (windows) give the same bits as the default devices, for lengths with and
+/// without a scalar tail, out of place and in place.
+#[test]
+fn uniform_path_and_binding_windows_give_the_same_bits() {
+    let n = (1 << 20) + 3; // four 1 MiB windows and a 3-element tail
+    let x = random_sweep(29, n);
+    let g = grad_for(&x);
+    for (constrained, ctx) in crate::support::constrained_contexts()
+        .iter()
+        .zip(adapters())
+    {
+        assert_eq!(constrained.backend(), ctx.backend());
+        assert!(
+            !constrained
+                .device()
+                .features()
+                .contains(wgpu::Features::IMMEDIATES)
+        );
+        for act in [
+            Activation::Gelu,
+            Activation::hardtanh(),
+            Activation::Softplus {
+                beta: 2.0,
+                threshold: 10.0,
+            },
+        ] {
+            for len in [n, n - 3, 5] {
+                let (x, g) = (&x[..len], &g[..len]);
+                let want_f = ctx.forward(act, x).unwrap();
+                assert_eq!(
+                    bits(&constrained.forward(act, x).unwrap()),
+                    bits(&want_f),
+                    "{act} forward len {len}"
+                );
+                let want_b = ctx.backward(act, x, g).unwrap();
+                assert_eq!(
+                    bits(&constrained.backward(act, x, g).unwrap()),
+                    bits(&want_b),
+                    "{act} backward len {len}"
+                );
+                let mut t = constrained.upload(x).unwrap();
+                constrained.apply_in_place(act, &mut t).unwrap();
+                assert_eq!(
+                    bits(&constrained.read(&t).unwrap()),
+                    bits(&want_f),
+                    "{act} in place len {len}"
+                );
+            }
+        }
+    }
+}

@@ -1,13 +1,14 @@
 //! Every WGSL source parses and validates with naga (no GPU needed).
 
-use wgpu_activations::{Activation, wgsl as shader};
+use wgpu_activations::Activation;
+use wgpu_activations::wgsl::{self as shader, DispatchData, Width};
 
 fn validate(label: &str, source: &str) {
     let module = naga::front::wgsl::parse_str(source)
         .unwrap_or_else(|e| panic!("{label}: WGSL parse error:\n{}", e.emit_to_string(source)));
     naga::valid::Validator::new(
         naga::valid::ValidationFlags::all(),
-        naga::valid::Capabilities::default(),
+        naga::valid::Capabilities::IMMEDIATES,
     )
     .validate(&module)
     .unwrap_or_else(|e| {
@@ -31,20 +32,25 @@ fn function_library_validates() {
 #[test]
 fn every_composed_kernel_validates() {
     for act in Activation::ALL {
-        let source = shader::elementwise_module(act);
-        assert!(
-            !source.contains("{{"),
-            "{}: template slot left unfilled",
-            act.name()
-        );
-        validate(act.name(), &source);
+        for width in [Width::Vec4, Width::Scalar] {
+            for data in [DispatchData::Immediate, DispatchData::Uniform] {
+                let source = shader::elementwise_module(act, width, data);
+                assert!(
+                    !source.contains("{{"),
+                    "{}: template slot left unfilled",
+                    act.name()
+                );
+                validate(&format!("{} {width:?} {data:?}", act.name()), &source);
+            }
+        }
     }
 }
 
 #[test]
 fn kernel_entry_points_are_the_three_modes_out_of_and_in_place() {
-    let module =
-        naga::front::wgsl::parse_str(&shader::elementwise_module(&Activation::Sigmoid)).unwrap();
+    let source =
+        shader::elementwise_module(&Activation::Sigmoid, Width::Vec4, DispatchData::Immediate);
+    let module = naga::front::wgsl::parse_str(&source).unwrap();
     let mut names: Vec<&str> = module
         .entry_points
         .iter()

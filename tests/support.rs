@@ -463,3 +463,39 @@ pub fn semantic_rules() -> Vec<Rule> {
     }
     rules
 }
+
+/// For every adapter, a context on a device opened *without* optional
+/// features (so per-dispatch data goes through a uniform buffer, not
+/// immediates) and with a 1 MiB storage-binding limit (so anything over 2^18
+/// elements is bound in windows): the paths the default devices here skip.
+pub fn constrained_contexts() -> &'static [Context] {
+    static CONSTRAINED: OnceLock<Vec<Context>> = OnceLock::new();
+    CONSTRAINED.get_or_init(|| {
+        pollster::block_on(async {
+            let instance = wgpu::Instance::new(
+                wgpu::InstanceDescriptor::new_without_display_handle_from_env(),
+            );
+            let mut contexts = Vec::new();
+            for adapter in instance
+                .enumerate_adapters(wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all()))
+                .await
+            {
+                let limits = wgpu::Limits {
+                    max_storage_buffer_binding_size: 1 << 20,
+                    ..wgpu::Limits::downlevel_defaults().using_resolution(adapter.limits())
+                };
+                let (device, queue) = adapter
+                    .request_device(&wgpu::DeviceDescriptor {
+                        label: Some("test.constrained"),
+                        required_limits: limits,
+                        ..Default::default()
+                    })
+                    .await
+                    .expect("a device with default features and small limits");
+                contexts.push(Context::from_device(device, queue));
+            }
+            assert!(!contexts.is_empty(), "no adapter for constrained contexts");
+            contexts
+        })
+    })
+}
