@@ -167,15 +167,29 @@ const WA_GELU_C1_LO: f32 = -4.534068054340423e-08;
 const WA_GELU_C3_HI: f32 = 0.07135481387376785;     // 2 sqrt(2/pi) 0.044715
 const WA_GELU_C3_LO: f32 = 2.3988324659995897e-09;
 
-// v = x (c1 + c3 x^2) as vec2(hi, lo), for |x| <= 16.
-fn wa_gelu_tanh_v2(x: f32) -> vec2<f32> {
+// v = x (c1 + c3 x^2) and x v' = x (c1 + 3 c3 x^2), each as hi + lo, for |x| <= 16.
+struct WaGeluTanhArgs {
+    v: vec2<f32>,
+    x_dv: vec2<f32>,
+}
+
+fn wa_gelu_tanh_args(x: f32) -> WaGeluTanhArgs {
     let x2 = wa_two_prod(x, x);
     let t = wa_two_prod(WA_GELU_C3_HI, x2.x);
     let t_lo = t.y + (WA_GELU_C3_HI * x2.y + WA_GELU_C3_LO * x2.x);
+    // u = c1 + t, v = x u.
     let u = wa_two_sum(WA_GELU_C1_HI, t.x);
     let u_lo = u.y + (WA_GELU_C1_LO + t_lo);
     let v = wa_two_prod(x, u.x);
-    return vec2<f32>(v.x, v.y + x * u_lo);
+    // v' = u + 2t, x v'.
+    let d = wa_two_sum(u.x, 2.0 * t.x);
+    let d_lo = d.y + (u_lo + 2.0 * t_lo);
+    let xd = wa_two_prod(x, d.x);
+    return WaGeluTanhArgs(vec2<f32>(v.x, v.y + x * u_lo), vec2<f32>(xd.x, xd.y + x * d_lo));
+}
+
+fn wa_gelu_tanh_v2(x: f32) -> vec2<f32> {
+    return wa_gelu_tanh_args(x).v;
 }
 
 // e^-|v| for v = hi + lo: e^-|hi| (1 -+ lo); in (0, 1], never overflows.
@@ -203,21 +217,28 @@ fn gelu_tanh_forward(x: f32) -> f32 {
     return x * e / (1.0 + e);
 }
 
-// d/dx [x sigma(v)] = sigma(v) + x sigma'(v) v', v' = c1 + 3 c3 x^2, with
-// e = e^-|v|, sigma(v) = 1 / (1 + e) or e / (1 + e), sigma'(v) = e / (1 + e)^2.
+// d/dx [x sigma(v)] = sigma(v) + x v' sigma'(v), with e = e^-|v|,
+// sigma'(v) = e / (1 + e)^2. For x >= 0 both terms are positive. For x < 0
+// they cancel (the root is at -0.75), so there it is taken over one
+// denominator, e (1 + e + x v') / (1 + e)^2, with the numerator summed in
+// double-f32: only the root itself loses digits.
 fn gelu_tanh_derivative(x: f32) -> f32 {
     if wa_abs(x) > 16.0 {
         // sigma'(v) underflows: 1 on the right, a vanishing negative number on the left.
         return wa_keep_nan(x, select(wa_copysign(0.0, x), 1.0, x > 0.0));
     }
-    let v = wa_gelu_tanh_v2(x);
-    let e = wa_exp_neg_abs2(v);
+    let args = wa_gelu_tanh_args(x);
+    let e = wa_exp_neg_abs2(args.v);
+    if x < 0.0 {
+        let w = wa_two_sum(1.0, e);
+        let n = wa_two_sum(w.x, args.x_dv.x);
+        let numerator = n.x + (n.y + (w.y + args.x_dv.y));
+        let y = e * numerator / (w.x * w.x);
+        // Far out on the left everything underflows: keep the sign of the limit.
+        return select(y, wa_copysign(0.0, x), y == 0.0);
+    }
     let w = 1.0 + e;
-    let s = select(1.0 / w, e / w, v.x < 0.0);
-    let dv = 1.5957691216057308 + 0.2140644488147871 * (x * x);
-    let y = s + x * dv * (e / (w * w));
-    // Far out on the left both terms underflow: keep the sign of the limit.
-    return select(y, wa_copysign(0.0, x), y == 0.0 && x < 0.0);
+    return 1.0 / w + args.x_dv.x * (e / (w * w));
 }
 
 // ---- SiLU ------------------------------------------------------------------

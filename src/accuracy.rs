@@ -199,3 +199,322 @@ impl Worst {
         }
     }
 }
+
+impl Worst {
+    /// Folds `other` (results judged after this one's) into this worst case;
+    /// on ties the earlier input is kept, so the merge order decides nothing
+    /// but ties, and merging in input order matches judging in one pass.
+    pub fn merge(&mut self, other: &Worst) {
+        if other.scaled > self.scaled {
+            self.scaled = other.scaled;
+            self.scaled_at = other.scaled_at;
+        }
+        if other.ulps > self.ulps {
+            self.ulps = other.ulps;
+            self.ulps_at = other.ulps_at;
+        }
+        self.ulps_sum += other.ulps_sum;
+        self.count += other.count;
+        self.broken_rules += other.broken_rules;
+    }
+
+    /// Mean plain ULP error over the results that break no rule (0 when
+    /// there are none).
+    pub fn mean_ulps(&self) -> f64 {
+        let judged = self.count - self.broken_rules;
+        if judged == 0 {
+            0.0
+        } else {
+            self.ulps_sum / judged as f64
+        }
+    }
+}
+
+/// The accuracy target of SEMANTICS.md for `act` in `mode`, in scaled ULPs;
+/// `None` means bit-exact (the piecewise-linear ops). 2 forward, 4 for the
+/// derivative; the backward rounds once more (`grad_output * f'(x)` after
+/// `f'(x)`), so it is held to the derivative's 4 plus that rounding's 1.
+pub fn target(act: Activation, mode: Mode) -> Option<f64> {
+    if act.is_piecewise_linear() {
+        return None;
+    }
+    Some(match mode {
+        Mode::Forward => 2.0,
+        Mode::Derivative => 4.0,
+        Mode::Backward => 5.0,
+    })
+}
+
+/// Results that break a SEMANTICS.md rule, counted by [`Rule`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RuleCounts {
+    /// [`Rule::NanLost`].
+    pub nan_lost: u64,
+    /// [`Rule::NanInvented`].
+    pub nan_invented: u64,
+    /// [`Rule::WrongLimit`].
+    pub wrong_limit: u64,
+    /// [`Rule::WrongSignedZero`].
+    pub wrong_signed_zero: u64,
+}
+
+impl RuleCounts {
+    /// Counts one broken rule.
+    pub fn add(&mut self, rule: Rule) {
+        match rule {
+            Rule::NanLost => self.nan_lost += 1,
+            Rule::NanInvented => self.nan_invented += 1,
+            Rule::WrongLimit => self.wrong_limit += 1,
+            Rule::WrongSignedZero => self.wrong_signed_zero += 1,
+        }
+    }
+
+    /// All broken rules together.
+    pub fn total(&self) -> u64 {
+        self.nan_lost + self.nan_invented + self.wrong_limit + self.wrong_signed_zero
+    }
+
+    /// Adds `other`'s counts.
+    pub fn merge(&mut self, other: &RuleCounts) {
+        self.nan_lost += other.nan_lost;
+        self.nan_invented += other.nan_invented;
+        self.wrong_limit += other.wrong_limit;
+        self.wrong_signed_zero += other.wrong_signed_zero;
+    }
+}
+
+/// One GPU result kept for a report: the input, the `grad_output` (1 except
+/// for the backward), what the GPU gave and the judgement.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Sample {
+    /// The input.
+    pub x: f32,
+    /// The `grad_output` used (1 for the forward and the derivative).
+    pub grad_output: f32,
+    /// The GPU's result.
+    pub got: f32,
+    /// Its judgement.
+    pub judgement: Judgement,
+}
+
+impl Sample {
+    /// The f64 reference at this input, rounded to f32.
+    pub fn want(&self, act: Activation, mode: Mode) -> f32 {
+        reference(act, mode, self.x, self.grad_output) as f32
+    }
+
+    /// `x = ... (0x...), got ... (0x...), want ... (0x...)`, for messages.
+    pub fn describe(&self, act: Activation, mode: Mode) -> String {
+        let want = self.want(act, mode);
+        let dy = if mode == Mode::Backward {
+            format!(", dy = {:e}", self.grad_output)
+        } else {
+            String::new()
+        };
+        format!(
+            "x = {:e} ({:#010x}){dy}: got {:e} ({:#010x}), want {:e} ({:#010x}); {} ULPs, {:.3} scaled{}",
+            self.x,
+            self.x.to_bits(),
+            self.got,
+            self.got.to_bits(),
+            want,
+            want.to_bits(),
+            self.judgement.ulps,
+            self.judgement.scaled,
+            self.judgement
+                .broken_rule
+                .map(|r| format!(", breaks \"{r}\""))
+                .unwrap_or_default()
+        )
+    }
+}
+
+/// What a sweep of one op in one mode on one adapter found: the worst case,
+/// broken rules by kind, and the results behind the worst figures.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct SweepStats {
+    /// Largest scaled and plain errors, where, their sum and the counts.
+    pub worst: Worst,
+    /// Rule-breaking results by kind.
+    pub rules: RuleCounts,
+    /// The result with the largest scaled error (`None` while every error is 0).
+    pub worst_scaled: Option<Sample>,
+    /// The result with the largest plain ULP error (`None` while every error is 0).
+    pub worst_ulps: Option<Sample>,
+    /// The first result (in input order) that breaks a rule.
+    pub first_broken: Option<Sample>,
+}
+
+impl SweepStats {
+    /// Judges `got` (the GPU's result at `x` with `grad_output`) and adds it.
+    pub fn add(&mut self, act: Activation, mode: Mode, x: f32, grad_output: f32, got: f32) {
+        let judgement = judge(act, mode, x, grad_output, got);
+        let sample = Sample {
+            x,
+            grad_output,
+            got,
+            judgement,
+        };
+        if let Some(rule) = judgement.broken_rule {
+            self.rules.add(rule);
+            if self.first_broken.is_none() {
+                self.first_broken = Some(sample);
+            }
+        } else {
+            if judgement.scaled > self.worst.scaled {
+                self.worst_scaled = Some(sample);
+            }
+            if judgement.ulps > self.worst.ulps {
+                self.worst_ulps = Some(sample);
+            }
+        }
+        self.worst.add(x, judgement);
+    }
+
+    /// Folds in `other`, the statistics of results that come after these in
+    /// input order (ties keep the earlier input).
+    pub fn merge(&mut self, other: &SweepStats) {
+        if other.worst.scaled > self.worst.scaled {
+            self.worst_scaled = other.worst_scaled;
+        }
+        if other.worst.ulps > self.worst.ulps {
+            self.worst_ulps = other.worst_ulps;
+        }
+        if self.first_broken.is_none() {
+            self.first_broken = other.first_broken;
+        }
+        self.worst.merge(&other.worst);
+        self.rules.merge(&other.rules);
+    }
+
+    /// True when no result breaks a rule and the errors are within
+    /// [`target`] (bit-exact where the target is `None`).
+    pub fn meets_target(&self, act: Activation, mode: Mode) -> bool {
+        self.rules.total() == 0
+            && match target(act, mode) {
+                None => self.worst.ulps == 0.0,
+                Some(limit) => self.worst.scaled <= limit,
+            }
+    }
+
+    /// Judges `got` against `x` for `act` in `mode` on every available core
+    /// (`std::thread::scope` over contiguous pieces, merged in input order,
+    /// so the result does not depend on the number of threads).
+    /// `grad_output` is used for [`Mode::Backward`] only (see
+    /// [`sweep_grad_output`] for the one [`sweep`] uses); pass `&[]` otherwise.
+    pub fn judge_all(
+        act: Activation,
+        mode: Mode,
+        x: &[f32],
+        grad_output: &[f32],
+        got: &[f32],
+    ) -> SweepStats {
+        assert_eq!(x.len(), got.len(), "one result per input");
+        let threads = std::thread::available_parallelism()
+            .map(usize::from)
+            .unwrap_or(1);
+        // Small batches are not worth a thread.
+        let piece = x.len().div_ceil(threads).max(4096);
+        let judge_piece = |start: usize| {
+            let end = (start + piece).min(x.len());
+            let mut stats = SweepStats::default();
+            for i in start..end {
+                let dy = grad_output.get(i).copied().unwrap_or(1.0);
+                stats.add(act, mode, x[i], dy, got[i]);
+            }
+            stats
+        };
+        let starts: Vec<usize> = (0..x.len()).step_by(piece).collect();
+        let parts: Vec<SweepStats> = if starts.len() <= 1 {
+            starts.iter().map(|&s| judge_piece(s)).collect()
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = starts
+                    .iter()
+                    .map(|&s| scope.spawn(move || judge_piece(s)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("a judging thread panicked"))
+                    .collect()
+            })
+        };
+        let mut total = SweepStats::default();
+        for part in &parts {
+            total.merge(part);
+        }
+        total
+    }
+}
+
+/// Elements per GPU call in [`sweep`] (2^22: 16 MiB per buffer), so that
+/// memory stays bounded however many inputs are swept.
+pub const SWEEP_CHUNK: usize = 1 << 22;
+
+/// Number of inputs of a strided sweep of all f32 bit patterns:
+/// `2^(32 - stride_log2)`.
+pub fn strided_len(stride_log2: u32) -> u64 {
+    assert!(stride_log2 <= 32, "stride_log2 must be at most 32");
+    1u64 << (32 - stride_log2)
+}
+
+/// Inputs `start .. start + len` of the strided sweep: input `i` has the
+/// bits `i << stride_log2`, so the sweep walks every `2^stride_log2`-th raw
+/// bit pattern (both signs, zeros, subnormals, infinities and NaNs, since
+/// `0x7f80_0000` and `0xff80_0000` are multiples of every stride up to 2^23).
+/// Stops at the end of the sweep.
+pub fn strided_chunk(stride_log2: u32, start: u64, len: usize) -> Vec<f32> {
+    let end = (start + len as u64).min(strided_len(stride_log2));
+    (start..end)
+        .map(|i| f32::from_bits(((i << stride_log2) & 0xffff_ffff) as u32))
+        .collect()
+}
+
+/// Every `2^stride_log2`-th f32 bit pattern, from `0x0000_0000` up (see
+/// [`strided_chunk`]); `2^(32 - stride_log2)` values, so keep
+/// `stride_log2` at 4 or more (use [`strided_chunk`] for finer sweeps).
+pub fn strided_inputs(stride_log2: u32) -> Vec<f32> {
+    strided_chunk(stride_log2, 0, strided_len(stride_log2) as usize)
+}
+
+/// The `grad_output` [`sweep`] pairs with input `x` for the backward: a
+/// value in [-4, 4) drawn from a hash of `x`'s bits, the same whatever the
+/// chunking.
+pub fn sweep_grad_output(x: f32) -> f32 {
+    let mut z = u64::from(x.to_bits()).wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    ((z >> 40) as f32 / (1u32 << 24) as f32) * 8.0 - 4.0
+}
+
+/// Runs `act` in `mode` on `ctx` over `x` (in GPU calls of at most
+/// [`SWEEP_CHUNK`] elements; the backward with [`sweep_grad_output`]) and
+/// judges every result against the f64 reference on all CPU cores.
+pub fn sweep(
+    ctx: &crate::Context,
+    act: Activation,
+    mode: Mode,
+    x: &[f32],
+) -> Result<SweepStats, crate::Error> {
+    let mut stats = SweepStats::default();
+    for chunk in x.chunks(SWEEP_CHUNK) {
+        let (got, grad) = match mode {
+            Mode::Forward => (ctx.forward(act, chunk)?, Vec::new()),
+            Mode::Derivative => (ctx.derivative(act, chunk)?, Vec::new()),
+            Mode::Backward => {
+                let grad: Vec<f32> = chunk.iter().map(|&v| sweep_grad_output(v)).collect();
+                (ctx.backward(act, chunk, &grad)?, grad)
+            }
+        };
+        if got.len() != chunk.len() {
+            return Err(crate::Error::LengthMismatch {
+                what: "GPU result",
+                expected: chunk.len(),
+                actual: got.len(),
+            });
+        }
+        stats.merge(&SweepStats::judge_all(act, mode, chunk, &grad, &got));
+    }
+    Ok(stats)
+}

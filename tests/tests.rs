@@ -1,5 +1,6 @@
 //! One integration-test binary (keeps link time down); split by module.
 
+mod accuracy_sweep;
 mod cpu_reference;
 mod gpu;
 mod gpu_resident;
