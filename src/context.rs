@@ -563,58 +563,81 @@ impl Batch<'_> {
     /// Records a copy of `t` to a staging buffer, submits everything and reads
     /// `t` back: the whole batch costs one submission and one readback.
     pub fn read(self, t: &GpuTensor) -> Result<Vec<f32>, Error> {
+        Ok(self.read_all(&[t])?.pop().unwrap_or_default())
+    }
+
+    /// [`Batch::read`] for several tensors: one submission, one staging
+    /// buffer, one map.
+    pub fn read_all(self, tensors: &[&GpuTensor]) -> Result<Vec<Vec<f32>>, Error> {
         let ctx = self.ctx;
-        let (staging, submission) = self.submit_with_readback(t)?;
+        let (staging, bytes, submission) = self.submit_with_readback(tensors)?;
         let Some(staging) = staging else {
-            return Ok(Vec::new());
+            return Ok(tensors.iter().map(|_| Vec::new()).collect());
         };
-        crate::readback::read_f32(
-            ctx.device(),
-            &staging,
-            t.byte_len(),
-            submission,
-            ctx.poll_timeout,
-        )
+        let mut all =
+            crate::readback::read_f32(ctx.device(), &staging, bytes, submission, ctx.poll_timeout)?;
+        // Split from the back so each piece is one truncation.
+        let mut pieces: Vec<Vec<f32>> = Vec::with_capacity(tensors.len());
+        for t in tensors.iter().rev() {
+            pieces.push(all.split_off(all.len() - t.len()));
+        }
+        pieces.reverse();
+        Ok(pieces)
     }
 
     /// Async form of [`Batch::read`].
     pub async fn read_async(self, t: &GpuTensor) -> Result<Vec<f32>, Error> {
         let ctx = self.ctx;
-        let (staging, submission) = self.submit_with_readback(t)?;
+        let (staging, _, submission) = self.submit_with_readback(&[t])?;
         let Some(staging) = staging else {
             return Ok(Vec::new());
         };
         crate::readback::read_f32_async(ctx.device(), staging, submission, ctx.poll_timeout).await
     }
 
+    /// Copies `tensors` one after the other into one staging buffer (none if
+    /// all are empty) and submits the batch.
     fn submit_with_readback(
         mut self,
-        t: &GpuTensor,
-    ) -> Result<(Option<wgpu::Buffer>, wgpu::SubmissionIndex), Error> {
+        tensors: &[&GpuTensor],
+    ) -> Result<(Option<wgpu::Buffer>, u64, wgpu::SubmissionIndex), Error> {
         let ctx = self.ctx;
-        if !t.buffer().usage().contains(wgpu::BufferUsages::COPY_SRC) && !t.is_empty() {
-            return Err(Error::BufferUsage {
-                what: "tensor to read",
-                required: wgpu::BufferUsages::COPY_SRC,
-                actual: t.buffer().usage(),
-            });
+        for t in tensors {
+            if !t.is_empty() && !t.buffer().usage().contains(wgpu::BufferUsages::COPY_SRC) {
+                return Err(Error::BufferUsage {
+                    what: "tensor to read",
+                    required: wgpu::BufferUsages::COPY_SRC,
+                    actual: t.buffer().usage(),
+                });
+            }
         }
-        let staging = if t.is_empty() {
+        let bytes: u64 = tensors.iter().map(|t| t.byte_len()).sum();
+        let staging = if bytes == 0 {
             None
         } else {
             let encoder = &mut self.encoder;
             Some(scoped(ctx.device(), || {
                 let staging = ctx.device().create_buffer(&wgpu::BufferDescriptor {
                     label: Some("wgpu-activations.staging"),
-                    size: t.byte_len(),
+                    size: bytes,
                     usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
                     mapped_at_creation: false,
                 });
-                encoder.copy_buffer_to_buffer(t.buffer(), t.offset(), &staging, 0, t.byte_len());
+                let mut offset = 0;
+                for t in tensors.iter().filter(|t| !t.is_empty()) {
+                    encoder.copy_buffer_to_buffer(
+                        t.buffer(),
+                        t.offset(),
+                        &staging,
+                        offset,
+                        t.byte_len(),
+                    );
+                    offset += t.byte_len();
+                }
                 staging
             })?)
         };
         let submission = self.submit()?;
-        Ok((staging, submission))
+        Ok((staging, bytes, submission))
     }
 }
