@@ -33,23 +33,7 @@ fn main() -> Result<(), wgpu_activations::Error> {
     let mut x: Vec<f32> = (0..=40_000)
         .map(|i| (-20.0 + f64::from(i) * 1e-3) as f32)
         .collect();
-    x.extend([
-        0.0,
-        -0.0,
-        f32::INFINITY,
-        f32::NEG_INFINITY,
-        f32::NAN,
-        1e-40,
-        -1e-40,
-        1e-8,
-        -1e-8,
-        88.0,
-        -88.0,
-        100.0,
-        -100.0,
-        1e30,
-        -1e30,
-    ]);
+    x.extend(wgpu_activations::accuracy::SPECIAL_VALUES);
     let grad_output: Vec<f32> = (0..x.len()).map(|i| 0.5 + (i % 7) as f32 * 0.25).collect();
 
     // Inputs stay on the GPU; each op's three kernels run in one submission

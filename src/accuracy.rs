@@ -230,6 +230,30 @@ impl Worst {
     }
 }
 
+/// The special values of SEMANTICS.md every op is checked at: signed zeros,
+/// infinities, NaN, subnormals, tiny and huge inputs, the f32 extremes.
+pub const SPECIAL_VALUES: [f32; 19] = [
+    0.0,
+    -0.0,
+    f32::INFINITY,
+    f32::NEG_INFINITY,
+    f32::NAN,
+    1e-40,
+    -1e-40,
+    1e-8,
+    -1e-8,
+    88.0,
+    -88.0,
+    100.0,
+    -100.0,
+    1e30,
+    -1e30,
+    f32::MAX,
+    f32::MIN,
+    f32::MIN_POSITIVE,
+    1.0,
+];
+
 /// The accuracy target of SEMANTICS.md for `act` in `mode`, in scaled ULPs;
 /// `None` means bit-exact (the piecewise-linear ops). 2 forward, 4 for the
 /// derivative; the backward rounds once more (`grad_output * f'(x)` after

@@ -20,14 +20,7 @@ const STRIDE_LOG2: u32 = 14;
 fn strided_bit_patterns_meet_the_accuracy_targets() {
     let mut x = strided_inputs(STRIDE_LOG2);
     x.extend(SPECIALS);
-    x.extend([
-        0.0,
-        -0.0,
-        f32::INFINITY,
-        f32::NEG_INFINITY,
-        f32::NAN,
-        -f32::NAN,
-    ]);
+    x.extend([-f32::NAN]); // a NaN with the sign bit set
     // Worst inputs the default stride (2^10) of examples/accuracy.rs found,
     // kept as regressions: gelu_tanh' (4.2 scaled before its fix), sigmoid',
     // silu', mish, mish', softsign', gelu', gelu_tanh, softplus.

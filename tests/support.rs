@@ -55,27 +55,7 @@ impl Rng {
 }
 
 /// The special values every op is checked at.
-pub const SPECIALS: [f32; 19] = [
-    0.0,
-    -0.0,
-    f32::INFINITY,
-    f32::NEG_INFINITY,
-    f32::NAN,
-    1e-40,
-    -1e-40,
-    1e-8,
-    -1e-8,
-    88.0,
-    -88.0,
-    100.0,
-    -100.0,
-    1e30,
-    -1e30,
-    f32::MAX,
-    f32::MIN,
-    f32::MIN_POSITIVE,
-    1.0,
-];
+pub use wgpu_activations::accuracy::SPECIAL_VALUES as SPECIALS;
 
 /// A seeded sweep: uniform in [-30, 30], log-uniform magnitudes from 1e-40 to
 /// 3e38 with either sign, and raw bit patterns (NaNs and infinities included).
@@ -104,22 +84,6 @@ pub fn dense_grid() -> Vec<f32> {
         .collect()
 }
 
-/// The error each op is allowed against the f64 reference, in ULPs scaled by
-/// 1 + condition number (SEMANTICS.md "Accuracy"); `None` means bit-exact.
-/// SEMANTICS.md's targets: 2 forward, 4 derivative. The backward rounds once
-/// more (`grad_output * f'(x)` after `f'(x)`), so it gets the derivative's 4
-/// plus that rounding's 1.
-pub fn tolerance(act: Activation, mode: Mode) -> Option<f64> {
-    if act.is_piecewise_linear() {
-        return None;
-    }
-    Some(match mode {
-        Mode::Forward => 2.0,
-        Mode::Derivative => 4.0,
-        Mode::Backward => 5.0,
-    })
-}
-
 /// Judges `got` against the reference and panics with the worst offenders
 /// when any result breaks a rule or exceeds the tolerance.
 pub fn assert_accurate(
@@ -131,7 +95,7 @@ pub fn assert_accurate(
     got: &[f32],
 ) -> Worst {
     assert_eq!(got.len(), x.len(), "{act:?} {mode:?}: wrong output length");
-    let limit = tolerance(act, mode);
+    let limit = wgpu_activations::accuracy::target(act, mode);
     let mut worst = Worst::default();
     let mut failures = Vec::new();
     for (i, (&xi, &yi)) in x.iter().zip(got).enumerate() {
@@ -498,4 +462,24 @@ pub fn constrained_contexts() -> &'static [Context] {
             contexts
         })
     })
+}
+
+/// Checks every rule of [`semantic_rules`] against `eval(act, x) -> (f, f')`
+/// and describes the ones broken.
+pub fn broken_semantic_rules(eval: impl Fn(Activation, f32) -> (f32, f32)) -> Vec<String> {
+    let mut failures = Vec::new();
+    for rule in semantic_rules() {
+        let (f, d) = eval(rule.act, rule.x);
+        if !matches_rule(f, Some(rule.forward)) || !matches_rule(d, rule.derivative) {
+            failures.push(format!(
+                "{}({:e}): got f = {f:e}, f' = {d:e}; want {:e}, {:e} ({})",
+                rule.act,
+                rule.x,
+                rule.forward,
+                rule.derivative.unwrap_or(f32::NAN),
+                rule.why
+            ));
+        }
+    }
+    failures
 }
