@@ -1,32 +1,33 @@
 // wgpu-activations: the standard normal CDF Phi(x) = erfc(-x / sqrt 2) / 2 and
 // density phi(x) = e^(-x^2/2) / sqrt(2 pi) in f32, for GELU (WGSL has no erf).
 //
-// Method (coefficients fitted by tools/fit_normal.py, which also simulates
-// this file bit-exactly in numpy float32 and checks it against mpmath):
-//  * e^(-a^2/2), a = |x|: a = hi + lo with hi = a rounded to 12 significant
-//    bits, so a^2/2 = hi^2/2 + hi lo + lo^2/2 with all three products exact.
-//    Then -a^2/2 = k ln2 + r (Cody-Waite, ln2 in two parts; r kept exactly
-//    as r + err by a TwoSum) and e^(-a^2/2) = 2^k (1 + r + w), where
-//    w = e^r - 1 - r (+ err) comes from a degree-7 fit of (e^r - 1 - r) / r^2
-//    on |r| <= 0.347. No division, no built-in exp/fma anywhere.
+// Method (all coefficients are fits of tools/fit_normal.py, which also
+// simulates this file op by op in numpy float32 and measures it with mpmath):
+//  * e^(-a^2/2), a = |x| <= 13.2: a = hi + lo with hi = a rounded to 12
+//    significant bits, so a^2/2 = hi^2/2 + hi lo + lo^2/2, all three exact.
+//    With k = round(-a^2/2 / ln2), -hi^2/2 - k ln2_hi is exact (Cody-Waite,
+//    ln2 in two parts); a TwoSum adds the small rest (-hi lo - lo^2/2 -
+//    k ln2_lo), giving the reduced argument exactly as r + err, and
+//    e^(-a^2/2) = 2^k (1 + r + w), w = e^(r+err) - 1 - r from a degree-7
+//    fit of (e^r - 1 - r) / r^2 on |r| <= 0.347.
 //  * phi(x) = 2^k (C_hi + C_lo)(1 + r + w), C = 1/sqrt(2 pi) in two parts.
 //  * Phi(x), |x| < 0.5: 0.5 + x C_hi + x T(x^2), T a degree-4 fit.
-//  * Phi(x) otherwise from the tail Q(a) = 1 - Phi(a) = e^(-a^2/2) G(a), with
-//    G(a) = Q(a) e^(a^2/2) = g0 + g1 z + N(z), z = a - a0, fitted per binade
-//    of a (0.5..1, 1..2, 2..4, 4..8, 8..13.1708; z is then exact);
-//    Phi(-a) = Q(a), Phi(a) = 1 - Q(a): no cancellation in the left tail.
-//  * The large products (g1 z, (g0 + g1 z) r, C_hi r) are formed exactly
-//    (Dekker's product with 12-bit halves) and summed as unevaluated hi + lo
-//    pairs, so the only large rounding is the final one.
-// Measured (tools/fit_normal.py: every x in [-1, 1] step 2^-16, 2e6 uniform
-// in [-20, 20], 3e5 log-spaced |x| in [1e-45, 1e30], 5e5 in [-13.2, -5],
-// +-2000 ulps around every branch point, specials) against the exact value
-// rounded to f32: wa_normal_cdf max MAXCDF, wa_normal_pdf max MAXPDF
-// (always one of the two f32 neighbours of the exact value). Results below
-// 2^-126 are 0 or subnormal. Phi(+inf) = 1, Phi(-inf) = 0, phi(+-inf) = 0,
-// NaN in -> NaN out; a*a is only formed for |x| <= 13.2 (never overflows).
-// Relies on correctly rounded f32 +, -, * (a backend that fuses a*b + c is
-// only more accurate); helpers are prefixed wa_normal_.
+//  * Phi(x), 0.5 <= |x|: from Q(a) = 1 - Phi(a) = e^(-a^2/2) G(a), where
+//    G(a) = Q(a) e^(a^2/2) = g0 + g1 z + n(z), z = a - a0, is fitted on eight
+//    pieces of [0.5, 13.1708], each inside one binade (so z is exact);
+//    Phi(-a) = Q(a) (left tail: no cancellation), Phi(a) = 1 - Q(a).
+//  * The large products (g1 z, G r, C_hi r) are formed exactly (Dekker's
+//    product with 12-bit halves) and the sums kept as unevaluated hi + lo
+//    pairs, so only the last rounding is large. No division, no exp/fma
+//    built-in; the only built-in is min (wa_normal_opaque).
+// Accuracy (tools/fit_normal.py: 3e6 points vs mpmath, plus every f32 with
+// 0.25 <= |x| <= 13.2), against the exact value rounded to f32:
+//    wa_normal_cdf: at most 1 ulp (at most 0.79 ulp from the exact value),
+//    wa_normal_pdf: at most 1 ulp (at most 0.68 ulp from the exact value),
+// also when every a*b + c is fused into an fma, and on llvmpipe. Results
+// below 2^-126 are 0 or subnormal. Phi(+inf) = 1, Phi(-inf) = 0,
+// phi(+-inf) = 0, NaN in -> NaN out; a*a is only formed for |x| <= 13.2.
+// Helpers are prefixed wa_normal_.
 
 const WA_NORMAL_LN2_HI: f32 = 6.9314575195e-01;
 const WA_NORMAL_LN2_LO: f32 = 1.4286067653e-06;
@@ -98,42 +99,62 @@ fn wa_normal_times_exp(gh: f32, gl: f32, e: vec3<f32>) -> vec2<f32> {
 }
 
 // G(a) = Q(a) e^(a^2/2) (Q = 1 - Phi) for 0.5 <= a <= 13.1708, as an
-// unevaluated sum vec2(gh, gl): G = g0 + g1 z + n(z), z = a - a0 exact.
+// unevaluated sum vec2(gh, gl): G = g0 + g1 z + n(z), z = a - a0 exact,
+// g0 = G(a0) and g1 = G'(a0) rounded, n(z) fitted (its two low coefficients
+// are tiny: they correct the rounding of g0 and g1); |n| < 0.045 G.
 fn wa_normal_tail_factor(a: f32) -> vec2<f32> {
     var z = 0.0;
     var g0 = 0.0;
     var g1 = 0.0;
     var n = 0.0;
     if a < 1.0 {
-        // [0.5, 1)
+        // a in [0.5, 1)
         z = a - 7.5000000000e-01;
         g0 = 3.0023247004e-01;
         g1 = -1.7376793921e-01;
         n = -7.6586479381e-09 + z * (-9.2749585789e-09 + z * (8.4953248501e-02 + z * (-3.6682426929e-02 + z * (1.4359952882e-02 + z * (-5.2437474951e-03 + z * (1.7581464490e-03))))));
     } else if a < 2.0 {
-        // [1, 2)
+        // a in [1, 2)
         z = a - 1.5000000000e+00;
         g0 = 2.0578067005e-01;
         g1 = -9.0271279216e-02;
         n = -3.0746256652e-09 + z * (2.3755275524e-10 + z * (3.5186875612e-02 + z * (-1.2497041374e-02 + z * (4.1103074327e-03 + z * (-1.2655589962e-03 + z * (3.6863776040e-04 + z * (-1.0584012489e-04 + z * (2.7257210604e-05))))))));
+    } else if a < 3.0 {
+        // a in [2, 3)
+        z = a - 2.5000000000e+00;
+        g0 = 1.4133132994e-01;
+        g1 = -4.5613951981e-02;
+        n = 1.3378262942e-09 + z * (-2.2496494251e-11 + z * (1.3648238964e-02 + z * (-3.8311297540e-03 + z * (1.0173374321e-03 + z * (-2.5738609838e-04 + z * (6.4006533648e-05 + z * (-1.4833605746e-05)))))));
     } else if a < 4.0 {
-        // [2, 4)
-        z = a - 3.0000000000e+00;
-        g0 = 1.2151394784e-01;
-        g1 = -3.4400437027e-02;
-        n = 6.1590843536e-10 + z * (1.7624369741e-09 + z * (9.1563155875e-03 + z * (-2.3104907013e-03 + z * (5.5625685491e-04 + z * (-1.2837517716e-04 + z * (2.8394368201e-05 + z * (-6.0990441852e-06 + z * (1.4059648947e-06 + z * (-2.7977429795e-07)))))))));
+        // a in [3, 4)
+        z = a - 3.5000000000e+00;
+        g0 = 1.0634515435e-01;
+        g1 = -2.6734242216e-02;
+        n = -7.2771433324e-10 + z * (-4.7201420550e-10 + z * (6.3876542263e-03 + z * (-1.4591536019e-03 + z * (3.2011175063e-04 + z * (-6.7716791818e-05 + z * (1.4121847926e-05 + z * (-2.7943572150e-06)))))));
+    } else if a < 6.0 {
+        // a in [4, 6)
+        z = a - 5.0000000000e+00;
+        g0 = 7.6919302344e-02;
+        g1 = -1.4345755801e-02;
+        n = 2.6294617594e-09 + z * (5.7699456324e-10 + z * (2.5952637661e-03 + z * (-4.5648310333e-04 + z * (7.8216915426e-05 + z * (-1.3064254745e-05 + z * (2.1363223368e-06 + z * (-3.6086956356e-07 + z * (5.5828433432e-08))))))));
     } else if a < 8.0 {
-        // [4, 8)
-        z = a - 6.0000000000e+00;
-        g0 = 6.4779311419e-02;
-        g1 = -1.0266394354e-02;
-        n = 2.9108964128e-09 + z * (-5.6066984389e-10 + z * (1.5904738102e-03 + z * (-2.4118159490e-04 + z * (3.5842418583e-05 + z * (-5.2288360166e-06 + z * (7.4847207543e-07 + z * (-1.0346173696e-07 + z * (1.4355405753e-08 + z * (-2.4199351412e-09 + z * (3.2056968191e-10))))))))));
+        // a in [6, 8)
+        z = a - 7.0000000000e+00;
+        g0 = 5.5893480778e-02;
+        g1 = -7.6879034750e-03;
+        n = 1.6261092473e-09 + z * (1.5775208917e-10 + z * (1.0390807875e-03 + z * (-1.3811545796e-04 + z * (1.8062159143e-05 + z * (-2.3271920782e-06 + z * (3.0488095604e-07 + z * (-3.8083001641e-08)))))));
+    } else if a < 10.5 {
+        // a in [8, 10.5)
+        z = a - 9.2500000000e+00;
+        g0 = 4.2641550303e-02;
+        g1 = -4.5079481788e-03;
+        n = -8.8244273000e-10 + z * (1.3635784168e-10 + z * (4.7151552280e-04 + z * (-4.8811409215e-05 + z * (5.0008757171e-06 + z * (-5.0755119219e-07 + z * (5.2652367799e-08 + z * (-5.2397637340e-09)))))));
     } else {
-        // [8, 13.1708]
-        z = a - 1.0585399628e+01;
-        g0 = 3.7360254675e-02;
-        g1 = -3.4690566827e-03;
-        n = -1.7804538399e-10 + z * (-6.5308515540e-11 + z * (3.1945094815e-04 + z * (-2.9179251214e-05 + z * (2.6445816275e-06 + z * (-2.3780036429e-07 + z * (2.1081234536e-08 + z * (-1.8681827196e-09 + z * (1.8817696013e-10 + z * (-1.6377397702e-11)))))))));
+        // a in [10.5, 13.1708]
+        z = a - 1.1835399628e+01;
+        g0 = 3.3471889794e-02;
+        g1 = -2.7891069185e-03;
+        n = -1.5669918696e-09 + z * (3.7679651066e-11 + z * (2.3084694112e-04 + z * (-1.8980745153e-05 + z * (1.5502862425e-06 + z * (-1.2584341391e-07 + z * (1.0390093230e-08 + z * (-8.3207529755e-10)))))));
     }
     let p = wa_normal_two_prod(g1, z);
     let gh = wa_normal_opaque(g0 + p.x); // |p.x| < |g0|: Fast2Sum
@@ -160,7 +181,10 @@ fn wa_normal_cdf(x: f32) -> f32 {
         return 1.0;
     }
     if x < -13.1708 {
-        // Phi(x) < 2^-126 (also -inf; a*a is never formed for huge |x|).
+        // Phi(x) < 6.5e-40 and x Phi(x) > -2^-126 (also -inf; a*a is never
+        // formed for huge |x|). Phi(x) < 2^-126 already for x < -12.95, but
+        // down to here it is still computed, into the subnormal range (or
+        // flushed to 0 by the last multiply on some GPUs), for x Phi(x).
         return 0.0;
     }
     // Q(a) = 2^k (mh + ml), 0.5 <= a <= 13.1708.
@@ -169,10 +193,11 @@ fn wa_normal_cdf(x: f32) -> f32 {
     let m = wa_normal_times_exp(g.x, g.y, e);
     let scale = wa_normal_pow2(e.x);
     if x < 0.0 {
-        // Left tail: Phi(x) = Q(a), directly (subnormal below 2^-126).
+        // Left tail: Phi(x) = Q(a), directly.
         return (m.x + m.y) * scale;
     }
-    // Right side: Phi(x) = 1 - Q(a), Q <= 0.31, with 1 - qh exact as s + t.
+    // Right side: Phi(x) = 1 - Q(a), Q <= 0.31; 1 - qh = s + (-qh - (s - 1))
+    // exactly (Fast2Sum), then the low part of Q.
     let qh = m.x * scale;
     let s = wa_normal_opaque(1.0 - qh);
     return s + ((-qh - (s - 1.0)) - m.y * scale);

@@ -37,6 +37,8 @@ struct Inner {
     kernels: Kernels,
     /// Buffers of the host-slice API, reused across calls.
     pool: Arc<Pool>,
+    /// Kernels may bind mappable buffers (unified memory): no staging copies.
+    mapped_storage: bool,
 }
 
 impl std::fmt::Debug for Context {
@@ -57,14 +59,33 @@ fn backends_from_env() -> wgpu::Backends {
     wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all())
 }
 
+/// CPU adapters (lavapipe, llvmpipe, WARP) and integrated GPUs share the
+/// host's memory.
+fn unified_memory(device_type: wgpu::DeviceType) -> bool {
+    matches!(
+        device_type,
+        wgpu::DeviceType::Cpu | wgpu::DeviceType::IntegratedGpu
+    )
+}
+
+/// The optional features a context asks for: immediates carry each
+/// dispatch's length and parameters without a buffer; pipeline caches skip
+/// recompilation on the next start; on unified memory, mappable storage
+/// buffers spare the host-slice API its staging copies (on discrete GPUs
+/// they would be slow).
+fn wanted_features(device_type: wgpu::DeviceType) -> wgpu::Features {
+    let mut features = wgpu::Features::IMMEDIATES | wgpu::Features::PIPELINE_CACHE;
+    if unified_memory(device_type) {
+        features |= wgpu::Features::MAPPABLE_PRIMARY_BUFFERS;
+    }
+    features
+}
+
 async fn open(adapter: &wgpu::Adapter) -> Result<Context, Error> {
     let (device, queue) = adapter
         .request_device(&wgpu::DeviceDescriptor {
             label: Some("wgpu-activations"),
-            // Immediates carry each dispatch's length and parameters without a
-            // buffer; pipeline caches skip recompilation on the next start.
-            required_features: adapter.features()
-                & (wgpu::Features::IMMEDIATES | wgpu::Features::PIPELINE_CACHE),
+            required_features: adapter.features() & wanted_features(adapter.get_info().device_type),
             // The adapter's own limits: bigger buffers and bindings than the defaults.
             required_limits: adapter.limits(),
             ..Default::default()
@@ -164,6 +185,10 @@ impl Context {
         let info = device.adapter_info();
         let kernels = Kernels::new(&device);
         let pool = Pool::new(&device, POOL_BUDGET);
+        let mapped_storage = device
+            .features()
+            .contains(wgpu::Features::MAPPABLE_PRIMARY_BUFFERS)
+            && unified_memory(info.device_type);
         Context {
             inner: Arc::new(Inner {
                 device,
@@ -171,6 +196,7 @@ impl Context {
                 info,
                 kernels,
                 pool,
+                mapped_storage,
             }),
             poll_timeout: DEFAULT_POLL_TIMEOUT,
         }
@@ -243,9 +269,7 @@ impl Context {
         self.run(act, Mode::Backward, x, Some(grad_output))
     }
 
-    /// Host slices in, `Vec` out: upload, dispatch and readback in one
-    /// submission, through pooled buffers (staging kept mapped between calls),
-    /// so repeated calls of similar size allocate nothing new on the GPU.
+    /// Host slices in, `Vec` out.
     fn run(
         &self,
         act: Activation,
@@ -254,34 +278,86 @@ impl Context {
         grad_output: Option<&[f32]>,
     ) -> Result<Vec<f32>, Error> {
         act.validate()?;
+        self.checked_bytes(x.len())?;
+        let mut out = vec![0.0; x.len()];
+        self.run_into(act, mode, x, grad_output, &mut out)?;
+        Ok(out)
+    }
+
+    /// Host slices in, results into `out`: upload, dispatch and readback in
+    /// one submission, through pooled buffers (upload staging kept mapped
+    /// between calls), so repeated calls of similar size allocate nothing new
+    /// on the GPU. On unified-memory adapters (CPU and integrated, with
+    /// `Features::MAPPABLE_PRIMARY_BUFFERS`) the kernel reads and writes
+    /// mapped buffers directly, without the two staging copies.
+    fn run_into(
+        &self,
+        act: Activation,
+        mode: Mode,
+        x: &[f32],
+        grad_output: Option<&[f32]>,
+        out: &mut [f32],
+    ) -> Result<(), Error> {
+        act.validate()?;
+        for (what, len) in [
+            ("grad_output", grad_output.map(<[f32]>::len)),
+            ("output", Some(out.len())),
+        ] {
+            if let Some(len) = len.filter(|len| *len != x.len()) {
+                return Err(Error::LengthMismatch {
+                    what,
+                    expected: x.len(),
+                    actual: len,
+                });
+            }
+        }
         if x.is_empty() {
-            return Ok(Vec::new());
+            return Ok(());
         }
         let bytes = self.checked_bytes(x.len())?;
         let device = &self.inner.device;
         let pool = &self.inner.pool;
+        let direct = self.inner.mapped_storage;
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("wgpu-activations.host"),
         });
-        let mut staged = Vec::new();
-        let (input, grad, output, readback) = scoped(device, || -> Result<_, Error> {
+        // Buffers to map for writing again once the GPU is done, and buffers
+        // to hand back to the pool after the readback.
+        let mut remap = Vec::new();
+        let mut give_back = Vec::new();
+        let readable = scoped(device, || -> Result<wgpu::Buffer, Error> {
             let mut upload =
                 |data: &[f32], encoder: &mut wgpu::CommandEncoder| -> Result<wgpu::Buffer, Error> {
-                    let staging = pool.take(Role::Upload, bytes);
-                    staging
+                    let role = if direct {
+                        Role::MappedInput
+                    } else {
+                        Role::Upload
+                    };
+                    let mapped = pool.take(role, bytes);
+                    mapped
                         .slice(..bytes)
                         .get_mapped_range_mut()?
                         .copy_from_slice(bytemuck::cast_slice(data));
-                    staging.unmap();
+                    mapped.unmap();
+                    remap.push((role, mapped.clone()));
+                    if direct {
+                        return Ok(mapped);
+                    }
                     let storage = pool.take(Role::Storage, bytes);
-                    encoder.copy_buffer_to_buffer(&staging, 0, &storage, 0, bytes);
-                    staged.push(staging);
+                    encoder.copy_buffer_to_buffer(&mapped, 0, &storage, 0, bytes);
+                    give_back.push((Role::Storage, storage.clone()));
                     Ok(storage)
                 };
             let input = upload(x, &mut encoder)?;
             let grad = grad_output.map(|g| upload(g, &mut encoder)).transpose()?;
-            let output = pool.take(Role::Storage, bytes);
-            let readback = pool.take(Role::Readback, bytes);
+            let output = pool.take(
+                if direct {
+                    Role::MappedOutput
+                } else {
+                    Role::Storage
+                },
+                bytes,
+            );
             let region = |buffer| BufferRegion::new(buffer, 0, x.len());
             self.inner.kernels.record(
                 &mut encoder,
@@ -291,28 +367,66 @@ impl Context {
                 grad.as_ref().map(region),
                 region(&output),
             )?;
+            if direct {
+                return Ok(output);
+            }
+            let readback = pool.take(Role::Readback, bytes);
             encoder.copy_buffer_to_buffer(&output, 0, &readback, 0, bytes);
-            Ok((input, grad, output, readback))
+            give_back.push((Role::Storage, output));
+            Ok(readback)
         })??;
         let submission = scoped(device, || self.inner.queue.submit([encoder.finish()]))?;
-        // Staging goes back to the pool once mapped again (during the wait below).
-        for staging in staged {
-            let (pool, buffer) = (pool.clone(), staging.clone());
-            staging
+        // Written-to buffers go back to the pool once mapped again (that
+        // happens during the wait below).
+        for (role, buffer) in remap {
+            let pool = pool.clone();
+            buffer
+                .clone()
                 .slice(..)
                 .map_async(wgpu::MapMode::Write, move |mapped| {
                     if mapped.is_ok() {
-                        pool.give(Role::Upload, buffer);
+                        pool.give(role, buffer);
                     }
                 });
         }
-        let data =
-            crate::readback::read_f32(device, &readback, bytes, submission, self.poll_timeout)?;
-        pool.give(Role::Readback, readback);
-        for buffer in [Some(input), grad, Some(output)].into_iter().flatten() {
-            pool.give(Role::Storage, buffer);
+        crate::readback::read_f32_into(device, &readable, submission, self.poll_timeout, out)?;
+        let readable_role = if direct {
+            Role::MappedOutput
+        } else {
+            Role::Readback
+        };
+        pool.give(readable_role, readable);
+        for (role, buffer) in give_back {
+            pool.give(role, buffer);
         }
-        Ok(data)
+        Ok(())
+    }
+
+    /// [`Context::forward`] into the caller's slice (same length as `x`): no
+    /// allocation, and no page faults when `out` is reused across calls.
+    pub fn forward_into(&self, act: Activation, x: &[f32], out: &mut [f32]) -> Result<(), Error> {
+        self.run_into(act, Mode::Forward, x, None, out)
+    }
+
+    /// [`Context::derivative`] into the caller's slice.
+    pub fn derivative_into(
+        &self,
+        act: Activation,
+        x: &[f32],
+        out: &mut [f32],
+    ) -> Result<(), Error> {
+        self.run_into(act, Mode::Derivative, x, None, out)
+    }
+
+    /// [`Context::backward`] into the caller's slice.
+    pub fn backward_into(
+        &self,
+        act: Activation,
+        x: &[f32],
+        grad_output: &[f32],
+        out: &mut [f32],
+    ) -> Result<(), Error> {
+        self.run_into(act, Mode::Backward, x, Some(grad_output), out)
     }
 
     /// The host-slice API's buffer pool: free buffers kept for reuse (at

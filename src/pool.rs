@@ -14,6 +14,12 @@ pub(crate) enum Role {
     Upload,
     /// `MAP_READ | COPY_DST`, unmapped: readback staging.
     Readback,
+    /// `STORAGE | MAP_WRITE`, kept mapped while in the pool: a kernel input
+    /// written directly from the host (unified-memory adapters).
+    MappedInput,
+    /// `STORAGE | MAP_READ`, unmapped: a kernel output read directly by the
+    /// host (unified-memory adapters).
+    MappedOutput,
 }
 
 impl Role {
@@ -26,6 +32,8 @@ impl Role {
             }
             Role::Upload => wgpu::BufferUsages::MAP_WRITE | wgpu::BufferUsages::COPY_SRC,
             Role::Readback => wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            Role::MappedInput => wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::MAP_WRITE,
+            Role::MappedOutput => wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::MAP_READ,
         }
     }
 
@@ -34,6 +42,8 @@ impl Role {
             Role::Storage => "wgpu-activations.pool.storage",
             Role::Upload => "wgpu-activations.pool.upload",
             Role::Readback => "wgpu-activations.pool.readback",
+            Role::MappedInput => "wgpu-activations.pool.mapped-input",
+            Role::MappedOutput => "wgpu-activations.pool.mapped-output",
         }
     }
 }
@@ -77,12 +87,12 @@ impl Pool {
             label: Some(role.label()),
             size: bytes,
             usage: role.usage(),
-            mapped_at_creation: role == Role::Upload,
+            mapped_at_creation: matches!(role, Role::Upload | Role::MappedInput),
         })
     }
 
-    /// Returns a buffer (an `Upload` one must be mapped again, a `Readback`
-    /// one unmapped). The oldest free buffers go when over budget.
+    /// Returns a buffer (`Upload` and `MappedInput` ones must be mapped again,
+    /// the others unmapped). The oldest free buffers go when over budget.
     pub fn give(&self, role: Role, buffer: wgpu::Buffer) {
         let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
         free.push_back((role, buffer));

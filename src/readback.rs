@@ -14,7 +14,21 @@ pub(crate) fn read_f32(
     submission: wgpu::SubmissionIndex,
     timeout: Duration,
 ) -> Result<Vec<f32>, Error> {
-    let slice = staging.slice(..bytes);
+    let mut data = vec![0.0; (bytes / 4) as usize];
+    read_f32_into(device, staging, submission, timeout, &mut data)?;
+    Ok(data)
+}
+
+/// [`read_f32`] into the caller's slice (its length gives the byte count):
+/// no allocation, and no page faults when the caller reuses `out`.
+pub(crate) fn read_f32_into(
+    device: &wgpu::Device,
+    staging: &wgpu::Buffer,
+    submission: wgpu::SubmissionIndex,
+    timeout: Duration,
+    out: &mut [f32],
+) -> Result<(), Error> {
+    let slice = staging.slice(..out.len() as u64 * 4);
     let (sender, receiver) = futures_intrusive::channel::shared::oneshot_channel();
     slice.map_async(wgpu::MapMode::Read, move |result| {
         sender.send(result).ok();
@@ -26,12 +40,12 @@ pub(crate) fn read_f32(
     // The map callback ran during the wait; an empty channel means it was dropped.
     let mapped = pollster::block_on(receiver.receive()).ok_or(wgpu::BufferAsyncError)?;
     mapped?;
-    let data = {
+    {
         let view = slice.get_mapped_range()?;
-        bytemuck::cast_slice::<u8, f32>(&view).to_vec()
-    };
+        out.copy_from_slice(bytemuck::cast_slice::<u8, f32>(&view));
+    }
     staging.unmap();
-    Ok(data)
+    Ok(())
 }
 
 /// Async form of [`read_f32`]: a helper thread waits for the GPU (native

@@ -509,3 +509,33 @@ fn uniform_path_and_binding_windows_give_the_same_bits() {
         }
     }
 }
+
+#[test]
+fn into_variants_fill_the_callers_slice_and_check_its_length() {
+    let x = random_sweep(31, 10_001);
+    let g = grad_for(&x);
+    for ctx in adapters() {
+        let mut out = vec![0.0; x.len()];
+        ctx.forward_into(Activation::Mish, &x, &mut out).unwrap();
+        assert_eq!(
+            bits(&out),
+            bits(&ctx.forward(Activation::Mish, &x).unwrap())
+        );
+        ctx.derivative_into(Activation::Mish, &x, &mut out).unwrap();
+        assert_eq!(
+            bits(&out),
+            bits(&ctx.derivative(Activation::Mish, &x).unwrap())
+        );
+        ctx.backward_into(Activation::Mish, &x, &g, &mut out)
+            .unwrap();
+        assert_eq!(
+            bits(&out),
+            bits(&ctx.backward(Activation::Mish, &x, &g).unwrap())
+        );
+        let mut short = vec![0.0; 10];
+        assert!(matches!(
+            ctx.forward_into(Activation::Mish, &x, &mut short),
+            Err(Error::LengthMismatch { what: "output", .. })
+        ));
+    }
+}

@@ -1,0 +1,298 @@
+//! Criterion benchmarks on the default adapter (`Context::new()`).
+//!
+//! ```sh
+//! cargo bench --bench throughput                                   # short run
+//! WGPU_ACTIVATIONS_BENCH_FULL=1 cargo bench --bench throughput     # every op, four sizes
+//! cargo bench --bench throughput -- --test                         # one pass of each, no timing
+//! ```
+//!
+//! Groups (labels `op/mode/N`, throughput in bytes moved: 8 per element for
+//! forward and derivative, 12 for backward):
+//! - `copy_kernel`: baselines, a WGSL vec4 copy (`copy/1in1out`), a vec4
+//!   two-in-one-out copy `out = a + b` (`add/2in1out`) and
+//!   `copy_buffer_to_buffer` (the device's memcpy);
+//! - `resident`: every op and mode on GPU-resident buffers, one record +
+//!   submit + wait per iteration;
+//! - `host_slice`: `ctx.forward` from a slice to a `Vec` (upload, dispatch,
+//!   readback), and the f64 CPU reference on the same input.
+//!
+//! By default only N = 2^20 and sigmoid, relu, gelu and mish run;
+//! `WGPU_ACTIVATIONS_BENCH_FULL=1` runs all ops at 2^10, 2^16, 2^20 and 2^24.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use wgpu_activations::{Activation, Context, GpuTensor, Mode, cpu};
+
+const FULL_VAR: &str = "WGPU_ACTIVATIONS_BENCH_FULL";
+
+fn full() -> bool {
+    std::env::var(FULL_VAR).is_ok_and(|v| v == "1")
+}
+
+fn sizes() -> Vec<usize> {
+    if full() {
+        vec![1 << 10, 1 << 16, 1 << 20, 1 << 24]
+    } else {
+        vec![1 << 20]
+    }
+}
+
+fn ops() -> Vec<Activation> {
+    if full() {
+        Activation::ALL.to_vec()
+    } else {
+        vec![
+            Activation::Sigmoid,
+            Activation::Relu,
+            Activation::Gelu,
+            Activation::Mish,
+        ]
+    }
+}
+
+fn context() -> Context {
+    Context::new().unwrap_or_else(|e| panic!("no wgpu adapter for the benchmarks: {e}"))
+}
+
+/// Bytes a call moves: every element read from each input and written once.
+fn bytes_moved(mode: Mode, n: usize) -> u64 {
+    let per_element = match mode {
+        Mode::Backward => 12,
+        Mode::Forward | Mode::Derivative => 8,
+    };
+    per_element * n as u64
+}
+
+/// Deterministic inputs over [-10, 10].
+fn inputs(n: usize) -> Vec<f32> {
+    (0..n).map(|i| (i % 2001) as f32 * 0.01 - 10.0).collect()
+}
+
+/// x, grad_output and a preallocated output, resident on the device.
+struct Resident {
+    x: GpuTensor,
+    grad: GpuTensor,
+    out: GpuTensor,
+}
+
+impl Resident {
+    fn new(ctx: &Context, n: usize) -> Resident {
+        let grad: Vec<f32> = (0..n).map(|i| 0.5 + (i % 7) as f32 * 0.25).collect();
+        Resident {
+            x: ctx.upload(&inputs(n)).expect("upload x"),
+            grad: ctx.upload(&grad).expect("upload grad_output"),
+            out: ctx.upload(&vec![0.0; n]).expect("upload output"),
+        }
+    }
+}
+
+/// Wall time of `iters` calls, each recorded into its own encoder, submitted
+/// and waited for, so the clock stops only when the GPU is done.
+fn timed_calls(
+    ctx: &Context,
+    iters: u64,
+    mut record: impl FnMut(&mut wgpu::CommandEncoder),
+) -> Duration {
+    let start = Instant::now();
+    for _ in 0..iters {
+        let mut encoder = ctx
+            .device()
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("bench"),
+            });
+        record(&mut encoder);
+        ctx.queue().submit([encoder.finish()]);
+        ctx.device()
+            .poll(wgpu::PollType::wait_indefinitely())
+            .expect("poll");
+    }
+    start.elapsed()
+}
+
+const BASELINE_WGSL: &str = "
+@group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> out: array<vec4<f32>>;
+
+fn index(gid: vec3<u32>, groups: vec3<u32>) -> u32 {
+    return gid.x + gid.y * groups.x * 256u;
+}
+
+@compute @workgroup_size(256)
+fn copy(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = index(gid, groups);
+    if i < arrayLength(&out) {
+        out[i] = a[i];
+    }
+}
+
+@compute @workgroup_size(256)
+fn add(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = index(gid, groups);
+    if i < arrayLength(&out) {
+        out[i] = a[i] + b[i];
+    }
+}
+";
+
+/// A baseline kernel bound to its buffers.
+struct BaselineKernel {
+    pipeline: wgpu::ComputePipeline,
+    bind_group: wgpu::BindGroup,
+    grid: (u32, u32),
+}
+
+impl BaselineKernel {
+    /// `entry` of [`BASELINE_WGSL`] over `inputs` (bindings 0, 1) and `out`.
+    fn new(
+        device: &wgpu::Device,
+        module: &wgpu::ShaderModule,
+        entry: &str,
+        inputs: &[&GpuTensor],
+        out: &GpuTensor,
+    ) -> BaselineKernel {
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(entry),
+            layout: None,
+            module,
+            entry_point: Some(entry),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+        let mut entries: Vec<_> = inputs
+            .iter()
+            .enumerate()
+            .map(|(i, t)| wgpu::BindGroupEntry {
+                binding: i as u32,
+                resource: t.buffer().as_entire_binding(),
+            })
+            .collect();
+        entries.push(wgpu::BindGroupEntry {
+            binding: 2,
+            resource: out.buffer().as_entire_binding(),
+        });
+        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(entry),
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &entries,
+        });
+        let groups = (out.len() / 4).div_ceil(256).max(1) as u64;
+        let x = groups.min(u64::from(
+            device.limits().max_compute_workgroups_per_dimension,
+        ));
+        BaselineKernel {
+            pipeline,
+            bind_group,
+            grid: (x as u32, groups.div_ceil(x) as u32),
+        }
+    }
+
+    fn record(&self, encoder: &mut wgpu::CommandEncoder) {
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("bench.baseline"),
+            timestamp_writes: None,
+        });
+        pass.set_pipeline(&self.pipeline);
+        pass.set_bind_group(0, &self.bind_group, &[]);
+        pass.dispatch_workgroups(self.grid.0, self.grid.1, 1);
+    }
+}
+
+fn copy_kernel(c: &mut Criterion) {
+    let ctx = context();
+    let device = ctx.device();
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some("bench.baselines"),
+        source: wgpu::ShaderSource::Wgsl(BASELINE_WGSL.into()),
+    });
+    let mut group = c.benchmark_group("copy_kernel");
+    for n in sizes() {
+        let data = Resident::new(&ctx, n);
+        if n as u64 * 4 <= device.limits().max_storage_buffer_binding_size {
+            let kernels = [
+                ("copy/1in1out", Mode::Forward, vec![&data.x]),
+                ("add/2in1out", Mode::Backward, vec![&data.x, &data.grad]),
+            ];
+            for (label, bytes_like, inputs) in kernels {
+                let entry = label.split('/').next().unwrap_or(label);
+                let kernel = BaselineKernel::new(device, &module, entry, &inputs, &data.out);
+                group.throughput(Throughput::Bytes(bytes_moved(bytes_like, n)));
+                group.bench_function(format!("{label}/{n}"), |b| {
+                    b.iter_custom(|iters| timed_calls(&ctx, iters, |e| kernel.record(e)))
+                });
+            }
+        } else {
+            eprintln!("copy_kernel: N = {n} exceeds the storage binding limit, kernels skipped");
+        }
+        group.throughput(Throughput::Bytes(bytes_moved(Mode::Forward, n)));
+        group.bench_function(format!("copy_buffer_to_buffer/1in1out/{n}"), |b| {
+            b.iter_custom(|iters| {
+                timed_calls(&ctx, iters, |e| {
+                    e.copy_buffer_to_buffer(
+                        data.x.buffer(),
+                        0,
+                        data.out.buffer(),
+                        0,
+                        data.x.byte_len(),
+                    )
+                })
+            })
+        });
+    }
+    group.finish();
+}
+
+fn resident(c: &mut Criterion) {
+    let ctx = context();
+    let mut group = c.benchmark_group("resident");
+    for n in sizes() {
+        let data = Resident::new(&ctx, n);
+        for act in ops() {
+            for mode in Mode::ALL {
+                let grad = (mode == Mode::Backward).then(|| data.grad.region());
+                let record = |encoder: &mut wgpu::CommandEncoder| {
+                    ctx.kernels()
+                        .record(encoder, act, mode, data.x.region(), grad, data.out.region())
+                        .unwrap_or_else(|e| panic!("{act} {mode:?}: {e}"));
+                };
+                group.throughput(Throughput::Bytes(bytes_moved(mode, n)));
+                group.bench_function(format!("{}/{}/{n}", act.name(), mode.entry_point()), |b| {
+                    b.iter_custom(|iters| timed_calls(&ctx, iters, record))
+                });
+            }
+        }
+    }
+    group.finish();
+}
+
+fn host_slice(c: &mut Criterion) {
+    let ctx = context();
+    let n = if full() { 1 << 24 } else { 1 << 20 };
+    let x = inputs(n);
+    let act = Activation::Sigmoid;
+    let mut group = c.benchmark_group("host_slice");
+    group.throughput(Throughput::Bytes(bytes_moved(Mode::Forward, n)));
+    group.bench_function(format!("{}/forward/{n}", act.name()), |b| {
+        b.iter(|| ctx.forward(act, black_box(&x)).expect("forward"))
+    });
+    group.bench_function(format!("cpu_reference_{}/forward/{n}", act.name()), |b| {
+        b.iter(|| cpu::forward(act, black_box(&x)).expect("cpu forward"))
+    });
+    group.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(1))
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = copy_kernel, resident, host_slice
+}
+criterion_main!(benches);

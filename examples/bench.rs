@@ -1,0 +1,986 @@
+//! Throughput of the activation kernels on every adapter, against copy
+//! kernels measured in the same run.
+//!
+//! ```sh
+//! cargo run --release --example bench
+//! cargo run --release --example bench -- --sizes 2^20,2^24 --ops sigmoid,relu,gelu
+//! cargo run --release --example bench -- --adapter vulkan --modes forward --json
+//! ```
+//!
+//! Bytes moved per element: 8 for forward and derivative (read x, write y),
+//! 12 for backward (read x and grad_output, write grad_input). GB/s is bytes
+//! moved / time per call. The ratio column compares with the WGSL copy kernel
+//! (`out = in`, one vec4 per invocation) for forward and derivative and with
+//! the two-in-one-out copy kernel (`out = a + b`) for backward, both measured
+//! at the same N on the same device.
+//!
+//! Kernel timing uses GPU timestamps written around a batch of calls recorded
+//! into one encoder where the adapter supports `TIMESTAMP_QUERY` and
+//! `TIMESTAMP_QUERY_INSIDE_ENCODERS`; otherwise wall time, one submit and
+//! wait per call. Round trips and the host-slice `forward` are always wall
+//! time. Each figure is the fastest of up to five batches of calls (other
+//! processes on a shared machine only ever add time), after a warm-up call.
+
+use std::error::Error;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use wgpu_activations::{Activation, BufferRegion, Context, GpuTensor, Mode};
+
+type Res<T> = Result<T, Box<dyn Error>>;
+
+const USAGE: &str = "\
+usage: cargo run --release --example bench -- [options]
+
+  --ops LIST       activations, comma-separated, e.g. sigmoid,gelu,leaky_relu(0.2)
+                   (default: all)
+  --modes LIST     forward,derivative,backward (default: all)
+  --sizes LIST     element counts, e.g. 1024,1048576 or 2^10,2^20
+                   (default: 2^10,2^16,2^20,2^24)
+  --adapter TEXT   only adapters whose name or backend contains TEXT (case-insensitive)
+  --iters N        calls per measurement (default: enough for ~0.2 s each)
+  --wall           wall-clock timing even where timestamp queries are supported
+  --json           one JSON object on stdout instead of the tables
+  -h, --help       this text
+
+Honours WGPU_BACKEND and WGPU_ADAPTER_NAME like the library.";
+
+/// Wall time one measurement aims at when `--iters` is not given.
+const TARGET_SECONDS: f64 = 0.2;
+/// A measurement is the fastest of this many batches (fewer when calls are fewer).
+const SAMPLES: u32 = 5;
+/// Fewest timed calls per measurement (besides the warm-up call).
+const MIN_CALLS: u32 = 2;
+const MAX_CALLS: u32 = 20_000;
+const DEFAULT_SIZES: [usize; 4] = [1 << 10, 1 << 16, 1 << 20, 1 << 24];
+/// Size of the `apply` round trip.
+const ROUND_TRIP_N: usize = 1024;
+
+// ---------------------------------------------------------------- options
+
+struct Options {
+    ops: Vec<Activation>,
+    modes: Vec<Mode>,
+    sizes: Vec<usize>,
+    adapter: Option<String>,
+    iters: Option<u32>,
+    json: bool,
+    wall: bool,
+}
+
+fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
+    let mut options = Options {
+        ops: Activation::ALL.to_vec(),
+        modes: Mode::ALL.to_vec(),
+        sizes: DEFAULT_SIZES.to_vec(),
+        adapter: None,
+        iters: None,
+        json: false,
+        wall: false,
+    };
+    while let Some(arg) = args.next() {
+        // `--flag value` or `--flag=value`.
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => (flag.to_string(), Some(value)),
+            _ => (arg.clone(), None),
+        };
+        let mut value = || {
+            inline
+                .map(str::to_string)
+                .or_else(|| args.next())
+                .ok_or_else(|| format!("{flag} needs a value"))
+        };
+        match flag.as_str() {
+            "--ops" => {
+                options.ops = split_list(&value()?)
+                    .map(|s| Activation::from_str(s).map_err(|e| e.to_string()))
+                    .collect::<Result<_, _>>()?;
+            }
+            "--modes" => {
+                options.modes = split_list(&value()?)
+                    .map(parse_mode)
+                    .collect::<Result<_, _>>()?
+            }
+            "--sizes" => {
+                options.sizes = split_list(&value()?)
+                    .map(parse_size)
+                    .collect::<Result<_, _>>()?
+            }
+            "--adapter" => options.adapter = Some(value()?.to_lowercase()),
+            "--iters" => {
+                let text = value()?;
+                options.iters = Some(
+                    text.parse::<u32>()
+                        .ok()
+                        .filter(|&n| n > 0)
+                        .ok_or_else(|| format!("--iters: {text:?} is not a positive integer"))?,
+                );
+            }
+            "--json" if inline.is_none() => options.json = true,
+            "--wall" if inline.is_none() => options.wall = true,
+            "-h" | "--help" => return Ok(None),
+            _ => return Err(format!("unknown option {arg:?}")),
+        }
+    }
+    if options.ops.is_empty() || options.modes.is_empty() || options.sizes.is_empty() {
+        return Err("--ops, --modes and --sizes need at least one entry".into());
+    }
+    Ok(Some(options))
+}
+
+/// Splits on commas outside parentheses (`softplus(beta=2, threshold=10),gelu`).
+fn split_list(text: &str) -> impl Iterator<Item = &str> {
+    let mut depth = 0i32;
+    let mut start = 0;
+    let mut parts = Vec::new();
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                parts.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&text[start..]);
+    parts.into_iter().map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn parse_mode(text: &str) -> Result<Mode, String> {
+    let text = text.to_lowercase();
+    Mode::ALL
+        .into_iter()
+        .find(|m| m.entry_point() == text)
+        .ok_or_else(|| format!("unknown mode {text:?} (forward, derivative, backward)"))
+}
+
+/// `1048576`, `1_048_576` or `2^20`.
+fn parse_size(text: &str) -> Result<usize, String> {
+    let clean = text.replace('_', "");
+    let size = match clean.split_once('^') {
+        Some((base, exp)) => base
+            .parse::<usize>()
+            .ok()
+            .zip(exp.parse::<u32>().ok())
+            .and_then(|(b, e)| b.checked_pow(e)),
+        None => clean.parse::<usize>().ok(),
+    };
+    size.filter(|&n| n > 0)
+        .ok_or_else(|| format!("bad size {text:?} (e.g. 1048576 or 2^20)"))
+}
+
+// ---------------------------------------------------------------- devices
+
+/// One adapter opened for benchmarking.
+struct Bench {
+    ctx: Context,
+    clock: Clock,
+}
+
+/// How kernel time is measured.
+enum Clock {
+    /// Timestamps around a batch of calls in one encoder.
+    Gpu(GpuClock),
+    /// Submit and wait per call.
+    Wall,
+}
+
+struct GpuClock {
+    queries: wgpu::QuerySet,
+    resolve: wgpu::Buffer,
+    readback: wgpu::Buffer,
+    /// Nanoseconds per timestamp tick.
+    period_ns: f64,
+    /// Batches whose timestamps made no sense (replaced by wall time).
+    fallbacks: std::cell::Cell<u32>,
+}
+
+impl Clock {
+    fn describe(&self) -> String {
+        match self {
+            Clock::Gpu(gpu) => format!(
+                "GPU timestamps around a batch of calls in one encoder ({} ns/tick)",
+                gpu.period_ns
+            ),
+            Clock::Wall => "wall time, one submit + wait per call".into(),
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Clock::Gpu(_) => "gpu_timestamps",
+            Clock::Wall => "wall",
+        }
+    }
+}
+
+/// Every adapter (matching `filter` and the WGPU_* variables), each on a
+/// device of our own with timestamp queries where supported (unless `wall`).
+fn open_adapters(filter: Option<&str>, wall: bool) -> Res<Vec<Bench>> {
+    let instance =
+        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    let backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::all());
+    let env_name = std::env::var("WGPU_ADAPTER_NAME")
+        .ok()
+        .map(|s| s.to_lowercase());
+    let mut benches = Vec::new();
+    for adapter in pollster::block_on(instance.enumerate_adapters(backends)) {
+        let info = adapter.get_info();
+        let name = info.name.to_lowercase();
+        let backend = format!("{:?}", info.backend).to_lowercase();
+        if env_name.as_ref().is_some_and(|w| !name.contains(w))
+            || filter.is_some_and(|f| !name.contains(f) && !backend.contains(f))
+        {
+            continue;
+        }
+        let timestamps =
+            wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::TIMESTAMP_QUERY_INSIDE_ENCODERS;
+        let has_timestamps = adapter.features().contains(timestamps);
+        if !has_timestamps && !wall {
+            eprintln!(
+                "{} ({:?}): no timestamp queries, timing by wall clock",
+                info.name, info.backend
+            );
+        }
+        let has_timestamps = has_timestamps && !wall;
+        let opened = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("bench"),
+            required_features: if has_timestamps {
+                timestamps
+            } else {
+                wgpu::Features::empty()
+            },
+            required_limits: adapter.limits(),
+            ..Default::default()
+        }));
+        let (device, queue) = match opened {
+            Ok(pair) => pair,
+            Err(e) => {
+                eprintln!("skipping {} ({:?}): {e}", info.name, info.backend);
+                continue;
+            }
+        };
+        device.on_uncaptured_error(Arc::new(|error| {
+            eprintln!("bench: uncaptured wgpu error: {error}");
+        }));
+        let clock = if has_timestamps {
+            Clock::Gpu(GpuClock::new(&device, &queue))
+        } else {
+            Clock::Wall
+        };
+        benches.push(Bench {
+            ctx: Context::from_device(device, queue),
+            clock,
+        });
+    }
+    if benches.is_empty() {
+        return Err(format!(
+            "no adapter on backends {backends:?} matches the filters (--adapter {filter:?}, \
+             WGPU_ADAPTER_NAME {env_name:?})"
+        )
+        .into());
+    }
+    Ok(benches)
+}
+
+impl GpuClock {
+    fn new(device: &wgpu::Device, queue: &wgpu::Queue) -> GpuClock {
+        let buffer = |label, usage| {
+            device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: 2 * wgpu::QUERY_SIZE as u64,
+                usage,
+                mapped_at_creation: false,
+            })
+        };
+        GpuClock {
+            queries: device.create_query_set(&wgpu::QuerySetDescriptor {
+                label: Some("bench.timestamps"),
+                ty: wgpu::QueryType::Timestamp,
+                count: 2,
+            }),
+            resolve: buffer(
+                "bench.resolve",
+                wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            ),
+            readback: buffer(
+                "bench.readback",
+                wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            ),
+            period_ns: f64::from(queue.get_timestamp_period()),
+            fallbacks: std::cell::Cell::new(0),
+        }
+    }
+
+    /// The two timestamps of the last submitted batch (waits for the GPU).
+    fn read_ticks(&self, device: &wgpu::Device) -> Res<[u64; 2]> {
+        self.readback.map_async(wgpu::MapMode::Read, .., |result| {
+            if let Err(e) = result {
+                eprintln!("bench: timestamp readback failed: {e}");
+            }
+        });
+        device.poll(wgpu::PollType::wait_indefinitely())?;
+        let ticks = {
+            let bytes = self.readback.get_mapped_range(..)?;
+            let tick = |i: usize| u64::from_le_bytes(bytes[i * 8..i * 8 + 8].try_into().unwrap());
+            [tick(0), tick(1)]
+        };
+        self.readback.unmap();
+        Ok(ticks)
+    }
+}
+
+// ---------------------------------------------------------------- timing
+
+/// Work recorded into an encoder: one call of a kernel.
+type Record<'a> = dyn FnMut(&mut wgpu::CommandEncoder) -> Res<()> + 'a;
+
+fn encoder(ctx: &Context) -> wgpu::CommandEncoder {
+    ctx.device()
+        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("bench"),
+        })
+}
+
+fn wait(ctx: &Context) -> Res<()> {
+    ctx.device().poll(wgpu::PollType::wait_indefinitely())?;
+    Ok(())
+}
+
+/// Wall seconds per call of `calls` synchronous calls of `call`.
+fn wall_per_call(calls: u32, call: &mut dyn FnMut() -> Res<()>) -> Res<f64> {
+    let start = Instant::now();
+    for _ in 0..calls {
+        call()?;
+    }
+    Ok(start.elapsed().as_secs_f64() / f64::from(calls))
+}
+
+/// Seconds per call of `calls` calls of `record`: GPU time between
+/// timestamps around all of them in one encoder, or wall time with a submit
+/// and wait per call.
+fn time_batch(bench: &Bench, calls: u32, record: &mut Record<'_>) -> Res<f64> {
+    let ctx = &bench.ctx;
+    let Clock::Gpu(gpu) = &bench.clock else {
+        return wall_per_call(calls, &mut || {
+            let mut encoder = encoder(ctx);
+            record(&mut encoder)?;
+            ctx.queue().submit([encoder.finish()]);
+            wait(ctx)
+        });
+    };
+    let mut encoder = encoder(ctx);
+    encoder.write_timestamp(&gpu.queries, 0);
+    for _ in 0..calls {
+        record(&mut encoder)?;
+    }
+    encoder.write_timestamp(&gpu.queries, 1);
+    encoder.resolve_query_set(&gpu.queries, 0..2, &gpu.resolve, 0);
+    encoder.copy_buffer_to_buffer(&gpu.resolve, 0, &gpu.readback, 0, gpu.resolve.size());
+    let start = Instant::now();
+    ctx.queue().submit([encoder.finish()]);
+    let [t0, t1] = gpu.read_ticks(ctx.device())?;
+    let wall = start.elapsed().as_secs_f64();
+    let seconds = t1.wrapping_sub(t0) as f64 * gpu.period_ns * 1e-9;
+    // Timestamps can only be trusted inside the wall time of the submission.
+    if t1 <= t0 || seconds > wall * 1.05 {
+        gpu.fallbacks.set(gpu.fallbacks.get() + 1);
+        return Ok(wall / f64::from(calls));
+    }
+    Ok(seconds / f64::from(calls))
+}
+
+/// Seconds per call of the fastest of up to `SAMPLES` batches of
+/// `batch(k)` (which times `k` calls). The fastest, not the median: on a
+/// shared machine other processes only ever add time. One timed warm-up call
+/// sizes the batches (unless `iters` is given).
+fn measure(iters: Option<u32>, batch: &mut dyn FnMut(u32) -> Res<f64>) -> Res<f64> {
+    let start = Instant::now();
+    batch(1)?; // also the first touch of the buffers
+    let one = start.elapsed().as_secs_f64().max(1e-7);
+    let calls = iters.unwrap_or(((TARGET_SECONDS / one) as u32).clamp(MIN_CALLS, MAX_CALLS));
+    let samples = calls.min(SAMPLES);
+    // The calls shared as evenly as possible between the batches.
+    let times = (0..samples)
+        .map(|i| batch(calls / samples + u32::from(i < calls % samples)))
+        .collect::<Res<Vec<f64>>>()?;
+    Ok(times.into_iter().fold(f64::INFINITY, f64::min))
+}
+
+fn measure_kernel(bench: &Bench, iters: Option<u32>, record: &mut Record<'_>) -> Res<f64> {
+    measure(iters, &mut |calls| time_batch(bench, calls, record))
+}
+
+fn measure_round_trip(iters: Option<u32>, call: &mut dyn FnMut() -> Res<()>) -> Res<f64> {
+    measure(iters, &mut |calls| wall_per_call(calls, call))
+}
+
+// ---------------------------------------------------------------- baselines
+
+const BASELINE_WGSL: &str = "
+@group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> out: array<vec4<f32>>;
+
+fn index(gid: vec3<u32>, groups: vec3<u32>) -> u32 {
+    return gid.x + gid.y * groups.x * 256u;
+}
+
+@compute @workgroup_size(256)
+fn copy(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = index(gid, groups);
+    if i < arrayLength(&out) {
+        out[i] = a[i];
+    }
+}
+
+@compute @workgroup_size(256)
+fn add(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = index(gid, groups);
+    if i < arrayLength(&out) {
+        out[i] = a[i] + b[i];
+    }
+}
+
+@compute @workgroup_size(1)
+fn empty() {}
+";
+
+/// The reference kernels, compiled once per device.
+struct Baselines {
+    copy: wgpu::ComputePipeline,
+    add: wgpu::ComputePipeline,
+    empty: wgpu::ComputePipeline,
+}
+
+/// Which baseline a kernel is compared with.
+#[derive(Clone, Copy)]
+enum Baseline {
+    Copy,
+    Add,
+}
+
+impl Baseline {
+    fn of(mode: Mode) -> Baseline {
+        match mode {
+            Mode::Backward => Baseline::Add,
+            Mode::Forward | Mode::Derivative => Baseline::Copy,
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Baseline::Copy => "copy",
+            Baseline::Add => "a+b",
+        }
+    }
+}
+
+impl Baselines {
+    fn new(device: &wgpu::Device) -> Baselines {
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("bench.baselines"),
+            source: wgpu::ShaderSource::Wgsl(BASELINE_WGSL.into()),
+        });
+        let pipeline = |entry| {
+            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(entry),
+                layout: None,
+                module: &module,
+                entry_point: Some(entry),
+                compilation_options: Default::default(),
+                cache: None,
+            })
+        };
+        Baselines {
+            copy: pipeline("copy"),
+            add: pipeline("add"),
+            empty: pipeline("empty"),
+        }
+    }
+}
+
+/// One compute pass with one dispatch of `pipeline` (nothing bound when
+/// `bind_group` is `None`).
+fn dispatch(
+    encoder: &mut wgpu::CommandEncoder,
+    pipeline: &wgpu::ComputePipeline,
+    bind_group: Option<&wgpu::BindGroup>,
+    grid: (u32, u32),
+) {
+    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+        label: Some("bench"),
+        timestamp_writes: None,
+    });
+    pass.set_pipeline(pipeline);
+    if let Some(bind_group) = bind_group {
+        pass.set_bind_group(0, bind_group, &[]);
+    }
+    pass.dispatch_workgroups(grid.0, grid.1, 1);
+}
+
+/// Workgroups of 256 covering `vec4s` invocations, spilling into y.
+fn grid(device: &wgpu::Device, vec4s: usize) -> (u32, u32) {
+    let groups = vec4s.div_ceil(256).max(1) as u64;
+    let x = groups.min(u64::from(
+        device.limits().max_compute_workgroups_per_dimension,
+    ));
+    (x as u32, groups.div_ceil(x) as u32)
+}
+
+// ---------------------------------------------------------------- results
+
+/// Bytes a call moves: every element read from each input and written once.
+fn bytes_moved(mode: Mode, n: usize) -> u64 {
+    let per_element = match mode {
+        Mode::Backward => 12,
+        Mode::Forward | Mode::Derivative => 8,
+    };
+    per_element * n as u64
+}
+
+fn gbps(bytes: u64, seconds: f64) -> f64 {
+    bytes as f64 / seconds / 1e9
+}
+
+/// Seconds per call of the baselines at one N (`None`: not bindable).
+struct BaselineRow {
+    n: usize,
+    /// Elements the copy kernels move (N rounded up to whole vec4s).
+    elements: usize,
+    copy: Option<f64>,
+    add: Option<f64>,
+    memcpy: f64,
+}
+
+impl BaselineRow {
+    fn copy_gbps(&self) -> Option<f64> {
+        self.copy
+            .map(|s| gbps(bytes_moved(Mode::Forward, self.elements), s))
+    }
+    fn add_gbps(&self) -> Option<f64> {
+        self.add
+            .map(|s| gbps(bytes_moved(Mode::Backward, self.elements), s))
+    }
+    fn memcpy_gbps(&self) -> f64 {
+        gbps(bytes_moved(Mode::Forward, self.elements), self.memcpy)
+    }
+    fn gbps_of(&self, baseline: Baseline) -> Option<f64> {
+        match baseline {
+            Baseline::Copy => self.copy_gbps(),
+            Baseline::Add => self.add_gbps(),
+        }
+    }
+}
+
+struct Row {
+    op: String,
+    mode: Mode,
+    n: usize,
+    seconds: f64,
+    baseline: Baseline,
+    /// GB/s of this kernel over GB/s of its baseline at the same N.
+    ratio: Option<f64>,
+}
+
+impl Row {
+    fn bytes(&self) -> u64 {
+        bytes_moved(self.mode, self.n)
+    }
+    fn gbps(&self) -> f64 {
+        gbps(self.bytes(), self.seconds)
+    }
+}
+
+struct Report {
+    adapter: String,
+    backend: String,
+    timing: &'static str,
+    timing_detail: String,
+    timestamp_fallbacks: u32,
+    baselines: Vec<BaselineRow>,
+    rows: Vec<Row>,
+    empty_dispatch: f64,
+    apply_round_trip: f64,
+    /// (N, seconds per `ctx.forward` call).
+    host_forward: (usize, f64),
+}
+
+// ---------------------------------------------------------------- the run
+
+fn run_adapter(bench: &Bench, options: &Options) -> Res<Report> {
+    let ctx = &bench.ctx;
+    let device = ctx.device();
+    let baselines = Baselines::new(device);
+    // Compile every pipeline up front, so that no measurement includes it.
+    for act in options.ops.iter().chain([&Activation::Sigmoid]) {
+        ctx.kernels().prepare(*act)?;
+    }
+    let op_width = options
+        .ops
+        .iter()
+        .map(|a| a.to_string().len())
+        .max()
+        .unwrap_or(0)
+        .max(10);
+    if !options.json {
+        println!(
+            "\n== {} ({:?})\ntiming: {}; fastest of up to {SAMPLES} batches",
+            ctx.adapter_name(),
+            ctx.backend(),
+            bench.clock.describe()
+        );
+        println!(
+            "{:<op_width$}  {:<10}  {:>8}  {:>9}  {:>12}  {:>11}",
+            "op", "mode", "N", "GB/s", "vs baseline", "time/call"
+        );
+    }
+    let mut report = Report {
+        adapter: ctx.adapter_name(),
+        backend: format!("{:?}", ctx.backend()),
+        timing: bench.clock.name(),
+        timing_detail: bench.clock.describe(),
+        timestamp_fallbacks: 0,
+        baselines: Vec::new(),
+        rows: Vec::new(),
+        empty_dispatch: 0.0,
+        apply_round_trip: 0.0,
+        host_forward: (0, 0.0),
+    };
+    for &n in &options.sizes {
+        let baseline = run_size(bench, &baselines, options, n, op_width, &mut report.rows)?;
+        report.baselines.push(baseline);
+    }
+
+    // Round trips: an empty dispatch, and `apply` on a small resident tensor.
+    report.empty_dispatch = measure_round_trip(options.iters, &mut || {
+        let mut encoder = encoder(ctx);
+        dispatch(&mut encoder, &baselines.empty, None, (1, 1));
+        ctx.queue().submit([encoder.finish()]);
+        wait(ctx)
+    })?;
+    let x = ctx.upload(&inputs(ROUND_TRIP_N))?;
+    report.apply_round_trip = measure_round_trip(options.iters, &mut || {
+        let y = ctx.apply(Activation::Sigmoid, &x)?;
+        wait(ctx)?;
+        drop(y);
+        Ok(())
+    })?;
+
+    // Host slices in and out at the largest N.
+    let n = options.sizes.iter().copied().max().unwrap_or(ROUND_TRIP_N);
+    let x = inputs(n);
+    report.host_forward = (
+        n,
+        measure_round_trip(options.iters, &mut || {
+            let y = ctx.forward(Activation::Sigmoid, &x)?;
+            std::hint::black_box(y);
+            Ok(())
+        })?,
+    );
+    if let Clock::Gpu(gpu) = &bench.clock {
+        report.timestamp_fallbacks = gpu.fallbacks.get();
+    }
+    if !options.json {
+        print_summary(&report);
+    }
+    Ok(report)
+}
+
+/// The first `n` elements of `t`.
+fn region(t: &GpuTensor, n: usize) -> BufferRegion<'_> {
+    BufferRegion::new(t.buffer(), t.offset(), n)
+}
+
+/// Deterministic inputs over [-10, 10].
+fn inputs(n: usize) -> Vec<f32> {
+    (0..n).map(|i| (i % 2001) as f32 * 0.01 - 10.0).collect()
+}
+
+/// The baselines and every (op, mode) at one N; rows are appended to `rows`.
+fn run_size(
+    bench: &Bench,
+    baselines: &Baselines,
+    options: &Options,
+    n: usize,
+    op_width: usize,
+    rows: &mut Vec<Row>,
+) -> Res<BaselineRow> {
+    let ctx = &bench.ctx;
+    let device = ctx.device();
+    // Whole vec4s, so that the copy kernels can bind the same buffers.
+    let padded = n.next_multiple_of(4);
+    let x = ctx.upload(&inputs(padded))?;
+    let grad: Vec<f32> = (0..padded).map(|i| 0.5 + (i % 7) as f32 * 0.25).collect();
+    let grad = ctx.upload(&grad)?;
+    let out = ctx.upload(&vec![0.0; padded])?;
+
+    // Baselines over the same buffers.
+    let bindable = padded as u64 * 4 <= device.limits().max_storage_buffer_binding_size;
+    let grid = grid(device, padded / 4);
+    let kernel_baseline =
+        |pipeline: &wgpu::ComputePipeline, inputs: &[&GpuTensor]| -> Res<Option<f64>> {
+            if !bindable {
+                return Ok(None);
+            }
+            let layout = pipeline.get_bind_group_layout(0);
+            let mut entries: Vec<_> = inputs
+                .iter()
+                .enumerate()
+                .map(|(i, t)| wgpu::BindGroupEntry {
+                    binding: i as u32,
+                    resource: t.buffer().as_entire_binding(),
+                })
+                .collect();
+            entries.push(wgpu::BindGroupEntry {
+                binding: 2,
+                resource: out.buffer().as_entire_binding(),
+            });
+            let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("bench.baseline"),
+                layout: &layout,
+                entries: &entries,
+            });
+            measure_kernel(bench, options.iters, &mut |encoder| {
+                dispatch(encoder, pipeline, Some(&bind_group), grid);
+                Ok(())
+            })
+            .map(Some)
+        };
+    let copy = kernel_baseline(&baselines.copy, &[&x])?;
+    let add = kernel_baseline(&baselines.add, &[&x, &grad])?;
+    let memcpy = measure_kernel(bench, options.iters, &mut |encoder| {
+        encoder.copy_buffer_to_buffer(x.buffer(), 0, out.buffer(), 0, x.byte_len());
+        Ok(())
+    })?;
+    let baseline = BaselineRow {
+        n,
+        elements: padded,
+        copy,
+        add,
+        memcpy,
+    };
+    if !options.json {
+        println!(
+            "-- N={}: copy kernel {}, a+b copy kernel {}, copy_buffer_to_buffer {} ({}/call)",
+            size_label(n),
+            opt_gbps(baseline.copy_gbps()),
+            opt_gbps(baseline.add_gbps()),
+            opt_gbps(Some(baseline.memcpy_gbps())),
+            duration_label(memcpy),
+        );
+    }
+
+    for &act in &options.ops {
+        for &mode in &options.modes {
+            let grad_region = (mode == Mode::Backward).then(|| region(&grad, n));
+            let seconds = measure_kernel(bench, options.iters, &mut |encoder| {
+                ctx.kernels().record(
+                    encoder,
+                    act,
+                    mode,
+                    region(&x, n),
+                    grad_region,
+                    region(&out, n),
+                )?;
+                Ok(())
+            })?;
+            let kind = Baseline::of(mode);
+            let mut row = Row {
+                op: act.to_string(),
+                mode,
+                n,
+                seconds,
+                baseline: kind,
+                ratio: None,
+            };
+            row.ratio = baseline.gbps_of(kind).map(|base| row.gbps() / base);
+            if !options.json {
+                println!(
+                    "{:<op_width$}  {:<10}  {:>8}  {:>9.3}  {:>12}  {:>11}",
+                    row.op,
+                    mode.entry_point(),
+                    size_label(n),
+                    row.gbps(),
+                    row.ratio
+                        .map_or("n/a".into(), |r| format!("{r:.2} {}", kind.label())),
+                    duration_label(seconds),
+                );
+            }
+            rows.push(row);
+        }
+    }
+    Ok(baseline)
+}
+
+fn print_summary(r: &Report) {
+    let largest = r.baselines.iter().max_by_key(|b| b.n);
+    let (n, fwd_s) = r.host_forward;
+    println!(
+        "summary {} ({}): copy kernel {}, a+b copy kernel {}, copy_buffer_to_buffer {} (at N={}); \
+         empty dispatch round trip {}; apply(sigmoid, N={ROUND_TRIP_N}) round trip {} \
+         ({:.2}x empty dispatch); forward(sigmoid) host slice N={}: {} ({}/call, bytes \
+         uploaded + read back)",
+        r.adapter,
+        r.backend,
+        opt_gbps(largest.and_then(BaselineRow::copy_gbps)),
+        opt_gbps(largest.and_then(BaselineRow::add_gbps)),
+        opt_gbps(largest.map(BaselineRow::memcpy_gbps)),
+        largest.map_or("-".into(), |b| size_label(b.n)),
+        duration_label(r.empty_dispatch),
+        duration_label(r.apply_round_trip),
+        r.apply_round_trip / r.empty_dispatch,
+        size_label(n),
+        opt_gbps(Some(gbps(bytes_moved(Mode::Forward, n), fwd_s))),
+        duration_label(fwd_s),
+    );
+    if r.timestamp_fallbacks > 0 {
+        println!(
+            "note: {} batch(es) had unusable timestamps and were timed by wall clock",
+            r.timestamp_fallbacks
+        );
+    }
+}
+
+fn opt_gbps(value: Option<f64>) -> String {
+    value.map_or("n/a".into(), |v| format!("{v:.3} GB/s"))
+}
+
+/// `2^20` for powers of two, the number otherwise.
+fn size_label(n: usize) -> String {
+    if n.is_power_of_two() {
+        format!("2^{}", n.trailing_zeros())
+    } else {
+        n.to_string()
+    }
+}
+
+fn duration_label(seconds: f64) -> String {
+    match seconds {
+        s if s >= 1.0 => format!("{s:.3} s"),
+        s if s >= 1e-3 => format!("{:.3} ms", s * 1e3),
+        s if s >= 1e-6 => format!("{:.2} us", s * 1e6),
+        s => format!("{:.0} ns", s * 1e9),
+    }
+}
+
+// ---------------------------------------------------------------- JSON
+
+fn json_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn json_number(value: Option<f64>) -> String {
+    match value {
+        Some(v) if v.is_finite() => format!("{v}"),
+        _ => "null".into(),
+    }
+}
+
+fn json(reports: &[Report]) -> String {
+    let mut rows = Vec::new();
+    let mut adapters = Vec::new();
+    for r in reports {
+        for row in &r.rows {
+            rows.push(format!(
+                "{{\"adapter\": {}, \"backend\": {}, \"op\": {}, \"mode\": {}, \"n\": {}, \
+                 \"bytes\": {}, \"seconds_per_call\": {}, \"gbps\": {}, \"baseline\": {}, \
+                 \"ratio_to_baseline\": {}}}",
+                json_string(&r.adapter),
+                json_string(&r.backend),
+                json_string(&row.op),
+                json_string(row.mode.entry_point()),
+                row.n,
+                row.bytes(),
+                json_number(Some(row.seconds)),
+                json_number(Some(row.gbps())),
+                json_string(match row.baseline {
+                    Baseline::Copy => "copy_kernel",
+                    Baseline::Add => "add_kernel",
+                }),
+                json_number(row.ratio),
+            ));
+        }
+        let baselines: Vec<String> = r
+            .baselines
+            .iter()
+            .map(|b| {
+                format!(
+                    "{{\"n\": {}, \"elements_copied\": {}, \"copy_kernel_gbps\": {}, \
+                     \"add_kernel_gbps\": {}, \"copy_buffer_to_buffer_gbps\": {}}}",
+                    b.n,
+                    b.elements,
+                    json_number(b.copy_gbps()),
+                    json_number(b.add_gbps()),
+                    json_number(Some(b.memcpy_gbps())),
+                )
+            })
+            .collect();
+        let (n, fwd_s) = r.host_forward;
+        adapters.push(format!(
+            "{{\"adapter\": {}, \"backend\": {}, \"timing\": {}, \"timing_detail\": {}, \
+             \"timestamp_fallbacks\": {}, \"baselines\": [{}], \
+             \"empty_dispatch_round_trip_s\": {}, \"apply_round_trip_n\": {ROUND_TRIP_N}, \
+             \"apply_round_trip_s\": {}, \"apply_ratio_to_empty_dispatch\": {}, \
+             \"host_forward\": {{\"op\": \"sigmoid\", \"n\": {n}, \"bytes\": {}, \
+             \"seconds_per_call\": {}, \"gbps\": {}}}}}",
+            json_string(&r.adapter),
+            json_string(&r.backend),
+            json_string(r.timing),
+            json_string(&r.timing_detail),
+            r.timestamp_fallbacks,
+            baselines.join(", "),
+            json_number(Some(r.empty_dispatch)),
+            json_number(Some(r.apply_round_trip)),
+            json_number(Some(r.apply_round_trip / r.empty_dispatch)),
+            bytes_moved(Mode::Forward, n),
+            json_number(Some(fwd_s)),
+            json_number(Some(gbps(bytes_moved(Mode::Forward, n), fwd_s))),
+        ));
+    }
+    format!(
+        "{{\"bytes_per_element\": {{\"forward\": 8, \"derivative\": 8, \"backward\": 12}},\n \
+         \"statistic\": \"fastest of up to {SAMPLES} batches\",\n \
+         \"rows\": [\n  {}\n ],\n \"adapters\": [\n  {}\n ]}}",
+        rows.join(",\n  "),
+        adapters.join(",\n  ")
+    )
+}
+
+// ---------------------------------------------------------------- main
+
+fn main() -> Res<()> {
+    let options = match parse_options(std::env::args().skip(1)) {
+        Ok(Some(options)) => options,
+        Ok(None) => {
+            println!("{USAGE}");
+            return Ok(());
+        }
+        Err(message) => {
+            eprintln!("{message}\n\n{USAGE}");
+            std::process::exit(2);
+        }
+    };
+    let benches = open_adapters(options.adapter.as_deref(), options.wall)?;
+    let mut reports = Vec::new();
+    for bench in &benches {
+        reports.push(run_adapter(bench, &options)?);
+    }
+    if options.json {
+        println!("{}", json(&reports));
+    }
+    Ok(())
+}
