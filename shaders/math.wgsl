@@ -8,8 +8,8 @@
 // FreeBSD/musl single-precision routines (< 1 ULP, only IEEE +, -, *, /).
 // Every helper is prefixed `wa_` so it can be spliced into a caller's shader.
 //
-// wa_exp, wa_expm1 and wa_tanh are ports of FreeBSD msun e_expf.c,
-// s_expm1f.c and musl tanhf.c, which carry this notice:
+// wa_exp and wa_expm1 are ports of FreeBSD msun e_expf.c and s_expm1f.c,
+// which carry this notice:
 //   Copyright (C) 1993 by Sun Microsystems, Inc. All rights reserved.
 //   Developed at SunPro, a Sun Microsystems, Inc. business.
 //   Permission to use, copy, modify, and distribute this software is freely
@@ -56,61 +56,30 @@ fn wa_pow2i(k: i32) -> f32 {
     return bitcast<f32>(u32(k + 127) << 23u);
 }
 
-// e^x, < 1 ULP (FreeBSD e_expf.c). exp(-inf) = 0, exp(+inf) = +inf,
-// exp(NaN) = NaN, overflow to +inf above 88.72, smooth underflow below -87.3.
-fn wa_exp(x_in: f32) -> f32 {
-    var x = x_in;
-    let bits = bitcast<u32>(x);
-    let hx = bits & 0x7fffffffu;
-    let negative = (bits >> 31u) != 0u;
-    if hx >= 0x42b17218u {
-        // |x| >= 88.72...: NaN, inf, overflow or deep underflow.
-        if hx > 0x7f800000u {
-            return x;
-        }
-        if !negative {
-            return bitcast<f32>(0x7f800000u);
-        }
-        if hx > 0x42cff1b5u {
-            // x < -103.97: below the smallest subnormal.
-            return 0.0;
-        }
-    }
-    var hi = 0.0;
-    var lo = 0.0;
-    var k = 0;
-    if hx > 0x3eb17218u {
-        // |x| > 0.5 ln2: reduce x = k ln2 + r, |r| <= 0.5 ln2.
-        let ln2_hi = 6.9314575195e-01; // 0x3f317200, exact times small k
-        let ln2_lo = 1.4286067653e-06; // 0x35bfbe8e
-        if hx < 0x3f851592u {
-            // |x| < 1.5 ln2
-            k = select(1, -1, negative);
-        } else {
-            k = i32(1.4426950216e+00 * x + select(0.5, -0.5, negative));
-        }
-        let t = f32(k);
-        hi = x - t * ln2_hi;
-        lo = t * ln2_lo;
-        x = hi - lo;
-    } else if hx < 0x39000000u {
-        // |x| < 2^-14: e^x = 1 + x to f32 precision.
-        return 1.0 + x;
-    }
-    let t = x * x;
-    let c = x - t * (1.6666625440e-1 + t * -2.7667332906e-3);
-    if k == 0 {
-        return 1.0 - ((x * c) / (c - 2.0) - x);
-    }
-    let y = 1.0 - ((lo - (x * c) / (2.0 - c)) - hi);
-    if k >= -125 {
-        if k == 128 {
-            return y * 2.0 * 1.7014118346e+38; // 2^127
-        }
-        return y * wa_pow2i(k);
-    }
-    // Result is subnormal: scale in two steps so that 2^k stays normal.
-    return y * wa_pow2i(k + 100) * 7.8886090522e-31; // 2^-100
+// e^x, < 1 ULP (the reduction and polynomial of FreeBSD e_expf.c), written
+// without branches: GPUs and CPU drivers run divergent branches one after the
+// other, so every input takes the general path x = k ln2 + r (exact for small
+// x too, where k = 0), and 2^k is applied in two halves so that k from -150 to
+// 128 needs no special case: overflow to +inf above 88.72, gradual underflow
+// below -87.3, exp(-inf) = 0, exp(+inf) = +inf, exp(NaN) = NaN.
+fn wa_exp(x: f32) -> f32 {
+    // Clamp first: keeps k in range (and i32() away from NaN and inf).
+    let xc = select(select(x, 89.0, x > 89.0), -104.0, x < -104.0);
+    let xk = select(xc, 0.0, wa_is_nan(x));
+    let ln2_hi = 6.9314575195e-01; // 0x3f317200, exact times small k
+    let ln2_lo = 1.4286067653e-06; // 0x35bfbe8e
+    let k = i32(1.4426950216e+00 * xk + select(0.5, -0.5, xk < 0.0));
+    let t = f32(k);
+    let hi = xk - t * ln2_hi;
+    let lo = t * ln2_lo;
+    let r = hi - lo;
+    let r2 = r * r;
+    let c = r - r2 * (1.6666625440e-1 + r2 * -2.7667332906e-3);
+    let y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi);
+    let k1 = k / 2;
+    let e = y * wa_pow2i(k1) * wa_pow2i(k - k1);
+    // +inf and NaN pass through (the clamp saw them as 89 and 0); -inf gives 0.
+    return select(e, x, wa_is_nan(x) || x == bitcast<f32>(0x7f800000u));
 }
 
 // e^x - 1, < 1 ULP (FreeBSD/musl s_expm1f.c): accurate for tiny x where
@@ -200,34 +169,21 @@ fn wa_expm1(x_in: f32) -> f32 {
     return (x - (e + two_mk) + 1.0) * two_pk;
 }
 
-// tanh x, < 2 ULP (musl tanhf.c on top of wa_expm1). Odd: keeps the sign of
-// -0.0, returns subnormal inputs unchanged, +-1 at +-inf, NaN for NaN.
+// tanh x, < 2 ULP, without branches (both forms are computed, one kept):
+// for |x| < log(3)/2, x + x z P(z), z = x^2, P a degree-5 least-squares fit
+// of (tanh x - x) / x^3 (fit error < 0.08 ULP; tools/fit_tanh.py); beyond,
+// 1 - 2 / (e^(2|x|) + 1), which rounds to 1 above 9 and stays 1 when e^(2|x|)
+// overflows. Odd: keeps the sign of -0.0, returns subnormal inputs unchanged,
+// +-1 at +-inf, NaN for NaN.
 fn wa_tanh(x: f32) -> f32 {
-    let w = bitcast<u32>(x) & 0x7fffffffu;
-    let a = bitcast<f32>(w);
-    var t = a;
-    if w > 0x7f800000u {
-        return x;
-    }
-    if w > 0x3f0c9f54u {
-        // |x| > log(3)/2
-        if w > 0x41200000u {
-            // |x| > 10: tanh rounds to 1.
-            t = 1.0;
-        } else {
-            let e = wa_expm1(2.0 * a);
-            t = 1.0 - 2.0 / (e + 2.0);
-        }
-    } else if w > 0x3e82c578u {
-        // |x| > log(5/3)/2
-        let e = wa_expm1(2.0 * a);
-        t = e / (e + 2.0);
-    } else if w >= 0x00800000u {
-        // |x| >= 2^-126
-        let e = wa_expm1(-2.0 * a);
-        t = -e / (e + 2.0);
-    }
-    return wa_copysign(t, x);
+    let a = wa_abs(x);
+    let z = a * a;
+    let p = -0.3333333134651184 + z * (0.13333293795585632 + z * (-0.0539596863090992
+        + z * (0.021783163771033287 + z * (-0.008415249176323414 + z * 0.0023975446820259094))));
+    let small = a + a * (z * p);
+    let large = 1.0 - 2.0 / (wa_exp(2.0 * a) + 1.0);
+    let t = select(large, small, a < 0.5493061443);
+    return select(wa_copysign(t, x), x, wa_is_nan(x));
 }
 
 // Order key of a non-NaN f32: a < b exactly when wa_key(a) < wa_key(b), with
