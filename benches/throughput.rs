@@ -111,31 +111,8 @@ fn timed_calls(
     start.elapsed()
 }
 
-const BASELINE_WGSL: &str = "
-@group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> out: array<vec4<f32>>;
-
-fn index(gid: vec3<u32>, groups: vec3<u32>) -> u32 {
-    return gid.x + gid.y * groups.x * 256u;
-}
-
-@compute @workgroup_size(256)
-fn copy(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = index(gid, groups);
-    if i < arrayLength(&out) {
-        out[i] = a[i];
-    }
-}
-
-@compute @workgroup_size(256)
-fn add(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-    let i = index(gid, groups);
-    if i < arrayLength(&out) {
-        out[i] = a[i] + b[i];
-    }
-}
-";
+/// The naive copy kernels (shared with examples/bench.rs).
+const BASELINE_WGSL: &str = include_str!("baselines.wgsl");
 
 /// A baseline kernel bound to its buffers.
 struct BaselineKernel {

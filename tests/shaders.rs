@@ -69,3 +69,19 @@ fn kernel_entry_points_are_the_three_modes_out_of_and_in_place() {
         ]
     );
 }
+
+#[test]
+fn benchmark_baseline_kernels_validate() {
+    validate("benches/baselines.wgsl", include_str!("../benches/baselines.wgsl"));
+}
+
+#[test]
+fn the_library_holds_every_ops_functions() {
+    let library = shader::library();
+    for act in Activation::ALL {
+        for direction in ["forward", "derivative"] {
+            let name = format!("fn {}_{direction}(", act.name());
+            assert!(library.contains(&name), "{name} missing from wgsl::library()");
+        }
+    }
+}
