@@ -80,29 +80,6 @@ struct Options {
 const USAGE: &str = "usage: accuracy [--stride-log2 K | --exhaustive] [--adapter SUBSTRING] \
 [--ops a,b(..),...] [--backward] [--json] [--markdown-out FILE]";
 
-/// Splits `list` at the commas outside parentheses.
-fn split_ops(list: &str) -> Vec<&str> {
-    let mut parts = Vec::new();
-    let (mut depth, mut start) = (0i32, 0);
-    for (i, c) in list.char_indices() {
-        match c {
-            '(' => depth += 1,
-            ')' => depth -= 1,
-            ',' if depth == 0 => {
-                parts.push(&list[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    parts.push(&list[start..]);
-    parts
-        .into_iter()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect()
-}
-
 fn parse_args() -> Result<Options, String> {
     let mut options = Options {
         stride_log2: 10,
@@ -131,10 +108,7 @@ fn parse_args() -> Result<Options, String> {
             "--adapter" => options.adapter = Some(value("--adapter")?.to_lowercase()),
             "--ops" => {
                 let v = value("--ops")?;
-                options.ops = split_ops(&v)
-                    .into_iter()
-                    .map(|s| s.parse::<Activation>().map_err(|e| e.to_string()))
-                    .collect::<Result<_, _>>()?;
+                options.ops = Activation::parse_list(&v).map_err(|e| e.to_string())?;
                 if options.ops.is_empty() {
                     return Err("--ops lists no activation".into());
                 }

@@ -22,7 +22,6 @@
 //! processes on a shared machine only ever add time), after a warm-up call.
 
 use std::error::Error;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -93,9 +92,7 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Option<Option
         };
         match flag.as_str() {
             "--ops" => {
-                options.ops = split_list(&value()?)
-                    .map(|s| Activation::from_str(s).map_err(|e| e.to_string()))
-                    .collect::<Result<_, _>>()?;
+                options.ops = Activation::parse_list(&value()?).map_err(|e| e.to_string())?;
             }
             "--modes" => {
                 options.modes = split_list(&value()?)

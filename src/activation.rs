@@ -409,6 +409,34 @@ impl Activation {
     }
 }
 
+impl Activation {
+    /// Parses a comma-separated list of activations, splitting only at commas
+    /// outside parentheses: `"gelu, softplus(beta=2, threshold=10), relu"`.
+    /// Empty items are skipped.
+    pub fn parse_list(text: &str) -> Result<Vec<Activation>, ParseActivationError> {
+        let mut items = Vec::new();
+        let (mut depth, mut start) = (0i32, 0);
+        for (i, c) in text.char_indices() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                ',' if depth == 0 => {
+                    items.push(&text[start..i]);
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        items.push(&text[start..]);
+        items
+            .into_iter()
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(str::parse)
+            .collect()
+    }
+}
+
 impl fmt::Display for Activation {
     /// `name` for ops without parameters, `name(p=v, ...)` otherwise; parses
     /// back with `FromStr`.

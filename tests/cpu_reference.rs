@@ -298,3 +298,23 @@ fn invalid_parameters_are_errors() {
         assert!(act.validate().is_ok(), "{act:?}: defaults must be valid");
     }
 }
+
+#[test]
+fn lists_split_only_outside_parentheses() {
+    let ops =
+        Activation::parse_list("gelu, softplus(beta=2, threshold=10),, leaky_relu(0.2)").unwrap();
+    assert_eq!(
+        ops,
+        [
+            Activation::Gelu,
+            Activation::Softplus {
+                beta: 2.0,
+                threshold: 10.0
+            },
+            Activation::LeakyRelu {
+                negative_slope: 0.2
+            }
+        ]
+    );
+    assert!(Activation::parse_list("gelu, nope").is_err());
+}

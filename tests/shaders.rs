@@ -72,7 +72,10 @@ fn kernel_entry_points_are_the_three_modes_out_of_and_in_place() {
 
 #[test]
 fn benchmark_baseline_kernels_validate() {
-    validate("benches/baselines.wgsl", include_str!("../benches/baselines.wgsl"));
+    validate(
+        "benches/baselines.wgsl",
+        include_str!("../benches/baselines.wgsl"),
+    );
 }
 
 #[test]
@@ -81,7 +84,10 @@ fn the_library_holds_every_ops_functions() {
     for act in Activation::ALL {
         for direction in ["forward", "derivative"] {
             let name = format!("fn {}_{direction}(", act.name());
-            assert!(library.contains(&name), "{name} missing from wgsl::library()");
+            assert!(
+                library.contains(&name),
+                "{name} missing from wgsl::library()"
+            );
         }
     }
 }
