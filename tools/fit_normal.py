@@ -167,23 +167,45 @@ def lit(v):
     return s
 
 
-def horner(var, cs):
-    """cs[0] + var*(cs[1] + var*(...)) as WGSL text."""
-    s = lit(cs[-1])
+def horner(var, cs, literal=True):
+    """cs[0] + var*(cs[1] + var*(...)) as WGSL text (cs are names when not literal)."""
+    fmt = lit if literal else str
+    s = fmt(cs[-1])
     for c in reversed(cs[:-1]):
-        s = f"{lit(c)} + {var} * ({s})"
+        s = f"{fmt(c)} + {var} * ({s})"
     return s
+
+
+def tail_factor_lines(pieces):
+    """The WGSL of wa_normal_tail_factor's coefficients: each one picked by a
+    chain of selects on the piece boundaries (no branches), shorter
+    polynomials padded with zero coefficients (the same roundings)."""
+    bounds = [repr(float(lo)) for (lo, _hi) in G_PIECES[1:]]
+
+    def chain(values):
+        expr = values[0]
+        for bound, value in zip(bounds, values[1:]):
+            expr = f"select({expr}, {value}, a >= {bound})"
+        return expr
+
+    degree = max(len(cs) for (_A, _a0, _g0, _g1, cs) in pieces)
+    lines = [
+        "let z = a - " + chain([lit(a0) for (_A, a0, _g0, _g1, _cs) in pieces]) + ";",
+        "let g0 = " + chain([lit(g0) for (_A, _a0, g0, _g1, _cs) in pieces]) + ";",
+        "let g1 = " + chain([lit(g1) for (_A, _a0, _g0, g1, _cs) in pieces]) + ";",
+    ]
+    for k in range(degree):
+        values = [lit(cs[k]) if k < len(cs) else "0.0" for (_A, _a0, _g0, _g1, cs) in pieces]
+        lines.append(f"let n{k} = " + chain(values) + ";")
+    lines.append("let n = " + horner("z", [f"n{k}" for k in range(degree)], literal=False) + ";")
+    return lines
 
 
 def emit(C):
     lines = []
     lines.append("let q = " + horner("r", C["expm1"]) + ";")
     lines.append("let tz = " + horner("z", C["center"]) + ";")
-    for (A, a0, g0, g1, cs) in C["G"]:
-        lines.append(f"z = a - {lit(a0)};")
-        lines.append(f"g0 = {lit(g0)};")
-        lines.append(f"g1 = {lit(g1)};")
-        lines.append("n = " + horner("z", cs) + ";")
+    lines.extend(tail_factor_lines(C["G"]))
     consts = {
         "LN2_HI": LN2_HI, "LN2_LO": LN2_LO, "INV_LN2": INV_LN2,
         "SQRT2PI_INV_HI": SQRT2PI_INV_HI, "SQRT2PI_INV_LO": SQRT2PI_INV_LO,
