@@ -73,7 +73,7 @@ fn wa_nonpositive_part(x: f32) -> f32 {
 
 // x > 0 ? x : alpha (e^x - 1); keeps -0.0.
 fn elu_forward(x: f32, alpha: f32) -> f32 {
-    return select(alpha * wa_expm1(wa_nonpositive_part(x)), x, wa_gt_zero(x));
+    return select(alpha * wa_expm1_nonpositive(wa_nonpositive_part(x)), x, wa_gt_zero(x));
 }
 
 // x > 0 ? 1 : alpha e^x (alpha at 0).
@@ -87,7 +87,7 @@ const WA_SELU_SCALE_ALPHA: f32 = 1.7580993408473768599402175208123;
 
 // scale (x > 0 ? x : alpha (e^x - 1)).
 fn selu_forward(x: f32) -> f32 {
-    return select(WA_SELU_SCALE_ALPHA * wa_expm1(wa_nonpositive_part(x)), WA_SELU_SCALE * x, wa_gt_zero(x));
+    return select(WA_SELU_SCALE_ALPHA * wa_expm1_nonpositive(wa_nonpositive_part(x)), WA_SELU_SCALE * x, wa_gt_zero(x));
 }
 
 // scale (x > 0 ? 1 : alpha e^x).
@@ -97,7 +97,7 @@ fn selu_derivative(x: f32) -> f32 {
 
 // x > 0 ? x : alpha (e^(x / alpha) - 1).
 fn celu_forward(x: f32, alpha: f32) -> f32 {
-    return select(alpha * wa_expm1(wa_nonpositive_part(x) / alpha), x, wa_gt_zero(x));
+    return select(alpha * wa_expm1_nonpositive(wa_nonpositive_part(x) / alpha), x, wa_gt_zero(x));
 }
 
 // x > 0 ? 1 : e^(x / alpha) (1 at 0).
@@ -297,7 +297,7 @@ fn mish_derivative(x: f32) -> f32 {
 fn softplus_forward(x: f32, beta: f32, threshold: f32) -> f32 {
     let z = beta * x;
     let positive_part = select(0.0, z, wa_gt_zero(z));
-    let y = (positive_part + wa_log1p(wa_exp(-wa_abs(z)))) / beta;
+    let y = (positive_part + wa_log1p_unit(wa_exp(-wa_abs(z)))) / beta;
     return select(y, x, z > threshold);
 }
 
@@ -373,7 +373,7 @@ fn hardswish_derivative(x: f32) -> f32 {
 // vanishing result for large x is -0.0 (it is negative), not +0.0.
 fn log_sigmoid_forward(x: f32) -> f32 {
     let negative_part = select(0.0, x, wa_lt_zero(x));
-    return -(wa_log1p(wa_exp(-wa_abs(x))) - negative_part);
+    return -(wa_log1p_unit(wa_exp(-wa_abs(x))) - negative_part);
 }
 
 // 1 - sigma(x) = sigma(-x).

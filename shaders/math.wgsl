@@ -169,6 +169,20 @@ fn wa_expm1(x_in: f32) -> f32 {
     return (x - (e + two_mk) + 1.0) * two_pk;
 }
 
+// e^x - 1 for x <= 0 (what ELU, SELU and CELU need), without branches:
+// x + x^2 Q(x) for x > -ln(2)/2, Q a degree-5 least-squares fit
+// (tools/fit_expm1.py, fit error < 0.05 ULP); below, e^x - 1, where the
+// subtraction is exact (Sterbenz) or harmless and e^x's error is at most
+// 2 ULPs of the result. -1 at -inf, keeps -0.0 and subnormals, NaN for NaN.
+fn wa_expm1_nonpositive(x: f32) -> f32 {
+    let q = 0.5 + x * (0.1666666716337204 + x * (0.04166635125875473 + x * (0.008333288133144379
+        + x * (0.0013941135257482529 + x * 0.0001990522869164124))));
+    // x + x^2 q would turn -0.0 into +0.0: zeros pass through as they are.
+    let small = select(x + (x * x) * q, x, x == 0.0);
+    let large = wa_exp(x) - 1.0;
+    return select(large, small, x > -0.3465735903);
+}
+
 // tanh x, < 2 ULP, without branches (both forms are computed, one kept):
 // for |x| < log(3)/2, x + x z P(z), z = x^2, P a degree-5 least-squares fit
 // of (tanh x - x) / x^3 (fit error < 0.08 ULP; tools/fit_tanh.py); beyond,
@@ -204,6 +218,16 @@ fn wa_log1p_reduced(f: f32) -> f32 {
     let z = s * s;
     let r = z * (0.6666666666666666 + z * (0.4 + z * (0.2857142857142857 + z * (0.2222222222222222 + z * 0.1818181818181818))));
     return f - s * (f - r);
+}
+
+// ln(1 + x) for 0 <= x <= 1 (softplus and log-sigmoid take it of e^-|z|),
+// without branches: x itself is the reduced argument below 1/2, and above,
+// 1 + x = 2 (1 + f) with f = (x - 1) / 2 exact (Sterbenz). Both are computed
+// and one is kept. NaN for NaN; tiny and subnormal x give x.
+fn wa_log1p_unit(x: f32) -> f32 {
+    let near_zero = wa_log1p_reduced(x);
+    let near_one = 6.9314575195e-01 + (wa_log1p_reduced((x - 1.0) * 0.5) + 1.4286067653e-06);
+    return select(near_one, near_zero, x < 0.5 || wa_is_nan(x));
 }
 
 // ln(1 + x) without the cancellation of log(1 + x) for tiny x, and without
