@@ -286,16 +286,26 @@ impl Activation {
     /// The parameter values, in the order of [`Activation::param_names`]
     /// (the order the WGSL functions take them).
     pub fn param_values(&self) -> Vec<f32> {
-        match *self {
-            Activation::LeakyRelu { negative_slope } => vec![negative_slope],
-            Activation::Elu { alpha } | Activation::Celu { alpha } => vec![alpha],
-            Activation::Softplus { beta, threshold } => vec![beta, threshold],
-            Activation::Hardtanh { min_val, max_val } => vec![min_val, max_val],
-            Activation::Softshrink { lambda } | Activation::Hardshrink { lambda } => vec![lambda],
-            Activation::Threshold { threshold, value } => vec![threshold, value],
-            Activation::Rrelu { lower, upper } => vec![lower, upper],
-            _ => Vec::new(),
-        }
+        let (packed, count) = self.params();
+        packed[..count].to_vec()
+    }
+
+    /// The parameters packed for the kernel's uniform (`param.x`, `.y`, ...)
+    /// and how many there are: the one place that reads them out of the enum.
+    pub(crate) fn params(&self) -> ([f32; 4], usize) {
+        let (a, b, count) = match *self {
+            Activation::LeakyRelu { negative_slope } => (negative_slope, 0.0, 1),
+            Activation::Elu { alpha } | Activation::Celu { alpha } => (alpha, 0.0, 1),
+            Activation::Softplus { beta, threshold } => (beta, threshold, 2),
+            Activation::Hardtanh { min_val, max_val } => (min_val, max_val, 2),
+            Activation::Softshrink { lambda } | Activation::Hardshrink { lambda } => {
+                (lambda, 0.0, 1)
+            }
+            Activation::Threshold { threshold, value } => (threshold, value, 2),
+            Activation::Rrelu { lower, upper } => (lower, upper, 2),
+            _ => (0.0, 0.0, 0),
+        };
+        ([a, b, 0.0, 0.0], count)
     }
 
     /// The parameter names (`["beta", "threshold"]` for softplus).
@@ -372,7 +382,8 @@ impl Activation {
             value,
             reason,
         };
-        for (parameter, value) in self.param_names().iter().zip(self.param_values()) {
+        let (values, _) = self.params();
+        for (parameter, &value) in self.param_names().iter().zip(&values) {
             if !value.is_finite() {
                 return Err(invalid(parameter, value, "must be finite"));
             }
@@ -397,15 +408,6 @@ impl Activation {
             }
             _ => Ok(()),
         }
-    }
-
-    /// The parameters packed for the kernel's uniform (`param.x`, `.y`, ...).
-    pub(crate) fn packed_params(&self) -> [f32; 4] {
-        let mut packed = [0.0; 4];
-        for (slot, value) in packed.iter_mut().zip(self.param_values()) {
-            *slot = value;
-        }
-        packed
     }
 }
 
@@ -447,7 +449,8 @@ impl fmt::Display for Activation {
             return Ok(());
         }
         f.write_str("(")?;
-        for (i, (name, value)) in names.iter().zip(self.param_values()).enumerate() {
+        let (values, _) = self.params();
+        for (i, (name, value)) in names.iter().zip(values).enumerate() {
             if i > 0 {
                 f.write_str(", ")?;
             }

@@ -259,13 +259,6 @@ impl Context {
         x: &[f32],
         grad_output: &[f32],
     ) -> Result<Vec<f32>, Error> {
-        if grad_output.len() != x.len() {
-            return Err(Error::LengthMismatch {
-                what: "grad_output",
-                expected: x.len(),
-                actual: grad_output.len(),
-            });
-        }
         self.run(act, Mode::Backward, x, Some(grad_output))
     }
 
@@ -277,7 +270,7 @@ impl Context {
         x: &[f32],
         grad_output: Option<&[f32]>,
     ) -> Result<Vec<f32>, Error> {
-        act.validate()?;
+        // Size first, so a too-large input errs before a host allocation.
         self.checked_bytes(x.len())?;
         let mut out = vec![0.0; x.len()];
         self.run_into(act, mode, x, grad_output, &mut out)?;
@@ -606,16 +599,9 @@ impl Batch<'_> {
         x: &GpuTensor,
         grad: Option<&GpuTensor>,
     ) -> Result<GpuTensor, Error> {
+        // Kernels::record checks lengths and regions; parameters are checked
+        // here as well only so that a bad one allocates no output buffer.
         act.validate()?;
-        if let Some(g) = grad {
-            if g.len() != x.len() {
-                return Err(Error::LengthMismatch {
-                    what: "grad_output",
-                    expected: x.len(),
-                    actual: g.len(),
-                });
-            }
-        }
         let ctx = self.ctx;
         ctx.checked_bytes(x.len())?;
         let output = scoped(ctx.device(), || {

@@ -557,7 +557,7 @@ impl Kernels {
         } else {
             None
         };
-        let param = act.packed_params();
+        let (param, _) = act.params();
         let regions = (input, grad_output, output);
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some("wgpu-activations.pass"),

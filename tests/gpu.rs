@@ -109,10 +109,7 @@ fn past_the_65535_workgroup_limit() {
     for ctx in adapters() {
         let y = ctx.forward(leaky, &x).unwrap();
         let want = cpu::forward(leaky, &x).unwrap();
-        let bad = y
-            .iter()
-            .zip(&want)
-            .position(|(a, b)| a.to_bits() != b.to_bits());
+        let bad = support::first_mismatch(&y, &want);
         assert_eq!(
             bad,
             None,
@@ -121,10 +118,7 @@ fn past_the_65535_workgroup_limit() {
         );
         let dx = ctx.backward(leaky, &x, &grad).unwrap();
         let want = cpu::backward(leaky, &x, &grad).unwrap();
-        let bad = dx
-            .iter()
-            .zip(&want)
-            .position(|(a, b)| a.to_bits() != b.to_bits());
+        let bad = support::first_mismatch(&dx, &want);
         assert_eq!(
             bad,
             None,
@@ -242,10 +236,7 @@ fn two_to_the_26_elements() {
     let want = cpu::forward(act, &x).unwrap();
     for ctx in adapters() {
         let y = ctx.forward(act, &x).unwrap();
-        let bad = y
-            .iter()
-            .zip(&want)
-            .position(|(a, b)| a.to_bits() != b.to_bits());
+        let bad = support::first_mismatch(&y, &want);
         assert_eq!(
             bad,
             None,

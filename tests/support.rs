@@ -483,3 +483,12 @@ pub fn broken_semantic_rules(eval: impl Fn(Activation, f32) -> (f32, f32)) -> Ve
     }
     failures
 }
+
+/// Index of the first element whose bits differ (None when all agree), for
+/// bit-exact checks over lengths too large to print.
+pub fn first_mismatch(got: &[f32], want: &[f32]) -> Option<usize> {
+    assert_eq!(got.len(), want.len(), "lengths differ");
+    got.iter()
+        .zip(want)
+        .position(|(a, b)| a.to_bits() != b.to_bits())
+}
