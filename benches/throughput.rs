@@ -24,6 +24,10 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use wgpu_activations::{Activation, Context, GpuTensor, Mode, cpu};
+#[path = "baselines.rs"]
+#[allow(dead_code)]
+mod baselines;
+use baselines::{Baselines, bytes_moved};
 
 const FULL_VAR: &str = "WGPU_ACTIVATIONS_BENCH_FULL";
 
@@ -54,15 +58,6 @@ fn ops() -> Vec<Activation> {
 
 fn context() -> Context {
     Context::new().unwrap_or_else(|e| panic!("no wgpu adapter for the benchmarks: {e}"))
-}
-
-/// Bytes a call moves: every element read from each input and written once.
-fn bytes_moved(mode: Mode, n: usize) -> u64 {
-    let per_element = match mode {
-        Mode::Backward => 12,
-        Mode::Forward | Mode::Derivative => 8,
-    };
-    per_element * n as u64
 }
 
 /// Deterministic inputs over [-10, 10].
@@ -111,90 +106,30 @@ fn timed_calls(
     start.elapsed()
 }
 
-/// The naive copy kernels (shared with examples/bench.rs).
-const BASELINE_WGSL: &str = include_str!("baselines.wgsl");
-
-/// A baseline kernel bound to its buffers.
-struct BaselineKernel {
-    pipeline: wgpu::ComputePipeline,
-    bind_group: wgpu::BindGroup,
-    grid: (u32, u32),
-}
-
-impl BaselineKernel {
-    /// `entry` of [`BASELINE_WGSL`] over `inputs` (bindings 0, 1) and `out`.
-    fn new(
-        device: &wgpu::Device,
-        module: &wgpu::ShaderModule,
-        entry: &str,
-        inputs: &[&GpuTensor],
-        out: &GpuTensor,
-    ) -> BaselineKernel {
-        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some(entry),
-            layout: None,
-            module,
-            entry_point: Some(entry),
-            compilation_options: Default::default(),
-            cache: None,
-        });
-        let mut entries: Vec<_> = inputs
-            .iter()
-            .enumerate()
-            .map(|(i, t)| wgpu::BindGroupEntry {
-                binding: i as u32,
-                resource: t.buffer().as_entire_binding(),
-            })
-            .collect();
-        entries.push(wgpu::BindGroupEntry {
-            binding: 2,
-            resource: out.buffer().as_entire_binding(),
-        });
-        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some(entry),
-            layout: &pipeline.get_bind_group_layout(0),
-            entries: &entries,
-        });
-        let groups = (out.len() / 4).div_ceil(256).max(1) as u64;
-        let x = groups.min(u64::from(
-            device.limits().max_compute_workgroups_per_dimension,
-        ));
-        BaselineKernel {
-            pipeline,
-            bind_group,
-            grid: (x as u32, groups.div_ceil(x) as u32),
-        }
-    }
-
-    fn record(&self, encoder: &mut wgpu::CommandEncoder) {
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some("bench.baseline"),
-            timestamp_writes: None,
-        });
-        pass.set_pipeline(&self.pipeline);
-        pass.set_bind_group(0, &self.bind_group, &[]);
-        pass.dispatch_workgroups(self.grid.0, self.grid.1, 1);
-    }
-}
-
 fn copy_kernel(c: &mut Criterion) {
     let ctx = context();
     let device = ctx.device();
-    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-        label: Some("bench.baselines"),
-        source: wgpu::ShaderSource::Wgsl(BASELINE_WGSL.into()),
-    });
+    let baselines = Baselines::new(device);
     let mut group = c.benchmark_group("copy_kernel");
     for n in sizes() {
         let data = Resident::new(&ctx, n);
         if n as u64 * 4 <= device.limits().max_storage_buffer_binding_size {
             let kernels = [
-                ("copy/1in1out", Mode::Forward, vec![&data.x]),
-                ("add/2in1out", Mode::Backward, vec![&data.x, &data.grad]),
+                (
+                    "copy/1in1out",
+                    &baselines.copy,
+                    Mode::Forward,
+                    vec![data.x.buffer()],
+                ),
+                (
+                    "add/2in1out",
+                    &baselines.add,
+                    Mode::Backward,
+                    vec![data.x.buffer(), data.grad.buffer()],
+                ),
             ];
-            for (label, bytes_like, inputs) in kernels {
-                let entry = label.split('/').next().unwrap_or(label);
-                let kernel = BaselineKernel::new(device, &module, entry, &inputs, &data.out);
+            for (label, pipeline, bytes_like, inputs) in kernels {
+                let kernel = baselines.bind(device, pipeline, &inputs, data.out.buffer(), n / 4);
                 group.throughput(Throughput::Bytes(bytes_moved(bytes_like, n)));
                 group.bench_function(format!("{label}/{n}"), |b| {
                     b.iter_custom(|iters| timed_calls(&ctx, iters, |e| kernel.record(e)))

@@ -65,6 +65,10 @@ use wgpu_activations::accuracy::{
 };
 use wgpu_activations::{Activation, Context, Mode};
 
+#[path = "support/json.rs"]
+mod json;
+use json::json_string;
+
 /// How often progress is printed.
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
@@ -209,22 +213,6 @@ fn markdown(rows: &[Row], stride_log2: u32) -> String {
             }
         );
     }
-    out
-}
-
-fn json_string(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
     out
 }
 

@@ -27,6 +27,13 @@ use std::time::Instant;
 
 use wgpu_activations::{Activation, BufferRegion, Context, GpuTensor, Mode};
 
+#[path = "../benches/baselines.rs"]
+mod baselines;
+#[path = "support/json.rs"]
+mod json;
+use baselines::{Baselines, bytes_moved};
+use json::json_string;
+
 type Res<T> = Result<T, Box<dyn Error>>;
 
 const USAGE: &str = "\
@@ -417,16 +424,6 @@ fn measure_round_trip(iters: Option<u32>, call: &mut dyn FnMut() -> Res<()>) -> 
 
 // ---------------------------------------------------------------- baselines
 
-/// The naive copy kernels and the empty kernel (shared with benches/throughput.rs).
-const BASELINE_WGSL: &str = include_str!("../benches/baselines.wgsl");
-
-/// The reference kernels, compiled once per device.
-struct Baselines {
-    copy: wgpu::ComputePipeline,
-    add: wgpu::ComputePipeline,
-    empty: wgpu::ComputePipeline,
-}
-
 /// Which baseline a kernel is compared with.
 #[derive(Clone, Copy)]
 enum Baseline {
@@ -450,68 +447,7 @@ impl Baseline {
     }
 }
 
-impl Baselines {
-    fn new(device: &wgpu::Device) -> Baselines {
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("bench.baselines"),
-            source: wgpu::ShaderSource::Wgsl(BASELINE_WGSL.into()),
-        });
-        let pipeline = |entry| {
-            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(entry),
-                layout: None,
-                module: &module,
-                entry_point: Some(entry),
-                compilation_options: Default::default(),
-                cache: None,
-            })
-        };
-        Baselines {
-            copy: pipeline("copy"),
-            add: pipeline("add"),
-            empty: pipeline("empty"),
-        }
-    }
-}
-
-/// One compute pass with one dispatch of `pipeline` (nothing bound when
-/// `bind_group` is `None`).
-fn dispatch(
-    encoder: &mut wgpu::CommandEncoder,
-    pipeline: &wgpu::ComputePipeline,
-    bind_group: Option<&wgpu::BindGroup>,
-    grid: (u32, u32),
-) {
-    let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-        label: Some("bench"),
-        timestamp_writes: None,
-    });
-    pass.set_pipeline(pipeline);
-    if let Some(bind_group) = bind_group {
-        pass.set_bind_group(0, bind_group, &[]);
-    }
-    pass.dispatch_workgroups(grid.0, grid.1, 1);
-}
-
-/// Workgroups of 256 covering `vec4s` invocations, spilling into y.
-fn grid(device: &wgpu::Device, vec4s: usize) -> (u32, u32) {
-    let groups = vec4s.div_ceil(256).max(1) as u64;
-    let x = groups.min(u64::from(
-        device.limits().max_compute_workgroups_per_dimension,
-    ));
-    (x as u32, groups.div_ceil(x) as u32)
-}
-
 // ---------------------------------------------------------------- results
-
-/// Bytes a call moves: every element read from each input and written once.
-fn bytes_moved(mode: Mode, n: usize) -> u64 {
-    let per_element = match mode {
-        Mode::Backward => 12,
-        Mode::Forward | Mode::Derivative => 8,
-    };
-    per_element * n as u64
-}
 
 fn gbps(bytes: u64, seconds: f64) -> f64 {
     bytes as f64 / seconds / 1e9
@@ -629,7 +565,7 @@ fn run_adapter(bench: &Bench, options: &Options) -> Res<Report> {
     // Round trips: an empty dispatch, and `apply` on a small resident tensor.
     report.empty_dispatch = measure_round_trip(options.iters, &mut || {
         let mut encoder = encoder(ctx);
-        dispatch(&mut encoder, &baselines.empty, None, (1, 1));
+        baselines.empty_kernel().record(&mut encoder);
         ctx.queue().submit([encoder.finish()]);
         wait(ctx)
     })?;
@@ -691,32 +627,15 @@ fn run_size(
 
     // Baselines over the same buffers.
     let bindable = padded as u64 * 4 <= device.limits().max_storage_buffer_binding_size;
-    let grid = grid(device, padded / 4);
     let kernel_baseline =
         |pipeline: &wgpu::ComputePipeline, inputs: &[&GpuTensor]| -> Res<Option<f64>> {
             if !bindable {
                 return Ok(None);
             }
-            let layout = pipeline.get_bind_group_layout(0);
-            let mut entries: Vec<_> = inputs
-                .iter()
-                .enumerate()
-                .map(|(i, t)| wgpu::BindGroupEntry {
-                    binding: i as u32,
-                    resource: t.buffer().as_entire_binding(),
-                })
-                .collect();
-            entries.push(wgpu::BindGroupEntry {
-                binding: 2,
-                resource: out.buffer().as_entire_binding(),
-            });
-            let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some("bench.baseline"),
-                layout: &layout,
-                entries: &entries,
-            });
+            let buffers: Vec<&wgpu::Buffer> = inputs.iter().map(|t| t.buffer()).collect();
+            let kernel = baselines.bind(device, pipeline, &buffers, out.buffer(), padded / 4);
             measure_kernel(bench, options.iters, &mut |encoder| {
-                dispatch(encoder, pipeline, Some(&bind_group), grid);
+                kernel.record(encoder);
                 Ok(())
             })
             .map(Some)
@@ -839,20 +758,6 @@ fn duration_label(seconds: f64) -> String {
 }
 
 // ---------------------------------------------------------------- JSON
-
-fn json_string(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
 
 fn json_number(value: Option<f64>) -> String {
     match value {

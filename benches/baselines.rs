@@ -1,0 +1,121 @@
+//! The reference kernels every throughput figure is compared with, shared by
+//! `benches/throughput.rs` and `examples/bench.rs` (included with `#[path]`).
+
+use wgpu_activations::Mode;
+
+/// The naive one-vec4-per-invocation copy, the two-in-one-out copy (`a + b`)
+/// and an empty kernel (for the dispatch round trip).
+pub const BASELINE_WGSL: &str = include_str!("baselines.wgsl");
+
+/// Bytes a call moves: every element read from each input and written once
+/// (8 per element, 12 for backward's two inputs).
+pub fn bytes_moved(mode: Mode, n: usize) -> u64 {
+    let per_element = match mode {
+        Mode::Backward => 12,
+        Mode::Forward | Mode::Derivative => 8,
+    };
+    per_element * n as u64
+}
+
+/// The baseline pipelines, compiled once per device.
+pub struct Baselines {
+    /// `out = a`, one vec4 per invocation, workgroup 256.
+    pub copy: wgpu::ComputePipeline,
+    /// `out = a + b`, one vec4 per invocation, workgroup 256.
+    pub add: wgpu::ComputePipeline,
+    /// Does nothing (workgroup 1, no bindings).
+    pub empty: wgpu::ComputePipeline,
+}
+
+impl Baselines {
+    pub fn new(device: &wgpu::Device) -> Baselines {
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("bench.baselines"),
+            source: wgpu::ShaderSource::Wgsl(BASELINE_WGSL.into()),
+        });
+        let pipeline = |entry| {
+            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(entry),
+                layout: None,
+                module: &module,
+                entry_point: Some(entry),
+                compilation_options: Default::default(),
+                cache: None,
+            })
+        };
+        Baselines {
+            copy: pipeline("copy"),
+            add: pipeline("add"),
+            empty: pipeline("empty"),
+        }
+    }
+
+    /// `pipeline` (copy or add) bound to `inputs` (bindings 0, 1) and `out`
+    /// (binding 2), dispatched over `vec4s` invocations.
+    pub fn bind(
+        &self,
+        device: &wgpu::Device,
+        pipeline: &wgpu::ComputePipeline,
+        inputs: &[&wgpu::Buffer],
+        out: &wgpu::Buffer,
+        vec4s: usize,
+    ) -> BaselineKernel {
+        let mut entries: Vec<_> = inputs
+            .iter()
+            .enumerate()
+            .map(|(i, buffer)| wgpu::BindGroupEntry {
+                binding: i as u32,
+                resource: buffer.as_entire_binding(),
+            })
+            .collect();
+        entries.push(wgpu::BindGroupEntry {
+            binding: 2,
+            resource: out.as_entire_binding(),
+        });
+        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("bench.baseline"),
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &entries,
+        });
+        let groups = vec4s.div_ceil(256).max(1) as u64;
+        let x = groups.min(u64::from(
+            device.limits().max_compute_workgroups_per_dimension,
+        ));
+        BaselineKernel {
+            pipeline: pipeline.clone(),
+            bind_group: Some(bind_group),
+            grid: (x as u32, groups.div_ceil(x) as u32),
+        }
+    }
+
+    /// One workgroup of the empty kernel.
+    pub fn empty_kernel(&self) -> BaselineKernel {
+        BaselineKernel {
+            pipeline: self.empty.clone(),
+            bind_group: None,
+            grid: (1, 1),
+        }
+    }
+}
+
+/// A baseline pipeline with its bindings and grid.
+pub struct BaselineKernel {
+    pipeline: wgpu::ComputePipeline,
+    bind_group: Option<wgpu::BindGroup>,
+    grid: (u32, u32),
+}
+
+impl BaselineKernel {
+    /// One compute pass with one dispatch.
+    pub fn record(&self, encoder: &mut wgpu::CommandEncoder) {
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("bench.baseline"),
+            timestamp_writes: None,
+        });
+        pass.set_pipeline(&self.pipeline);
+        if let Some(bind_group) = &self.bind_group {
+            pass.set_bind_group(0, bind_group, &[]);
+        }
+        pass.dispatch_workgroups(self.grid.0, self.grid.1, 1);
+    }
+}
