@@ -133,24 +133,10 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Option<Option
     Ok(Some(options))
 }
 
-/// Splits on commas outside parentheses (`softplus(beta=2, threshold=10),gelu`).
+/// Splits a list of modes or sizes on commas (op lists go through
+/// `Activation::parse_list`, which knows about parentheses).
 fn split_list(text: &str) -> impl Iterator<Item = &str> {
-    let mut depth = 0i32;
-    let mut start = 0;
-    let mut parts = Vec::new();
-    for (i, c) in text.char_indices() {
-        match c {
-            '(' => depth += 1,
-            ')' => depth -= 1,
-            ',' if depth == 0 => {
-                parts.push(&text[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    parts.push(&text[start..]);
-    parts.into_iter().map(str::trim).filter(|s| !s.is_empty())
+    text.split(',').map(str::trim).filter(|s| !s.is_empty())
 }
 
 fn parse_mode(text: &str) -> Result<Mode, String> {

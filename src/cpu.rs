@@ -44,7 +44,7 @@ pub fn backward(act: Activation, x: &[f32], grad_output: &[f32]) -> Result<Vec<f
 }
 
 /// A derivative that underflows to zero even in f64 far out in the negative
-/// tail (silu', gelu', mish' ...) is negative there: keep that sign.
+/// tail (silu', gelu', gelu_tanh', mish') is negative there: keep that sign.
 fn negative_tail_zero(value: f64, x: f64) -> f64 {
     if value == 0.0 && x < 0.0 { -0.0 } else { value }
 }
@@ -117,10 +117,10 @@ pub fn derivative_f64(act: Activation, x: f64) -> f64 {
         Activation::Elu { alpha } => elu_derivative(x, f64::from(alpha)),
         Activation::Selu => selu_derivative(x),
         Activation::Celu { alpha } => celu_derivative(x, f64::from(alpha)),
-        Activation::Gelu => negative_tail_zero(gelu_derivative(x), x),
-        Activation::GeluTanh => negative_tail_zero(gelu_tanh_derivative(x), x),
-        Activation::Silu => negative_tail_zero(silu_derivative(x), x),
-        Activation::Mish => negative_tail_zero(mish_derivative(x), x),
+        Activation::Gelu => gelu_derivative(x),
+        Activation::GeluTanh => gelu_tanh_derivative(x),
+        Activation::Silu => silu_derivative(x),
+        Activation::Mish => mish_derivative(x),
         Activation::Softplus { beta, threshold } => softplus_derivative(x, beta, threshold),
         Activation::Softsign => softsign_derivative(x),
         Activation::Hardtanh { min_val, max_val } => {
@@ -237,7 +237,7 @@ pub fn gelu_forward(x: f64) -> f64 {
 
 /// `Phi(x) + x phi(x)`.
 pub fn gelu_derivative(x: f64) -> f64 {
-    normal_cdf(x) + x * normal_pdf(x)
+    negative_tail_zero(normal_cdf(x) + x * normal_pdf(x), x)
 }
 
 /// `sqrt(2/pi)`.
@@ -259,9 +259,10 @@ pub fn gelu_tanh_derivative(x: f64) -> f64 {
     let du = GELU_TANH_BETA * (1.0 + 3.0 * GELU_TANH_KAPPA * x * x);
     let ds = sigmoid_derivative(2.0 * u);
     if ds == 0.0 {
-        return sigmoid_forward(2.0 * u); // far tails: the second term vanishes (no inf * 0)
+        // Far tails: the second term vanishes (no inf * 0).
+        return negative_tail_zero(sigmoid_forward(2.0 * u), x);
     }
-    sigmoid_forward(2.0 * u) + 2.0 * x * ds * du
+    negative_tail_zero(sigmoid_forward(2.0 * u) + 2.0 * x * ds * du, x)
 }
 
 /// `x sigma(x)`.
@@ -271,7 +272,7 @@ pub fn silu_forward(x: f64) -> f64 {
 
 /// `sigma(x) (1 + x (1 - sigma(x)))`, with `1 - sigma(x) = sigma(-x)`.
 pub fn silu_derivative(x: f64) -> f64 {
-    sigmoid_forward(x) * (1.0 + x * sigmoid_forward(-x))
+    negative_tail_zero(sigmoid_forward(x) * (1.0 + x * sigmoid_forward(-x)), x)
 }
 
 /// `log(1 + e^x)`, as `max(x, 0) + log1p(e^-|x|)`.
@@ -288,7 +289,7 @@ pub fn mish_forward(x: f64) -> f64 {
 pub fn mish_derivative(x: f64) -> f64 {
     let sp = softplus_f64(x);
     let c = sp.cosh();
-    sp.tanh() + x * sigmoid_forward(x) / (c * c)
+    negative_tail_zero(sp.tanh() + x * sigmoid_forward(x) / (c * c), x)
 }
 
 /// `beta x > threshold ? x : log(1 + e^(beta x)) / beta`. The switch tests the
