@@ -238,11 +238,13 @@ fn open_adapters(filter: Option<&str>, wall: bool) -> Res<Vec<Bench>> {
         let has_timestamps = has_timestamps && !wall;
         let opened = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("bench"),
-            required_features: if has_timestamps {
-                timestamps
-            } else {
-                wgpu::Features::empty()
-            },
+            // What the library's own contexts ask for, plus timestamps.
+            required_features: wgpu_activations::recommended_features(&adapter)
+                | if has_timestamps {
+                    timestamps
+                } else {
+                    wgpu::Features::empty()
+                },
             required_limits: adapter.limits(),
             ..Default::default()
         }));
@@ -521,10 +523,11 @@ fn run_adapter(bench: &Bench, options: &Options) -> Res<Report> {
         .max(10);
     if !options.json {
         println!(
-            "\n== {} ({:?})\ntiming: {}; fastest of up to {SAMPLES} batches",
+            "\n== {} ({:?})\ntiming: {}; fastest of up to {SAMPLES} batches\nkernels: {:?}",
             ctx.adapter_name(),
             ctx.backend(),
-            bench.clock.describe()
+            bench.clock.describe(),
+            ctx.kernels().tuning()
         );
         println!(
             "{:<op_width$}  {:<10}  {:>8}  {:>9}  {:>12}  {:>11}",

@@ -14,7 +14,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let instance =
         wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
     let adapter = pollster::block_on(instance.request_adapter(&Default::default()))?;
-    let (device, queue) = pollster::block_on(adapter.request_device(&Default::default()))?;
+    // Its features plus the optional ones the kernels can use (all optional:
+    // `request_device(&Default::default())` works too, a little slower).
+    let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+        required_features: wgpu_activations::recommended_features(&adapter),
+        ..Default::default()
+    }))?;
     println!(
         "app adapter: {} ({:?})",
         adapter.get_info().name,

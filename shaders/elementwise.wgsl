@@ -4,10 +4,14 @@
 // normal.wgsl, activations.wgsl) + this file, filling the slots (written «NAME» here, double-braced in the code):
 //   «DISPATCH»     how the per-dispatch data arrives: `var<immediate>` where
 //                  the device has immediates, a uniform at binding 0 otherwise
-//   «ELEMENT»      `vec4<f32>` (main body) or `f32` (the last 1-3 elements)
+//   «ELEMENT»      the storage element: `vec4<f32>` or `vec4<u64>` (eight
+//                  f32 packed two per u64) for the main body, `f32` for the
+//                  last few elements
+//   «ELEMENT_FUNCTIONS»  element_float.wgsl or element_packed.wgsl: the
+//                  element-wise forward, derivative and backward over one
+//                  «ELEMENT», with «MAP:f» applying `f` to each f32 lane
 //   «FORWARD»      one op's call, e.g. `leaky_relu_forward(x, param.x)`
 //   «DERIVATIVE»   likewise for f'(x)
-//   «MAP:f»        applies `f` to each lane of an «ELEMENT» `v`
 //   «ENTRY_POINTS» entry.wgsl once per entry point: the three modes out of
 //                  place, and in place (`output` read and written: forward
 //                  and derivative overwrite x, backward overwrites
@@ -47,13 +51,7 @@ fn activation_derivative(x: f32) -> f32 {
     return {{DERIVATIVE}};
 }
 
-fn element_forward(v: {{ELEMENT}}) -> {{ELEMENT}} {
-    return {{MAP:activation_forward}};
-}
-
-fn element_derivative(v: {{ELEMENT}}) -> {{ELEMENT}} {
-    return {{MAP:activation_derivative}};
-}
+{{ELEMENT_FUNCTIONS}}
 
 // Index (relative to `base`) of this invocation's first element: workgroups
 // form a 2-D grid (x, then y) so a dispatch may exceed 65,535 in x.

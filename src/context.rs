@@ -68,24 +68,31 @@ fn unified_memory(device_type: wgpu::DeviceType) -> bool {
     )
 }
 
-/// The optional features a context asks for: immediates carry each
-/// dispatch's length and parameters without a buffer; pipeline caches skip
-/// recompilation on the next start; on unified memory, mappable storage
-/// buffers spare the host-slice API its staging copies (on discrete GPUs
-/// they would be slow).
-fn wanted_features(device_type: wgpu::DeviceType) -> wgpu::Features {
+/// The optional features this crate makes use of, among those `adapter`
+/// has: request them (with any of your own) when you open a device for
+/// [`Context::from_device`] or [`Kernels::new`](crate::Kernels::new).
+/// Immediates carry each dispatch's length and parameters without a buffer;
+/// pipeline caches skip recompilation on the next start; on unified memory,
+/// mappable storage buffers spare the host-slice API its staging copies (on
+/// discrete GPUs they would be slow); on CPU adapters, 64-bit integers let
+/// the kernels move packed f32 pairs ([`crate::wgsl::Width::Packed`]).
+pub fn recommended_features(adapter: &wgpu::Adapter) -> wgpu::Features {
+    let device_type = adapter.get_info().device_type;
     let mut features = wgpu::Features::IMMEDIATES | wgpu::Features::PIPELINE_CACHE;
     if unified_memory(device_type) {
         features |= wgpu::Features::MAPPABLE_PRIMARY_BUFFERS;
     }
-    features
+    if device_type == wgpu::DeviceType::Cpu {
+        features |= wgpu::Features::SHADER_INT64;
+    }
+    features & adapter.features()
 }
 
 async fn open(adapter: &wgpu::Adapter) -> Result<Context, Error> {
     let (device, queue) = adapter
         .request_device(&wgpu::DeviceDescriptor {
             label: Some("wgpu-activations"),
-            required_features: adapter.features() & wanted_features(adapter.get_info().device_type),
+            required_features: recommended_features(adapter),
             // The adapter's own limits: bigger buffers and bindings than the defaults.
             required_limits: adapter.limits(),
             ..Default::default()

@@ -32,14 +32,20 @@ pub struct Tuning {
     pub workgroup_size: u32,
     /// Elements (vec4 in the main body) per invocation (the `ITEMS` override).
     pub items_per_invocation: u32,
+    /// Move the main body as [`Width::Packed`] (eight f32 per invocation as
+    /// `vec4<u64>`) instead of `vec4<f32>`. Ignored where the device lacks
+    /// `Features::SHADER_INT64`.
+    pub packed: bool,
 }
 
 impl Tuning {
     /// The shape for a device: 256 invocations per workgroup (64 halves
     /// throughput on lavapipe; 256 suits desktop GPUs), each doing one vec4 on
-    /// CPU adapters and two on GPUs, capped by the device limits. The
-    /// environment variables `WGPU_ACTIVATIONS_WORKGROUP_SIZE` and
-    /// `WGPU_ACTIVATIONS_ITEMS` override both, for experiments.
+    /// CPU adapters and two on GPUs, capped by the device limits; packed
+    /// storage on CPU adapters whose device has `Features::SHADER_INT64`. The
+    /// environment variables `WGPU_ACTIVATIONS_WORKGROUP_SIZE`,
+    /// `WGPU_ACTIVATIONS_ITEMS` and `WGPU_ACTIVATIONS_PACKED` (0 or 1)
+    /// override them, for experiments.
     pub fn for_device(device: &wgpu::Device) -> Tuning {
         let limits = device.limits();
         let env = |name: &str| {
@@ -56,16 +62,24 @@ impl Tuning {
         // as SIMD lanes and unrolled work only grows the JIT-compiled code:
         // one vec4 each is fastest there (measured: sigmoid 1.5 vs 1.2 GB/s
         // at 1 vs 4). GPUs get 2 vec4 per invocation to cut launch overhead.
-        let default_items = match device.adapter_info().device_type {
-            wgpu::DeviceType::Cpu => 1,
-            _ => 2,
-        };
+        let cpu = device.adapter_info().device_type == wgpu::DeviceType::Cpu;
         let items_per_invocation = env("WGPU_ACTIVATIONS_ITEMS")
-            .unwrap_or(default_items)
+            .unwrap_or(if cpu { 1 } else { 2 })
             .min(64);
+        // Mesa's lavapipe and llvmpipe (22.x) load and store storage buffers
+        // one component per SIMD lane at a time, so 64-bit components halve
+        // the memory work (measured on lavapipe, 2^24 f32: a copy kernel
+        // 1.8 GB/s with vec4<f32>, 3.1 GB/s with vec4<u64>). GPUs move
+        // 128 bits per invocation natively and keep vec4<f32>.
+        let packed = match std::env::var("WGPU_ACTIVATIONS_PACKED").as_deref() {
+            Ok("0") => false,
+            Ok("1") => true,
+            _ => cpu,
+        } && device.features().contains(wgpu::Features::SHADER_INT64);
         Tuning {
             workgroup_size,
             items_per_invocation,
+            packed,
         }
     }
 }
@@ -321,8 +335,9 @@ impl Kernels {
     }
 
     /// [`Kernels::new`] with an explicit launch shape.
-    pub fn with_tuning(device: &wgpu::Device, tuning: Tuning) -> Self {
+    pub fn with_tuning(device: &wgpu::Device, mut tuning: Tuning) -> Self {
         let limits = device.limits();
+        tuning.packed &= device.features().contains(wgpu::Features::SHADER_INT64);
         let dispatch_data = if device.features().contains(wgpu::Features::IMMEDIATES)
             && limits.max_immediate_size as usize >= size_of::<DispatchData32>()
         {
@@ -379,8 +394,9 @@ impl Kernels {
         let binary_pipeline_layout = pipeline_layout("wgpu-activations.binary", &binary_layout);
         let in_place_pipeline_layout =
             pipeline_layout("wgpu-activations.in_place", &in_place_layout);
-        // Windows are whole vec4s and keep every bound offset aligned.
-        let align = u64::from(limits.min_storage_buffer_offset_alignment).max(16);
+        // Windows are whole body elements (up to 32 bytes) and keep every
+        // bound offset aligned.
+        let align = u64::from(limits.min_storage_buffer_offset_alignment).max(32);
         let window_bytes = limits.max_storage_buffer_binding_size / align * align;
         Kernels {
             device: device.clone(),
@@ -431,7 +447,7 @@ impl Kernels {
     pub fn prepare(&self, act: Activation) -> Result<(), Error> {
         act.validate()?;
         for entry in [Entry::Forward, Entry::Derivative, Entry::Backward] {
-            for width in [Width::Vec4, Width::Scalar] {
+            for width in [self.body_width(), Width::Scalar] {
                 self.pipeline(&act, entry, width)?;
             }
         }
@@ -550,9 +566,11 @@ impl Kernels {
         if output.len == 0 {
             return Ok(());
         }
-        let vec4_pipeline = self.pipeline(&act, entry, Width::Vec4)?;
+        let body_width = self.body_width();
+        let lanes = body_width.lanes() as u64;
+        let body_pipeline = self.pipeline(&act, entry, body_width)?;
         let len = output.len as u64;
-        let tail_pipeline = if !len.is_multiple_of(4) {
+        let tail_pipeline = if !len.is_multiple_of(lanes) {
             Some(self.pipeline(&act, entry, Width::Scalar)?)
         } else {
             None
@@ -565,24 +583,25 @@ impl Kernels {
         });
         let mut start = 0;
         while start < len {
-            // A window of whole vec4s, then (in the last window only) 1-3 scalars.
+            // A window of whole body elements, then (in the last window
+            // only) the few scalars left.
             let window = (len - start).min(self.window_len);
-            let vec4s = window / 4;
-            if vec4s > 0 {
+            let body = window / lanes;
+            if body > 0 {
                 let data = DispatchData32 {
-                    len: vec4s as u32,
+                    len: body as u32,
                     base: 0,
                     _pad: [0; 2],
                     param,
                 };
-                let bind_group = self.bind_group(entry, regions, start, vec4s * 4, &data);
-                let groups = vec4s.div_ceil(self.elements_per_workgroup());
-                self.dispatch(&mut pass, &vec4_pipeline, &bind_group, &data, groups);
+                let bind_group = self.bind_group(entry, regions, start, body * lanes, &data);
+                let groups = body.div_ceil(self.elements_per_workgroup());
+                self.dispatch(&mut pass, &body_pipeline, &bind_group, &data, groups);
             }
-            if let (Some(tail), true) = (&tail_pipeline, !window.is_multiple_of(4)) {
+            if let (Some(tail), true) = (&tail_pipeline, !window.is_multiple_of(lanes)) {
                 let data = DispatchData32 {
-                    len: (window % 4) as u32,
-                    base: (vec4s * 4) as u32,
+                    len: (window % lanes) as u32,
+                    base: (body * lanes) as u32,
                     _pad: [0; 2],
                     param,
                 };
@@ -594,7 +613,17 @@ impl Kernels {
         Ok(())
     }
 
-    /// Elements (vec4 or scalar) one workgroup covers.
+    /// The storage element of the main body: packed where the tuning asks
+    /// for it (and the device allows), `vec4<f32>` otherwise.
+    pub fn body_width(&self) -> Width {
+        if self.tuning.packed {
+            Width::Packed
+        } else {
+            Width::Vec4
+        }
+    }
+
+    /// Elements (body or scalar) one workgroup covers.
     fn elements_per_workgroup(&self) -> u64 {
         u64::from(self.tuning.workgroup_size) * u64::from(self.tuning.items_per_invocation)
     }

@@ -29,7 +29,7 @@ mod tensor;
 pub mod wgsl;
 
 pub use activation::{Activation, Mode, ParseActivationError, SELU_ALPHA, SELU_SCALE};
-pub use context::{Batch, Context, DEFAULT_POLL_TIMEOUT};
+pub use context::{Batch, Context, DEFAULT_POLL_TIMEOUT, recommended_features};
 pub use error::Error;
 pub use kernels::{BufferRegion, Kernels, Tuning};
 pub use pool::PoolStats;

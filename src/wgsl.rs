@@ -23,6 +23,10 @@ pub const NORMAL_WGSL: &str = include_str!("../shaders/normal.wgsl");
 pub const ACTIVATIONS_WGSL: &str = include_str!("../shaders/activations.wgsl");
 /// The element-wise kernel template with `{{FORWARD}}` / `{{DERIVATIVE}}` slots.
 pub const ELEMENTWISE_TEMPLATE_WGSL: &str = include_str!("../shaders/elementwise.wgsl");
+/// The template's element functions for `f32` and `vec4<f32>` storage.
+pub const ELEMENT_FLOAT_WGSL: &str = include_str!("../shaders/element_float.wgsl");
+/// The template's element functions for packed storage ([`Width::Packed`]).
+pub const ELEMENT_PACKED_WGSL: &str = include_str!("../shaders/element_packed.wgsl");
 
 /// The WGSL function library: math helpers followed by every activation's
 /// forward and derivative, ready to be spliced into a caller's own shader.
@@ -39,7 +43,7 @@ pub(crate) const ENTRY_POINTS: [(&str, &str); 6] = [
     ("derivative", "output[j] = element_derivative(input[j]);"),
     (
         "backward",
-        "output[j] = grad_output[j] * element_derivative(input[j]);",
+        "output[j] = element_backward(grad_output[j], input[j]);",
     ),
     (
         "forward_in_place",
@@ -51,7 +55,7 @@ pub(crate) const ENTRY_POINTS: [(&str, &str); 6] = [
     ),
     (
         "backward_in_place",
-        "output[j] = output[j] * element_derivative(input[j]);",
+        "output[j] = element_backward(output[j], input[j]);",
     ),
 ];
 
@@ -69,8 +73,23 @@ pub enum DispatchData {
 pub enum Width {
     /// `vec4<f32>`: the main body of a buffer.
     Vec4,
-    /// `f32`: the last 1-3 elements.
+    /// `vec4<u64>` holding eight f32, two per u64: the main body on CPU
+    /// adapters, where it halves the per-component cost of storage access.
+    /// Needs `wgpu::Features::SHADER_INT64` (naga: `Capabilities::SHADER_INT64`).
+    Packed,
+    /// `f32`: the last elements, fewer than one body element.
     Scalar,
+}
+
+impl Width {
+    /// f32 values in one storage element: 4, 8 or 1.
+    pub fn lanes(self) -> usize {
+        match self {
+            Width::Vec4 => 4,
+            Width::Packed => 8,
+            Width::Scalar => 1,
+        }
+    }
 }
 
 /// The WGSL call of `act`'s function for one direction (`"forward"` or
@@ -89,9 +108,11 @@ fn call(act: &Activation, direction: &str) -> String {
 /// `derivative`, `backward` and their `_in_place` forms). Depends only on the
 /// op's kind, not on its parameter values.
 pub fn elementwise_module(act: &Activation, width: Width, data: DispatchData) -> String {
-    let (element, map) = match width {
-        Width::Vec4 => ("vec4<f32>", "vec4<f32>(F(v.x), F(v.y), F(v.z), F(v.w))"),
-        Width::Scalar => ("f32", "F(v)"),
+    const VEC4_MAP: &str = "vec4<f32>(F(v.x), F(v.y), F(v.z), F(v.w))";
+    let (element, functions, map) = match width {
+        Width::Vec4 => ("vec4<f32>", ELEMENT_FLOAT_WGSL, VEC4_MAP),
+        Width::Packed => ("vec4<u64>", ELEMENT_PACKED_WGSL, VEC4_MAP),
+        Width::Scalar => ("f32", ELEMENT_FLOAT_WGSL, "F(v)"),
     };
     let dispatch = match data {
         DispatchData::Immediate => "var<immediate> dispatch: Dispatch;",
@@ -107,6 +128,7 @@ pub fn elementwise_module(act: &Activation, width: Width, data: DispatchData) ->
         .collect();
     let kernel = ELEMENTWISE_TEMPLATE_WGSL
         .replace("{{ENTRY_POINTS}}", &entry_points.join("\n"))
+        .replace("{{ELEMENT_FUNCTIONS}}", functions)
         .replace("{{DISPATCH}}", dispatch)
         .replace("{{ELEMENT}}", element)
         .replace(

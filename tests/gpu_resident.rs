@@ -539,3 +539,89 @@ fn into_variants_fill_the_callers_slice_and_check_its_length() {
         ));
     }
 }
+
+/// Runs `mode` of `act` through `kernels` (on `ctx`'s device) over fresh
+/// caller buffers and reads the result back.
+fn run_with_kernels(
+    ctx: &Context,
+    kernels: &wgpu_activations::Kernels,
+    act: Activation,
+    mode: Mode,
+    x: &[f32],
+    g: &[f32],
+) -> Vec<f32> {
+    let input = caller_buffer(ctx, x.len(), |i| x[i], CALLER_USAGE);
+    let grad = caller_buffer(ctx, g.len(), |i| g[i], CALLER_USAGE);
+    let output = caller_buffer(ctx, x.len(), |_| 0.0, CALLER_USAGE);
+    let mut encoder = ctx.device().create_command_encoder(&Default::default());
+    kernels
+        .record(
+            &mut encoder,
+            act,
+            mode,
+            BufferRegion::whole(&input),
+            (mode == Mode::Backward).then(|| BufferRegion::whole(&grad)),
+            BufferRegion::whole(&output),
+        )
+        .unwrap();
+    ctx.queue().submit([encoder.finish()]);
+    read_all(ctx, &output)
+}
+
+/// The packed body (eight f32 as `vec4<u64>`, used on CPU adapters with
+/// 64-bit integers) and the `vec4<f32>` body give the same bits, for every
+/// tail length (0-7 scalars after the body) and a multi-workgroup length;
+/// CPU adapters that have `SHADER_INT64` use the packed body by default.
+#[test]
+fn packed_and_vec4_bodies_give_the_same_bits() {
+    for ctx in adapters() {
+        let device = ctx.device();
+        let has_int64 = device.features().contains(wgpu::Features::SHADER_INT64);
+        let cpu = ctx.adapter_info().device_type == wgpu::DeviceType::Cpu;
+        if std::env::var_os("WGPU_ACTIVATIONS_PACKED").is_none() {
+            assert_eq!(
+                ctx.kernels().tuning().packed,
+                cpu && has_int64,
+                "{}",
+                describe(ctx)
+            );
+        }
+        let base = wgpu_activations::Tuning::for_device(device);
+        let with = |packed| {
+            wgpu_activations::Kernels::with_tuning(
+                device,
+                wgpu_activations::Tuning { packed, ..base },
+            )
+        };
+        let (packed, plain) = (with(true), with(false));
+        assert_eq!(
+            packed.body_width() == wgpu_activations::wgsl::Width::Packed,
+            has_int64
+        );
+        assert_eq!(plain.body_width(), wgpu_activations::wgsl::Width::Vec4);
+        let x = random_sweep(37, 100_005);
+        let g = grad_for(&x);
+        let mut lengths: Vec<usize> = (1..=17).collect();
+        lengths.extend([1024, 100_005]);
+        for act in [
+            Activation::Sigmoid,
+            Activation::Gelu,
+            Activation::hardshrink(),
+            Activation::Mish,
+        ] {
+            for mode in [Mode::Forward, Mode::Derivative, Mode::Backward] {
+                for &len in &lengths {
+                    let (x, g) = (&x[..len], &g[..len]);
+                    let a = run_with_kernels(ctx, &packed, act, mode, x, g);
+                    let b = run_with_kernels(ctx, &plain, act, mode, x, g);
+                    assert_eq!(
+                        crate::support::first_mismatch(&a, &b),
+                        None,
+                        "{act} {mode:?} len {len} on {}",
+                        describe(ctx)
+                    );
+                }
+            }
+        }
+    }
+}

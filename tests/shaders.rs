@@ -8,7 +8,7 @@ fn validate(label: &str, source: &str) {
         .unwrap_or_else(|e| panic!("{label}: WGSL parse error:\n{}", e.emit_to_string(source)));
     naga::valid::Validator::new(
         naga::valid::ValidationFlags::all(),
-        naga::valid::Capabilities::IMMEDIATES,
+        naga::valid::Capabilities::IMMEDIATES | naga::valid::Capabilities::SHADER_INT64,
     )
     .validate(&module)
     .unwrap_or_else(|e| {
@@ -32,7 +32,7 @@ fn function_library_validates() {
 #[test]
 fn every_composed_kernel_validates() {
     for act in Activation::ALL {
-        for width in [Width::Vec4, Width::Scalar] {
+        for width in [Width::Vec4, Width::Packed, Width::Scalar] {
             for data in [DispatchData::Immediate, DispatchData::Uniform] {
                 let source = shader::elementwise_module(act, width, data);
                 assert!(
