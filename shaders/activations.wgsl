@@ -29,15 +29,11 @@ fn tanh_forward(x: f32) -> f32 {
     return wa_tanh(x);
 }
 
-// 1 - tanh^2 x: computed as such where tanh^2 x < 1/4 (no cancellation), and
-// as 4e / (1 + e)^2 with e = e^-2|x| beyond, where 1 - tanh^2 would cancel.
+// 1 - tanh^2 x = (1 - t)(1 + t) = 4e / (1 + e)^2 with e = e^-2|x|: no
+// cancellation anywhere, and near 0 the result hardly depends on e's
+// rounding (its derivative in e vanishes at e = 1). 0 at +-inf.
 fn tanh_derivative(x: f32) -> f32 {
-    let a = wa_abs(x);
-    if a < 0.5493 {
-        let t = wa_tanh(a);
-        return 1.0 - t * t;
-    }
-    let e = wa_exp(-2.0 * a);
+    let e = wa_exp(-2.0 * wa_abs(x));
     let d = 1.0 + e;
     return 4.0 * e / (d * d);
 }
@@ -113,14 +109,14 @@ fn wa_times_vanishing(x: f32, t: f32) -> f32 {
 }
 
 // x sigma(v) as x / (1 + e^-v), one rounding fewer than x * sigma(v), while
-// e^-v stays finite (v > -80); beyond, x e^v / (1 + e^v), a vanishing number
-// with x's sign (also at x = -inf).
+// e^-v stays finite (v > -80); beyond, 1 + e^v rounds to 1 and x sigma(v) is
+// x e^v = (x e^(v/2)) e^(v/2) (no intermediate underflow), a vanishing number
+// with x's sign (also at x = -inf). One exp, no branch.
 fn wa_times_sigmoid(x: f32, v: f32) -> f32 {
-    if v > -80.0 {
-        return x / (1.0 + wa_exp(-v));
-    }
-    let e = wa_exp(v);
-    return wa_times_vanishing(x, e / (1.0 + e));
+    let far = v <= -80.0;
+    let e = wa_exp(select(-v, 0.5 * v, far));
+    let y = select(x / (1.0 + e), (x * e) * e, far);
+    return select(y, wa_copysign(0.0, x), far && e == 0.0);
 }
 
 // ---- GELU ------------------------------------------------------------------
@@ -202,19 +198,15 @@ fn wa_exp_neg_abs2(v: vec2<f32>) -> f32 {
 // x sigma(v), as x / (1 + e^-v) while e^-v is finite (one rounding fewer),
 // and x e^v / (1 + e^v) beyond. For |x| > 16 sigma(v) is 0 or 1 to f32
 // precision (|v| > 317): x itself, or a zero with x's sign (also at +-inf).
+// Every case is computed and one kept (no branch).
 fn gelu_tanh_forward(x: f32) -> f32 {
-    if wa_abs(x) > 16.0 {
-        return select(wa_copysign(0.0, x), x, x > 0.0);
-    }
     let v = wa_gelu_tanh_v2(x);
     let e = wa_exp_neg_abs2(v);
-    if v.x >= 0.0 {
-        return x / (1.0 + e);
-    }
-    if v.x > -80.0 {
-        return x / (1.0 + 1.0 / e);
-    }
-    return x * e / (1.0 + e);
+    let far = v.x <= -80.0;
+    let numerator = select(x, x * e, far);
+    let denominator = select(1.0 + e, 1.0 + 1.0 / e, v.x < 0.0 && !far);
+    let y = numerator / denominator;
+    return select(y, select(wa_copysign(0.0, x), x, x > 0.0), wa_abs(x) > 16.0);
 }
 
 // d/dx [x sigma(v)] = sigma(v) + x v' sigma'(v), with e = e^-|v|,
@@ -223,22 +215,22 @@ fn gelu_tanh_forward(x: f32) -> f32 {
 // denominator, e (1 + e + x v') / (1 + e)^2, with the numerator summed in
 // double-f32: only the root itself loses digits.
 fn gelu_tanh_derivative(x: f32) -> f32 {
-    if wa_abs(x) > 16.0 {
-        // sigma'(v) underflows: 1 on the right, a vanishing negative number on the left.
-        return wa_keep_nan(x, select(wa_copysign(0.0, x), 1.0, x > 0.0));
-    }
     let args = wa_gelu_tanh_args(x);
     let e = wa_exp_neg_abs2(args.v);
-    if x < 0.0 {
-        let w = wa_two_sum(1.0, e);
-        let n = wa_two_sum(w.x, args.x_dv.x);
-        let numerator = n.x + (n.y + (w.y + args.x_dv.y));
-        let y = e * numerator / (w.x * w.x);
-        // Far out on the left everything underflows: keep the sign of the limit.
-        return select(y, wa_copysign(0.0, x), y == 0.0);
-    }
+    // x < 0:
+    let w2 = wa_two_sum(1.0, e);
+    let n = wa_two_sum(w2.x, args.x_dv.x);
+    let numerator = n.x + (n.y + (w2.y + args.x_dv.y));
+    let left = e * numerator / (w2.x * w2.x);
+    // Far out on the left everything underflows: keep the sign of the limit.
+    let y_left = select(left, wa_copysign(0.0, x), left == 0.0);
+    // x >= 0:
     let w = 1.0 + e;
-    return 1.0 / w + args.x_dv.x * (e / (w * w));
+    let y_right = 1.0 / w + args.x_dv.x * (e / (w * w));
+    let y = select(y_right, y_left, x < 0.0);
+    // |x| > 16: sigma'(v) underflows: 1 on the right, a vanishing negative
+    // number on the left.
+    return select(y, wa_keep_nan(x, select(wa_copysign(0.0, x), 1.0, x > 0.0)), wa_abs(x) > 16.0);
 }
 
 // ---- SiLU ------------------------------------------------------------------
@@ -253,11 +245,10 @@ fn silu_forward(x: f32) -> f32 {
 fn silu_derivative(x: f32) -> f32 {
     let e = wa_exp(-wa_abs(x));
     let w = 1.0 + e;
-    if wa_lt_zero(x) {
-        // Underflows to -0 below x = -104 (the limit, with its sign).
-        return select(e * ((1.0 + x) + e) / (w * w), wa_copysign(0.0, x), e == 0.0);
-    }
-    return select((1.0 + x * (e / w)) / w, 1.0, e == 0.0);
+    // x < 0: underflows to -0 below x = -104 (the limit, with its sign).
+    let left = select(e * ((1.0 + x) + e) / (w * w), wa_copysign(0.0, x), e == 0.0);
+    let right = select((1.0 + x * (e / w)) / w, 1.0, e == 0.0);
+    return select(right, left, wa_lt_zero(x));
 }
 
 // ---- Mish ------------------------------------------------------------------
@@ -281,13 +272,10 @@ fn mish_derivative(x: f32) -> f32 {
     let e = wa_exp(select(20.0, x, x < 20.0));
     let w = 1.0 + e;
     let d = e * (e + 2.0) + 2.0;
-    var y = 0.0;
-    if x <= -0.5 {
-        let p = 4.0 * (1.0 + x) + e * ((6.0 + 4.0 * x) + e * (4.0 + e));
-        y = select(e * p / (d * d), wa_copysign(0.0, x), e == 0.0);
-    } else {
-        y = (1.0 - 2.0 / d) + 4.0 * x * e * w / (d * d);
-    }
+    let p = 4.0 * (1.0 + x) + e * ((6.0 + 4.0 * x) + e * (4.0 + e));
+    let left = select(e * p / (d * d), wa_copysign(0.0, x), e == 0.0);
+    let right = (1.0 - 2.0 / d) + 4.0 * x * e * w / (d * d);
+    let y = select(right, left, x <= -0.5);
     return wa_keep_nan(x, select(y, 1.0, x > 20.0));
 }
 
@@ -383,25 +371,24 @@ fn log_sigmoid_derivative(x: f32) -> f32 {
 
 // ---- Tanhshrink ------------------------------------------------------------
 // x - tanh x. For |x| < 1.5 Lambert's continued fraction
-// tanh x = x / (1 + q), q = x^2 / (3 + x^2 / (5 + x^2 / (7 + ...))), gives
+// tanh x = x / (1 + q), q = z / (3 + z / (5 + ... z / 17)), z = x^2, gives
 // x - tanh x = x q / (1 + q) without the cancellation of the difference
-// (x^3/3 for small x). tanhshrink(+-0) = +0 as in PyTorch.
+// (x^3/3 for small x). With q = P(z) / Q(z) (the fraction's convergent,
+// exact integer coefficients scaled by 1 / 34459425 = 1 / (3 5 ... 17))
+// that is x P / (P + Q): positive coefficients, one division.
+// From 1.5 on, with e = e^-2|x|, tanh |x| = 1 - 2e / (1 + e) and
+// |x| - tanh |x| = (|x| - 1) + 2e / (1 + e), a sum of two positive terms.
+// tanhshrink(+-0) = +0 as in PyTorch. Both sides are computed (no branch).
 fn tanhshrink_forward(x: f32) -> f32 {
     let a = wa_abs(x);
-    if a < 1.5 {
-        let z = a * a;
-        var q = z / 17.0;
-        q = z / (15.0 + q);
-        q = z / (13.0 + q);
-        q = z / (11.0 + q);
-        q = z / (9.0 + q);
-        q = z / (7.0 + q);
-        q = z / (5.0 + q);
-        q = z / (3.0 + q);
-        let y = a * q / (1.0 + q);
-        return select(wa_copysign(y, x), 0.0, a == 0.0);
-    }
-    return x - wa_tanh(x);
+    let z = a * a;
+    let p = z * (3.3333333333e-01 + z * (2.3529411765e-02 + z * (3.7348272642e-04 + z * 1.2768640220e-06)));
+    let pq = 1.0 + z * (4.7058823529e-01 + z * (2.7450980392e-02 + z * (4.0221216692e-04 + z * 1.3058836588e-06)));
+    let near = a * (p / pq);
+    let e = wa_exp(-2.0 * a);
+    let far = (a - 1.0) + 2.0 * e / (1.0 + e);
+    let y = wa_copysign(select(far, near, a < 1.5), x);
+    return select(y, 0.0, a == 0.0);
 }
 
 // tanh^2 x.

@@ -222,12 +222,13 @@ fn wa_log1p_reduced(f: f32) -> f32 {
 
 // ln(1 + x) for 0 <= x <= 1 (softplus and log-sigmoid take it of e^-|z|),
 // without branches: x itself is the reduced argument below 1/2, and above,
-// 1 + x = 2 (1 + f) with f = (x - 1) / 2 exact (Sterbenz). Both are computed
-// and one is kept. NaN for NaN; tiny and subnormal x give x.
+// 1 + x = 2 (1 + f) with f = (x - 1) / 2 exact (Sterbenz). The reduced
+// argument is picked first, so one series is evaluated. NaN for NaN; tiny
+// and subnormal x give x.
 fn wa_log1p_unit(x: f32) -> f32 {
-    let near_zero = wa_log1p_reduced(x);
-    let near_one = 6.9314575195e-01 + (wa_log1p_reduced((x - 1.0) * 0.5) + 1.4286067653e-06);
-    return select(near_one, near_zero, x < 0.5 || wa_is_nan(x));
+    let near_zero = x < 0.5 || wa_is_nan(x);
+    let reduced = wa_log1p_reduced(select((x - 1.0) * 0.5, x, near_zero));
+    return select(6.9314575195e-01 + (reduced + 1.4286067653e-06), reduced, near_zero);
 }
 
 // ln(1 + x) without the cancellation of log(1 + x) for tiny x, and without
