@@ -120,37 +120,31 @@ fn wa_times_sigmoid(x: f32, v: f32) -> f32 {
 }
 
 // ---- GELU ------------------------------------------------------------------
-// Far left (-14.5 < x < -13) phi(x) and Phi(x) are below 2^-126 while x phi(x)
-// is not: there phi(x) 2^24 = e^(-x^2/2 + 24 ln 2) / sqrt(2 pi), and
-// Phi(x) = phi(x) / |x| (1 - u + 3u^2 - 15u^3), u = 1/x^2 (Mills' ratio; the
-// next term is 1e-6 of a 0.6% correction).
-fn wa_gelu_left_tail(x: f32) -> vec2<f32> {
-    let pdf_2p24 = 0.3989422804014327 * wa_exp(16.635532333438686 - 0.5 * (x * x));
-    let u = 1.0 / (x * x);
-    let mills = 1.0 - u * (1.0 - u * (3.0 - 15.0 * u));
-    // vec2(gelu, gelu') = (x Phi, Phi + x phi) = (-phi mills, x phi (1 - u mills)).
-    let forward = -pdf_2p24 * mills * 5.9604644775390625e-08;
-    let derivative = x * pdf_2p24 * (1.0 - u * mills) * 5.9604644775390625e-08;
-    return vec2<f32>(forward, derivative);
-}
-
-// x Phi(x), Phi the standard normal CDF (accurate in both tails, normal.wgsl).
+// x Phi(x), Phi the standard normal CDF (normal.wgsl, branch-free). On the
+// left, x Q(a) 2^k is formed before the 2^k, so x Phi(x) stays accurate
+// where Phi(x) itself is already subnormal (-14.6 < x < -13); below -14.6 it
+// is a zero with x's sign (the limit), also at -inf.
 fn gelu_forward(x: f32) -> f32 {
-    if x < -13.0 && x > -14.5 {
-        return wa_gelu_left_tail(x).x;
-    }
-    return wa_times_vanishing(x, wa_normal_cdf(x));
+    let n = wa_normal(x);
+    let q = wa_normal_scale(n.q, n.k);
+    let left = wa_normal_scale(x * n.q, n.k);
+    let right = x * (1.0 - q);
+    let y = select(select(right, left, x < 0.0), x * n.center, n.a < WA_NORMAL_CENTER);
+    return select(select(y, wa_copysign(0.0, x), x < -WA_NORMAL_END), x, wa_is_nan(x));
 }
 
-// Phi(x) + x phi(x). Once phi underflows (|x| > 14.5, and at +-inf) that is
-// 1 on the right and a vanishing negative number (-0) on the left.
+// Phi(x) + x phi(x). On the left (x = -a <= -1.3) that is
+// (G(a) - a C) e 2^k over one scale factor; it is 1 beyond 14.6 on the right
+// and a zero with x's sign (the limit) beyond -14.6 on the left.
 fn gelu_derivative(x: f32) -> f32 {
-    if x < -13.0 && x > -14.5 {
-        return wa_gelu_left_tail(x).y;
-    }
-    let pdf = wa_normal_pdf(x);
-    let cdf = wa_normal_cdf(x);
-    return select(cdf + x * pdf, select(cdf, wa_copysign(0.0, x), wa_lt_zero(x)), pdf == 0.0);
+    let n = wa_normal(x);
+    let pdf = wa_normal_scale(WA_NORMAL_SQRT2PI_INV * n.e, n.k);
+    let q = wa_normal_scale(n.q, n.k);
+    let left = wa_normal_scale(n.q - n.a * (WA_NORMAL_SQRT2PI_INV * n.e), n.k);
+    let right = (1.0 - q) + x * pdf;
+    let y = select(select(right, left, x < 0.0), n.center + x * pdf, n.a < WA_NORMAL_CENTER);
+    let far = select(1.0, wa_copysign(0.0, x), x < 0.0);
+    return select(select(y, far, wa_abs(x) > WA_NORMAL_END), x, wa_is_nan(x));
 }
 
 // ---- GELU, tanh approximation ----------------------------------------------

@@ -1,32 +1,28 @@
 // wgpu-activations: the standard normal CDF Phi(x) = erfc(-x / sqrt 2) / 2 and
-// density phi(x) = e^(-x^2/2) / sqrt(2 pi) in f32, for GELU (WGSL has no erf).
+// density phi(x) = e^(-x^2/2) / sqrt(2 pi) in f32, for GELU (WGSL has no
+// erf), without branches: every piece is computed and one kept with selects
+// (on CPU adapters, whose SIMD lanes run every side of a branch, that is
+// several times faster; on GPUs it avoids divergence).
 //
-// Method (all coefficients are fits of tools/fit_normal.py, which also
-// simulates this file op by op in numpy float32 and measures it with mpmath):
-//  * e^(-a^2/2), a = |x| <= 13.2: a = hi + lo with hi = a rounded to 12
+// Method:
+//  * e^(-a^2/2), a = |x| <= 14.6: a = hi + lo with hi = a rounded to 12
 //    significant bits, so a^2/2 = hi^2/2 + hi lo + lo^2/2, all three exact.
 //    With k = round(-a^2/2 / ln2), -hi^2/2 - k ln2_hi is exact (Cody-Waite,
 //    ln2 in two parts); a TwoSum adds the small rest (-hi lo - lo^2/2 -
 //    k ln2_lo), giving the reduced argument exactly as r + err, and
 //    e^(-a^2/2) = 2^k (1 + r + w), w = e^(r+err) - 1 - r from a degree-7
-//    fit of (e^r - 1 - r) / r^2 on |r| <= 0.347.
-//  * phi(x) = 2^k (C_hi + C_lo)(1 + r + w), C = 1/sqrt(2 pi) in two parts.
-//  * Phi(x), |x| < 0.5: 0.5 + x C_hi + x T(x^2), T a degree-4 fit.
-//  * Phi(x), 0.5 <= |x|: from Q(a) = 1 - Phi(a) = e^(-a^2/2) G(a), where
-//    G(a) = Q(a) e^(a^2/2) = g0 + g1 z + n(z), z = a - a0, is fitted on eight
-//    pieces of [0.5, 13.1708], each inside one binade (so z is exact);
-//    Phi(-a) = Q(a) (left tail: no cancellation), Phi(a) = 1 - Q(a).
-//  * The large products (g1 z, G r, C_hi r) are formed exactly (Dekker's
-//    product with 12-bit halves) and the sums kept as unevaluated hi + lo
-//    pairs, so only the last rounding is large. No division, no exp/fma
-//    built-in; the only built-in is min (wa_normal_opaque).
-// Accuracy (tools/fit_normal.py: 3e6 points vs mpmath, plus every f32 with
-// 0.25 <= |x| <= 13.2), against the exact value rounded to f32:
-//    wa_normal_cdf: at most 1 ulp (at most 0.79 ulp from the exact value),
-//    wa_normal_pdf: at most 1 ulp (at most 0.68 ulp from the exact value),
-// also when every a*b + c is fused into an fma, and on llvmpipe. Results
-// below 2^-126 are 0 or subnormal. Phi(+inf) = 1, Phi(-inf) = 0,
-// phi(+-inf) = 0, NaN in -> NaN out; a*a is only formed for |x| <= 13.2.
+//    fit of (e^r - 1 - r) / r^2 on |r| <= 0.347 (tools/fit_normal.py).
+//    The 2^k is applied last, in two exact steps, so products with it
+//    (x phi(x), x Phi(x)) never underflow early.
+//  * |x| < 1.3: Phi(x) = 0.5 + x C_hi + x T(x^2), T a degree-7 fit, with
+//    x C_hi exact (Dekker's product) and the sum compensated.
+//  * 1.3 <= |x|: Q(a) = 1 - Phi(a) = e^(-a^2/2) G(a), G(a) = P(a) / (1 + a R(a))
+//    a rational fit of degrees 3 and 4 with positive coefficients on
+//    [1.3, 14.6], below 1.8 a polynomial (tools/fit_gelu.py); Phi(-a) = Q(a) (left tail: no
+//    cancellation), Phi(a) = 1 - Q(a).
+// Accuracy: the GELU kernels built on these meet the project's targets
+// (src/accuracy.rs; measured by examples/accuracy.rs on every adapter). No
+// exp or fma built-in; the only built-ins are min and select.
 // Helpers are prefixed wa_normal_.
 
 const WA_NORMAL_LN2_HI: f32 = 6.9314575195e-01;
@@ -64,8 +60,8 @@ fn wa_normal_two_prod(a: f32, b: f32) -> vec2<f32> {
     return vec2<f32>(p, (((ah * bh - p) + ah * bl) + al * bh) + al * bl);
 }
 
-// e^(-a^2/2) = 2^k (1 + r + w) for 0 <= a <= 13.2: returns vec3(k, r, w),
-// k an integer in [-126, 0], |r| <= 0.3466, |w| < 0.068.
+// e^(-a^2/2) = 2^k (1 + r + w) for 0 <= a <= 14.6: returns vec3(k, r, w),
+// k an integer in [-154, 0], |r| <= 0.3466, |w| < 0.068.
 fn wa_normal_exp_half_sq(a: f32) -> vec3<f32> {
     // hi = a rounded to 12 significant bits, lo = a - hi (exact, <= 12 bits).
     let hi = bitcast<f32>((bitcast<u32>(a) + 0x800u) & 0xfffff000u);
@@ -87,97 +83,77 @@ fn wa_normal_exp_half_sq(a: f32) -> vec3<f32> {
     return vec3<f32>(k, r, w);
 }
 
-// (gh + gl)(1 + r + w) as an unevaluated sum vec2(mh, ml), e = vec3(k, r, w)
-// from wa_normal_exp_half_sq, |gl| << |gh|: gh r is formed exactly.
-fn wa_normal_times_exp(gh: f32, gl: f32, e: vec3<f32>) -> vec2<f32> {
-    let r = e.y;
-    let w = e.z;
-    let p = wa_normal_two_prod(gh, r);
-    let mh = wa_normal_opaque(gh + p.x); // |p.x| < |gh|: Fast2Sum
-    let ml = (p.x - (mh - gh)) + (p.y + (gh * w + gl * (1.0 + (r + w))));
-    return vec2<f32>(mh, ml);
+// Most significant |x| the pieces below serve: beyond, Phi(-|x|), phi(x)
+// and x Phi(-|x|) are below the subnormal range.
+const WA_NORMAL_END: f32 = 14.6;
+const WA_NORMAL_CENTER: f32 = 1.3;
+const WA_NORMAL_SQRT2PI_INV: f32 = 3.9894228040e-01;
+
+// v 2^k for an integer k (given as an exact f32) in [-252, 0], in two exact
+// steps (only the last may round, into the subnormal range).
+fn wa_normal_scale(v: f32, k: f32) -> f32 {
+    let k1 = f32(i32(k * 0.5));
+    return (v * wa_normal_pow2(k1)) * wa_normal_pow2(k - k1);
 }
 
-// G(a) = Q(a) e^(a^2/2) (Q = 1 - Phi) for 0.5 <= a <= 13.1708, as an
-// unevaluated sum vec2(gh, gl): G = g0 + g1 z + n(z), z = a - a0 exact,
-// g0 = G(a0) and g1 = G'(a0) rounded, n(z) fitted (its two low coefficients
-// are tiny: they correct the rounding of g0 and g1); |n| < 0.045 G.
-fn wa_normal_tail_factor(a: f32) -> vec2<f32> {
-    // One piece per binade-aligned interval (0.5..1, 1..2, 2..3, 3..4, 4..6, 6..8,
-    // 8..10.5, 10.5..13.1708); its coefficients are picked with selects, not
-    // branches, so lanes of one SIMD group in different pieces evaluate a single
-    // polynomial (shorter ones padded with zero coefficients: the same roundings).
-    let z = a - select(select(select(select(select(select(select(7.5000000000e-01, 1.5000000000e+00, a >= 1.0), 2.5000000000e+00, a >= 2.0), 3.5000000000e+00, a >= 3.0), 5.0000000000e+00, a >= 4.0), 7.0000000000e+00, a >= 6.0), 9.2500000000e+00, a >= 8.0), 1.1835399628e+01, a >= 10.5);
-    let g0 = select(select(select(select(select(select(select(3.0023247004e-01, 2.0578067005e-01, a >= 1.0), 1.4133132994e-01, a >= 2.0), 1.0634515435e-01, a >= 3.0), 7.6919302344e-02, a >= 4.0), 5.5893480778e-02, a >= 6.0), 4.2641550303e-02, a >= 8.0), 3.3471889794e-02, a >= 10.5);
-    let g1 = select(select(select(select(select(select(select(-1.7376793921e-01, -9.0271279216e-02, a >= 1.0), -4.5613951981e-02, a >= 2.0), -2.6734242216e-02, a >= 3.0), -1.4345755801e-02, a >= 4.0), -7.6879034750e-03, a >= 6.0), -4.5079481788e-03, a >= 8.0), -2.7891069185e-03, a >= 10.5);
-    let n0 = select(select(select(select(select(select(select(-7.6586479381e-09, -3.0746256652e-09, a >= 1.0), 1.3378262942e-09, a >= 2.0), -7.2771433324e-10, a >= 3.0), 2.6294617594e-09, a >= 4.0), 1.6261092473e-09, a >= 6.0), -8.8244273000e-10, a >= 8.0), -1.5669918696e-09, a >= 10.5);
-    let n1 = select(select(select(select(select(select(select(-9.2749585789e-09, 2.3755275524e-10, a >= 1.0), -2.2496494251e-11, a >= 2.0), -4.7201420550e-10, a >= 3.0), 5.7699456324e-10, a >= 4.0), 1.5775208917e-10, a >= 6.0), 1.3635784168e-10, a >= 8.0), 3.7679651066e-11, a >= 10.5);
-    let n2 = select(select(select(select(select(select(select(8.4953248501e-02, 3.5186875612e-02, a >= 1.0), 1.3648238964e-02, a >= 2.0), 6.3876542263e-03, a >= 3.0), 2.5952637661e-03, a >= 4.0), 1.0390807875e-03, a >= 6.0), 4.7151552280e-04, a >= 8.0), 2.3084694112e-04, a >= 10.5);
-    let n3 = select(select(select(select(select(select(select(-3.6682426929e-02, -1.2497041374e-02, a >= 1.0), -3.8311297540e-03, a >= 2.0), -1.4591536019e-03, a >= 3.0), -4.5648310333e-04, a >= 4.0), -1.3811545796e-04, a >= 6.0), -4.8811409215e-05, a >= 8.0), -1.8980745153e-05, a >= 10.5);
-    let n4 = select(select(select(select(select(select(select(1.4359952882e-02, 4.1103074327e-03, a >= 1.0), 1.0173374321e-03, a >= 2.0), 3.2011175063e-04, a >= 3.0), 7.8216915426e-05, a >= 4.0), 1.8062159143e-05, a >= 6.0), 5.0008757171e-06, a >= 8.0), 1.5502862425e-06, a >= 10.5);
-    let n5 = select(select(select(select(select(select(select(-5.2437474951e-03, -1.2655589962e-03, a >= 1.0), -2.5738609838e-04, a >= 2.0), -6.7716791818e-05, a >= 3.0), -1.3064254745e-05, a >= 4.0), -2.3271920782e-06, a >= 6.0), -5.0755119219e-07, a >= 8.0), -1.2584341391e-07, a >= 10.5);
-    let n6 = select(select(select(select(select(select(select(1.7581464490e-03, 3.6863776040e-04, a >= 1.0), 6.4006533648e-05, a >= 2.0), 1.4121847926e-05, a >= 3.0), 2.1363223368e-06, a >= 4.0), 3.0488095604e-07, a >= 6.0), 5.2652367799e-08, a >= 8.0), 1.0390093230e-08, a >= 10.5);
-    let n7 = select(select(select(select(select(select(select(0.0, -1.0584012489e-04, a >= 1.0), -1.4833605746e-05, a >= 2.0), -2.7943572150e-06, a >= 3.0), -3.6086956356e-07, a >= 4.0), -3.8083001641e-08, a >= 6.0), -5.2397637340e-09, a >= 8.0), -8.3207529755e-10, a >= 10.5);
-    let n8 = select(select(select(select(select(select(select(0.0, 2.7257210604e-05, a >= 1.0), 0.0, a >= 2.0), 0.0, a >= 3.0), 5.5828433432e-08, a >= 4.0), 0.0, a >= 6.0), 0.0, a >= 8.0), 0.0, a >= 10.5);
-    let n = n0 + z * (n1 + z * (n2 + z * (n3 + z * (n4 + z * (n5 + z * (n6 + z * (n7 + z * (n8))))))));
-    let p = wa_normal_two_prod(g1, z);
-    let gh = wa_normal_opaque(g0 + p.x); // |p.x| < |g0|: Fast2Sum
-    return vec2<f32>(gh, (p.x - (gh - g0)) + (p.y + n));
+// Phi(x) for |x| < 1.3: 0.5 + x C_hi + x T(x^2), x C_hi = p.x + p.y exactly,
+// 0.5 + p.x exact or Fast2Sum-corrected; result in (0.096, 0.904).
+fn wa_normal_center(x: f32) -> f32 {
+    let z = x * x;
+    let tz = -1.1390279830e-08 + z * (-6.6490381956e-02 + z * (9.9735734984e-03 + z * (-1.1873738840e-03 + z * (1.1548915063e-04 + z * (-9.4686238299e-06 + z * (6.6023284262e-07 + z * (-3.2696753749e-08)))))));
+    let p = wa_normal_two_prod(x, WA_NORMAL_SQRT2PI_INV_HI);
+    let s = wa_normal_opaque(0.5 + p.x);
+    return s + ((p.x - (s - 0.5)) + (p.y + x * tz));
 }
 
-// Phi(x), the standard normal CDF.
+// G(a) = Q(a) e^(a^2/2) for 1.3 <= a <= 14.6 (Mills' ratio times phi's
+// constant): P(a) / (1 + a R(a)), all terms positive; below 1.8 a polynomial
+// in t = a - 1.55 (exact) instead, whose f32 evaluation errs by about 1 ULP
+// rather than the rational's 5: GELU's derivative has condition number 0 at
+// a = sqrt 2 and needs it.
+fn wa_normal_mills(a: f32) -> f32 {
+    let t = a - 1.55;
+    let near = 2.0135353506e-01 + t * (-8.6844302714e-02 + t * (3.3371575177e-02 + t * (-1.1705759913e-02 + t * (3.8747100625e-03 + t * (-1.1605230393e-03 + t * (-1.3726776233e-03 + t * (-7.8218610724e-05 + t * (1.3528854586e-02))))))));
+    let p = 4.9955582619e-01 + a * (4.1014698148e-01 + a * (1.5022587776e-01 + a * (2.6889249682e-02)));
+    let r = 1.6142381430e+00 + a * (1.0967104435e+00 + a * (3.7650302052e-01 + a * (6.7402489483e-02)));
+    return select(p / (1.0 + a * r), near, a < 1.8);
+}
+
+// The pieces of Phi and phi at x, shared by GELU's forward and derivative.
+struct WaNormal {
+    // min(|x|, 14.6) (NaN stays NaN or becomes 14.6: callers test x itself).
+    a: f32,
+    // e^(-a^2/2) = e 2^k.
+    e: f32,
+    k: f32,
+    // Q(max(a, 1.3)) = q 2^k (the tail, meaningful from a = 1.3 on).
+    q: f32,
+    // Phi(x) for |x| < 1.3.
+    center: f32,
+}
+
+fn wa_normal(x: f32) -> WaNormal {
+    let a = min(wa_abs(x), WA_NORMAL_END);
+    let ekrw = wa_normal_exp_half_sq(a);
+    let e = 1.0 + (ekrw.y + ekrw.z);
+    let q = wa_normal_mills(max(a, WA_NORMAL_CENTER)) * e;
+    let center = wa_normal_center(select(0.0, x, a < WA_NORMAL_CENTER));
+    return WaNormal(a, e, ekrw.x, q, center);
+}
+
+// Phi(x), the standard normal CDF. Phi(+inf) = 1, Phi(-inf) = 0 (and 0 below
+// -14.6, where Phi(x) < 2^-149), NaN in -> NaN out.
 fn wa_normal_cdf(x: f32) -> f32 {
-    if wa_is_nan(x) {
-        return x;
-    }
-    let a = wa_abs(x);
-    if a < 0.5 {
-        // |x| < 0.5: 0.5 + x C_hi + x T(x^2), x C_hi exact as p.x + p.y,
-        // result in (0.3, 0.7) (no cancellation; +-0 and subnormals give 0.5).
-        let z = x * x;
-        let tz = -1.1352621954e-08 + z * (-6.6490374506e-02 + z * (9.9733909592e-03 + z * (-1.1856778292e-03 + z * (1.0880890477e-04))));
-        let p = wa_normal_two_prod(x, WA_NORMAL_SQRT2PI_INV_HI);
-        let s = wa_normal_opaque(0.5 + p.x);
-        return s + ((p.x - (s - 0.5)) + (p.y + x * tz));
-    }
-    if x >= 5.42 {
-        // 1 - Phi(x) < 2^-25: Phi rounds to 1 (also +inf).
-        return 1.0;
-    }
-    if x < -13.1708 {
-        // Phi(x) < 6.5e-40 and x Phi(x) > -2^-126 (also -inf; a*a is never
-        // formed for huge |x|). Phi(x) < 2^-126 already for x < -12.95, but
-        // down to here it is still computed, into the subnormal range (or
-        // flushed to 0 by the last multiply on some GPUs), for x Phi(x).
-        return 0.0;
-    }
-    // Q(a) = 2^k (mh + ml), 0.5 <= a <= 13.1708.
-    let e = wa_normal_exp_half_sq(a);
-    let g = wa_normal_tail_factor(a);
-    let m = wa_normal_times_exp(g.x, g.y, e);
-    let scale = wa_normal_pow2(e.x);
-    if x < 0.0 {
-        // Left tail: Phi(x) = Q(a), directly.
-        return (m.x + m.y) * scale;
-    }
-    // Right side: Phi(x) = 1 - Q(a), Q <= 0.31; 1 - qh = s + (-qh - (s - 1))
-    // exactly (Fast2Sum), then the low part of Q.
-    let qh = m.x * scale;
-    let s = wa_normal_opaque(1.0 - qh);
-    return s + ((-qh - (s - 1.0)) - m.y * scale);
+    let n = wa_normal(x);
+    let q = wa_normal_scale(n.q, n.k);
+    let tail = select(1.0 - q, q, x < 0.0);
+    let y = select(tail, n.center, n.a < WA_NORMAL_CENTER);
+    return select(select(y, 0.0, x < -WA_NORMAL_END), x, wa_is_nan(x));
 }
 
-// phi(x), the standard normal density.
+// phi(x), the standard normal density: 0 at +-inf, NaN in -> NaN out.
 fn wa_normal_pdf(x: f32) -> f32 {
-    if wa_is_nan(x) {
-        return x;
-    }
-    let a = wa_abs(x);
-    if a > 13.1467 {
-        // phi(x) < 2^-126 (also +-inf; a*a is never formed for huge |x|).
-        return 0.0;
-    }
-    let e = wa_normal_exp_half_sq(a);
-    let m = wa_normal_times_exp(WA_NORMAL_SQRT2PI_INV_HI, WA_NORMAL_SQRT2PI_INV_LO, e);
-    return (m.x + m.y) * wa_normal_pow2(e.x);
+    let n = wa_normal(x);
+    let y = wa_normal_scale(WA_NORMAL_SQRT2PI_INV * n.e, n.k);
+    return select(select(y, 0.0, wa_abs(x) > WA_NORMAL_END), x, wa_is_nan(x));
 }

@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""Fits the coefficients of the branch-free normal CDF in shaders/normal.wgsl
+(used by GELU) and prints them as WGSL literals.
+
+    python3 tools/fit_gelu.py
+
+Two fits, both this script's own (Lawson's iteratively reweighted least
+squares, from tools/fit_normal.py; nothing is taken from a libm):
+
+  * Centre, |x| < 1.3: Phi(x) = 0.5 + x C_hi + x T(x^2), T a degree-7
+    polynomial in z = x^2, fitted for the error of x T(z) relative to
+    Phi(-|x|) (the smaller of the two values it serves), coefficients
+    rounded to f32 one at a time (lowest first) with the rest refitted.
+  * Tail, 1.3 <= a <= 14.6: G(a) = Q(a) e^(a^2/2) = erfcx(a / sqrt 2) / 2
+    (Q = 1 - Phi) as a rational function P(a) / (1 + a R(a)), degrees 3 and 4,
+    all coefficients positive (so f32 Horner sums only positive terms), by the
+    linearised iteration P - G (Q - 1) = G reweighted by 1 / (G Q). Its f32
+    evaluation errs by up to ~5 ULP, too much next to a = sqrt 2, where
+    GELU's derivative has zero condition number, so on [1.3, 1.8]
+  * G(a) is also a degree-8 polynomial in t = a - 1.55 (|t| <= 0.25, the
+    constant term dominates: about 1 ULP in f32), fitted like the centre.
+
+It then evaluates both in float32 (numpy, op by op as the WGSL writes them)
+and reports the worst error in f32 ULPs of the exact value.
+"""
+import os
+import sys
+
+import numpy as np
+import mpmath as mp
+from scipy.special import erfcx
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fit_normal import F, SQRT2PI_INV_HI, cheb_points, fit_rounded, lawson  # noqa: E402
+
+CENTER = 1.3
+TAIL_END = 14.6
+CENTER_DEGREE = 7
+NEAR_END = 1.8             # G is a polynomial in a - NEAR_MID on [CENTER, NEAR_END]
+NEAR_MID = 1.55
+NEAR_DEGREE = 8
+P_DEGREE, Q_DEGREE = 3, 4
+
+
+def lit(v):
+    return f"{float(v):.10e}"
+
+
+def horner(var, cs):
+    out = lit(cs[-1])
+    for c in reversed(cs[:-1]):
+        out = f"{lit(c)} + {var} * ({out})"
+    return out
+
+
+def fit_center():
+    mp.mp.dps = 30
+    z = cheb_points(0.0, CENTER ** 2 * 1.0001)
+    z = z[z > 0]
+    x = np.sqrt(z)
+    p = np.array([float((mp.ncdf(mp.sqrt(t)) - mp.mpf(1) / 2) / mp.sqrt(t)) for t in z])
+    left = np.array([float(mp.ncdf(-mp.sqrt(t))) for t in z])
+    basis = np.stack([z ** j for j in range(CENTER_DEGREE + 1)], axis=1)
+    cs, err = fit_rounded(basis, p - float(SQRT2PI_INV_HI), x / left)
+    return cs, err
+
+
+def mills(a):
+    return 0.5 * erfcx(a / np.sqrt(2))
+
+
+def fit_tail():
+    a = cheb_points(CENTER, TAIL_END, 6000)
+    g = mills(a)
+    q = np.ones_like(a)
+    best = None
+    bp = np.stack([a ** j for j in range(P_DEGREE + 1)], axis=1)
+    bq = np.stack([a ** j for j in range(1, Q_DEGREE + 1)], axis=1)
+    for _ in range(40):
+        c, _ = lawson(np.hstack([bp, -g[:, None] * bq]), g, 1 / (g * q), iters=40)
+        p = bp @ c[: P_DEGREE + 1]
+        q = 1 + bq @ c[P_DEGREE + 1:]
+        rel = np.max(np.abs(p / q - g) / g)
+        if best is None or rel < best[0]:
+            best = (rel, c.copy())
+    rel, c = best
+    assert np.all(c > 0), "expected positive coefficients"
+    return [F(v) for v in c[: P_DEGREE + 1]], [F(v) for v in c[P_DEGREE + 1:]], rel
+
+
+def fit_near():
+    a = cheb_points(CENTER, NEAR_END)
+    g = mills(a)
+    t = a - NEAR_MID
+    basis = np.stack([t ** j for j in range(NEAR_DEGREE + 1)], axis=1)
+    return fit_rounded(basis, g, 1 / g)
+
+
+def horner32(cs, v):
+    acc = F(cs[-1])
+    for c in reversed(cs[:-1]):
+        acc = F(F(acc * v) + c)
+    return acc
+
+
+def check_near(near):
+    a = np.linspace(CENTER, NEAR_END, 100001).astype(np.float32)
+    got = horner32(near, F(a - F(NEAR_MID))).astype(np.float64)
+    exact = mills(a.astype(np.float64))
+    return np.max(np.abs(got - exact) / np.spacing(exact.astype(np.float32)).astype(np.float64))
+
+
+def check(center, p, r):
+    """Worst f32 error (ULPs of the exact value) of the two pieces."""
+    one = F(1)
+    xs = np.linspace(1e-3, CENTER, 20001).astype(np.float32)
+    worst_c = 0.0
+    for x in np.concatenate([xs, -xs]):
+        x = F(x)
+        tz = horner32(center, F(x * x))
+        # x C_hi is exact (Dekker's product), x tz rounds once; the
+        # compensated sum is modelled as one rounding of the float64 total.
+        px = float(x) * float(SQRT2PI_INV_HI)
+        got = F(0.5 + px + float(F(x * tz)))
+        exact = mp.ncdf(mp.mpf(float(x)))
+        worst_c = max(worst_c, abs(float(got) - float(exact)) / float(np.spacing(F(float(exact)))))
+    a = np.linspace(CENTER, TAIL_END, 200001).astype(np.float32)
+    num = horner32(p, a)
+    den = F(F(horner32(r, a) * a) + one)
+    got = (num / den).astype(np.float64)
+    exact = mills(a.astype(np.float64))
+    worst_t = np.max(np.abs(got - exact) / np.spacing(exact.astype(np.float32)).astype(np.float64))
+    return worst_c, worst_t
+
+
+def main():
+    center, err_c = fit_center()
+    p, r, rel = fit_tail()
+    print(f"// centre T(z), degree {CENTER_DEGREE}: fit error {err_c:.2e} of Phi(-|x|)")
+    print(f"    let tz = {horner('z', center)};")
+    print(f"// tail G(a) = P(a) / (1 + a R(a)): fit error {rel:.2e} relative")
+    print(f"    let p = {horner('a', p)};")
+    print(f"    let r = {horner('a', r)};")
+    near, err_n = fit_near()
+    print(f"// near G(a), a in [{CENTER}, {NEAR_END}], t = a - {NEAR_MID}: fit error {err_n:.2e} relative")
+    print(f"    let near = {horner('t', near)};")
+    wc, wt = check(center, p, r)
+    wn = check_near(near)
+    print(f"// float32 evaluation: centre {wc:.2f} ULP of Phi, tail {wt:.2f} ULP of G, near {wn:.2f} ULP of G")
+
+
+if __name__ == "__main__":
+    main()
