@@ -279,7 +279,7 @@ impl Context {
     ) -> Result<Vec<f32>, Error> {
         // Size first, so a too-large input errs before a host allocation.
         self.checked_bytes(x.len())?;
-        let mut out = vec![0.0; x.len()];
+        let mut out = crate::readback::output_vec(x.len());
         self.run_into(act, mode, x, grad_output, &mut out)?;
         Ok(out)
     }
@@ -683,11 +683,17 @@ impl Batch<'_> {
         };
         let mut all =
             crate::readback::read_f32(ctx.device(), &staging, bytes, submission, ctx.poll_timeout)?;
-        // Split from the back so each piece is one truncation.
+        // Split from the back: each later piece is copied into a fresh
+        // output (huge pages for large ones), the first keeps `all`.
         let mut pieces: Vec<Vec<f32>> = Vec::with_capacity(tensors.len());
-        for t in tensors.iter().rev() {
-            pieces.push(all.split_off(all.len() - t.len()));
+        for t in tensors[1..].iter().rev() {
+            let at = all.len() - t.len();
+            let mut piece = crate::readback::output_vec(t.len());
+            piece.copy_from_slice(&all[at..]);
+            all.truncate(at);
+            pieces.push(piece);
         }
+        pieces.push(all);
         pieces.reverse();
         Ok(pieces)
     }

@@ -14,7 +14,7 @@ pub(crate) fn read_f32(
     submission: wgpu::SubmissionIndex,
     timeout: Duration,
 ) -> Result<Vec<f32>, Error> {
-    let mut data = vec![0.0; (bytes / 4) as usize];
+    let mut data = output_vec((bytes / 4) as usize);
     read_f32_into(device, staging, submission, timeout, &mut data)?;
     Ok(data)
 }
@@ -79,8 +79,48 @@ pub(crate) async fn read_f32_async(
         .ok_or(Error::Map(wgpu::BufferAsyncError))??;
     let data = {
         let view = staging.slice(..).get_mapped_range()?;
-        bytemuck::cast_slice::<u8, f32>(&view).to_vec()
+        let values = bytemuck::cast_slice::<u8, f32>(&view);
+        let mut data = output_vec(values.len());
+        data.copy_from_slice(values);
+        data
     };
     staging.unmap();
     Ok(data)
+}
+
+/// A zeroed `Vec` for `len` results. Fresh memory costs a page fault per page
+/// on first write: for a 64 MiB output on Linux that was 16,384 faults and
+/// about 40-50 ms, more than the copy itself. Large outputs therefore ask for
+/// transparent huge pages (`madvise(MADV_HUGEPAGE)`, honoured where THP is
+/// enabled for "madvise" or "always"): 32 faults for the same 64 MiB.
+pub(crate) fn output_vec(len: usize) -> Vec<f32> {
+    // `vec![0.0; n]` allocates zeroed memory (calloc, a fresh mapping for
+    // large sizes) without touching it, so the advice comes before any fault.
+    let out = vec![0.0_f32; len];
+    #[cfg(target_os = "linux")]
+    advise_huge_pages(&out);
+    out
+}
+
+#[cfg(target_os = "linux")]
+fn advise_huge_pages(memory: &[f32]) {
+    const HUGE_PAGE: usize = 2 << 20;
+    let start = memory.as_ptr() as usize;
+    let end = start + std::mem::size_of_val(memory);
+    let (first, last) = (
+        start.next_multiple_of(HUGE_PAGE),
+        end / HUGE_PAGE * HUGE_PAGE,
+    );
+    if last >= first + 4 * HUGE_PAGE {
+        // SAFETY: [first, last) lies inside `memory`'s allocation;
+        // MADV_HUGEPAGE changes how its pages are backed, never their
+        // contents, and a failure (e.g. no THP support) is harmless.
+        unsafe {
+            libc::madvise(
+                first as *mut libc::c_void,
+                last - first,
+                libc::MADV_HUGEPAGE,
+            );
+        }
+    }
 }
