@@ -499,6 +499,9 @@ struct Report {
     baselines: Vec<BaselineRow>,
     rows: Vec<Row>,
     empty_dispatch: f64,
+    /// The copy kernel over N = 1024 (bindings, 256 invocations), submitted
+    /// and waited for: what any real dispatch costs on the adapter.
+    copy_round_trip: f64,
     apply_round_trip: f64,
     /// (N, seconds per `ctx.forward` call).
     host_forward: (usize, f64),
@@ -543,6 +546,7 @@ fn run_adapter(bench: &Bench, options: &Options) -> Res<Report> {
         baselines: Vec::new(),
         rows: Vec::new(),
         empty_dispatch: 0.0,
+        copy_round_trip: 0.0,
         apply_round_trip: 0.0,
         host_forward: (0, 0.0),
     };
@@ -559,6 +563,20 @@ fn run_adapter(bench: &Bench, options: &Options) -> Res<Report> {
         wait(ctx)
     })?;
     let x = ctx.upload(&inputs(ROUND_TRIP_N))?;
+    let y = ctx.upload(&inputs(ROUND_TRIP_N))?;
+    let copy = baselines.bind(
+        device,
+        &baselines.copy,
+        &[x.buffer()],
+        y.buffer(),
+        ROUND_TRIP_N / 4,
+    );
+    report.copy_round_trip = measure_round_trip(options.iters, &mut || {
+        let mut encoder = encoder(ctx);
+        copy.record(&mut encoder);
+        ctx.queue().submit([encoder.finish()]);
+        wait(ctx)
+    })?;
     report.apply_round_trip = measure_round_trip(options.iters, &mut || {
         let y = ctx.apply(Activation::Sigmoid, &x)?;
         wait(ctx)?;
@@ -700,8 +718,9 @@ fn print_summary(r: &Report) {
     let (n, fwd_s) = r.host_forward;
     println!(
         "summary {} ({}): copy kernel {}, a+b copy kernel {}, copy_buffer_to_buffer {} (at N={}); \
-         empty dispatch round trip {}; apply(sigmoid, N={ROUND_TRIP_N}) round trip {} \
-         ({:.2}x empty dispatch); forward(sigmoid) host slice N={}: {} ({}/call, bytes \
+         empty dispatch round trip {}; copy kernel round trip (N={ROUND_TRIP_N}) {}; \
+         apply(sigmoid, N={ROUND_TRIP_N}) round trip {} ({:.2}x empty dispatch, {:.2}x copy \
+         kernel); forward(sigmoid) host slice N={}: {} ({}/call, bytes \
          uploaded + read back)",
         r.adapter,
         r.backend,
@@ -710,8 +729,10 @@ fn print_summary(r: &Report) {
         opt_gbps(largest.map(BaselineRow::memcpy_gbps)),
         largest.map_or("-".into(), |b| size_label(b.n)),
         duration_label(r.empty_dispatch),
+        duration_label(r.copy_round_trip),
         duration_label(r.apply_round_trip),
         r.apply_round_trip / r.empty_dispatch,
+        r.apply_round_trip / r.copy_round_trip,
         size_label(n),
         opt_gbps(Some(gbps(bytes_moved(Mode::Forward, n), fwd_s))),
         duration_label(fwd_s),
@@ -799,7 +820,8 @@ fn json(reports: &[Report]) -> String {
             "{{\"adapter\": {}, \"backend\": {}, \"timing\": {}, \"timing_detail\": {}, \
              \"timestamp_fallbacks\": {}, \"baselines\": [{}], \
              \"empty_dispatch_round_trip_s\": {}, \"apply_round_trip_n\": {ROUND_TRIP_N}, \
-             \"apply_round_trip_s\": {}, \"apply_ratio_to_empty_dispatch\": {}, \
+             \"copy_round_trip_s\": {}, \"apply_round_trip_s\": {}, \
+             \"apply_ratio_to_empty_dispatch\": {}, \"apply_ratio_to_copy\": {}, \
              \"host_forward\": {{\"op\": \"sigmoid\", \"n\": {n}, \"bytes\": {}, \
              \"seconds_per_call\": {}, \"gbps\": {}}}}}",
             json_string(&r.adapter),
@@ -809,8 +831,10 @@ fn json(reports: &[Report]) -> String {
             r.timestamp_fallbacks,
             baselines.join(", "),
             json_number(Some(r.empty_dispatch)),
+            json_number(Some(r.copy_round_trip)),
             json_number(Some(r.apply_round_trip)),
             json_number(Some(r.apply_round_trip / r.empty_dispatch)),
+            json_number(Some(r.apply_round_trip / r.copy_round_trip)),
             bytes_moved(Mode::Forward, n),
             json_number(Some(fwd_s)),
             json_number(Some(gbps(bytes_moved(Mode::Forward, n), fwd_s))),
