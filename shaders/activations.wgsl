@@ -154,28 +154,26 @@ fn gelu_derivative(x: f32) -> f32 {
 // (constants in two parts, exact products): an f32 v would cost ~|v| ULPs.
 const WA_GELU_C1_HI: f32 = 1.5957691669464111;      // 2 sqrt(2/pi)
 const WA_GELU_C1_LO: f32 = -4.534068054340423e-08;
-const WA_GELU_C3_HI: f32 = 0.07135481387376785;     // 2 sqrt(2/pi) 0.044715
-const WA_GELU_C3_LO: f32 = 2.3988324659995897e-09;
+const WA_GELU_C3: f32 = 0.07135481387376785;        // 2 sqrt(2/pi) 0.044715
 
-// v = x (c1 + c3 x^2) and x v' = x (c1 + 3 c3 x^2), each as hi + lo, for |x| <= 16.
+// v = c1 x + c3 x^3 and x v' = c1 x + 3 c3 x^3, each as hi + lo, for |x| <= 16.
 struct WaGeluTanhArgs {
     v: vec2<f32>,
     x_dv: vec2<f32>,
 }
 
+// c1_hi x is formed exactly (Dekker's product); the small rest (c1_lo x and
+// the cubic term, which is below a tenth of v for |x| < 1.5, where GELU's
+// condition number is small) is added in plain f32, and TwoSum renormalises
+// each pair. Far out, where the cubic term dominates, v is good to about
+// 2 ULP, which sigma's and GELU's condition numbers there absorb.
 fn wa_gelu_tanh_args(x: f32) -> WaGeluTanhArgs {
-    let x2 = wa_two_prod(x, x);
-    let t = wa_two_prod(WA_GELU_C3_HI, x2.x);
-    let t_lo = t.y + (WA_GELU_C3_HI * x2.y + WA_GELU_C3_LO * x2.x);
-    // u = c1 + t, v = x u.
-    let u = wa_two_sum(WA_GELU_C1_HI, t.x);
-    let u_lo = u.y + (WA_GELU_C1_LO + t_lo);
-    let v = wa_two_prod(x, u.x);
-    // v' = u + 2t, x v'.
-    let d = wa_two_sum(u.x, 2.0 * t.x);
-    let d_lo = d.y + (u_lo + 2.0 * t_lo);
-    let xd = wa_two_prod(x, d.x);
-    return WaGeluTanhArgs(vec2<f32>(v.x, v.y + x * u_lo), vec2<f32>(xd.x, xd.y + x * d_lo));
+    let p = wa_two_prod(x, WA_GELU_C1_HI);
+    let x3 = x * (x * x);
+    let linear_lo = p.y + WA_GELU_C1_LO * x;
+    let v = wa_two_sum(p.x, linear_lo + WA_GELU_C3 * x3);
+    let xd = wa_two_sum(p.x, linear_lo + (3.0 * WA_GELU_C3) * x3);
+    return WaGeluTanhArgs(v, xd);
 }
 
 fn wa_gelu_tanh_v2(x: f32) -> vec2<f32> {
@@ -189,42 +187,38 @@ fn wa_exp_neg_abs2(v: vec2<f32>) -> f32 {
     return e - e * select(v.y, -v.y, negative);
 }
 
-// x sigma(v), as x / (1 + e^-v) while e^-v is finite (one rounding fewer),
-// and x e^v / (1 + e^v) beyond. For |x| > 16 sigma(v) is 0 or 1 to f32
-// precision (|v| > 317): x itself, or a zero with x's sign (also at +-inf).
-// Every case is computed and one kept (no branch).
+// x sigma(v) = x / (1 + e^-v) while e^-v is finite (v > -80), with
+// e^-v = e^-hi (1 - lo) taken directly (no reciprocal); beyond, 1 + e^v
+// rounds to 1 and it is x e^v, e^v = e^hi (1 + lo): one exp either way. For
+// |x| > 16 sigma(v) is 0 or 1 to f32 precision (|v| > 317): x itself, or a
+// zero with x's sign (also at +-inf). No branch.
 fn gelu_tanh_forward(x: f32) -> f32 {
     let v = wa_gelu_tanh_v2(x);
-    let e = wa_exp_neg_abs2(v);
     let far = v.x <= -80.0;
-    let numerator = select(x, x * e, far);
-    let denominator = select(1.0 + e, 1.0 + 1.0 / e, v.x < 0.0 && !far);
-    let y = numerator / denominator;
+    let e = wa_exp(select(-v.x, v.x, far));
+    let y = select(x / (1.0 + (e - e * v.y)), x * (e + e * v.y), far);
     return select(y, select(wa_copysign(0.0, x), x, x > 0.0), wa_abs(x) > 16.0);
 }
 
 // d/dx [x sigma(v)] = sigma(v) + x v' sigma'(v), with e = e^-|v|,
-// sigma'(v) = e / (1 + e)^2. For x >= 0 both terms are positive. For x < 0
-// they cancel (the root is at -0.75), so there it is taken over one
-// denominator, e (1 + e + x v') / (1 + e)^2, with the numerator summed in
-// double-f32: only the root itself loses digits.
+// sigma'(v) = e / (1 + e)^2, over the one denominator w^2, w = 1 + e. For
+// x >= 0 the numerator w + x v' e has two positive terms. For x < 0 it is
+// e (1 + e + x v') (sigma(v) = e / w there), whose terms cancel (the root is
+// at -0.75), so it is summed in double-f32: only the root itself loses
+// digits. One division for both sides.
 fn gelu_tanh_derivative(x: f32) -> f32 {
     let args = wa_gelu_tanh_args(x);
     let e = wa_exp_neg_abs2(args.v);
-    // x < 0:
-    let w2 = wa_two_sum(1.0, e);
-    let n = wa_two_sum(w2.x, args.x_dv.x);
-    let numerator = n.x + (n.y + (w2.y + args.x_dv.y));
-    let left = e * numerator / (w2.x * w2.x);
+    let w = wa_two_sum(1.0, e);
+    let n = wa_two_sum(w.x, args.x_dv.x);
+    let left = e * (n.x + (n.y + (w.y + args.x_dv.y)));
+    let right = w.x + args.x_dv.x * e;
+    let y = select(right, left, x < 0.0) / (w.x * w.x);
     // Far out on the left everything underflows: keep the sign of the limit.
-    let y_left = select(left, wa_copysign(0.0, x), left == 0.0);
-    // x >= 0:
-    let w = 1.0 + e;
-    let y_right = 1.0 / w + args.x_dv.x * (e / (w * w));
-    let y = select(y_right, y_left, x < 0.0);
+    let y_signed = select(y, wa_copysign(0.0, x), y == 0.0 && x < 0.0);
     // |x| > 16: sigma'(v) underflows: 1 on the right, a vanishing negative
     // number on the left.
-    return select(y, wa_keep_nan(x, select(wa_copysign(0.0, x), 1.0, x > 0.0)), wa_abs(x) > 16.0);
+    return select(y_signed, wa_keep_nan(x, select(wa_copysign(0.0, x), 1.0, x > 0.0)), wa_abs(x) > 16.0);
 }
 
 // ---- SiLU ------------------------------------------------------------------
