@@ -190,7 +190,8 @@ impl Entry {
 /// data. Give it the caller's buffers and command encoder; it validates
 /// everything first, records the dispatch(es) and returns; the caller
 /// submits. Pipelines are compiled on first use of an (op, mode) and cached;
-/// parameters travel in a uniform, so new values never recompile.
+/// parameters travel as immediates (a small uniform on devices without
+/// them), so new values never recompile.
 ///
 /// ```no_run
 /// # fn demo(device: &wgpu::Device, queue: &wgpu::Queue, x: &wgpu::Buffer, y: &wgpu::Buffer) -> Result<(), wgpu_activations::Error> {

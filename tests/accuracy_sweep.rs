@@ -23,7 +23,8 @@ fn strided_bit_patterns_meet_the_accuracy_targets() {
     x.extend([-f32::NAN]); // a NaN with the sign bit set
     // Worst inputs the default stride (2^10) of examples/accuracy.rs found,
     // kept as regressions: gelu_tanh' (4.2 scaled before its fix), sigmoid',
-    // silu', mish, mish', softsign', gelu', gelu_tanh, softplus.
+    // silu', mish, mish', softsign', gelu', gelu_tanh, softplus; then, after
+    // the branch-free rewrites, gelu, gelu', gelu_tanh, tanh', tanhshrink.
     x.extend([
         f32::from_bits(0xbfa3_d800),
         6.599_121e-1,
@@ -34,6 +35,11 @@ fn strided_bit_patterns_meet_the_accuracy_targets() {
         -1.421_020_5,
         -7.446_899_4e-1,
         -4.427_490_2e-1,
+        -1.843_627_9,
+        -1.565_429_7,
+        -7.648_926e-1,
+        3.299_560_5e-1,
+        2.255_401_6e-1,
     ]);
     let mut failures = Vec::new();
     let mut judged = 0u64;
