@@ -476,6 +476,13 @@ fn uniform_path_and_binding_windows_give_the_same_bits() {
                 .features()
                 .contains(wgpu::Features::IMMEDIATES)
         );
+        // Same body width as the default context (packed on lavapipe).
+        assert_eq!(
+            constrained.kernels().body_width(),
+            ctx.kernels().body_width(),
+            "{}",
+            describe(ctx)
+        );
         for act in [
             Activation::Gelu,
             Activation::hardtanh(),

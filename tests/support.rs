@@ -428,10 +428,12 @@ pub fn semantic_rules() -> Vec<Rule> {
     rules
 }
 
-/// For every adapter, a context on a device opened *without* optional
-/// features (so per-dispatch data goes through a uniform buffer, not
-/// immediates) and with a 1 MiB storage-binding limit (so anything over 2^18
-/// elements is bound in windows): the paths the default devices here skip.
+/// For every adapter, a context on a device opened *without* immediates (so
+/// per-dispatch data goes through a uniform buffer) and with a 1 MiB
+/// storage-binding limit (so anything over 2^18 elements is bound in
+/// windows): the paths the default devices here skip. It keeps 64-bit
+/// integers where the adapter has them, so on lavapipe the windows and the
+/// uniform are exercised with the packed body, on llvmpipe (GL) with vec4.
 pub fn constrained_contexts() -> &'static [Context] {
     static CONSTRAINED: OnceLock<Vec<Context>> = OnceLock::new();
     CONSTRAINED.get_or_init(|| {
@@ -451,6 +453,7 @@ pub fn constrained_contexts() -> &'static [Context] {
                 let (device, queue) = adapter
                     .request_device(&wgpu::DeviceDescriptor {
                         label: Some("test.constrained"),
+                        required_features: adapter.features() & wgpu::Features::SHADER_INT64,
                         required_limits: limits,
                         ..Default::default()
                     })
