@@ -30,7 +30,8 @@ struct DispatchData32 {
 pub struct Tuning {
     /// Invocations per workgroup (the `WORKGROUP_SIZE` override).
     pub workgroup_size: u32,
-    /// Elements (vec4 in the main body) per invocation (the `ITEMS` override).
+    /// Body elements (vec4, or eight packed f32) per invocation (the `ITEMS`
+    /// override).
     pub items_per_invocation: u32,
     /// Move the main body as [`Width::Packed`] (eight f32 per invocation as
     /// `vec4<u64>`) instead of `vec4<f32>`. Ignored where the device lacks
@@ -40,8 +41,8 @@ pub struct Tuning {
 
 impl Tuning {
     /// The shape for a device: 256 invocations per workgroup (64 halves
-    /// throughput on lavapipe; 256 suits desktop GPUs), each doing one vec4 on
-    /// CPU adapters and two on GPUs, capped by the device limits; packed
+    /// throughput on lavapipe; 256 suits desktop GPUs), each doing one body
+    /// element on CPU adapters and two on GPUs, capped by the device limits; packed
     /// storage on CPU adapters whose device has `Features::SHADER_INT64`. The
     /// environment variables `WGPU_ACTIVATIONS_WORKGROUP_SIZE`,
     /// `WGPU_ACTIVATIONS_ITEMS` and `WGPU_ACTIVATIONS_PACKED` (0 or 1)

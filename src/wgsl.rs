@@ -71,7 +71,8 @@ pub enum DispatchData {
 /// The element type a kernel module loads and stores.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Width {
-    /// `vec4<f32>`: the main body of a buffer.
+    /// `vec4<f32>`: the main body of a buffer (GPUs, and adapters without
+    /// 64-bit integers).
     Vec4,
     /// `vec4<u64>` holding eight f32, two per u64: the main body on CPU
     /// adapters, where it halves the per-component cost of storage access.
