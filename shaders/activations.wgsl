@@ -108,6 +108,15 @@ fn wa_times_vanishing(x: f32, t: f32) -> f32 {
     return select(x * t, wa_copysign(0.0, x), t == 0.0);
 }
 
+// (d.x + d.y)^2 rounded once (d an unevaluated sum, |d.y| << |d.x|): squaring
+// a rounded d would cost two roundings of d and one of the square, which
+// derivatives of the form e P / d^2 cannot afford where their condition
+// number is 0.
+fn wa_square2(d: vec2<f32>) -> f32 {
+    let s = wa_two_prod(d.x, d.x);
+    return s.x + (s.y + 2.0 * d.x * d.y);
+}
+
 // x sigma(v) as x / (1 + e^-v), one rounding fewer than x * sigma(v), while
 // e^-v stays finite (v > -80); beyond, 1 + e^v rounds to 1 and x sigma(v) is
 // x e^v = (x e^(v/2)) e^(v/2) (no intermediate underflow), a vanishing number
@@ -188,15 +197,25 @@ fn wa_exp_neg_abs2(v: vec2<f32>) -> f32 {
 }
 
 // x sigma(v) = x / (1 + e^-v) while e^-v is finite (v > -80), with
-// e^-v = e^-hi (1 - lo) taken directly (no reciprocal); beyond, 1 + e^v
-// rounds to 1 and it is x e^v, e^v = e^hi (1 + lo): one exp either way. For
-// |x| > 16 sigma(v) is 0 or 1 to f32 precision (|v| > 317): x itself, or a
-// zero with x's sign (also at +-inf). No branch.
+// e^-v = 2^k (1 + m) (1 - lo) (v = hi + lo) and the denominator
+// (1 + 2^k) + 2^k (m - lo (1 + m)) rounded once: next to the minimum of
+// x sigma(v) (x = -0.75, condition number 0) every rounding counts. Beyond
+// -80, 1 + e^v rounds to 1 and it is x e^v = (x h) h with h = e^(v/2):
+// e^v itself would be subnormal (v < -87.3) and lose the digits that x e^v
+// (still normal down to v = -90) needs; below v = -174 it is a zero with
+// x's sign. One exponential reduction either way. For |x| > 16 sigma(v) is
+// 0 or 1 to f32 precision (|v| > 317): x itself, or a zero with x's sign
+// (also at +-inf). No branch.
 fn gelu_tanh_forward(x: f32) -> f32 {
     let v = wa_gelu_tanh_v2(x);
     let far = v.x <= -80.0;
-    let e = wa_exp(select(-v.x, v.x, far));
-    let y = select(x / (1.0 + (e - e * v.y)), x * (e + e * v.y), far);
+    let arg = select(-v.x, 0.5 * v.x, far);
+    let km = wa_exp_reduce(select(select(arg, 88.0, arg > 88.0), -87.0, arg < -87.0));
+    let p = wa_pow2i(i32(km.x));
+    let near = x / ((1.0 + p) + p * (km.y - v.y * (1.0 + km.y)));
+    let h = p * (1.0 + km.y);
+    let y_far = select((x * (h + h * (0.5 * v.y))) * h, wa_copysign(0.0, x), arg < -87.0);
+    let y = select(near, y_far, far);
     return select(y, select(wa_copysign(0.0, x), x, x > 0.0), wa_abs(x) > 16.0);
 }
 
@@ -226,25 +245,31 @@ fn silu_forward(x: f32) -> f32 {
     return wa_times_sigmoid(x, x);
 }
 
-// sigma(x) (1 + x (1 - sigma(x))) with e = e^-|x|. For x >= 0 that is
-// s (1 + x e / (1 + e)), s = 1 / (1 + e), with no cancellation; for x < 0 it
-// is e ((1 + x) + e) / (1 + e)^2, where 1 + x is exact (x <= -1/2) or
-// harmless, so only the root at x = -1.278 loses digits.
+// sigma(x) (1 + x (1 - sigma(x))) with e = e^-|x|, w = 1 + e. For x >= 0
+// that is (1 + x e / w) / w, with no cancellation. For x < 0, sigma = e / w
+// and 1 - sigma = 1 / w: from -1/2 to 0 that is (e / w)(1 + x / w), again
+// without cancellation; below -1/2 it is e ((1 + x) + e) / w^2, where
+// 1 + x is exact, so only the root at x = -1.278 loses digits (w^2 rounded
+// once: wa_square2).
 fn silu_derivative(x: f32) -> f32 {
     let e = wa_exp(-wa_abs(x));
     let w = 1.0 + e;
-    // x < 0: underflows to -0 below x = -104 (the limit, with its sign).
-    let left = select(e * ((1.0 + x) + e) / (w * w), wa_copysign(0.0, x), e == 0.0);
+    // Underflows to -0 below x = -104 (the limit, with its sign).
+    let w2 = wa_square2(wa_two_sum(1.0, e));
+    let far_left = select(e * ((1.0 + x) + e) / w2, wa_copysign(0.0, x), e == 0.0);
+    let near_left = (e / w) * (1.0 + x / w);
     let right = select((1.0 + x * (e / w)) / w, 1.0, e == 0.0);
-    return select(right, left, wa_lt_zero(x));
+    return select(select(right, near_left, wa_lt_zero(x)), far_left, x <= -0.5);
 }
 
 // ---- Mish ------------------------------------------------------------------
-// tanh(softplus(x)) = n / (n + 2) with n = e^x (e^x + 2); it rounds to 1 for
-// x > 9, so e^x is taken of min(x, 20) and never overflows.
+// tanh(softplus(x)) = n / (n + 2) with n = e^x (e^x + 2) = 2e^x + e^2x (2e^x
+// exact, e^2x the smaller term for x < 0: one rounding fewer than e (e + 2);
+// wa_opaque keeps Mesa from factoring it back into e (2 + e)); it rounds to 1
+// for x > 9, so e^x is taken of min(x, 20) and never overflows.
 fn mish_forward(x: f32) -> f32 {
     let e = wa_exp(select(20.0, x, x < 20.0));
-    let n = e * (e + 2.0);
+    let n = wa_opaque(2.0 * e) + e * e;
     return wa_times_vanishing(x, n / (n + 2.0));
 }
 
@@ -254,14 +279,15 @@ fn mish_forward(x: f32) -> f32 {
 // a small negative one down to -1/2). For x <= -1/2, over
 // one denominator: e P / d^2, P = 4 (1 + x) + e ((6 + 4x) + e (4 + e)), whose
 // leading term is exact for x <= -1/2, so only the root at x = -1.19 loses
-// digits. Exactly 1 to f32 precision for x > 20; -0 (the limit, with its
+// digits (d^2 rounded once: wa_square2). Exactly 1 to f32 precision for x > 20; -0 (the limit, with its
 // sign) once e underflows.
 fn mish_derivative(x: f32) -> f32 {
     let e = wa_exp(select(20.0, x, x < 20.0));
     let w = 1.0 + e;
     let d = e * (e + 2.0) + 2.0;
     let p = 4.0 * (1.0 + x) + e * ((6.0 + 4.0 * x) + e * (4.0 + e));
-    let left = select(e * p / (d * d), wa_copysign(0.0, x), e == 0.0);
+    let d2 = wa_square2(wa_two_sum(2.0, e * (e + 2.0)));
+    let left = select(e * p / d2, wa_copysign(0.0, x), e == 0.0);
     let right = (1.0 - 2.0 / d) + 4.0 * x * e * w / (d * d);
     let y = select(right, left, x <= -0.5);
     return wa_keep_nan(x, select(y, 1.0, x > 20.0));

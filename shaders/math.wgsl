@@ -65,21 +65,28 @@ fn wa_pow2i(k: i32) -> f32 {
 fn wa_exp(x: f32) -> f32 {
     // Clamp first: keeps k in range (and i32() away from NaN and inf).
     let xc = select(select(x, 89.0, x > 89.0), -104.0, x < -104.0);
-    let xk = select(xc, 0.0, wa_is_nan(x));
+    let km = wa_exp_reduce(select(xc, 0.0, wa_is_nan(x)));
+    let k = i32(km.x);
+    let k1 = k / 2;
+    let e = (1.0 + km.y) * wa_pow2i(k1) * wa_pow2i(k - k1);
+    // +inf and NaN pass through (the clamp saw them as 89 and 0); -inf gives 0.
+    return select(e, x, wa_is_nan(x) || x == bitcast<f32>(0x7f800000u));
+}
+
+// e^x = 2^k (1 + m) for finite |x| <= 104 (wa_exp's reduction and
+// polynomial): vec2(k, m), k an exact integer, |m| < 0.42. Callers that add
+// something to e^x can do it before the last rounding, e.g.
+// 1 + e^x = (1 + 2^k) + 2^k m.
+fn wa_exp_reduce(x: f32) -> vec2<f32> {
     let ln2_hi = 6.9314575195e-01; // 0x3f317200, exact times small k
     let ln2_lo = 1.4286067653e-06; // 0x35bfbe8e
-    let k = i32(1.4426950216e+00 * xk + select(0.5, -0.5, xk < 0.0));
-    let t = f32(k);
-    let hi = xk - t * ln2_hi;
+    let t = f32(i32(1.4426950216e+00 * x + select(0.5, -0.5, x < 0.0)));
+    let hi = x - t * ln2_hi;
     let lo = t * ln2_lo;
     let r = hi - lo;
     let r2 = r * r;
     let c = r - r2 * (1.6666625440e-1 + r2 * -2.7667332906e-3);
-    let y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi);
-    let k1 = k / 2;
-    let e = y * wa_pow2i(k1) * wa_pow2i(k - k1);
-    // +inf and NaN pass through (the clamp saw them as 89 and 0); -inf gives 0.
-    return select(e, x, wa_is_nan(x) || x == bitcast<f32>(0x7f800000u));
+    return vec2<f32>(t, hi - (lo - (r * c) / (2.0 - c)));
 }
 
 // e^x - 1, < 1 ULP (FreeBSD/musl s_expm1f.c): accurate for tiny x where

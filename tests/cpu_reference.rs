@@ -318,3 +318,31 @@ fn lists_split_only_outside_parentheses() {
     );
     assert!(Activation::parse_list("gelu, nope").is_err());
 }
+
+/// The judge's subnormal rule: where the reference is below 2^-126, zero or a
+/// tiny result with the right sign is right; a result above 2^-126 is judged
+/// like any other, by ULPs / (1 + kappa).
+#[test]
+fn judge_near_the_subnormal_boundary() {
+    use wgpu_activations::Mode;
+    use wgpu_activations::accuracy::{Rule, judge};
+    // gelu_tanh(-10.100637) = -1.1754932e-38, just below 2^-126; kappa ~ 270.
+    let act = Activation::GeluTanh;
+    let x = f32::from_bits(0xc121_9c36);
+    let want = cpu::forward(act, &[x]).unwrap()[0];
+    assert!(want < 0.0 && want.abs() < f32::MIN_POSITIVE, "{want:e}");
+    for tiny in [-0.0, -1e-40, want] {
+        let j = judge(act, Mode::Forward, x, 1.0, tiny);
+        assert_eq!((j.scaled, j.broken_rule), (0.0, None), "{tiny:e}");
+    }
+    let j = judge(act, Mode::Forward, x, 1.0, 0.0);
+    assert_eq!(j.broken_rule, Some(Rule::WrongSignedZero));
+    // 41 ULPs past the boundary (relative error 5e-6), scaled by 1 + kappa.
+    let above = f32::from_bits(0x8080_0021);
+    let j = judge(act, Mode::Forward, x, 1.0, above);
+    assert_eq!(j.ulps, 41.0);
+    assert!(j.scaled > 0.1 && j.scaled < 0.2, "{}", j.scaled);
+    // The same error on the wrong side of zero is far off.
+    let j = judge(act, Mode::Forward, x, 1.0, -above);
+    assert!(j.scaled > 1e4, "{}", j.scaled);
+}
