@@ -108,15 +108,6 @@ fn wa_times_vanishing(x: f32, t: f32) -> f32 {
     return select(x * t, wa_copysign(0.0, x), t == 0.0);
 }
 
-// (d.x + d.y)^2 rounded once (d an unevaluated sum, |d.y| << |d.x|): squaring
-// a rounded d would cost two roundings of d and one of the square, which
-// derivatives of the form e P / d^2 cannot afford where their condition
-// number is 0.
-fn wa_square2(d: vec2<f32>) -> f32 {
-    let s = wa_two_prod(d.x, d.x);
-    return s.x + (s.y + 2.0 * d.x * d.y);
-}
-
 // x sigma(v) as x / (1 + e^-v), one rounding fewer than x * sigma(v), while
 // e^-v stays finite (v > -80); beyond, 1 + e^v rounds to 1 and x sigma(v) is
 // x e^v = (x e^(v/2)) e^(v/2) (no intermediate underflow), a vanishing number
@@ -249,13 +240,13 @@ fn silu_forward(x: f32) -> f32 {
 // that is (1 + x e / w) / w, with no cancellation. For x < 0, sigma = e / w
 // and 1 - sigma = 1 / w: from -1/2 to 0 that is (e / w)(1 + x / w), again
 // without cancellation; below -1/2 it is e ((1 + x) + e) / w^2, where
-// 1 + x is exact, so only the root at x = -1.278 loses digits (w^2 rounded
-// once: wa_square2).
+// 1 + x is exact, so only the root at x = -1.278 loses digits (w^2 as
+// 1 + e (2 + e): fewer roundings than squaring a rounded w).
 fn silu_derivative(x: f32) -> f32 {
     let e = wa_exp(-wa_abs(x));
     let w = 1.0 + e;
     // Underflows to -0 below x = -104 (the limit, with its sign).
-    let w2 = wa_square2(wa_two_sum(1.0, e));
+    let w2 = 1.0 + e * (2.0 + e);
     let far_left = select(e * ((1.0 + x) + e) / w2, wa_copysign(0.0, x), e == 0.0);
     let near_left = (e / w) * (1.0 + x / w);
     let right = select((1.0 + x * (e / w)) / w, 1.0, e == 0.0);
@@ -274,21 +265,22 @@ fn mish_forward(x: f32) -> f32 {
 }
 
 // t + x sigma(x) (1 - t^2), t = tanh(softplus(x)) = n / (n + 2) = 1 - 2 / d,
-// 1 - t^2 = 4 w^2 / d^2, with e = e^x, w = 1 + e, n = e (e + 2), d = n + 2.
-// For x > -1/2: n / d + 4 x e w / d^2 (two positive terms for x >= 0,
-// a small negative one down to -1/2; n / d rather than 1 - 2 / d, and d^2
-// rounded once: 5 ULPs -> 4 at x = -0.18 in a sweep of every f32). For x <= -1/2, over
-// one denominator: e P / d^2, P = 4 (1 + x) + e ((6 + 4x) + e (4 + e)), whose
-// leading term is exact for x <= -1/2, so only the root at x = -1.19 loses
-// digits (d^2 rounded once: wa_square2). Exactly 1 to f32 precision for x > 20; -0 (the limit, with its
-// sign) once e underflows.
+// 1 - t^2 = 4 w^2 / d^2, with e = e^x, w = 1 + e, n = e (e + 2), d = n + 2,
+// and d^2 formed as 4 + n (4 + n) (fewer roundings than squaring a rounded d).
+// For x > -1/2: n / d + 4 x e w / d^2 (two positive terms for x >= 0, a small
+// negative one down to -1/2; n / d rather than 1 - 2 / d: 5 ULPs -> 4 at
+// x = -0.18 in a sweep of every f32). For x <= -1/2, over one denominator:
+// e P / d^2, P = 4 (1 + x) + e ((6 + 4x) + e (4 + e)), whose leading term is
+// exact for x <= -1/2, so only the root at x = -1.19 loses digits. Exactly 1
+// to f32 precision for x > 20; -0 (the limit, with its sign) once e
+// underflows.
 fn mish_derivative(x: f32) -> f32 {
     let e = wa_exp(select(20.0, x, x < 20.0));
     let w = 1.0 + e;
     let n = e * (e + 2.0);
     let d = n + 2.0;
     let p = 4.0 * (1.0 + x) + e * ((6.0 + 4.0 * x) + e * (4.0 + e));
-    let d2 = wa_square2(wa_two_sum(2.0, n));
+    let d2 = 4.0 + n * (4.0 + n);
     let left = select(e * p / d2, wa_copysign(0.0, x), e == 0.0);
     let right = n / d + 4.0 * x * e * w / d2;
     let y = select(right, left, x <= -0.5);
