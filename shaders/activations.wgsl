@@ -126,8 +126,8 @@ fn wa_times_sigmoid(x: f32, v: f32) -> f32 {
 // is a zero with x's sign (the limit), also at -inf.
 fn gelu_forward(x: f32) -> f32 {
     let n = wa_normal(x);
-    let q = wa_normal_scale(n.q, n.k);
-    let left = wa_normal_scale(x * n.q, n.k);
+    let q = wa_ldexp(n.q, n.k);
+    let left = wa_ldexp(x * n.q, n.k);
     let right = x * (1.0 - q);
     let y = select(select(right, left, x < 0.0), x * n.center, n.a < WA_NORMAL_CENTER);
     return select(select(y, wa_copysign(0.0, x), x < -WA_NORMAL_END), x, wa_is_nan(x));
@@ -138,9 +138,9 @@ fn gelu_forward(x: f32) -> f32 {
 // and a zero with x's sign (the limit) beyond -14.6 on the left.
 fn gelu_derivative(x: f32) -> f32 {
     let n = wa_normal(x);
-    let pdf = wa_normal_scale(WA_NORMAL_SQRT2PI_INV * n.e, n.k);
-    let q = wa_normal_scale(n.q, n.k);
-    let left = wa_normal_scale(n.q - n.a * (WA_NORMAL_SQRT2PI_INV * n.e), n.k);
+    let pdf = wa_ldexp(WA_NORMAL_SQRT2PI_INV * n.e, n.k);
+    let q = wa_ldexp(n.q, n.k);
+    let left = wa_ldexp(n.q - n.a * (WA_NORMAL_SQRT2PI_INV * n.e), n.k);
     let right = (1.0 - q) + x * pdf;
     let y = select(select(right, left, x < 0.0), n.center + x * pdf, n.a < WA_NORMAL_CENTER);
     let far = select(1.0, wa_copysign(0.0, x), x < 0.0);

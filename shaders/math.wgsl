@@ -56,6 +56,14 @@ fn wa_pow2i(k: i32) -> f32 {
     return bitcast<f32>(u32(k + 127) << 23u);
 }
 
+// v 2^k for -252 <= k <= 254, in two steps of normal powers of two: exact
+// unless the result is subnormal (then only the last step rounds) or
+// overflows.
+fn wa_ldexp(v: f32, k: i32) -> f32 {
+    let k1 = k / 2;
+    return (v * wa_pow2i(k1)) * wa_pow2i(k - k1);
+}
+
 // e^x, < 1 ULP (the reduction and polynomial of FreeBSD e_expf.c), written
 // without branches: GPUs and CPU drivers run divergent branches one after the
 // other, so every input takes the general path x = k ln2 + r (exact for small
@@ -66,9 +74,7 @@ fn wa_exp(x: f32) -> f32 {
     // Clamp first: keeps k in range (and i32() away from NaN and inf).
     let xc = select(select(x, 89.0, x > 89.0), -104.0, x < -104.0);
     let km = wa_exp_reduce(select(xc, 0.0, wa_is_nan(x)));
-    let k = i32(km.x);
-    let k1 = k / 2;
-    let e = (1.0 + km.y) * wa_pow2i(k1) * wa_pow2i(k - k1);
+    let e = wa_ldexp(1.0 + km.y, i32(km.x));
     // +inf and NaN pass through (the clamp saw them as 89 and 0); -inf gives 0.
     return select(e, x, wa_is_nan(x) || x == bitcast<f32>(0x7f800000u));
 }

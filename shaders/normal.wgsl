@@ -23,42 +23,14 @@
 // Accuracy: the GELU kernels built on these meet the project's targets
 // (src/accuracy.rs; measured by examples/accuracy.rs on every adapter). No
 // exp or fma built-in; the only built-ins are min and select.
-// Helpers are prefixed wa_normal_.
+// Helpers are prefixed wa_normal_; the double-f32 building blocks (wa_two_prod,
+// wa_opaque) and wa_ldexp come from math.wgsl.
 
 const WA_NORMAL_LN2_HI: f32 = 6.9314575195e-01;
 const WA_NORMAL_LN2_LO: f32 = 1.4286067653e-06;
 const WA_NORMAL_INV_LN2: f32 = 1.4426950216e+00;
 const WA_NORMAL_SQRT2PI_INV_HI: f32 = 3.9894229174e-01;
 const WA_NORMAL_SQRT2PI_INV_LO: f32 = -1.1335170136e-08;
-
-// 2^k as f32 for -126 <= k <= 0 (k given as an exact f32 integer).
-fn wa_normal_pow2(k: f32) -> f32 {
-    return bitcast<f32>(u32(i32(k) + 127) << 23u);
-}
-
-// v itself, through an operation the optimiser cannot see through. Some
-// backends simplify float algebra ((a + b) - a -> b, regrouping of sums:
-// Mesa's llvmpipe does, Metal with fast math may), which would erase the
-// error terms below; min(v, 3e38) is v for every value used here.
-fn wa_normal_opaque(v: f32) -> f32 {
-    return min(v, 3.0e38);
-}
-
-// v with the low 12 significand bits cleared (a 12-bit upper half of v).
-fn wa_normal_split(v: f32) -> f32 {
-    return bitcast<f32>(bitcast<u32>(v) & 0xfffff000u);
-}
-
-// a * b = p + e, p = fl(a * b), e its rounding error (Dekker's product with
-// 12-bit halves, no fma): returns vec2(p, e).
-fn wa_normal_two_prod(a: f32, b: f32) -> vec2<f32> {
-    let p = a * b;
-    let ah = wa_normal_split(a);
-    let al = a - ah;
-    let bh = wa_normal_split(b);
-    let bl = b - bh;
-    return vec2<f32>(p, (((ah * bh - p) + ah * bl) + al * bh) + al * bl);
-}
 
 // e^(-a^2/2) = 2^k (1 + r + w) for 0 <= a <= 14.6: returns vec3(k, r, w),
 // k an integer in [-154, 0], |r| <= 0.3466, |w| < 0.068.
@@ -71,11 +43,11 @@ fn wa_normal_exp_half_sq(a: f32) -> vec3<f32> {
     let d2 = 0.5 * (lo * lo); // exact (or negligible)
     // k = round((y - d1) / ln2); y - d1 <= 0 and i32() truncates toward 0.
     let k = f32(i32((y - d1) * WA_NORMAL_INV_LN2 - 0.5));
-    let rh = wa_normal_opaque(y - k * WA_NORMAL_LN2_HI); // exact: k * LN2_HI has <= 23 bits
+    let rh = wa_opaque(y - k * WA_NORMAL_LN2_HI); // exact: k * LN2_HI has <= 23 bits
     let c = -(d1 + (d2 + k * WA_NORMAL_LN2_LO));
     // TwoSum: r + err = rh + c exactly.
-    let r = wa_normal_opaque(rh + c);
-    let bv = wa_normal_opaque(r - rh);
+    let r = wa_opaque(rh + c);
+    let bv = wa_opaque(r - rh);
     let err = (rh - (r - bv)) + (c - bv);
     // e^(r + err) - 1 - r = r^2 q(r) + err (1 + r) to f32 precision.
     let q = 5.0000000000e-01 + r * (1.6666665673e-01 + r * (4.1666492820e-02 + r * (8.3335433155e-03 + r * (1.3932347065e-03 + r * (1.9764257013e-04)))));
@@ -89,20 +61,13 @@ const WA_NORMAL_END: f32 = 14.6;
 const WA_NORMAL_CENTER: f32 = 1.3;
 const WA_NORMAL_SQRT2PI_INV: f32 = 3.9894228040e-01;
 
-// v 2^k for an integer k (given as an exact f32) in [-252, 0], in two exact
-// steps (only the last may round, into the subnormal range).
-fn wa_normal_scale(v: f32, k: f32) -> f32 {
-    let k1 = f32(i32(k * 0.5));
-    return (v * wa_normal_pow2(k1)) * wa_normal_pow2(k - k1);
-}
-
 // Phi(x) for |x| < 1.3: 0.5 + x C_hi + x T(x^2), x C_hi = p.x + p.y exactly,
 // 0.5 + p.x exact or Fast2Sum-corrected; result in (0.096, 0.904).
 fn wa_normal_center(x: f32) -> f32 {
     let z = x * x;
     let tz = -1.1390279830e-08 + z * (-6.6490381956e-02 + z * (9.9735734984e-03 + z * (-1.1873738840e-03 + z * (1.1548915063e-04 + z * (-9.4686238299e-06 + z * (6.6023284262e-07 + z * (-3.2696753749e-08)))))));
-    let p = wa_normal_two_prod(x, WA_NORMAL_SQRT2PI_INV_HI);
-    let s = wa_normal_opaque(0.5 + p.x);
+    let p = wa_two_prod(x, WA_NORMAL_SQRT2PI_INV_HI);
+    let s = wa_opaque(0.5 + p.x);
     return s + ((p.x - (s - 0.5)) + (p.y + x * tz));
 }
 
@@ -125,7 +90,7 @@ struct WaNormal {
     a: f32,
     // e^(-a^2/2) = e 2^k.
     e: f32,
-    k: f32,
+    k: i32,
     // Q(max(a, 1.3)) = q 2^k (the tail, meaningful from a = 1.3 on).
     q: f32,
     // Phi(x) for |x| < 1.3.
@@ -138,14 +103,14 @@ fn wa_normal(x: f32) -> WaNormal {
     let e = 1.0 + (ekrw.y + ekrw.z);
     let q = wa_normal_mills(max(a, WA_NORMAL_CENTER)) * e;
     let center = wa_normal_center(select(0.0, x, a < WA_NORMAL_CENTER));
-    return WaNormal(a, e, ekrw.x, q, center);
+    return WaNormal(a, e, i32(ekrw.x), q, center);
 }
 
 // Phi(x), the standard normal CDF. Phi(+inf) = 1, Phi(-inf) = 0 (and 0 below
 // -14.6, where Phi(x) < 2^-149), NaN in -> NaN out.
 fn wa_normal_cdf(x: f32) -> f32 {
     let n = wa_normal(x);
-    let q = wa_normal_scale(n.q, n.k);
+    let q = wa_ldexp(n.q, n.k);
     let tail = select(1.0 - q, q, x < 0.0);
     let y = select(tail, n.center, n.a < WA_NORMAL_CENTER);
     return select(select(y, 0.0, x < -WA_NORMAL_END), x, wa_is_nan(x));
@@ -154,6 +119,6 @@ fn wa_normal_cdf(x: f32) -> f32 {
 // phi(x), the standard normal density: 0 at +-inf, NaN in -> NaN out.
 fn wa_normal_pdf(x: f32) -> f32 {
     let n = wa_normal(x);
-    let y = wa_normal_scale(WA_NORMAL_SQRT2PI_INV * n.e, n.k);
+    let y = wa_ldexp(WA_NORMAL_SQRT2PI_INV * n.e, n.k);
     return select(select(y, 0.0, wa_abs(x) > WA_NORMAL_END), x, wa_is_nan(x));
 }
