@@ -18,7 +18,7 @@
 //    x C_hi exact (Dekker's product) and the sum compensated.
 //  * 1.3 <= |x|: Q(a) = 1 - Phi(a) = e^(-a^2/2) G(a), G(a) = P(a) / (1 + a R(a))
 //    a rational fit of degrees 3 and 4 with positive coefficients on
-//    [1.3, 14.6], below 1.8 a polynomial (tools/fit_gelu.py); Phi(-a) = Q(a) (left tail: no
+//    [1.3, 14.6], below 1.8 a polynomial (tools/fit_normal.py); Phi(-a) = Q(a) (left tail: no
 //    cancellation), Phi(a) = 1 - Q(a).
 // Accuracy: the GELU kernels built on these meet the project's targets
 // (src/accuracy.rs; measured by examples/accuracy.rs on every adapter). No
