@@ -120,29 +120,36 @@ fn wa_times_sigmoid(x: f32, v: f32) -> f32 {
 }
 
 // ---- GELU ------------------------------------------------------------------
-// x Phi(x), Phi the standard normal CDF (normal.wgsl, branch-free). On the
-// left, x Q(a) 2^k is formed before the 2^k, so x Phi(x) stays accurate
-// where Phi(x) itself is already subnormal (-14.6 < x < -13); below -14.6 it
-// is a zero with x's sign (the limit), also at -inf.
+// x Phi(x), Phi the standard normal CDF (normal.wgsl, branch-free). For
+// |x| >= 1.3, x Q(a) = x G(a) 2^k (1 + m) with e^(-a^2/2) = 2^k (1 + m) from
+// the rounded -a^2/2 (GELU's condition number there, about a^2, absorbs that
+// rounding); x Q(a) is formed before the 2^k, so it stays accurate where
+// Q(a) itself is already subnormal (-14.6 < x < -13). It is x Phi(x) on the
+// left and x - x Q(a) on the right (one rounding). Below -14.6 it is a zero
+// with x's sign (the limit), also at -inf; +inf stays +inf.
 fn gelu_forward(x: f32) -> f32 {
-    let n = wa_normal(x);
-    let q = wa_ldexp(n.q, n.k);
-    let left = wa_ldexp(x * n.q, n.k);
-    let right = x * (1.0 - q);
-    let y = select(select(right, left, x < 0.0), x * n.center, n.a < WA_NORMAL_CENTER);
+    let a = min(wa_abs(x), WA_NORMAL_END);
+    let km = wa_exp_reduce(-0.5 * (a * a));
+    let g = wa_normal_mills_rational(max(a, WA_NORMAL_CENTER));
+    let xq = wa_ldexp(clamp(x, -WA_NORMAL_END, WA_NORMAL_END) * (g + g * km.y), i32(km.x));
+    let tail = select(x - xq, xq, x < 0.0);
+    let center = x * wa_normal_center(select(0.0, x, a < WA_NORMAL_CENTER));
+    let y = select(tail, center, a < WA_NORMAL_CENTER);
     return select(select(y, wa_copysign(0.0, x), x < -WA_NORMAL_END), x, wa_is_nan(x));
 }
 
-// Phi(x) + x phi(x). On the left (x = -a <= -1.3) that is
-// (G(a) - a C) e 2^k over one scale factor; it is 1 beyond 14.6 on the right
-// and a zero with x's sign (the limit) beyond -14.6 on the left.
+// Phi(x) + x phi(x). For |x| >= 1.3 both sides come from
+// d = Q(a) - a phi(a) = (G(a) - a C e) 2^k (e 2^k = e^(-a^2/2)) under one
+// scale factor: it is d on the left and 1 - d on the right. In the centre
+// 2^k is 1 or 1/2. Beyond 14.6 it is 1 on the right and a zero with x's
+// sign (the limit) on the left.
 fn gelu_derivative(x: f32) -> f32 {
     let n = wa_normal(x);
-    let pdf = wa_ldexp(WA_NORMAL_SQRT2PI_INV * n.e, n.k);
-    let q = wa_ldexp(n.q, n.k);
-    let left = wa_ldexp(n.q - n.a * (WA_NORMAL_SQRT2PI_INV * n.e), n.k);
-    let right = (1.0 - q) + x * pdf;
-    let y = select(select(right, left, x < 0.0), n.center + x * pdf, n.a < WA_NORMAL_CENTER);
+    let ce = WA_NORMAL_SQRT2PI_INV * n.e;
+    let d = wa_ldexp(n.q - n.a * ce, n.k);
+    let tail = select(1.0 - d, d, x < 0.0);
+    let center = n.center + x * (ce * wa_pow2i(max(n.k, -126)));
+    let y = select(tail, center, n.a < WA_NORMAL_CENTER);
     let far = select(1.0, wa_copysign(0.0, x), x < 0.0);
     return select(select(y, far, wa_abs(x) > WA_NORMAL_END), x, wa_is_nan(x));
 }

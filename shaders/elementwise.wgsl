@@ -4,6 +4,7 @@
 // normal.wgsl, activations.wgsl) + this file, filling the slots (written «NAME» here, double-braced in the code):
 //   «DISPATCH»     how the per-dispatch data arrives: `var<immediate>` where
 //                  the device has immediates, a uniform at binding 0 otherwise
+//   «ITEMS»        storage elements per invocation (Tuning)
 //   «ELEMENT»      the storage element: `vec4<f32>` or `vec4<u64>` (eight
 //                  f32 packed two per u64) for the main body, `f32` for the
 //                  last few elements
@@ -39,7 +40,7 @@ struct Dispatch {
 // Chosen per adapter by the host (src/kernels.rs, `Tuning`).
 override WORKGROUP_SIZE: u32 = 256u;
 // Elements each invocation handles, WORKGROUP_SIZE apart (coalesced).
-override ITEMS: u32 = 4u;
+const ITEMS: u32 = {{ITEMS}}u;
 
 fn activation_forward(x: f32) -> f32 {
     let param = dispatch.param;

@@ -1,7 +1,9 @@
 // wgpu-activations: one entry point of the element-wise kernel, instantiated
 // by src/wgsl.rs for each (name, body) of wgsl::ENTRY_POINTS in place of the
 // «NAME» and «BODY» slots: `j` is the element index; the body reads input[j],
-// grad_output[j] or output[j] and writes output[j].
+// grad_output[j] or output[j] and writes output[j]. «EACH_ITEM» is a loop
+// over k < ITEMS, or `let k = 0u;` for one item (no loop: on lavapipe even a
+// one-iteration loop slows heavy kernels down).
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn {{NAME}}(
     @builtin(workgroup_id) workgroup: vec3<u32>,
@@ -9,7 +11,7 @@ fn {{NAME}}(
     @builtin(local_invocation_index) local: u32,
 ) {
     let first = first_element(workgroup, workgroups, local);
-    for (var k = 0u; k < ITEMS; k++) {
+    {{EACH_ITEM}} {
         let i = first + k * WORKGROUP_SIZE;
         if i < dispatch.len {
             let j = dispatch.base + i;

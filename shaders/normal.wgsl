@@ -14,23 +14,27 @@
 //    fit of (e^r - 1 - r) / r^2 on |r| <= 0.347 (tools/fit_normal.py).
 //    The 2^k is applied last, in two exact steps, so products with it
 //    (x phi(x), x Phi(x)) never underflow early.
-//  * |x| < 1.3: Phi(x) = 0.5 + x C_hi + x T(x^2), T a degree-7 fit, with
-//    x C_hi exact (Dekker's product) and the sum compensated.
-//  * 1.3 <= |x|: Q(a) = 1 - Phi(a) = e^(-a^2/2) G(a), G(a) = P(a) / (1 + a R(a))
-//    a rational fit of degrees 3 and 4 with positive coefficients on
-//    [1.3, 14.6], below 1.8 a polynomial (tools/fit_normal.py); Phi(-a) = Q(a) (left tail: no
-//    cancellation), Phi(a) = 1 - Q(a).
+//    GELU's forward has no need of that precision (where it uses the tail,
+//    its condition number is at least 1.3 and grows like a^2) and takes
+//    e^(-a^2/2) from math.wgsl's wa_exp_reduce of the rounded -a^2/2.
+//  * |x| < 1.3: Phi(x) = 0.5 + x C12 + x T(x^2), T a degree-7 fit, with the
+//    leading product exact and the sum compensated.
+//  * 1.3 <= |x|: Q(a) = 1 - Phi(a) = e^(-a^2/2) G(a), G(a) = P(u) / (1 + u R(u)),
+//    u = a - 1.3, a rational fit of degrees 3 and 4 with positive
+//    coefficients on [1.3, 14.6]; for the derivative below 1.8 a polynomial
+//    (tools/fit_normal.py). Phi(-a) = Q(a) (left tail: no cancellation),
+//    Phi(a) = 1 - Q(a).
 // Accuracy: the GELU kernels built on these meet the project's targets
 // (src/accuracy.rs; measured by examples/accuracy.rs on every adapter). No
 // exp or fma built-in; the only built-ins are min and select.
-// Helpers are prefixed wa_normal_; the double-f32 building blocks (wa_two_prod,
-// wa_opaque) and wa_ldexp come from math.wgsl.
+// Helpers are prefixed wa_normal_; wa_opaque, wa_exp_reduce and wa_ldexp
+// come from math.wgsl.
 
 const WA_NORMAL_LN2_HI: f32 = 6.9314575195e-01;
 const WA_NORMAL_LN2_LO: f32 = 1.4286067653e-06;
 const WA_NORMAL_INV_LN2: f32 = 1.4426950216e+00;
-const WA_NORMAL_SQRT2PI_INV_HI: f32 = 3.9894229174e-01;
-const WA_NORMAL_SQRT2PI_INV_LO: f32 = -1.1335170136e-08;
+// 1/sqrt(2 pi) to 12 significant bits (tools/fit_normal.py).
+const WA_NORMAL_C12: f32 = 3.9892578125e-01;
 
 // e^(-a^2/2) = 2^k (1 + r + w) for 0 <= a <= 14.6: returns vec3(k, r, w),
 // k an integer in [-154, 0], |r| <= 0.3466, |w| < 0.068.
@@ -61,27 +65,39 @@ const WA_NORMAL_END: f32 = 14.6;
 const WA_NORMAL_CENTER: f32 = 1.3;
 const WA_NORMAL_SQRT2PI_INV: f32 = 3.9894228040e-01;
 
-// Phi(x) for |x| < 1.3: 0.5 + x C_hi + x T(x^2), x C_hi = p.x + p.y exactly,
-// 0.5 + p.x exact or Fast2Sum-corrected; result in (0.096, 0.904).
+// Phi(x) for |x| < 1.3: 0.5 + x C + x T(x^2) with C = C12 + T(0), C12 =
+// 1/sqrt(2 pi) to 12 significant bits: with x = x_hi + x_lo (x_hi: x to 12
+// bits), x_hi C12 is exact and its sum with 0.5 is corrected (Fast2Sum, as
+// |x_hi C12| < 0.52 has 0.5's exponent); the small rest x_lo C12 + x T(x^2)
+// rounds once. Result in (0.096, 0.904).
 fn wa_normal_center(x: f32) -> f32 {
     let z = x * x;
-    let tz = -1.1390279830e-08 + z * (-6.6490381956e-02 + z * (9.9735734984e-03 + z * (-1.1873738840e-03 + z * (1.1548915063e-04 + z * (-9.4686238299e-06 + z * (6.6023284262e-07 + z * (-3.2696753749e-08)))))));
-    let p = wa_two_prod(x, WA_NORMAL_SQRT2PI_INV_HI);
-    let s = wa_opaque(0.5 + p.x);
-    return s + ((p.x - (s - 0.5)) + (p.y + x * tz));
+    let tz = 1.6499096091e-05 + z * (-6.6490381956e-02 + z * (9.9735734984e-03 + z * (-1.1873738840e-03 + z * (1.1548915791e-04 + z * (-9.4686383818e-06 + z * (6.6024261969e-07 + z * (-3.2698945773e-08)))))));
+    let x_hi = bitcast<f32>((bitcast<u32>(x) + 0x800u) & 0xfffff000u);
+    let p = x_hi * WA_NORMAL_C12; // exact
+    let s = wa_opaque(0.5 + p);
+    return s + ((p - (s - 0.5)) + ((x - x_hi) * WA_NORMAL_C12 + x * tz));
 }
 
 // G(a) = Q(a) e^(a^2/2) for 1.3 <= a <= 14.6 (Mills' ratio times phi's
-// constant): P(a) / (1 + a R(a)), all terms positive; below 1.8 a polynomial
-// in t = a - 1.55 (exact) instead, whose f32 evaluation errs by about 1 ULP
-// rather than the rational's 5: GELU's derivative has condition number 0 at
-// a = sqrt 2 and needs it.
+// constant) as P(u) / (1 + u R(u)), u = a - 1.3, all terms positive: at
+// a = 1.3 it is p0 up to a rounding or two; its f32 evaluation errs by a few
+// ULPs further out, where GELU's condition number (about a^2) absorbs it.
+fn wa_normal_mills_rational(a: f32) -> f32 {
+    let u = a - WA_NORMAL_CENTER;
+    let p = 2.2534938157e-01 + u * (1.5653452277e-01 + u * (4.2503807694e-02 + u * (4.4643268920e-03)));
+    let r = 1.1649577618e+00 + u * (5.4224193096e-01 + u * (1.2107984722e-01 + u * (1.1190606281e-02)));
+    return p / (1.0 + u * r);
+}
+
+// G(a) for the derivative: below 1.8 a polynomial in t = a - 1.55 (exact)
+// instead of the rational, whose f32 evaluation errs by about 1 ULP rather
+// than 2-3: GELU's derivative has condition number 0 at a = sqrt 2 and
+// needs it.
 fn wa_normal_mills(a: f32) -> f32 {
     let t = a - 1.55;
     let near = 2.0135353506e-01 + t * (-8.6844302714e-02 + t * (3.3371575177e-02 + t * (-1.1705759913e-02 + t * (3.8747100625e-03 + t * (-1.1605230393e-03 + t * (-1.3726776233e-03 + t * (-7.8218610724e-05 + t * (1.3528854586e-02))))))));
-    let p = 4.9955582619e-01 + a * (4.1014698148e-01 + a * (1.5022587776e-01 + a * (2.6889249682e-02)));
-    let r = 1.6142381430e+00 + a * (1.0967104435e+00 + a * (3.7650302052e-01 + a * (6.7402489483e-02)));
-    return select(p / (1.0 + a * r), near, a < 1.8);
+    return select(wa_normal_mills_rational(a), near, a < 1.8);
 }
 
 // The pieces of Phi and phi at x, shared by GELU's forward and derivative.

@@ -30,8 +30,8 @@ struct DispatchData32 {
 pub struct Tuning {
     /// Invocations per workgroup (the `WORKGROUP_SIZE` override).
     pub workgroup_size: u32,
-    /// Body elements (vec4, or eight packed f32) per invocation (the `ITEMS`
-    /// override).
+    /// Body elements (vec4, or eight packed f32) per invocation (the
+    /// kernel module's `ITEMS` constant).
     pub items_per_invocation: u32,
     /// Move the main body as [`Width::Packed`] (eight f32 per invocation as
     /// `vec4<u64>`) instead of `vec4<f32>`. Ignored where the device lacks
@@ -477,7 +477,12 @@ impl Kernels {
             .entry((act.name(), width))
             .or_insert_with(|| {
                 let label = format!("{LABEL}.{}.{width:?}", act.name());
-                let source = wgsl::elementwise_module(act, width, self.dispatch_data);
+                let source = wgsl::elementwise_module(
+                    act,
+                    width,
+                    self.dispatch_data,
+                    self.tuning.items_per_invocation,
+                );
                 self.device
                     .create_shader_module(wgpu::ShaderModuleDescriptor {
                         label: Some(&label),
@@ -499,10 +504,7 @@ impl Kernels {
                 module: &module,
                 entry_point: Some(entry.name()),
                 compilation_options: wgpu::PipelineCompilationOptions {
-                    constants: &[
-                        ("WORKGROUP_SIZE", f64::from(self.tuning.workgroup_size)),
-                        ("ITEMS", f64::from(self.tuning.items_per_invocation)),
-                    ],
+                    constants: &[("WORKGROUP_SIZE", f64::from(self.tuning.workgroup_size))],
                     zero_initialize_workgroup_memory: false,
                 },
                 cache: self.pipeline_cache.as_ref().map(|c| &c.cache),

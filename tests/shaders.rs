@@ -34,13 +34,18 @@ fn every_composed_kernel_validates() {
     for act in Activation::ALL {
         for width in [Width::Vec4, Width::Packed, Width::Scalar] {
             for data in [DispatchData::Immediate, DispatchData::Uniform] {
-                let source = shader::elementwise_module(act, width, data);
-                assert!(
-                    !source.contains("{{"),
-                    "{}: template slot left unfilled",
-                    act.name()
-                );
-                validate(&format!("{} {width:?} {data:?}", act.name()), &source);
+                for items in [1, 2] {
+                    let source = shader::elementwise_module(act, width, data, items);
+                    assert!(
+                        !source.contains("{{"),
+                        "{}: template slot left unfilled",
+                        act.name()
+                    );
+                    validate(
+                        &format!("{} {width:?} {data:?} items {items}", act.name()),
+                        &source,
+                    );
+                }
             }
         }
     }
@@ -48,8 +53,12 @@ fn every_composed_kernel_validates() {
 
 #[test]
 fn kernel_entry_points_are_the_three_modes_out_of_and_in_place() {
-    let source =
-        shader::elementwise_module(&Activation::Sigmoid, Width::Vec4, DispatchData::Immediate);
+    let source = shader::elementwise_module(
+        &Activation::Sigmoid,
+        Width::Vec4,
+        DispatchData::Immediate,
+        1,
+    );
     let module = naga::front::wgsl::parse_str(&source).unwrap();
     let mut names: Vec<&str> = module
         .entry_points

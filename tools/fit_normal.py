@@ -48,7 +48,10 @@ NEAR_END = 1.8             # G is a polynomial in a - NEAR_MID on [CENTER, NEAR_
 NEAR_MID = 1.55
 NEAR_DEGREE = 8
 P_DEGREE, Q_DEGREE = 3, 4
-SQRT2PI_INV_HI = F(float(1 / mp.sqrt(2 * mp.pi)))
+# 1/sqrt(2 pi) rounded to 12 significant bits: x_hi C12 is exact for x_hi
+# of 12 bits.
+C12 = F(np.array([(F(float(1 / mp.sqrt(2 * mp.pi))).view(np.uint32) + 0x800) & 0xfffff000],
+                 dtype=np.uint32).view(np.float32)[0])
 
 
 def lawson(B, y, w, iters=60):
@@ -123,7 +126,7 @@ def fit_center():
     p = np.array([float((mp.ncdf(mp.sqrt(t)) - mp.mpf(1) / 2) / mp.sqrt(t)) for t in z])
     left = np.array([float(mp.ncdf(-mp.sqrt(t))) for t in z])
     basis = np.stack([z ** j for j in range(CENTER_DEGREE + 1)], axis=1)
-    cs, err = fit_rounded(basis, p - float(SQRT2PI_INV_HI), x / left)
+    cs, err = fit_rounded(basis, p - float(C12), x / left)
     return cs, err
 
 
@@ -132,20 +135,43 @@ def mills(a):
 
 
 def fit_tail():
+    """G(a) = P(u) / (1 + u R(u)), u = a - CENTER >= 0, all coefficients
+    positive. Lawson's iteration on the linearised error P - G u R - G,
+    reweighted by 1 / (G D); the coefficients are rounded to f32 one at a
+    time (lowest order first, alternating P and R), refitting the free ones
+    after each rounding, so that the rounding costs little accuracy (most
+    of all at u = 0, where G = p0 and GELU needs G's last digits)."""
     a = cheb_points(CENTER, TAIL_END, 6000)
+    u = a - CENTER
     g = mills(a)
-    q = np.ones_like(a)
-    best = None
-    bp = np.stack([a ** j for j in range(P_DEGREE + 1)], axis=1)
-    bq = np.stack([a ** j for j in range(1, Q_DEGREE + 1)], axis=1)
-    for _ in range(40):
-        c, _ = lawson(np.hstack([bp, -g[:, None] * bq]), g, 1 / (g * q), iters=40)
-        p = bp @ c[: P_DEGREE + 1]
-        q = 1 + bq @ c[P_DEGREE + 1:]
-        rel = np.max(np.abs(p / q - g) / g)
-        if best is None or rel < best[0]:
-            best = (rel, c.copy())
-    rel, c = best
+    bp = np.stack([u ** j for j in range(P_DEGREE + 1)], axis=1)
+    bq = np.stack([u ** j for j in range(1, Q_DEGREE + 1)], axis=1)
+    basis = np.hstack([bp, -g[:, None] * bq])
+    order = []
+    for j in range(max(P_DEGREE + 1, Q_DEGREE)):
+        if j <= P_DEGREE:
+            order.append(j)
+        if j < Q_DEGREE:
+            order.append(P_DEGREE + 1 + j)
+    fixed = {}
+    for col in order:
+        free = [c for c in range(basis.shape[1]) if c not in fixed]
+        resid = g - sum((basis[:, c] * v for c, v in fixed.items()), np.zeros_like(g))
+        best = None
+        d = np.ones_like(a)
+        for _ in range(15):
+            c, _ = lawson(basis[:, free], resid, 1 / (g * d), iters=40)
+            full = np.zeros(basis.shape[1])
+            for k, v in fixed.items():
+                full[k] = v
+            full[free] = c
+            d = 1 + bq @ full[P_DEGREE + 1:]
+            rel = np.max(np.abs(bp @ full[: P_DEGREE + 1] / d - g) / g)
+            if best is None or rel < best[0]:
+                best = (rel, full.copy())
+        fixed[col] = float(F(best[1][col]))
+    c = np.array([fixed[k] for k in range(basis.shape[1])])
+    rel = np.max(np.abs(bp @ c[: P_DEGREE + 1] / (1 + bq @ c[P_DEGREE + 1:]) - g) / g)
     assert np.all(c > 0), "expected positive coefficients"
     return [F(v) for v in c[: P_DEGREE + 1]], [F(v) for v in c[P_DEGREE + 1:]], rel
 
@@ -180,15 +206,17 @@ def check(center, p, r):
     for x in np.concatenate([xs, -xs]):
         x = F(x)
         tz = horner32(center, F(x * x))
-        # x C_hi is exact (Dekker's product), x tz rounds once; the
-        # compensated sum is modelled as one rounding of the float64 total.
-        px = float(x) * float(SQRT2PI_INV_HI)
+        # x C12 = x_hi C12 + x_lo C12 with the first product exact and added
+        # to 0.5 with its error recovered (Fast2Sum); modelled as one
+        # rounding of the float64 total of 0.5 + x C12 and the rounded x tz.
+        px = float(x) * float(C12)
         got = F(0.5 + px + float(F(x * tz)))
         exact = mp.ncdf(mp.mpf(float(x)))
         worst_c = max(worst_c, abs(float(got) - float(exact)) / float(np.spacing(F(float(exact)))))
     a = np.linspace(CENTER, TAIL_END, 200001).astype(np.float32)
-    num = horner32(p, a)
-    den = F(F(horner32(r, a) * a) + one)
+    u = (a - F(CENTER)).astype(np.float32)
+    num = horner32(p, u)
+    den = F(F(horner32(r, u) * u) + one)
     got = (num / den).astype(np.float64)
     exact = mills(a.astype(np.float64))
     worst_t = np.max(np.abs(got - exact) / np.spacing(exact.astype(np.float32)).astype(np.float64))
@@ -204,13 +232,14 @@ def main():
         "let q = " + horner("r", expm1) + ";",
         "let tz = " + horner("z", center) + ";",
         "let near = " + horner("t", near) + ";",
-        "let p = " + horner("a", p) + ";",
-        "let r = " + horner("a", r) + ";",
+        "let p = " + horner("u", p) + ";",
+        "let r = " + horner("u", r) + ";",
     ]
     print(f"// e^r - 1 - r = r^2 q(r), |r| <= {EXPM1_RANGE}: fit error {err_e:.2e} relative")
     print(f"// centre T(z), degree {CENTER_DEGREE}: fit error {err_c:.2e} of Phi(-|x|)")
     print(f"// near G(a), a in [{CENTER}, {NEAR_END}], t = a - {NEAR_MID}: fit error {err_n:.2e} relative")
-    print(f"// tail G(a) = P(a) / (1 + a R(a)): fit error {rel:.2e} relative")
+    print(f"// tail G(a) = P(u) / (1 + u R(u)), u = a - {CENTER}: fit error {rel:.2e} relative")
+    print(f"// C12 = {lit(C12)}")
     for line in lines:
         print("    " + line)
     wc, wt = check(center, p, r)
