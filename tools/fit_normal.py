@@ -11,15 +11,21 @@ each rounding); nothing is taken from a libm:
 
   * e^(-a^2/2) = 2^k (1 + r + w): w = r^2 q(r) for the reduced argument
     |r| <= 0.347, q of degree 5 (the whole e^r - 1 fitted for relative error).
-  * Centre, |x| < 1.3: Phi(x) = 0.5 + x C_hi + x T(x^2), T a degree-7
-    polynomial in z = x^2, fitted for the error of x T(z) relative to
-    Phi(-|x|) (the smaller of the two values it serves).
+  * Centre, |x| < 1.3: Phi(x) = 0.5 + x C12 + x T(x^2), C12 = 1/sqrt(2 pi)
+    rounded to 12 significant bits (so x_hi C12 is exact for x_hi = x
+    rounded to 12 bits), T a degree-7 polynomial in z = x^2, fitted for the
+    error of x T(z) relative to Phi(-|x|) (the smaller of the two values it
+    serves).
   * Tail, 1.3 <= a <= 14.6: G(a) = Q(a) e^(a^2/2) = erfcx(a / sqrt 2) / 2
-    (Q = 1 - Phi) as a rational function P(a) / (1 + a R(a)), degrees 3 and 4,
-    all coefficients positive (so f32 Horner sums only positive terms), by the
-    linearised iteration P - G (Q - 1) = G reweighted by 1 / (G Q). Its f32
-    evaluation errs by up to ~5 ULP, too much next to a = sqrt 2, where
-    GELU's derivative has zero condition number, so on [1.3, 1.8]
+    (Q = 1 - Phi) as a rational function P(u) / (1 + u R(u)) of
+    u = a - 1.3, degrees 3 and 4, all coefficients positive (so f32 Horner
+    sums only positive terms, and at u = 0 G is p0 up to a rounding), by the
+    linearised iteration P - G u R = G reweighted by 1 / (G D), rounding the
+    coefficients to f32 one at a time and refitting the rest. Its f32
+    evaluation errs by up to ~2 ULP near a = 1.3 and ~5 far out, which is
+    enough for GELU's forward (condition number >= 1.3 there, growing like
+    a^2) but not next to a = sqrt 2, where GELU's derivative has zero
+    condition number, so for the derivative on [1.3, 1.8]
   * G(a) is also a degree-8 polynomial in t = a - 1.55 (|t| <= 0.25, the
     constant term dominates: about 1 ULP in f32), fitted like the centre.
 
