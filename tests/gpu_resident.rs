@@ -633,3 +633,54 @@ fn packed_and_vec4_bodies_give_the_same_bits() {
         }
     }
 }
+
+/// One storage element per invocation (the CPU setting: entry points without
+/// a loop) and several (the GPU setting: a loop over `ITEMS`, here 3 so that
+/// the last invocations run partly past the end) give the same bits, for
+/// lengths around the workgroup and item boundaries, with the device's body
+/// width.
+#[test]
+fn one_and_several_items_per_invocation_give_the_same_bits() {
+    for ctx in adapters() {
+        let device = ctx.device();
+        let base = wgpu_activations::Tuning::for_device(device);
+        let with = |items_per_invocation| {
+            wgpu_activations::Kernels::with_tuning(
+                device,
+                wgpu_activations::Tuning {
+                    items_per_invocation,
+                    ..base
+                },
+            )
+        };
+        let (one, three) = (with(1), with(3));
+        assert_eq!(one.tuning().items_per_invocation, 1);
+        assert_eq!(three.tuning().items_per_invocation, 3);
+        let x = random_sweep(41, 200_003);
+        let g = grad_for(&x);
+        let lanes = one.body_width().lanes();
+        let group = base.workgroup_size as usize * lanes;
+        let mut lengths = vec![1, 7, lanes, lanes + 1, group - 1, group, group + 1];
+        lengths.extend([3 * group - 1, 3 * group + lanes + 3, 200_003]);
+        for act in [
+            Activation::Gelu,
+            Activation::LeakyRelu {
+                negative_slope: 0.2,
+            },
+        ] {
+            for mode in [Mode::Forward, Mode::Derivative, Mode::Backward] {
+                for &len in &lengths {
+                    let (x, g) = (&x[..len], &g[..len]);
+                    let a = run_with_kernels(ctx, &one, act, mode, x, g);
+                    let b = run_with_kernels(ctx, &three, act, mode, x, g);
+                    assert_eq!(
+                        crate::support::first_mismatch(&a, &b),
+                        None,
+                        "{act} {mode:?} len {len} on {}",
+                        describe(ctx)
+                    );
+                }
+            }
+        }
+    }
+}
