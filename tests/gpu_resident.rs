@@ -575,6 +575,33 @@ fn run_with_kernels(
     read_all(ctx, &output)
 }
 
+/// Two kernel sets give the same bits for every op in `acts`, mode, and
+/// prefix length of `x` (and `g`, the gradient for backward).
+fn assert_same_bits(
+    ctx: &Context,
+    [first, second]: [&wgpu_activations::Kernels; 2],
+    acts: &[Activation],
+    lengths: &[usize],
+    x: &[f32],
+    g: &[f32],
+) {
+    for &act in acts {
+        for mode in [Mode::Forward, Mode::Derivative, Mode::Backward] {
+            for &len in lengths {
+                let (x, g) = (&x[..len], &g[..len]);
+                let a = run_with_kernels(ctx, first, act, mode, x, g);
+                let b = run_with_kernels(ctx, second, act, mode, x, g);
+                assert_eq!(
+                    crate::support::first_mismatch(&a, &b),
+                    None,
+                    "{act} {mode:?} len {len} on {}",
+                    describe(ctx)
+                );
+            }
+        }
+    }
+}
+
 /// The packed body (eight f32 as `vec4<u64>`, used on llvmpipe-based CPU
 /// adapters with 64-bit integers) and the `vec4<f32>` body give the same
 /// bits, for every tail length (0-7 scalars after the body) and a
@@ -611,26 +638,13 @@ fn packed_and_vec4_bodies_give_the_same_bits() {
         let g = grad_for(&x);
         let mut lengths: Vec<usize> = (1..=17).collect();
         lengths.extend([1024, 100_005]);
-        for act in [
+        let acts = [
             Activation::Sigmoid,
             Activation::Gelu,
             Activation::hardshrink(),
             Activation::Mish,
-        ] {
-            for mode in [Mode::Forward, Mode::Derivative, Mode::Backward] {
-                for &len in &lengths {
-                    let (x, g) = (&x[..len], &g[..len]);
-                    let a = run_with_kernels(ctx, &packed, act, mode, x, g);
-                    let b = run_with_kernels(ctx, &plain, act, mode, x, g);
-                    assert_eq!(
-                        crate::support::first_mismatch(&a, &b),
-                        None,
-                        "{act} {mode:?} len {len} on {}",
-                        describe(ctx)
-                    );
-                }
-            }
-        }
+        ];
+        assert_same_bits(ctx, [&packed, &plain], &acts, &lengths, &x, &g);
     }
 }
 
@@ -662,25 +676,12 @@ fn one_and_several_items_per_invocation_give_the_same_bits() {
         let group = base.workgroup_size as usize * lanes;
         let mut lengths = vec![1, 7, lanes, lanes + 1, group - 1, group, group + 1];
         lengths.extend([3 * group - 1, 3 * group + lanes + 3, 200_003]);
-        for act in [
+        let acts = [
             Activation::Gelu,
             Activation::LeakyRelu {
                 negative_slope: 0.2,
             },
-        ] {
-            for mode in [Mode::Forward, Mode::Derivative, Mode::Backward] {
-                for &len in &lengths {
-                    let (x, g) = (&x[..len], &g[..len]);
-                    let a = run_with_kernels(ctx, &one, act, mode, x, g);
-                    let b = run_with_kernels(ctx, &three, act, mode, x, g);
-                    assert_eq!(
-                        crate::support::first_mismatch(&a, &b),
-                        None,
-                        "{act} {mode:?} len {len} on {}",
-                        describe(ctx)
-                    );
-                }
-            }
-        }
+        ];
+        assert_same_bits(ctx, [&one, &three], &acts, &lengths, &x, &g);
     }
 }
