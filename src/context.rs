@@ -689,7 +689,10 @@ impl Batch<'_> {
         for t in tensors[1..].iter().rev() {
             let at = all.len() - t.len();
             let mut piece = crate::readback::output_vec(t.len());
-            piece.copy_from_slice(&all[at..]);
+            crate::readback::copy_bytes(
+                bytemuck::cast_slice_mut(&mut piece),
+                bytemuck::cast_slice(&all[at..]),
+            );
             all.truncate(at);
             pieces.push(piece);
         }

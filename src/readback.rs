@@ -42,7 +42,7 @@ pub(crate) fn read_f32_into(
     mapped?;
     {
         let view = slice.get_mapped_range()?;
-        out.copy_from_slice(bytemuck::cast_slice::<u8, f32>(&view));
+        copy_bytes(bytemuck::cast_slice_mut(out), &view);
     }
     staging.unmap();
     Ok(())
@@ -79,13 +79,40 @@ pub(crate) async fn read_f32_async(
         .ok_or(Error::Map(wgpu::BufferAsyncError))??;
     let data = {
         let view = staging.slice(..).get_mapped_range()?;
-        let values = bytemuck::cast_slice::<u8, f32>(&view);
-        let mut data = output_vec(values.len());
-        data.copy_from_slice(values);
+        let mut data = output_vec(view.len() / 4);
+        copy_bytes(bytemuck::cast_slice_mut(&mut data), &view);
         data
     };
     staging.unmap();
     Ok(data)
+}
+
+/// Copies `src` into `dst` (same length). Large copies (readback from a
+/// mapped buffer into a result) are split over up to four threads: one
+/// thread does not saturate the memory bus, and the page faults of a fresh
+/// result are then handled in parallel too. Measured on the 2-core VM of
+/// README.md: 64 MiB in 8.7 ms on one thread, 5.5 ms on two. (Uploads
+/// write through wgpu's `WriteOnly` view of mapped memory, which cannot be
+/// sent to another thread, and stay on one.)
+pub(crate) fn copy_bytes(dst: &mut [u8], src: &[u8]) {
+    // Below this a thread start (tens of µs) is not worth it.
+    const PARALLEL_FROM: usize = 8 << 20;
+    const MAX_THREADS: usize = 4;
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(MAX_THREADS);
+    if src.len() < PARALLEL_FROM || threads < 2 {
+        dst.copy_from_slice(src);
+        return;
+    }
+    assert_eq!(dst.len(), src.len(), "copy_bytes: lengths differ");
+    // Whole pages per thread.
+    let chunk = src.len().div_ceil(threads).next_multiple_of(4096);
+    std::thread::scope(|scope| {
+        for (to, from) in dst.chunks_mut(chunk).zip(src.chunks(chunk)) {
+            scope.spawn(move || to.copy_from_slice(from));
+        }
+    });
 }
 
 /// A zeroed `Vec` for `len` results. Fresh memory costs a page fault per page
@@ -121,6 +148,33 @@ fn advise_huge_pages(memory: &[f32]) {
                 last - first,
                 libc::MADV_HUGEPAGE,
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::copy_bytes;
+
+    /// Large copies are split over threads in page-sized chunks: every byte
+    /// lands where it belongs, also for a length that is no multiple of the
+    /// chunk or of a page, and small copies take the one-thread path.
+    #[test]
+    fn copy_bytes_copies_every_byte() {
+        for len in [
+            0,
+            1,
+            4095,
+            (8 << 20) - 1,
+            (8 << 20) + 4097,
+            3 * (8 << 20) + 13,
+        ] {
+            let src: Vec<u8> = (0..len)
+                .map(|i| (i % 251) as u8 ^ (i >> 12) as u8)
+                .collect();
+            let mut dst = vec![0xa5_u8; len];
+            copy_bytes(&mut dst, &src);
+            assert!(dst == src, "length {len}");
         }
     }
 }
