@@ -334,10 +334,7 @@ impl Context {
                         Role::Upload
                     };
                     let mapped = pool.take(role, bytes);
-                    mapped
-                        .slice(..bytes)
-                        .get_mapped_range_mut()?
-                        .copy_from_slice(bytemuck::cast_slice(data));
+                    crate::readback::write_mapped(&mapped, bytemuck::cast_slice(data))?;
                     mapped.unmap();
                     remap.push((role, mapped.clone()));
                     if direct {

@@ -87,32 +87,62 @@ pub(crate) async fn read_f32_async(
     Ok(data)
 }
 
-/// Copies `src` into `dst` (same length). Large copies (readback from a
-/// mapped buffer into a result) are split over up to four threads: one
-/// thread does not saturate the memory bus, and the page faults of a fresh
-/// result are then handled in parallel too. Measured on the 2-core VM of
-/// README.md: 64 MiB in 8.7 ms on one thread, 5.5 ms on two. (Uploads
-/// write through wgpu's `WriteOnly` view of mapped memory, which cannot be
-/// sent to another thread, and stay on one.)
-pub(crate) fn copy_bytes(dst: &mut [u8], src: &[u8]) {
+/// The chunk size (whole pages) for splitting a copy of `len` bytes over
+/// threads, or `None` when one thread should do it: one thread does not
+/// saturate the memory bus, and the page faults of a fresh result are then
+/// handled in parallel too. Measured on the 2-core VM of README.md: 64 MiB in
+/// 8.7 ms on one thread, 5.5 ms on two.
+fn parallel_chunk(len: usize) -> Option<usize> {
     // Below this a thread start (tens of µs) is not worth it.
     const PARALLEL_FROM: usize = 8 << 20;
     const MAX_THREADS: usize = 4;
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(MAX_THREADS);
-    if src.len() < PARALLEL_FROM || threads < 2 {
+    (len >= PARALLEL_FROM && threads >= 2).then(|| len.div_ceil(threads).next_multiple_of(4096))
+}
+
+/// Copies `src` into `dst` (same length), split over threads when large
+/// (readback from a mapped buffer into a result).
+pub(crate) fn copy_bytes(dst: &mut [u8], src: &[u8]) {
+    let Some(chunk) = parallel_chunk(src.len()) else {
         dst.copy_from_slice(src);
         return;
-    }
+    };
     assert_eq!(dst.len(), src.len(), "copy_bytes: lengths differ");
-    // Whole pages per thread.
-    let chunk = src.len().div_ceil(threads).next_multiple_of(4096);
     std::thread::scope(|scope| {
         for (to, from) in dst.chunks_mut(chunk).zip(src.chunks(chunk)) {
             scope.spawn(move || to.copy_from_slice(from));
         }
     });
+}
+
+/// Writes `src` to the start of `buffer`, which is mapped for writing;
+/// split over threads when large, each writing its own mapped range (wgpu's
+/// write-only view of one range cannot be shared between threads).
+pub(crate) fn write_mapped(buffer: &wgpu::Buffer, src: &[u8]) -> Result<(), Error> {
+    let Some(chunk) = parallel_chunk(src.len()) else {
+        buffer
+            .slice(..src.len() as u64)
+            .get_mapped_range_mut()?
+            .copy_from_slice(src);
+        return Ok(());
+    };
+    // Page-sized chunks keep every range's offset aligned (MAP_ALIGNMENT).
+    let mut views = Vec::new();
+    for (i, from) in src.chunks(chunk).enumerate() {
+        let start = (i * chunk) as u64;
+        let view = buffer
+            .slice(start..start + from.len() as u64)
+            .get_mapped_range_mut()?;
+        views.push((view, from));
+    }
+    std::thread::scope(|scope| {
+        for (mut view, from) in views {
+            scope.spawn(move || view.copy_from_slice(from));
+        }
+    });
+    Ok(())
 }
 
 /// A zeroed `Vec` for `len` results. Fresh memory costs a page fault per page
