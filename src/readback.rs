@@ -53,17 +53,17 @@ pub(crate) fn read_f32_into(
 /// happens first completes the future.
 pub(crate) async fn read_f32_async(
     device: &wgpu::Device,
-    staging: wgpu::Buffer,
+    staging: &wgpu::Buffer,
+    bytes: u64,
     submission: wgpu::SubmissionIndex,
     timeout: Duration,
 ) -> Result<Vec<f32>, Error> {
     let (sender, receiver) = futures_intrusive::channel::shared::channel::<Result<(), Error>>(2);
     let on_mapped = sender.clone();
-    staging
-        .slice(..)
-        .map_async(wgpu::MapMode::Read, move |result| {
-            on_mapped.try_send(result.map_err(Error::from)).ok();
-        });
+    let slice = staging.slice(..bytes);
+    slice.map_async(wgpu::MapMode::Read, move |result| {
+        on_mapped.try_send(result.map_err(Error::from)).ok();
+    });
     let poller = device.clone();
     std::thread::spawn(move || {
         if let Err(e) = poller.poll(wgpu::PollType::Wait {
@@ -78,7 +78,7 @@ pub(crate) async fn read_f32_async(
         .await
         .ok_or(Error::Map(wgpu::BufferAsyncError))??;
     let data = {
-        let view = staging.slice(..).get_mapped_range()?;
+        let view = slice.get_mapped_range()?;
         let mut data = output_vec(view.len() / 4);
         copy_bytes(bytemuck::cast_slice_mut(&mut data), &view);
         data

@@ -424,16 +424,28 @@ fn pipelines_are_built_once_per_op_and_mode() {
     }
 }
 
+/// Host-slice calls and reads of a resident tensor, repeated at one size,
+/// take every buffer from the pool.
 #[test]
 fn repeated_host_calls_of_one_size_create_no_buffers() {
     let x = random_sweep(23, 100_003);
     let g = grad_for(&x);
     for shared in adapters() {
         let ctx = &Context::from_device(shared.device().clone(), shared.queue().clone());
+        // A resident tensor, read back through the pool's staging buffers:
+        // the first read creates one, the next ones reuse it.
+        let resident = ctx.upload(&x).unwrap();
+        let before = ctx.pool_stats().created;
+        ctx.read(&resident).unwrap();
+        assert_eq!(ctx.pool_stats().created, before + 1, "on {}", describe(ctx));
+        ctx.read(&resident).unwrap();
+        assert_eq!(ctx.pool_stats().created, before + 1, "on {}", describe(ctx));
         // Warm up: the first calls fill the pool (and compile the pipelines).
         for _ in 0..2 {
             ctx.forward(Activation::Gelu, &x).unwrap();
             ctx.backward(Activation::Gelu, &x, &g).unwrap();
+            ctx.read(&resident).unwrap();
+            pollster::block_on(ctx.read_async(&resident)).unwrap();
         }
         let warm = ctx.pool_stats();
         let first = ctx.forward(Activation::Gelu, &x).unwrap();
@@ -446,6 +458,9 @@ fn repeated_host_calls_of_one_size_create_no_buffers() {
             ctx.backward(Activation::Gelu, &x, &g).unwrap();
             // A smaller call reuses buffers up to twice its size.
             ctx.forward(Activation::Relu, &x[..60_000]).unwrap();
+            assert_eq!(bits(&ctx.read(&resident).unwrap()), bits(&x));
+            let read = pollster::block_on(ctx.read_async(&resident)).unwrap();
+            assert_eq!(bits(&read), bits(&x));
         }
         assert_eq!(
             ctx.pool_stats().created,
