@@ -426,9 +426,9 @@ impl Context {
         self.run_into(act, Mode::Backward, x, Some(grad_output), out)
     }
 
-    /// The host-slice API's buffer pool: free buffers kept for reuse (at
-    /// most 512 MiB of them) and buffers created so far. Repeated calls of
-    /// similar size create none.
+    /// The buffer pool of the host-slice API and of reads (staging): free
+    /// buffers kept for reuse (at most 512 MiB of them) and buffers created
+    /// so far. Repeated calls of similar size create none.
     pub fn pool_stats(&self) -> PoolStats {
         self.inner.pool.stats()
     }
@@ -452,7 +452,8 @@ impl Context {
         })?
     }
 
-    /// Reads a tensor back to the host (waits for the GPU, at most the poll timeout).
+    /// Reads a tensor back to the host (waits for the GPU, at most the poll
+    /// timeout), through a pooled staging buffer.
     pub fn read(&self, t: &GpuTensor) -> Result<Vec<f32>, Error> {
         self.batch().read(t)
     }
