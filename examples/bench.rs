@@ -405,6 +405,31 @@ fn measure(iters: Option<u32>, batch: &mut dyn FnMut(u32) -> Res<f64>) -> Res<f6
     Ok(times.into_iter().fold(f64::INFINITY, f64::min))
 }
 
+/// [`measure_round_trip`] for several calls at once, their batches taken in
+/// turn (one batch of each, then the next round): seconds per call of each.
+fn measure_round_trips_in_turn<const N: usize>(
+    iters: Option<u32>,
+    mut calls: [&mut dyn FnMut() -> Res<()>; N],
+) -> Res<[f64; N]> {
+    // One timed warm-up call each sizes the batches (the slowest decides).
+    let mut slowest = 1e-7_f64;
+    for call in calls.iter_mut() {
+        let start = Instant::now();
+        call()?;
+        slowest = slowest.max(start.elapsed().as_secs_f64());
+    }
+    let total = iters.unwrap_or(((TARGET_SECONDS / slowest) as u32).clamp(MIN_CALLS, MAX_CALLS));
+    let samples = total.min(SAMPLES);
+    let mut best = [f64::INFINITY; N];
+    for i in 0..samples {
+        let batch = total / samples + u32::from(i < total % samples);
+        for (call, best) in calls.iter_mut().zip(best.iter_mut()) {
+            *best = best.min(wall_per_call(batch, *call)?);
+        }
+    }
+    Ok(best)
+}
+
 fn measure_kernel(bench: &Bench, iters: Option<u32>, record: &mut Record<'_>) -> Res<f64> {
     measure(iters, &mut |calls| time_batch(bench, calls, record))
 }
@@ -558,13 +583,9 @@ fn run_adapter(bench: &Bench, options: &Options) -> Res<Report> {
         report.baselines.push(baseline);
     }
 
-    // Round trips: an empty dispatch, and `apply` on a small resident tensor.
-    report.empty_dispatch = measure_round_trip(options.iters, &mut || {
-        let mut encoder = encoder(ctx);
-        baselines.empty_kernel().record(&mut encoder);
-        ctx.queue().submit([encoder.finish()]);
-        wait(ctx)
-    })?;
+    // Round trips: an empty dispatch, a copy kernel and `apply` on a small
+    // resident tensor, measured in turns (batch by batch) so that a noisy
+    // spell of the machine does not favour one of them.
     let x = ctx.upload(&inputs(ROUND_TRIP_N))?;
     let y = ctx.upload(&inputs(ROUND_TRIP_N))?;
     let copy = baselines.bind(
@@ -574,18 +595,32 @@ fn run_adapter(bench: &Bench, options: &Options) -> Res<Report> {
         y.buffer(),
         ROUND_TRIP_N / 4,
     );
-    report.copy_round_trip = measure_round_trip(options.iters, &mut || {
-        let mut encoder = encoder(ctx);
-        copy.record(&mut encoder);
-        ctx.queue().submit([encoder.finish()]);
-        wait(ctx)
-    })?;
-    report.apply_round_trip = measure_round_trip(options.iters, &mut || {
-        let y = ctx.apply(Activation::Sigmoid, &x)?;
-        wait(ctx)?;
-        drop(y);
-        Ok(())
-    })?;
+    let [empty, copy, apply] = measure_round_trips_in_turn(
+        options.iters,
+        [
+            &mut || {
+                let mut encoder = encoder(ctx);
+                baselines.empty_kernel().record(&mut encoder);
+                ctx.queue().submit([encoder.finish()]);
+                wait(ctx)
+            },
+            &mut || {
+                let mut encoder = encoder(ctx);
+                copy.record(&mut encoder);
+                ctx.queue().submit([encoder.finish()]);
+                wait(ctx)
+            },
+            &mut || {
+                let y = ctx.apply(Activation::Sigmoid, &x)?;
+                wait(ctx)?;
+                drop(y);
+                Ok(())
+            },
+        ],
+    )?;
+    report.empty_dispatch = empty;
+    report.copy_round_trip = copy;
+    report.apply_round_trip = apply;
 
     // Host slices in and out at the largest N.
     let n = options.sizes.iter().copied().max().unwrap_or(ROUND_TRIP_N);
