@@ -1,4 +1,5 @@
-//! Reading a GPU buffer back to the host.
+//! Moving data between the host and mapped GPU buffers: reading a buffer back
+//! (with a timeout), and the host-side copies, split over threads when large.
 
 use std::time::Duration;
 
