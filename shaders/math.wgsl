@@ -51,6 +51,12 @@ fn wa_keep_nan(x: f32, value: f32) -> f32 {
     return select(value, x, wa_is_nan(x));
 }
 
+// ln 2 in two parts (Cody-Waite): LN2_HI has 15 significant bits, so
+// k LN2_HI is exact for |k| <= 256; LN2_LO is the rest.
+const WA_LN2_HI: f32 = 6.9314575195e-01; // 0x3f317200
+const WA_LN2_LO: f32 = 1.4286067653e-06; // 0x35bfbe8e
+const WA_INV_LN2: f32 = 1.4426950216e+00;
+
 // 2^k as f32 for -126 <= k <= 127, built from the exponent bits.
 fn wa_pow2i(k: i32) -> f32 {
     return bitcast<f32>(u32(k + 127) << 23u);
@@ -84,11 +90,9 @@ fn wa_exp(x: f32) -> f32 {
 // something to e^x can do it before the last rounding, e.g.
 // 1 + e^x = (1 + 2^k) + 2^k m.
 fn wa_exp_reduce(x: f32) -> vec2<f32> {
-    let ln2_hi = 6.9314575195e-01; // 0x3f317200, exact times small k
-    let ln2_lo = 1.4286067653e-06; // 0x35bfbe8e
-    let t = f32(i32(1.4426950216e+00 * x + select(0.5, -0.5, x < 0.0)));
-    let hi = x - t * ln2_hi;
-    let lo = t * ln2_lo;
+    let t = f32(i32(WA_INV_LN2 * x + select(0.5, -0.5, x < 0.0)));
+    let hi = x - t * WA_LN2_HI;
+    let lo = t * WA_LN2_LO;
     let r = hi - lo;
     let r2 = r * r;
     let c = r - r2 * (1.6666625440e-1 + r2 * -2.7667332906e-3);
@@ -241,7 +245,7 @@ fn wa_log1p_reduced(f: f32) -> f32 {
 fn wa_log1p_unit(x: f32) -> f32 {
     let near_zero = x < 0.5 || wa_is_nan(x);
     let reduced = wa_log1p_reduced(select((x - 1.0) * 0.5, x, near_zero));
-    return select(6.9314575195e-01 + (reduced + 1.4286067653e-06), reduced, near_zero);
+    return select(WA_LN2_HI + (reduced + WA_LN2_LO), reduced, near_zero);
 }
 
 // ln(1 + x) without the cancellation of log(1 + x) for tiny x, and without
@@ -285,10 +289,7 @@ fn wa_log1p(x: f32) -> f32 {
         f = (x - (wa_pow2i(k) - 1.0)) * wa_pow2i(-k);
     }
     let kf = f32(k);
-    // ln 2 split so that k * ln2_hi is exact for |k| <= 256.
-    let ln2_hi = 6.9314575195e-01; // 0x3f317200
-    let ln2_lo = 1.4286067653e-06; // 0x35bfbe8e
-    return kf * ln2_hi + (wa_log1p_reduced(f) + kf * ln2_lo);
+    return kf * WA_LN2_HI + (wa_log1p_reduced(f) + kf * WA_LN2_LO);
 }
 
 // ---- Extra precision (unevaluated sums hi + lo) --------------------------
@@ -303,6 +304,12 @@ fn wa_opaque(v: f32) -> f32 {
 // v with its low 12 significand bits cleared.
 fn wa_split_hi(v: f32) -> f32 {
     return bitcast<f32>(bitcast<u32>(v) & 0xfffff000u);
+}
+
+// v rounded to 12 significant bits (v - wa_round_hi(v) is exact and has at
+// most 12 significant bits too); finite |v| < 2^127.
+fn wa_round_hi(v: f32) -> f32 {
+    return bitcast<f32>((bitcast<u32>(v) + 0x800u) & 0xfffff000u);
 }
 
 // a * b = p + e exactly (Dekker's product, no fma; |a b| < 2^100): vec2(p, e).

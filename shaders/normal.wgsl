@@ -27,12 +27,9 @@
 // Accuracy: the GELU kernels built on these meet the project's targets
 // (src/accuracy.rs; measured by examples/accuracy.rs on every adapter). No
 // exp or fma built-in; the only built-ins are min and select.
-// Helpers are prefixed wa_normal_; wa_opaque, wa_exp_reduce and wa_ldexp
-// come from math.wgsl.
+// Helpers are prefixed wa_normal_; wa_opaque, wa_round_hi, wa_exp_reduce,
+// wa_ldexp and the ln 2 constants come from math.wgsl.
 
-const WA_NORMAL_LN2_HI: f32 = 6.9314575195e-01;
-const WA_NORMAL_LN2_LO: f32 = 1.4286067653e-06;
-const WA_NORMAL_INV_LN2: f32 = 1.4426950216e+00;
 // 1/sqrt(2 pi) to 12 significant bits (tools/fit_normal.py).
 const WA_NORMAL_C12: f32 = 3.9892578125e-01;
 
@@ -40,15 +37,15 @@ const WA_NORMAL_C12: f32 = 3.9892578125e-01;
 // k an integer in [-154, 0], |r| <= 0.3466, |w| < 0.068.
 fn wa_normal_exp_half_sq(a: f32) -> vec3<f32> {
     // hi = a rounded to 12 significant bits, lo = a - hi (exact, <= 12 bits).
-    let hi = bitcast<f32>((bitcast<u32>(a) + 0x800u) & 0xfffff000u);
+    let hi = wa_round_hi(a);
     let lo = a - hi;
     let y = -0.5 * (hi * hi); // exact
     let d1 = hi * lo;         // exact
     let d2 = 0.5 * (lo * lo); // exact (or negligible)
     // k = round((y - d1) / ln2); y - d1 <= 0 and i32() truncates toward 0.
-    let k = f32(i32((y - d1) * WA_NORMAL_INV_LN2 - 0.5));
-    let rh = wa_opaque(y - k * WA_NORMAL_LN2_HI); // exact: k * LN2_HI has <= 23 bits
-    let c = -(d1 + (d2 + k * WA_NORMAL_LN2_LO));
+    let k = f32(i32((y - d1) * WA_INV_LN2 - 0.5));
+    let rh = wa_opaque(y - k * WA_LN2_HI); // exact: k * LN2_HI has <= 23 bits
+    let c = -(d1 + (d2 + k * WA_LN2_LO));
     // TwoSum: r + err = rh + c exactly.
     let r = wa_opaque(rh + c);
     let bv = wa_opaque(r - rh);
@@ -73,7 +70,7 @@ const WA_NORMAL_SQRT2PI_INV: f32 = 3.9894228040e-01;
 fn wa_normal_center(x: f32) -> f32 {
     let z = x * x;
     let tz = 1.6499096091e-05 + z * (-6.6490381956e-02 + z * (9.9735734984e-03 + z * (-1.1873738840e-03 + z * (1.1548915791e-04 + z * (-9.4686383818e-06 + z * (6.6024261969e-07 + z * (-3.2698945773e-08)))))));
-    let x_hi = bitcast<f32>((bitcast<u32>(x) + 0x800u) & 0xfffff000u);
+    let x_hi = wa_round_hi(x);
     let p = x_hi * WA_NORMAL_C12; // exact
     let s = wa_opaque(0.5 + p);
     return s + ((p - (s - 0.5)) + ((x - x_hi) * WA_NORMAL_C12 + x * tz));
