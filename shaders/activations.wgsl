@@ -108,15 +108,24 @@ fn wa_times_vanishing(x: f32, t: f32) -> f32 {
     return select(x * t, wa_copysign(0.0, x), t == 0.0);
 }
 
-// x sigma(v) as x / (1 + e^-v), one rounding fewer than x * sigma(v), while
-// e^-v stays finite (v > -80); beyond, 1 + e^v rounds to 1 and x sigma(v) is
-// x e^v = (x e^(v/2)) e^(v/2) (no intermediate underflow), a vanishing number
-// with x's sign (also at x = -inf). One exp, no branch.
-fn wa_times_sigmoid(x: f32, v: f32) -> f32 {
-    let far = v <= -80.0;
-    let e = wa_exp(select(-v, 0.5 * v, far));
-    let y = select(x / (1.0 + e), (x * e) * e, far);
-    return select(y, wa_copysign(0.0, x), far && e == 0.0);
+// x sigma(v) for v = hi + lo (lo = 0 for a plain f32 v), as x / (1 + e^-v)
+// (one rounding fewer than x * sigma(v)) while e^-v is finite (v > -80),
+// with e^-v = 2^k (1 + m) (1 - lo) and the denominator
+// (1 + 2^k) + 2^k (m - lo (1 + m)) rounded once: next to a minimum of
+// x sigma(v) (condition number 0) every rounding counts. Beyond -80, 1 + e^v
+// rounds to 1 and it is x e^v = (x h) h with h = e^(v/2): e^v itself would
+// be subnormal (v < -87.3) and lose the digits that x e^v needs; below
+// v = -174 it is a zero with x's sign (also at x = -inf). One exponential
+// reduction, no branch; NaN in, NaN out.
+fn wa_times_sigmoid(x: f32, v: vec2<f32>) -> f32 {
+    let far = v.x <= -80.0;
+    let arg = select(-v.x, 0.5 * v.x, far);
+    let km = wa_exp_reduce(select(arg, -87.0, arg < -87.0));
+    let p = wa_pow2i(i32(km.x));
+    let near = x / ((1.0 + p) + p * (km.y - v.y * (1.0 + km.y)));
+    let h = p * (1.0 + km.y);
+    let y_far = select((x * (h + h * (0.5 * v.y))) * h, wa_copysign(0.0, x), arg < -87.0);
+    return select(near, y_far, far);
 }
 
 // ---- GELU ------------------------------------------------------------------
@@ -183,10 +192,6 @@ fn wa_gelu_tanh_args(x: f32) -> WaGeluTanhArgs {
     return WaGeluTanhArgs(v, xd);
 }
 
-fn wa_gelu_tanh_v2(x: f32) -> vec2<f32> {
-    return wa_gelu_tanh_args(x).v;
-}
-
 // e^-|v| for v = hi + lo: e^-|hi| (1 -+ lo); in (0, 1], never overflows.
 fn wa_exp_neg_abs2(v: vec2<f32>) -> f32 {
     let negative = v.x < 0.0;
@@ -194,26 +199,12 @@ fn wa_exp_neg_abs2(v: vec2<f32>) -> f32 {
     return e - e * select(v.y, -v.y, negative);
 }
 
-// x sigma(v) = x / (1 + e^-v) while e^-v is finite (v > -80), with
-// e^-v = 2^k (1 + m) (1 - lo) (v = hi + lo) and the denominator
-// (1 + 2^k) + 2^k (m - lo (1 + m)) rounded once: next to the minimum of
-// x sigma(v) (x = -0.75, condition number 0) every rounding counts. Beyond
-// -80, 1 + e^v rounds to 1 and it is x e^v = (x h) h with h = e^(v/2):
-// e^v itself would be subnormal (v < -87.3) and lose the digits that x e^v
-// (still normal down to v = -90) needs; below v = -174 it is a zero with
-// x's sign. One exponential reduction either way. For |x| > 16 sigma(v) is
-// 0 or 1 to f32 precision (|v| > 317): x itself, or a zero with x's sign
-// (also at +-inf). No branch.
+// x sigma(v) (wa_times_sigmoid, with v in two parts: sigma's condition
+// number |v| sigma(-v) would turn an f32 v's rounding into ~|v| ULPs). For
+// |x| > 16 sigma(v) is 0 or 1 to f32 precision (|v| > 317): x itself, or a
+// zero with x's sign (also at +-inf).
 fn gelu_tanh_forward(x: f32) -> f32 {
-    let v = wa_gelu_tanh_v2(x);
-    let far = v.x <= -80.0;
-    let arg = select(-v.x, 0.5 * v.x, far);
-    let km = wa_exp_reduce(select(select(arg, 88.0, arg > 88.0), -87.0, arg < -87.0));
-    let p = wa_pow2i(i32(km.x));
-    let near = x / ((1.0 + p) + p * (km.y - v.y * (1.0 + km.y)));
-    let h = p * (1.0 + km.y);
-    let y_far = select((x * (h + h * (0.5 * v.y))) * h, wa_copysign(0.0, x), arg < -87.0);
-    let y = select(near, y_far, far);
+    let y = wa_times_sigmoid(x, wa_gelu_tanh_args(x).v);
     return select(y, select(wa_copysign(0.0, x), x, x > 0.0), wa_abs(x) > 16.0);
 }
 
@@ -240,7 +231,7 @@ fn gelu_tanh_derivative(x: f32) -> f32 {
 
 // ---- SiLU ------------------------------------------------------------------
 fn silu_forward(x: f32) -> f32 {
-    return wa_times_sigmoid(x, x);
+    return wa_times_sigmoid(x, vec2<f32>(x, 0.0));
 }
 
 // sigma(x) (1 + x (1 - sigma(x))) with e = e^-|x|, w = 1 + e. For x >= 0
