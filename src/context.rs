@@ -687,13 +687,10 @@ impl Batch<'_> {
         let mut pieces: Vec<Vec<f32>> = Vec::with_capacity(tensors.len());
         for t in tensors[1..].iter().rev() {
             let at = all.len() - t.len();
-            let mut piece = crate::readback::output_vec(t.len());
-            crate::readback::copy_bytes(
-                bytemuck::cast_slice_mut(&mut piece),
-                bytemuck::cast_slice(&all[at..]),
-            );
+            pieces.push(crate::readback::output_copy(bytemuck::cast_slice(
+                &all[at..],
+            )));
             all.truncate(at);
-            pieces.push(piece);
         }
         pieces.push(all);
         pieces.reverse();

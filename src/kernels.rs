@@ -43,8 +43,8 @@ impl Tuning {
     /// The shape for a device: 256 invocations per workgroup (64 halves
     /// throughput on lavapipe; 256 suits desktop GPUs), each doing one body
     /// element on CPU adapters and two on GPUs, capped by the device limits; packed
-    /// storage on Mesa's llvmpipe-based adapters (lavapipe) whose device has
-    /// `Features::SHADER_INT64`. The
+    /// storage on Mesa's llvmpipe-based adapters (used only where the device
+    /// has `Features::SHADER_INT64`, see [`Tuning::packed`]). The
     /// environment variables `WGPU_ACTIVATIONS_WORKGROUP_SIZE`,
     /// `WGPU_ACTIVATIONS_ITEMS` and `WGPU_ACTIVATIONS_PACKED` (0 or 1)
     /// override them, for experiments.
@@ -74,12 +74,13 @@ impl Tuning {
         // 1.8 GB/s with vec4<f32>, 3.1 GB/s with vec4<u64>). GPUs move
         // 128 bits per invocation natively and keep vec4<f32>, and so do
         // other CPU adapters (WARP, SwiftShader), where it was not measured.
+        // (Kernels::with_tuning drops it where the device lacks SHADER_INT64.)
         let llvmpipe = cpu && device.adapter_info().name.contains("llvmpipe");
         let packed = match std::env::var("WGPU_ACTIVATIONS_PACKED").as_deref() {
             Ok("0") => false,
             Ok("1") => true,
             _ => llvmpipe,
-        } && device.features().contains(wgpu::Features::SHADER_INT64);
+        };
         Tuning {
             workgroup_size,
             items_per_invocation,

@@ -78,12 +78,7 @@ pub(crate) async fn read_f32_async(
         .receive()
         .await
         .ok_or(Error::Map(wgpu::BufferAsyncError))??;
-    let data = {
-        let view = slice.get_mapped_range()?;
-        let mut data = output_vec(view.len() / 4);
-        copy_bytes(bytemuck::cast_slice_mut(&mut data), &view);
-        data
-    };
+    let data = output_copy(&slice.get_mapped_range()?);
     staging.unmap();
     Ok(data)
 }
@@ -97,10 +92,17 @@ fn parallel_chunk(len: usize) -> Option<usize> {
     // Below this a thread start (tens of µs) is not worth it.
     const PARALLEL_FROM: usize = 8 << 20;
     const MAX_THREADS: usize = 4;
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(MAX_THREADS);
-    (len >= PARALLEL_FROM && threads >= 2).then(|| len.div_ceil(threads).next_multiple_of(4096))
+    // Asked once per process (on Linux it reads the cgroup's CPU quota).
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    if len < PARALLEL_FROM {
+        return None;
+    }
+    let threads = *THREADS.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(MAX_THREADS)
+    });
+    (threads >= 2).then(|| len.div_ceil(threads).next_multiple_of(4096))
 }
 
 /// Copies `src` into `dst` (same length), split over threads when large
@@ -116,6 +118,14 @@ pub(crate) fn copy_bytes(dst: &mut [u8], src: &[u8]) {
             scope.spawn(move || to.copy_from_slice(from));
         }
     });
+}
+
+/// A fresh result holding the f32 values in `bytes` ([`output_vec`] and
+/// [`copy_bytes`]).
+pub(crate) fn output_copy(bytes: &[u8]) -> Vec<f32> {
+    let mut out = output_vec(bytes.len() / 4);
+    copy_bytes(bytemuck::cast_slice_mut(&mut out), bytes);
+    out
 }
 
 /// Writes `src` to the start of `buffer`, which is mapped for writing;
