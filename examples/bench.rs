@@ -393,38 +393,31 @@ fn time_batch(bench: &Bench, calls: u32, record: &mut Record<'_>) -> Res<f64> {
 /// shared machine other processes only ever add time. One timed warm-up call
 /// sizes the batches (unless `iters` is given).
 fn measure(iters: Option<u32>, batch: &mut dyn FnMut(u32) -> Res<f64>) -> Res<f64> {
-    let start = Instant::now();
-    batch(1)?; // also the first touch of the buffers
-    let one = start.elapsed().as_secs_f64().max(1e-7);
-    let calls = iters.unwrap_or(((TARGET_SECONDS / one) as u32).clamp(MIN_CALLS, MAX_CALLS));
-    let samples = calls.min(SAMPLES);
-    // The calls shared as evenly as possible between the batches.
-    let times = (0..samples)
-        .map(|i| batch(calls / samples + u32::from(i < calls % samples)))
-        .collect::<Res<Vec<f64>>>()?;
-    Ok(times.into_iter().fold(f64::INFINITY, f64::min))
+    let [seconds] = measure_in_turn(iters, [batch])?;
+    Ok(seconds)
 }
 
-/// [`measure_round_trip`] for several calls at once, their batches taken in
-/// turn (one batch of each, then the next round): seconds per call of each.
-fn measure_round_trips_in_turn<const N: usize>(
+/// [`measure`] for several things at once, their batches taken in turn (one
+/// batch of each, then the next round), so that a noisy spell of the machine
+/// does not land on one of them; the slowest warm-up call sizes the batches.
+fn measure_in_turn<const N: usize>(
     iters: Option<u32>,
-    mut calls: [&mut dyn FnMut() -> Res<()>; N],
+    mut batches: [&mut dyn FnMut(u32) -> Res<f64>; N],
 ) -> Res<[f64; N]> {
-    // One timed warm-up call each sizes the batches (the slowest decides).
     let mut slowest = 1e-7_f64;
-    for call in calls.iter_mut() {
+    for batch in batches.iter_mut() {
         let start = Instant::now();
-        call()?;
+        batch(1)?; // also the first touch of the buffers
         slowest = slowest.max(start.elapsed().as_secs_f64());
     }
-    let total = iters.unwrap_or(((TARGET_SECONDS / slowest) as u32).clamp(MIN_CALLS, MAX_CALLS));
-    let samples = total.min(SAMPLES);
+    let calls = iters.unwrap_or(((TARGET_SECONDS / slowest) as u32).clamp(MIN_CALLS, MAX_CALLS));
+    let samples = calls.min(SAMPLES);
     let mut best = [f64::INFINITY; N];
     for i in 0..samples {
-        let batch = total / samples + u32::from(i < total % samples);
-        for (call, best) in calls.iter_mut().zip(best.iter_mut()) {
-            *best = best.min(wall_per_call(batch, *call)?);
+        // The calls shared as evenly as possible between the batches.
+        let calls_now = calls / samples + u32::from(i < calls % samples);
+        for (batch, best) in batches.iter_mut().zip(best.iter_mut()) {
+            *best = best.min(batch(calls_now)?);
         }
     }
     Ok(best)
@@ -595,26 +588,32 @@ fn run_adapter(bench: &Bench, options: &Options) -> Res<Report> {
         y.buffer(),
         ROUND_TRIP_N / 4,
     );
-    let [empty, copy, apply] = measure_round_trips_in_turn(
+    let [empty, copy, apply] = measure_in_turn(
         options.iters,
         [
-            &mut || {
-                let mut encoder = encoder(ctx);
-                baselines.empty_kernel().record(&mut encoder);
-                ctx.queue().submit([encoder.finish()]);
-                wait(ctx)
+            &mut |calls| {
+                wall_per_call(calls, &mut || {
+                    let mut encoder = encoder(ctx);
+                    baselines.empty_kernel().record(&mut encoder);
+                    ctx.queue().submit([encoder.finish()]);
+                    wait(ctx)
+                })
             },
-            &mut || {
-                let mut encoder = encoder(ctx);
-                copy.record(&mut encoder);
-                ctx.queue().submit([encoder.finish()]);
-                wait(ctx)
+            &mut |calls| {
+                wall_per_call(calls, &mut || {
+                    let mut encoder = encoder(ctx);
+                    copy.record(&mut encoder);
+                    ctx.queue().submit([encoder.finish()]);
+                    wait(ctx)
+                })
             },
-            &mut || {
-                let y = ctx.apply(Activation::Sigmoid, &x)?;
-                wait(ctx)?;
-                drop(y);
-                Ok(())
+            &mut |calls| {
+                wall_per_call(calls, &mut || {
+                    let y = ctx.apply(Activation::Sigmoid, &x)?;
+                    wait(ctx)?;
+                    drop(y);
+                    Ok(())
+                })
             },
         ],
     )?;
