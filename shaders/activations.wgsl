@@ -31,11 +31,12 @@ fn tanh_forward(x: f32) -> f32 {
 
 // 1 - tanh^2 x = (1 - t)(1 + t) = 4e / (1 + e)^2 with e = e^-2|x|: no
 // cancellation anywhere, and near 0 the result hardly depends on e's
-// rounding (its derivative in e vanishes at e = 1). 0 at +-inf.
+// rounding (its derivative in e vanishes at e = 1). 0 at +-inf. 4e is
+// normal where e is not (43.3 < |x| < 44): e is carried scaled.
 fn tanh_derivative(x: f32) -> f32 {
-    let e = wa_exp(-2.0 * wa_abs(x));
-    let d = 1.0 + e;
-    return 4.0 * e / (d * d);
+    let es = wa_exp_scaled(-2.0 * wa_abs(x));
+    let d = 1.0 + es.x * es.y;
+    return ((4.0 * es.x) / (d * d)) * es.y;
 }
 
 // ---- ReLU ----------------------------------------------------------------
@@ -72,9 +73,16 @@ fn elu_forward(x: f32, alpha: f32) -> f32 {
     return select(alpha * wa_expm1_nonpositive(wa_nonpositive_part(x)), x, wa_gt_zero(x));
 }
 
+// alpha e^x with e^x scaled (wa_exp_scaled): alpha e^x may be normal where
+// e^x is not (SELU's scale alpha = 1.76, or any alpha > 1).
+fn wa_times_exp(alpha: f32, x: f32) -> f32 {
+    let es = wa_exp_scaled(x);
+    return (alpha * es.x) * es.y;
+}
+
 // x > 0 ? 1 : alpha e^x (alpha at 0).
 fn elu_derivative(x: f32, alpha: f32) -> f32 {
-    return select(alpha * wa_exp(wa_nonpositive_part(x)), 1.0, wa_gt_zero(x));
+    return select(wa_times_exp(alpha, wa_nonpositive_part(x)), 1.0, wa_gt_zero(x));
 }
 
 const WA_SELU_SCALE: f32 = 1.0507009873554804934193349852946;
@@ -88,12 +96,16 @@ fn selu_forward(x: f32) -> f32 {
 
 // scale (x > 0 ? 1 : alpha e^x).
 fn selu_derivative(x: f32) -> f32 {
-    return select(WA_SELU_SCALE_ALPHA * wa_exp(wa_nonpositive_part(x)), WA_SELU_SCALE, wa_gt_zero(x));
+    return select(wa_times_exp(WA_SELU_SCALE_ALPHA, wa_nonpositive_part(x)), WA_SELU_SCALE, wa_gt_zero(x));
 }
 
-// x > 0 ? x : alpha (e^(x / alpha) - 1).
+// x > 0 ? x : alpha (e^(x / alpha) - 1); x itself where |x / alpha| < 2^-24
+// (the result rounds to x there), so that a large alpha never makes the
+// result hang on a subnormal x / alpha.
 fn celu_forward(x: f32, alpha: f32) -> f32 {
-    return select(alpha * wa_expm1_nonpositive(wa_nonpositive_part(x) / alpha), x, wa_gt_zero(x));
+    let u = wa_nonpositive_part(x) / alpha;
+    let tiny = (bitcast<u32>(u) & 0x7fffffffu) < 0x33800000u;
+    return select(alpha * wa_expm1_nonpositive(u), x, wa_gt_zero(x) || tiny);
 }
 
 // x > 0 ? 1 : e^(x / alpha) (1 at 0).
@@ -192,11 +204,13 @@ fn wa_gelu_tanh_args(x: f32) -> WaGeluTanhArgs {
     return WaGeluTanhArgs(v, xd);
 }
 
-// e^-|v| for v = hi + lo: e^-|hi| (1 -+ lo); in (0, 1], never overflows.
-fn wa_exp_neg_abs2(v: vec2<f32>) -> f32 {
+// e^-|v| for v = hi + lo: e^-|hi| (1 -+ lo) in (0, 1], never overflows;
+// in two factors as wa_exp_scaled gives them (e^-|v| = .x .y, .x never
+// subnormal).
+fn wa_exp_neg_abs2(v: vec2<f32>) -> vec2<f32> {
     let negative = v.x < 0.0;
-    let e = wa_exp(select(-v.x, v.x, negative));
-    return e - e * select(v.y, -v.y, negative);
+    let es = wa_exp_scaled(select(-v.x, v.x, negative));
+    return vec2<f32>(es.x - es.x * select(v.y, -v.y, negative), es.y);
 }
 
 // x sigma(v) (wa_times_sigmoid, with v in two parts: sigma's condition
@@ -213,13 +227,15 @@ fn gelu_tanh_forward(x: f32) -> f32 {
 // x >= 0 the numerator w + x v' e has two positive terms. For x < 0 it is
 // e (1 + e + x v') (sigma(v) = e / w there), whose terms cancel (the root is
 // at -0.75), so it is summed in double-f32: only the root itself loses
-// digits. One division for both sides.
+// digits. One division for both sides. On the left e is carried scaled into
+// the product (normal down to x = -10.2, e only down to -10.01).
 fn gelu_tanh_derivative(x: f32) -> f32 {
     let args = wa_gelu_tanh_args(x);
-    let e = wa_exp_neg_abs2(args.v);
+    let es = wa_exp_neg_abs2(args.v);
+    let e = es.x * es.y;
     let w = wa_two_sum(1.0, e);
     let n = wa_two_sum(w.x, args.x_dv.x);
-    let left = e * (n.x + (n.y + (w.y + args.x_dv.y)));
+    let left = (es.x * (n.x + (n.y + (w.y + args.x_dv.y)))) * es.y;
     let right = w.x + args.x_dv.x * e;
     let y = select(right, left, x < 0.0) / (w.x * w.x);
     // Far out on the left everything underflows: keep the sign of the limit.
@@ -240,12 +256,15 @@ fn silu_forward(x: f32) -> f32 {
 // without cancellation; below -1/2 it is e ((1 + x) + e) / w^2, where
 // 1 + x is exact, so only the root at x = -1.278 loses digits (w^2 as
 // 1 + e (2 + e): fewer roundings than squaring a rounded w).
+// e is carried scaled (wa_exp_scaled) into the far left's product, which is
+// normal down to x = -92 while e is subnormal below -87.3.
 fn silu_derivative(x: f32) -> f32 {
-    let e = wa_exp(-wa_abs(x));
+    let es = wa_exp_scaled(-wa_abs(x));
+    let e = es.x * es.y;
     let w = 1.0 + e;
     // Underflows to -0 below x = -104 (the limit, with its sign).
     let w2 = 1.0 + e * (2.0 + e);
-    let far_left = select(e * ((1.0 + x) + e) / w2, wa_copysign(0.0, x), e == 0.0);
+    let far_left = select(((es.x * ((1.0 + x) + e)) / w2) * es.y, wa_copysign(0.0, x), es.x == 0.0);
     let near_left = (e / w) * (1.0 + x / w);
     let right = select((1.0 + x * (e / w)) / w, 1.0, e == 0.0);
     return select(select(right, near_left, wa_lt_zero(x)), far_left, x <= -0.5);
@@ -255,11 +274,16 @@ fn silu_derivative(x: f32) -> f32 {
 // tanh(softplus(x)) = n / (n + 2) with n = e^x (e^x + 2) = 2e^x + e^2x (2e^x
 // exact, e^2x the smaller term for x < 0: one rounding fewer than e (e + 2);
 // wa_opaque keeps Mesa from factoring it back into e (2 + e)); it rounds to 1
-// for x > 9, so e^x is taken of min(x, 20) and never overflows.
+// for x > 9, so e^x is taken of min(x, 20) and never overflows. Below
+// x = -64, n / (n + 2) = e^x to f32 precision and the result is x e^x from
+// e^x scaled (wa_exp_scaled): it is normal down to x = -92, e^x only down
+// to -87.3.
 fn mish_forward(x: f32) -> f32 {
-    let e = wa_exp(select(20.0, x, x < 20.0));
+    let es = wa_exp_scaled(select(20.0, x, x < 20.0));
+    let e = es.x * es.y;
     let n = wa_opaque(2.0 * e) + e * e;
-    return wa_times_vanishing(x, n / (n + 2.0));
+    let t = select(n / (n + 2.0), es.x, es.y < 1.0);
+    return wa_times_vanishing(x, t) * es.y;
 }
 
 // t + x sigma(x) (1 - t^2), t = tanh(softplus(x)) = n / (n + 2) = 1 - 2 / d,
@@ -271,15 +295,16 @@ fn mish_forward(x: f32) -> f32 {
 // e P / d^2, P = 4 (1 + x) + e ((6 + 4x) + e (4 + e)), whose leading term is
 // exact for x <= -1/2, so only the root at x = -1.19 loses digits. Exactly 1
 // to f32 precision for x > 20; -0 (the limit, with its sign) once e
-// underflows.
+// underflows. e is carried scaled into e P (normal where e is not).
 fn mish_derivative(x: f32) -> f32 {
-    let e = wa_exp(select(20.0, x, x < 20.0));
+    let es = wa_exp_scaled(select(20.0, x, x < 20.0));
+    let e = es.x * es.y;
     let w = 1.0 + e;
     let n = e * (e + 2.0);
     let d = n + 2.0;
     let p = 4.0 * (1.0 + x) + e * ((6.0 + 4.0 * x) + e * (4.0 + e));
     let d2 = 4.0 + n * (4.0 + n);
-    let left = select(e * p / d2, wa_copysign(0.0, x), e == 0.0);
+    let left = select(((es.x * p) / d2) * es.y, wa_copysign(0.0, x), es.x == 0.0);
     let right = n / d + 4.0 * x * e * w / d2;
     let y = select(right, left, x <= -0.5);
     return wa_keep_nan(x, select(y, 1.0, x > 20.0));
@@ -288,10 +313,15 @@ fn mish_derivative(x: f32) -> f32 {
 // ---- Softplus --------------------------------------------------------------
 // log(1 + e^z) / beta with z = beta x, as (max(z, 0) + log1p(e^-|z|)) / beta;
 // x itself where z > threshold (PyTorch's test on the rounded product).
+// Below z = -64 log1p(e^z) = e^z to f32 precision, and e^z / beta is taken
+// from e^z scaled: for beta < 1 it is normal where e^z is not.
 fn softplus_forward(x: f32, beta: f32, threshold: f32) -> f32 {
     let z = beta * x;
     let positive_part = select(0.0, z, wa_gt_zero(z));
-    let y = (positive_part + wa_log1p_unit(wa_exp(-wa_abs(z)))) / beta;
+    let es = wa_exp_scaled(-wa_abs(z));
+    let far_left = z < -64.0;
+    let sum = select(positive_part + wa_log1p_unit(es.x * es.y), es.x, far_left);
+    let y = (sum / beta) * select(1.0, es.y, far_left);
     return select(y, x, z > threshold);
 }
 
@@ -394,7 +424,9 @@ fn tanhshrink_forward(x: f32) -> f32 {
     let e = wa_exp(-2.0 * a);
     let far = (a - 1.0) + 2.0 * e / (1.0 + e);
     let y = wa_copysign(select(far, near, a < 1.5), x);
-    return select(y, 0.0, a == 0.0);
+    // +0 for +-0 only: a subnormal x keeps its sign (a == 0.0 would be true
+    // for it on a device that flushes subnormals in comparisons).
+    return select(y, 0.0, bitcast<u32>(a) == 0u);
 }
 
 // tanh^2 x.

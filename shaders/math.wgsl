@@ -8,6 +8,16 @@
 // FreeBSD/musl single-precision routines (< 1 ULP, only IEEE +, -, *, /).
 // Every helper is prefixed `wa_` so it can be spliced into a caller's shader.
 //
+// Portability (checked in Chromium's WebGPU, Tint on SwiftShader, besides
+// naga on Mesa): no constant expression may evaluate to inf or NaN (WGSL
+// makes that a shader-creation error; naga does not evaluate `bitcast` and
+// lets `bitcast<f32>(0x7f800000u)` through, Tint rejects it), so infinities
+// and NaNs are built from a runtime operand's bits or passed through from
+// the input. And no result may hang on a subnormal intermediate where the
+// result itself is normal: WebGPU lets a device flush f32 subnormals to zero
+// (SwiftShader does, as do several GPUs), so an e^x that may fall below
+// 2^-126 is carried scaled by 2^64 (wa_exp_scaled) until the last step.
+//
 // wa_exp and wa_expm1 are ports of FreeBSD msun e_expf.c and s_expm1f.c,
 // which carry this notice:
 //   Copyright (C) 1993 by Sun Microsystems, Inc. All rights reserved.
@@ -82,7 +92,24 @@ fn wa_exp(x: f32) -> f32 {
     let km = wa_exp_reduce(select(xc, 0.0, wa_is_nan(x)));
     let e = wa_ldexp(1.0 + km.y, i32(km.x));
     // +inf and NaN pass through (the clamp saw them as 89 and 0); -inf gives 0.
-    return select(e, x, wa_is_nan(x) || x == bitcast<f32>(0x7f800000u));
+    return select(e, x, wa_is_nan(x) || bitcast<u32>(x) == 0x7f800000u);
+}
+
+// e^x in two factors, vec2(v, scale) with e^x = v scale: scale = 2^-64 and
+// v = e^x 2^64 for x < -64, scale = 1 and v = e^x otherwise. v is never
+// subnormal (at least 2^-86 down to -104; 0 below, where e^x < 2^-150 and
+// wa_exp gives 0 too; 0 at -inf), so a product P e^x whose value is normal
+// comes out right as (P v) scale even where e^x itself is subnormal and a
+// device flushes it. Where everything is normal, v scale and (P v) scale
+// are exactly wa_exp(x) and P wa_exp(x) (powers of two scale exactly).
+// +inf and NaN as wa_exp.
+fn wa_exp_scaled(x: f32) -> vec2<f32> {
+    let xc = select(select(x, 89.0, x > 89.0), -104.0, x < -104.0);
+    let km = wa_exp_reduce(select(xc, 0.0, wa_is_nan(x)));
+    let tiny = x < -64.0;
+    let v = wa_ldexp(1.0 + km.y, i32(km.x) + select(0, 64, tiny));
+    let special = wa_is_nan(x) || bitcast<u32>(x) == 0x7f800000u;
+    return vec2<f32>(select(select(v, 0.0, x < -104.0), x, special), select(1.0, 5.421010862427522e-20, tiny));
 }
 
 // e^x = 2^k (1 + m) for finite |x| <= 104 (wa_exp's reduction and
@@ -115,8 +142,10 @@ fn wa_expm1(x_in: f32) -> f32 {
             return -1.0;
         }
         if hx > 0x42b17180u {
-            // x > 88.72: overflow.
-            return bitcast<f32>(0x7f800000u);
+            // x > 88.72: overflow. +inf from x's bits: a constant inf
+            // (`bitcast<f32>(0x7f800000u)`) is a shader-creation error in
+            // WGSL (Tint rejects it; naga does not), see the file header.
+            return bitcast<f32>((bits & 0x80000000u) | 0x7f800000u);
         }
     }
     var k = 0;
@@ -264,8 +293,8 @@ fn wa_log1p(x: f32) -> f32 {
         return x; // |x| < 2^-24 (subnormals and -0.0 included): ln(1 + x) rounds to x
     }
     if bits >= 0xbf800000u {
-        // x <= -1
-        return select(bitcast<f32>(0x7fc00000u), bitcast<f32>(0xff800000u), bits == 0xbf800000u);
+        // x <= -1: -inf at -1, NaN below, from x's bits (not constants).
+        return select(bitcast<f32>(bits | 0x7fc00000u), bitcast<f32>(bits | 0x7f800000u), bits == 0xbf800000u);
     }
     if x > -0.2928932 && x < 0.5 {
         return wa_log1p_reduced(x); // k = 0, f = x exactly

@@ -161,3 +161,79 @@ pub fn elementwise_module(
         .replace("{{DERIVATIVE}}", &call(act, "derivative"));
     format!("{}\n{kernel}", library())
 }
+
+/// Invocations per workgroup of [`portable_module`]'s kernels (the default
+/// of their `WORKGROUP_SIZE` override: WebGPU's default limits allow 256).
+pub const PORTABLE_WORKGROUP_SIZE: u32 = 256;
+
+/// The two modules of one op for a plain WebGPU device (see
+/// [`portable_module`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PortableModule {
+    /// Over `array<vec4<f32>>`: the body of a tensor, four f32 per element.
+    pub body: String,
+    /// Over `array<f32>`: the last `len % 4` values (or any length at all,
+    /// one f32 per invocation).
+    pub tail: String,
+}
+
+/// `act`'s element-wise kernels for any WebGPU implementation (a browser's
+/// `navigator.gpu`, Dawn, wgpu without optional features): no immediates, no
+/// 64-bit integers, the per-dispatch data in a uniform, one element per
+/// invocation, [`PORTABLE_WORKGROUP_SIZE`] invocations per workgroup. The
+/// same math as every other kernel of this crate; compiled and checked in
+/// Chromium's WebGPU (Tint, SwiftShader) by the test suite.
+///
+/// Each module has the entry points `forward`, `derivative`, `backward`,
+/// `forward_in_place`, `derivative_in_place` and `backward_in_place`, and
+/// these bindings in group 0 (with `layout: 'auto'` a pipeline holds only
+/// those its entry point uses):
+///
+/// | binding | what | used by |
+/// |---|---|---|
+/// | 0 | uniform, 32 bytes: `len: u32, base: u32, 0u, 0u, param: vec4<f32>` | all |
+/// | 1 | `input`, read-only storage | all but `forward_in_place`, `derivative_in_place` |
+/// | 2 | `output`, read-write storage | all (in place: read and written) |
+/// | 3 | `grad_output`, read-only storage | `backward` |
+///
+/// A dispatch covers elements `base .. base + len` (vec4 elements in
+/// `body`, f32 in `tail`) of the bound buffers; `param` holds
+/// [`Activation::param_values`] in order, zero-padded; dispatch
+/// `ceil(len / 256)` workgroups (an x-by-y grid works too: the workgroup
+/// index is `y * num_workgroups.x + x`, and invocations past `len` do
+/// nothing). `backward_in_place` overwrites `grad_output`, bound as
+/// `output`, with the gradient. For a length `n` not a multiple of 4,
+/// dispatch `body` with `len = n / 4` and `tail` with `base = n - n % 4`,
+/// `len = n % 4` over the same buffers bound as `array<f32>`.
+///
+/// ```js
+/// // JavaScript: GELU's forward over n = 4k floats already in `input`.
+/// const module = device.createShaderModule({ code: bodyWgsl }); // PortableModule::body
+/// const pipeline = device.createComputePipeline({
+///   layout: 'auto', compute: { module, entryPoint: 'forward' } });
+/// const uniform = device.createBuffer({ size: 32,
+///   usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+/// const data = new ArrayBuffer(32);
+/// new Uint32Array(data, 0, 2).set([n / 4, 0]);    // len (vec4 elements), base
+/// new Float32Array(data, 16, 4).set([0, 0, 0, 0]); // GELU has no parameters
+/// device.queue.writeBuffer(uniform, 0, data);
+/// const bindGroup = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0),
+///   entries: [{ binding: 0, resource: { buffer: uniform } },
+///             { binding: 1, resource: { buffer: input } },
+///             { binding: 2, resource: { buffer: output } }] });
+/// const encoder = device.createCommandEncoder();
+/// const pass = encoder.beginComputePass();
+/// pass.setPipeline(pipeline);
+/// pass.setBindGroup(0, bindGroup);
+/// pass.dispatchWorkgroups(Math.ceil(n / 4 / 256));
+/// pass.end();
+/// device.queue.submit([encoder.finish()]);
+/// ```
+///
+/// `cargo run --example wgsl -- gelu` writes both modules of an op to files.
+pub fn portable_module(act: &Activation) -> PortableModule {
+    PortableModule {
+        body: elementwise_module(act, Width::Vec4, DispatchData::Uniform, 1),
+        tail: elementwise_module(act, Width::Scalar, DispatchData::Uniform, 1),
+    }
+}
