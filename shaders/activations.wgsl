@@ -7,21 +7,33 @@
 // shader together with math.wgsl. Each function keeps the rules of
 // SEMANTICS.md itself: NaN in -> NaN out, limits at +-inf, PyTorch's signed
 // zeros, no overflow of an intermediate for finite x.
+//
+// A smooth op whose derivative can be subnormal (its tails) defines
+// `<name>_derivative_scaled` instead, f'(x) as a scaled pair (math.wgsl,
+// "Scaled values"), so that the backward's grad_output * f'(x) is right
+// where f'(x) is subnormal but the product is not, also on devices that
+// flush subnormals; src/wgsl.rs generates `<name>_derivative` from it.
 
 // ---- Sigmoid -------------------------------------------------------------
-// 1 / (1 + e^-x), with the branch chosen by sign so e^-|x| never overflows.
+// sigma(z) = 1 / (1 + e^-z) scaled, with the branch chosen by sign so e^-|z|
+// never overflows: e / (1 + e) for z < 0 (e = e^-|z| scaled), 1 / (1 + e)
+// otherwise.
+fn wa_sigmoid_scaled(z: f32) -> vec2<f32> {
+    let es = wa_exp_scaled(-wa_abs(z));
+    let s = 1.0 / (1.0 + wa_unscaled(es));
+    return select(vec2<f32>(es.x * s, es.y), vec2<f32>(s, 1.0), !wa_lt_zero(z));
+}
+
 fn sigmoid_forward(x: f32) -> f32 {
-    let e = wa_exp(-wa_abs(x));
-    let s = 1.0 / (1.0 + e);
-    return select(e * s, s, !wa_lt_zero(x));
+    return wa_unscaled(wa_sigmoid_scaled(x));
 }
 
 // sigma'(x) = e / (1 + e)^2 with e = e^-|x|: stable, computed from x (not
 // from the rounded output), exact limit 0 at +-inf.
-fn sigmoid_derivative(x: f32) -> f32 {
-    let e = wa_exp(-wa_abs(x));
-    let d = 1.0 + e;
-    return e / (d * d);
+fn sigmoid_derivative_scaled(x: f32) -> vec2<f32> {
+    let es = wa_exp_scaled(-wa_abs(x));
+    let d = 1.0 + wa_unscaled(es);
+    return vec2<f32>(es.x / (d * d), es.y);
 }
 
 // ---- Tanh ----------------------------------------------------------------
@@ -31,12 +43,11 @@ fn tanh_forward(x: f32) -> f32 {
 
 // 1 - tanh^2 x = (1 - t)(1 + t) = 4e / (1 + e)^2 with e = e^-2|x|: no
 // cancellation anywhere, and near 0 the result hardly depends on e's
-// rounding (its derivative in e vanishes at e = 1). 0 at +-inf. 4e is
-// normal where e is not (43.3 < |x| < 44): e is carried scaled.
-fn tanh_derivative(x: f32) -> f32 {
+// rounding (its derivative in e vanishes at e = 1). 0 at +-inf.
+fn tanh_derivative_scaled(x: f32) -> vec2<f32> {
     let es = wa_exp_scaled(-2.0 * wa_abs(x));
-    let d = 1.0 + es.x * es.y;
-    return ((4.0 * es.x) / (d * d)) * es.y;
+    let d = 1.0 + wa_unscaled(es);
+    return vec2<f32>((4.0 * es.x) / (d * d), es.y);
 }
 
 // ---- ReLU ----------------------------------------------------------------
@@ -73,16 +84,10 @@ fn elu_forward(x: f32, alpha: f32) -> f32 {
     return select(alpha * wa_expm1_nonpositive(wa_nonpositive_part(x)), x, wa_gt_zero(x));
 }
 
-// alpha e^x with e^x scaled (wa_exp_scaled): alpha e^x may be normal where
-// e^x is not (SELU's scale alpha = 1.76, or any alpha > 1).
-fn wa_times_exp(alpha: f32, x: f32) -> f32 {
-    let es = wa_exp_scaled(x);
-    return (alpha * es.x) * es.y;
-}
-
-// x > 0 ? 1 : alpha e^x (alpha at 0).
-fn elu_derivative(x: f32, alpha: f32) -> f32 {
-    return select(wa_times_exp(alpha, wa_nonpositive_part(x)), 1.0, wa_gt_zero(x));
+// x > 0 ? 1 : alpha e^x (alpha at 0), scaled.
+fn elu_derivative_scaled(x: f32, alpha: f32) -> vec2<f32> {
+    let es = wa_exp_scaled(wa_nonpositive_part(x));
+    return select(vec2<f32>(alpha * es.x, es.y), vec2<f32>(1.0, 1.0), wa_gt_zero(x));
 }
 
 const WA_SELU_SCALE: f32 = 1.0507009873554804934193349852946;
@@ -94,9 +99,10 @@ fn selu_forward(x: f32) -> f32 {
     return select(WA_SELU_SCALE_ALPHA * wa_expm1_nonpositive(wa_nonpositive_part(x)), WA_SELU_SCALE * x, wa_gt_zero(x));
 }
 
-// scale (x > 0 ? 1 : alpha e^x).
-fn selu_derivative(x: f32) -> f32 {
-    return select(wa_times_exp(WA_SELU_SCALE_ALPHA, wa_nonpositive_part(x)), WA_SELU_SCALE, wa_gt_zero(x));
+// scale (x > 0 ? 1 : alpha e^x), scaled.
+fn selu_derivative_scaled(x: f32) -> vec2<f32> {
+    let es = wa_exp_scaled(wa_nonpositive_part(x));
+    return select(vec2<f32>(WA_SELU_SCALE_ALPHA * es.x, es.y), vec2<f32>(WA_SELU_SCALE, 1.0), wa_gt_zero(x));
 }
 
 // x > 0 ? x : alpha (e^(x / alpha) - 1); x itself where |x / alpha| < 2^-24
@@ -108,9 +114,9 @@ fn celu_forward(x: f32, alpha: f32) -> f32 {
     return select(alpha * wa_expm1_nonpositive(u), x, wa_gt_zero(x) || tiny);
 }
 
-// x > 0 ? 1 : e^(x / alpha) (1 at 0).
-fn celu_derivative(x: f32, alpha: f32) -> f32 {
-    return select(wa_exp(wa_nonpositive_part(x) / alpha), 1.0, wa_gt_zero(x));
+// x > 0 ? 1 : e^(x / alpha) (1 at 0), scaled.
+fn celu_derivative_scaled(x: f32, alpha: f32) -> vec2<f32> {
+    return select(wa_exp_scaled(wa_nonpositive_part(x) / alpha), vec2<f32>(1.0, 1.0), wa_gt_zero(x));
 }
 
 // ---- Products that vanish in a tail -----------------------------------------
@@ -163,16 +169,19 @@ fn gelu_forward(x: f32) -> f32 {
 // d = Q(a) - a phi(a) = (G(a) - a C e) 2^k (e 2^k = e^(-a^2/2)) under one
 // scale factor: it is d on the left and 1 - d on the right. In the centre
 // 2^k is 1 or 1/2. Beyond 14.6 it is 1 on the right and a zero with x's
-// sign (the limit) on the left.
-fn gelu_derivative(x: f32) -> f32 {
+// sign (the limit) on the left. Scaled: on the left, where 2^k < 2^-64, d
+// is formed times 2^64.
+fn gelu_derivative_scaled(x: f32) -> vec2<f32> {
     let n = wa_normal(x);
     let ce = WA_NORMAL_SQRT2PI_INV * n.e;
-    let d = wa_ldexp(n.q - n.a * ce, n.k);
+    let scaled = x < 0.0 && n.k < -64;
+    let d = wa_ldexp(n.q - n.a * ce, n.k + select(0, 64, scaled));
     let tail = select(1.0 - d, d, x < 0.0);
     let center = n.center + x * (ce * wa_pow2i(max(n.k, -126)));
     let y = select(tail, center, n.a < WA_NORMAL_CENTER);
     let far = select(1.0, wa_copysign(0.0, x), x < 0.0);
-    return select(select(y, far, wa_abs(x) > WA_NORMAL_END), x, wa_is_nan(x));
+    let value = select(select(y, far, wa_abs(x) > WA_NORMAL_END), x, wa_is_nan(x));
+    return vec2<f32>(value, select(1.0, WA_SCALE_DOWN, scaled));
 }
 
 // ---- GELU, tanh approximation ----------------------------------------------
@@ -227,22 +236,23 @@ fn gelu_tanh_forward(x: f32) -> f32 {
 // x >= 0 the numerator w + x v' e has two positive terms. For x < 0 it is
 // e (1 + e + x v') (sigma(v) = e / w there), whose terms cancel (the root is
 // at -0.75), so it is summed in double-f32: only the root itself loses
-// digits. One division for both sides. On the left e is carried scaled into
-// the product (normal down to x = -10.2, e only down to -10.01).
-fn gelu_tanh_derivative(x: f32) -> f32 {
+// digits. One division for both sides. Scaled: on the left e is carried
+// scaled into the product (normal down to x = -10.2, e only to -10.01).
+fn gelu_tanh_derivative_scaled(x: f32) -> vec2<f32> {
     let args = wa_gelu_tanh_args(x);
     let es = wa_exp_neg_abs2(args.v);
-    let e = es.x * es.y;
+    let e = wa_unscaled(es);
     let w = wa_two_sum(1.0, e);
     let n = wa_two_sum(w.x, args.x_dv.x);
-    let left = (es.x * (n.x + (n.y + (w.y + args.x_dv.y)))) * es.y;
+    let left = es.x * (n.x + (n.y + (w.y + args.x_dv.y)));
     let right = w.x + args.x_dv.x * e;
     let y = select(right, left, x < 0.0) / (w.x * w.x);
     // Far out on the left everything underflows: keep the sign of the limit.
     let y_signed = select(y, wa_copysign(0.0, x), y == 0.0 && x < 0.0);
     // |x| > 16: sigma'(v) underflows: 1 on the right, a vanishing negative
     // number on the left.
-    return select(y_signed, wa_keep_nan(x, select(wa_copysign(0.0, x), 1.0, x > 0.0)), wa_abs(x) > 16.0);
+    let far = wa_keep_nan(x, select(wa_copysign(0.0, x), 1.0, x > 0.0));
+    return select(vec2<f32>(y_signed, select(1.0, es.y, x < 0.0)), vec2<f32>(far, 1.0), wa_abs(x) > 16.0);
 }
 
 // ---- SiLU ------------------------------------------------------------------
@@ -255,19 +265,19 @@ fn silu_forward(x: f32) -> f32 {
 // and 1 - sigma = 1 / w: from -1/2 to 0 that is (e / w)(1 + x / w), again
 // without cancellation; below -1/2 it is e ((1 + x) + e) / w^2, where
 // 1 + x is exact, so only the root at x = -1.278 loses digits (w^2 as
-// 1 + e (2 + e): fewer roundings than squaring a rounded w).
-// e is carried scaled (wa_exp_scaled) into the far left's product, which is
-// normal down to x = -92 while e is subnormal below -87.3.
-fn silu_derivative(x: f32) -> f32 {
+// 1 + e (2 + e): fewer roundings than squaring a rounded w). Scaled: e is
+// carried scaled into the far left's product.
+fn silu_derivative_scaled(x: f32) -> vec2<f32> {
     let es = wa_exp_scaled(-wa_abs(x));
-    let e = es.x * es.y;
+    let e = wa_unscaled(es);
     let w = 1.0 + e;
     // Underflows to -0 below x = -104 (the limit, with its sign).
     let w2 = 1.0 + e * (2.0 + e);
-    let far_left = select(((es.x * ((1.0 + x) + e)) / w2) * es.y, wa_copysign(0.0, x), es.x == 0.0);
+    let far_left = select((es.x * ((1.0 + x) + e)) / w2, wa_copysign(0.0, x), es.x == 0.0);
     let near_left = (e / w) * (1.0 + x / w);
     let right = select((1.0 + x * (e / w)) / w, 1.0, e == 0.0);
-    return select(select(right, near_left, wa_lt_zero(x)), far_left, x <= -0.5);
+    let y = select(select(right, near_left, wa_lt_zero(x)), far_left, x <= -0.5);
+    return vec2<f32>(y, select(1.0, es.y, x <= -0.5));
 }
 
 // ---- Mish ------------------------------------------------------------------
@@ -280,7 +290,7 @@ fn silu_derivative(x: f32) -> f32 {
 // to -87.3.
 fn mish_forward(x: f32) -> f32 {
     let es = wa_exp_scaled(select(20.0, x, x < 20.0));
-    let e = es.x * es.y;
+    let e = wa_unscaled(es);
     let n = wa_opaque(2.0 * e) + e * e;
     let t = select(n / (n + 2.0), es.x, es.y < 1.0);
     return wa_times_vanishing(x, t) * es.y;
@@ -295,19 +305,19 @@ fn mish_forward(x: f32) -> f32 {
 // e P / d^2, P = 4 (1 + x) + e ((6 + 4x) + e (4 + e)), whose leading term is
 // exact for x <= -1/2, so only the root at x = -1.19 loses digits. Exactly 1
 // to f32 precision for x > 20; -0 (the limit, with its sign) once e
-// underflows. e is carried scaled into e P (normal where e is not).
-fn mish_derivative(x: f32) -> f32 {
+// underflows. Scaled: e is carried scaled into e P.
+fn mish_derivative_scaled(x: f32) -> vec2<f32> {
     let es = wa_exp_scaled(select(20.0, x, x < 20.0));
-    let e = es.x * es.y;
+    let e = wa_unscaled(es);
     let w = 1.0 + e;
     let n = e * (e + 2.0);
     let d = n + 2.0;
     let p = 4.0 * (1.0 + x) + e * ((6.0 + 4.0 * x) + e * (4.0 + e));
     let d2 = 4.0 + n * (4.0 + n);
-    let left = select(((es.x * p) / d2) * es.y, wa_copysign(0.0, x), es.x == 0.0);
+    let left = select((es.x * p) / d2, wa_copysign(0.0, x), es.x == 0.0);
     let right = n / d + 4.0 * x * e * w / d2;
     let y = select(right, left, x <= -0.5);
-    return wa_keep_nan(x, select(y, 1.0, x > 20.0));
+    return vec2<f32>(wa_keep_nan(x, select(y, 1.0, x > 20.0)), select(1.0, es.y, x <= -0.5));
 }
 
 // ---- Softplus --------------------------------------------------------------
@@ -320,15 +330,15 @@ fn softplus_forward(x: f32, beta: f32, threshold: f32) -> f32 {
     let positive_part = select(0.0, z, wa_gt_zero(z));
     let es = wa_exp_scaled(-wa_abs(z));
     let far_left = z < -64.0;
-    let sum = select(positive_part + wa_log1p_unit(es.x * es.y), es.x, far_left);
+    let sum = select(positive_part + wa_log1p_unit(wa_unscaled(es)), es.x, far_left);
     let y = (sum / beta) * select(1.0, es.y, far_left);
     return select(y, x, z > threshold);
 }
 
-// z > threshold ? 1 : sigma(beta x).
-fn softplus_derivative(x: f32, beta: f32, threshold: f32) -> f32 {
+// z > threshold ? 1 : sigma(beta x), scaled.
+fn softplus_derivative_scaled(x: f32, beta: f32, threshold: f32) -> vec2<f32> {
     let z = beta * x;
-    return select(sigmoid_forward(z), 1.0, z > threshold);
+    return select(wa_sigmoid_scaled(z), vec2<f32>(1.0, 1.0), z > threshold);
 }
 
 // ---- Softsign --------------------------------------------------------------
@@ -337,10 +347,13 @@ fn softsign_forward(x: f32) -> f32 {
     return select(x / (1.0 + wa_abs(x)), wa_copysign(1.0, x), wa_is_inf(x));
 }
 
-// 1 / (1 + |x|)^2.
-fn softsign_derivative(x: f32) -> f32 {
+// 1 / (1 + |x|)^2, scaled: from |x| = 2^32 on as 1 / (d 2^-32)^2 times
+// 2^-64 (1 / d^2 is subnormal above 2^63).
+fn softsign_derivative_scaled(x: f32) -> vec2<f32> {
     let d = 1.0 + wa_abs(x);
-    return 1.0 / (d * d);
+    let big = d > 4294967296.0;
+    let ds = d * select(1.0, 2.3283064365386963e-10, big);
+    return vec2<f32>(1.0 / (ds * ds), select(1.0, WA_SCALE_DOWN, big));
 }
 
 // ---- Hardtanh / ReLU6 ------------------------------------------------------
@@ -400,9 +413,9 @@ fn log_sigmoid_forward(x: f32) -> f32 {
     return -(wa_log1p_unit(wa_exp(-wa_abs(x))) - negative_part);
 }
 
-// 1 - sigma(x) = sigma(-x).
-fn log_sigmoid_derivative(x: f32) -> f32 {
-    return sigmoid_forward(-x);
+// 1 - sigma(x) = sigma(-x), scaled.
+fn log_sigmoid_derivative_scaled(x: f32) -> vec2<f32> {
+    return wa_sigmoid_scaled(-x);
 }
 
 // ---- Tanhshrink ------------------------------------------------------------
@@ -429,10 +442,13 @@ fn tanhshrink_forward(x: f32) -> f32 {
     return select(y, 0.0, bitcast<u32>(a) == 0u);
 }
 
-// tanh^2 x.
-fn tanhshrink_derivative(x: f32) -> f32 {
+// tanh^2 x, scaled: below |t| = 2^-32 as (t 2^32)^2 times 2^-64 (t^2 is
+// subnormal below 2^-63).
+fn tanhshrink_derivative_scaled(x: f32) -> vec2<f32> {
     let t = wa_tanh(x);
-    return t * t;
+    let small = wa_abs(t) < 2.3283064365386963e-10;
+    let ts = t * select(1.0, 4294967296.0, small);
+    return vec2<f32>(ts * ts, select(1.0, WA_SCALE_DOWN, small));
 }
 
 // ---- Softshrink / Hardshrink -----------------------------------------------

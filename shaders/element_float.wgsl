@@ -10,5 +10,5 @@ fn element_derivative(v: {{ELEMENT}}) -> {{ELEMENT}} {
 
 // grad_input = grad_output * f'(x).
 fn element_backward(grad: {{ELEMENT}}, v: {{ELEMENT}}) -> {{ELEMENT}} {
-    return grad * element_derivative(v);
+    return {{MAP2:activation_backward}};
 }

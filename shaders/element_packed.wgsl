@@ -33,10 +33,14 @@ fn element_derivative(w: vec4<u64>) -> vec4<u64> {
     return packed(lanes_derivative(packed_low(w)), lanes_derivative(packed_high(w)));
 }
 
+fn lanes_backward(grad: vec4<f32>, v: vec4<f32>) -> vec4<f32> {
+    return {{MAP2:activation_backward}};
+}
+
 // grad_input = grad_output * f'(x).
 fn element_backward(grad: vec4<u64>, w: vec4<u64>) -> vec4<u64> {
     return packed(
-        packed_low(grad) * lanes_derivative(packed_low(w)),
-        packed_high(grad) * lanes_derivative(packed_high(w)),
+        lanes_backward(packed_low(grad), packed_low(w)),
+        lanes_backward(packed_high(grad), packed_high(w)),
     );
 }

@@ -11,8 +11,11 @@
 //   «ELEMENT_FUNCTIONS»  element_float.wgsl or element_packed.wgsl: the
 //                  element-wise forward, derivative and backward over one
 //                  «ELEMENT», with «MAP:f» applying `f` to each f32 lane
+//                  and «MAP2:f» applying `f` to each (grad, x) lane pair
 //   «FORWARD»      one op's call, e.g. `leaky_relu_forward(x, param.x)`
 //   «DERIVATIVE»   likewise for f'(x)
+//   «BACKWARD»     grad * f'(x): `(grad * d.x) * d.y` from the op's
+//                  `<name>_derivative_scaled` where it has one
 //   «ENTRY_POINTS» entry.wgsl once per entry point: the three modes out of
 //                  place, and in place (`output` read and written: forward
 //                  and derivative overwrite x, backward overwrites
@@ -50,6 +53,13 @@ fn activation_forward(x: f32) -> f32 {
 fn activation_derivative(x: f32) -> f32 {
     let param = dispatch.param;
     return {{DERIVATIVE}};
+}
+
+// grad * f'(x), with f'(x) as a scaled pair where the op has one (a
+// subnormal f'(x) times a large grad is not lost where subnormals flush).
+fn activation_backward(grad: f32, x: f32) -> f32 {
+    let param = dispatch.param;
+    {{BACKWARD}}
 }
 
 {{ELEMENT_FUNCTIONS}}

@@ -16,7 +16,7 @@
 // the input. And no result may hang on a subnormal intermediate where the
 // result itself is normal: WebGPU lets a device flush f32 subnormals to zero
 // (SwiftShader does, as do several GPUs), so an e^x that may fall below
-// 2^-126 is carried scaled by 2^64 (wa_exp_scaled) until the last step.
+// 2^-126 is carried scaled (see "Scaled values") until the last step.
 //
 // wa_exp and wa_expm1 are ports of FreeBSD msun e_expf.c and s_expm1f.c,
 // which carry this notice:
@@ -80,36 +80,44 @@ fn wa_ldexp(v: f32, k: i32) -> f32 {
     return (v * wa_pow2i(k1)) * wa_pow2i(k - k1);
 }
 
-// e^x, < 1 ULP (the reduction and polynomial of FreeBSD e_expf.c), written
-// without branches: GPUs and CPU drivers run divergent branches one after the
-// other, so every input takes the general path x = k ln2 + r (exact for small
-// x too, where k = 0), and 2^k is applied in two halves so that k from -150 to
-// 128 needs no special case: overflow to +inf above 88.72, gradual underflow
-// below -87.3, exp(-inf) = 0, exp(+inf) = +inf, exp(NaN) = NaN.
-fn wa_exp(x: f32) -> f32 {
+// ---- Scaled values ------------------------------------------------------
+// A value that may be subnormal is carried in two factors, vec2(m, s), the
+// value being m s with s a power of two (1, or 2^-64 where the value is
+// tiny) and m never subnormal unless the value is 0 to f32 precision. A
+// product P m s whose value is normal is then formed as (P m) s and comes out
+// right on devices that flush subnormal intermediates to zero (WebGPU allows
+// it: SwiftShader and several GPUs do), and where everything is normal
+// (P m) s is exactly P (m s): scaling by a power of two is exact.
+const WA_SCALE_DOWN: f32 = 5.421010862427522e-20; // 2^-64
+
+// The value m s of a scaled pair (rounded once, to a subnormal if it is one).
+fn wa_unscaled(v: vec2<f32>) -> f32 {
+    return v.x * v.y;
+}
+
+// e^x scaled (see above): m = e^x 2^64 and s = 2^-64 for x < -64, m = e^x
+// and s = 1 otherwise. < 1 ULP (the reduction and polynomial of FreeBSD
+// e_expf.c), written without branches: GPUs and CPU drivers run divergent
+// branches one after the other, so every input takes the general path
+// x = k ln2 + r (exact for small x too, where k = 0), and 2^k (times 2^64
+// below -64) is applied in two halves. m is at least 2^-86 down to -104 and
+// 0 below (where e^x < 2^-150), overflows to +inf above 88.72; m is 0 at
+// -inf, +inf at +inf, NaN for NaN.
+fn wa_exp_scaled(x: f32) -> vec2<f32> {
     // Clamp first: keeps k in range (and i32() away from NaN and inf).
     let xc = select(select(x, 89.0, x > 89.0), -104.0, x < -104.0);
     let km = wa_exp_reduce(select(xc, 0.0, wa_is_nan(x)));
-    let e = wa_ldexp(1.0 + km.y, i32(km.x));
-    // +inf and NaN pass through (the clamp saw them as 89 and 0); -inf gives 0.
-    return select(e, x, wa_is_nan(x) || bitcast<u32>(x) == 0x7f800000u);
+    let tiny = x < -64.0;
+    let m = wa_ldexp(1.0 + km.y, i32(km.x) + select(0, 64, tiny));
+    // +inf and NaN pass through (the clamp saw them as 89 and 0).
+    let special = wa_is_nan(x) || bitcast<u32>(x) == 0x7f800000u;
+    return vec2<f32>(select(select(m, 0.0, x < -104.0), x, special), select(1.0, WA_SCALE_DOWN, tiny));
 }
 
-// e^x in two factors, vec2(v, scale) with e^x = v scale: scale = 2^-64 and
-// v = e^x 2^64 for x < -64, scale = 1 and v = e^x otherwise. v is never
-// subnormal (at least 2^-86 down to -104; 0 below, where e^x < 2^-150 and
-// wa_exp gives 0 too; 0 at -inf), so a product P e^x whose value is normal
-// comes out right as (P v) scale even where e^x itself is subnormal and a
-// device flushes it. Where everything is normal, v scale and (P v) scale
-// are exactly wa_exp(x) and P wa_exp(x) (powers of two scale exactly).
-// +inf and NaN as wa_exp.
-fn wa_exp_scaled(x: f32) -> vec2<f32> {
-    let xc = select(select(x, 89.0, x > 89.0), -104.0, x < -104.0);
-    let km = wa_exp_reduce(select(xc, 0.0, wa_is_nan(x)));
-    let tiny = x < -64.0;
-    let v = wa_ldexp(1.0 + km.y, i32(km.x) + select(0, 64, tiny));
-    let special = wa_is_nan(x) || bitcast<u32>(x) == 0x7f800000u;
-    return vec2<f32>(select(select(v, 0.0, x < -104.0), x, special), select(1.0, 5.421010862427522e-20, tiny));
+// e^x, < 1 ULP: overflow to +inf above 88.72, gradual underflow below -87.3
+// (rounded once), exp(-inf) = 0, exp(+inf) = +inf, exp(NaN) = NaN.
+fn wa_exp(x: f32) -> f32 {
+    return wa_unscaled(wa_exp_scaled(x));
 }
 
 // e^x = 2^k (1 + m) for finite |x| <= 104 (wa_exp's reduction and

@@ -95,11 +95,7 @@ pub fn judge(act: Activation, mode: Mode, x: f32, grad_output: f32, got: f32) ->
         scaled: f64::INFINITY,
         broken_rule: Some(rule),
     };
-    let ok = Judgement {
-        ulps: 0.0,
-        scaled: 0.0,
-        broken_rule: None,
-    };
+    let ok = judge_ok();
     match (want.is_nan(), got.is_nan()) {
         (true, true) => return ok,
         (true, false) => return broken(Rule::NanLost),
@@ -136,6 +132,55 @@ pub fn judge(act: Activation, mode: Mode, x: f32, grad_output: f32, got: f32) ->
     Judgement {
         ulps,
         scaled: ulps / (1.0 + kappa),
+        broken_rule: None,
+    }
+}
+
+/// What an implementation does with subnormal inputs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Subnormals {
+    /// Subnormal inputs are used as they are (Mesa's lavapipe and llvmpipe):
+    /// every result is judged at its own input.
+    #[default]
+    Kept,
+    /// The device may treat a subnormal input as a zero of the same sign
+    /// (WebGPU lets a device flush subnormals, SwiftShader does, and
+    /// SEMANTICS.md accepts a zero's result there): a result for a subnormal
+    /// input is also right when it is right for that zero.
+    MayFlush,
+}
+
+/// [`judge`] on an implementation that treats subnormal inputs as
+/// `subnormals` says: with [`Subnormals::MayFlush`], a subnormal `x` is
+/// judged both as itself and as a zero of its sign, and the better
+/// judgement counts.
+pub fn judge_on(
+    subnormals: Subnormals,
+    act: Activation,
+    mode: Mode,
+    x: f32,
+    grad_output: f32,
+    got: f32,
+) -> Judgement {
+    let own = judge(act, mode, x, grad_output, got);
+    let subnormal = x != 0.0 && x.abs() < f32::MIN_POSITIVE;
+    if subnormals == Subnormals::Kept || !subnormal || own == judge_ok() {
+        return own;
+    }
+    let flushed = judge(act, mode, 0f32.copysign(x), grad_output, got);
+    match (own.broken_rule, flushed.broken_rule) {
+        (None, Some(_)) => own,
+        (Some(_), None) => flushed,
+        _ if flushed.scaled < own.scaled => flushed,
+        _ => own,
+    }
+}
+
+/// The judgement of a result that is right.
+fn judge_ok() -> Judgement {
+    Judgement {
+        ulps: 0.0,
+        scaled: 0.0,
         broken_rule: None,
     }
 }
@@ -366,7 +411,11 @@ pub struct SweepStats {
 impl SweepStats {
     /// Judges `got` (the GPU's result at `x` with `grad_output`) and adds it.
     pub fn add(&mut self, act: Activation, mode: Mode, x: f32, grad_output: f32, got: f32) {
-        let judgement = judge(act, mode, x, grad_output, got);
+        self.add_judged(x, grad_output, got, judge(act, mode, x, grad_output, got));
+    }
+
+    /// Adds a result already judged.
+    pub fn add_judged(&mut self, x: f32, grad_output: f32, got: f32, judgement: Judgement) {
         let sample = Sample {
             x,
             grad_output,
@@ -427,6 +476,19 @@ impl SweepStats {
         grad_output: &[f32],
         got: &[f32],
     ) -> SweepStats {
+        SweepStats::judge_all_on(Subnormals::Kept, act, mode, x, grad_output, got)
+    }
+
+    /// [`SweepStats::judge_all`] with [`judge_on`] for an implementation
+    /// that treats subnormal inputs as `subnormals` says.
+    pub fn judge_all_on(
+        subnormals: Subnormals,
+        act: Activation,
+        mode: Mode,
+        x: &[f32],
+        grad_output: &[f32],
+        got: &[f32],
+    ) -> SweepStats {
         assert_eq!(x.len(), got.len(), "one result per input");
         let threads = std::thread::available_parallelism()
             .map(usize::from)
@@ -438,7 +500,8 @@ impl SweepStats {
             let mut stats = SweepStats::default();
             for i in start..end {
                 let dy = grad_output.get(i).copied().unwrap_or(1.0);
-                stats.add(act, mode, x[i], dy, got[i]);
+                let judgement = judge_on(subnormals, act, mode, x[i], dy, got[i]);
+                stats.add_judged(x[i], dy, got[i], judgement);
             }
             stats
         };
@@ -515,16 +578,32 @@ pub fn sweep(
     mode: Mode,
     x: &[f32],
 ) -> Result<SweepStats, crate::Error> {
+    sweep_with(act, mode, x, Subnormals::Kept, |chunk, grad| match mode {
+        Mode::Forward => ctx.forward(act, chunk),
+        Mode::Derivative => ctx.derivative(act, chunk),
+        Mode::Backward => ctx.backward(act, chunk, grad),
+    })
+}
+
+/// [`sweep`] with any implementation of the kernels: `run(x, grad_output)`
+/// returns `act` in `mode` over a chunk of at most [`SWEEP_CHUNK`] inputs
+/// (`grad_output` is empty except for the backward), e.g.
+/// [`crate::browser::Browser::run`]; results are judged with [`judge_on`]
+/// for `subnormals`.
+pub fn sweep_with(
+    act: Activation,
+    mode: Mode,
+    x: &[f32],
+    subnormals: Subnormals,
+    mut run: impl FnMut(&[f32], &[f32]) -> Result<Vec<f32>, crate::Error>,
+) -> Result<SweepStats, crate::Error> {
     let mut stats = SweepStats::default();
     for chunk in x.chunks(SWEEP_CHUNK) {
-        let (got, grad) = match mode {
-            Mode::Forward => (ctx.forward(act, chunk)?, Vec::new()),
-            Mode::Derivative => (ctx.derivative(act, chunk)?, Vec::new()),
-            Mode::Backward => {
-                let grad: Vec<f32> = chunk.iter().map(|&v| sweep_grad_output(v)).collect();
-                (ctx.backward(act, chunk, &grad)?, grad)
-            }
+        let grad: Vec<f32> = match mode {
+            Mode::Backward => chunk.iter().map(|&v| sweep_grad_output(v)).collect(),
+            Mode::Forward | Mode::Derivative => Vec::new(),
         };
+        let got = run(chunk, &grad)?;
         if got.len() != chunk.len() {
             return Err(crate::Error::LengthMismatch {
                 what: "GPU result",
@@ -532,7 +611,9 @@ pub fn sweep(
                 actual: got.len(),
             });
         }
-        stats.merge(&SweepStats::judge_all(act, mode, chunk, &grad, &got));
+        stats.merge(&SweepStats::judge_all_on(
+            subnormals, act, mode, chunk, &grad, &got,
+        ));
     }
     Ok(stats)
 }

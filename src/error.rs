@@ -128,6 +128,15 @@ pub enum Error {
     #[error("reading a mapped buffer failed: {0}")]
     MapRange(#[from] wgpu::MapRangeError),
 
+    /// Running kernels in a browser's WebGPU ([`crate::browser`]) failed: no
+    /// Chromium, no WebGPU adapter, a shader or validation error reported by
+    /// the browser, or no answer in time.
+    #[error("browser WebGPU: {detail}")]
+    Browser {
+        /// What failed, with the browser's own message where it gave one.
+        detail: String,
+    },
+
     /// Waiting for the GPU failed or timed out (a lost or hung device).
     #[error("waiting for the GPU failed: {0}")]
     Poll(#[from] wgpu::PollError),

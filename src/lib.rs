@@ -19,6 +19,7 @@
 
 pub mod accuracy;
 mod activation;
+pub mod browser;
 mod context;
 pub mod cpu;
 mod error;
