@@ -7,6 +7,7 @@
 //! cargo run --release --example accuracy -- --stride-log2 16   # every 2^16-th (65,536 inputs)
 //! cargo run --release --example accuracy -- --exhaustive       # all 2^32 bit patterns
 //! cargo run --release --example accuracy -- --adapter vulkan --ops gelu,leaky_relu(0.2) --backward
+//! cargo run --release --example accuracy -- --browser          # Chromium's WebGPU (Tint, SwiftShader) too
 //! cargo run --release --example accuracy -- --json             # machine-readable, on stdout
 //! cargo run --release --example accuracy -- --markdown-out accuracy.md
 //! ```
@@ -47,6 +48,11 @@
 //! - `--exhaustive`: all 2^32 bit patterns (same as `--stride-log2 0`).
 //! - `--adapter SUBSTRING`: only adapters whose name or backend contains it
 //!   (case-insensitive); `WGPU_BACKEND` / `WGPU_ADAPTER_NAME` apply as well.
+//! - `--browser`: also run the portable kernels in a headless Chromium's
+//!   WebGPU (`wgpu_activations::browser`; backend "WebGPU", so
+//!   `--browser --adapter webgpu` runs only there), judged as
+//!   `Browser::subnormals` says (a zero's result accepted for a subnormal
+//!   input where the device flushes them, as SEMANTICS.md allows).
 //! - `--ops LIST`: comma-separated activations as `str::parse::<Activation>`
 //!   reads them (`gelu,leaky_relu(0.2),softplus(beta=2, threshold=10)`);
 //!   default `Activation::ALL`.
@@ -55,14 +61,19 @@
 //! - `--json`: print JSON instead of the Markdown table.
 //! - `--markdown-out FILE`: also write the Markdown table to FILE.
 //!
+//! The Markdown report ends with a summary: one row per op and mode, one
+//! column per implementation, worst scaled ULPs with the plain maximum in
+//! brackets.
+//!
 //! Progress goes to stderr every few seconds.
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use wgpu_activations::accuracy::{
-    self, SWEEP_CHUNK, SweepStats, strided_chunk, strided_len, sweep, target,
+    self, SWEEP_CHUNK, Subnormals, SweepStats, strided_chunk, strided_len, sweep_with, target,
 };
+use wgpu_activations::browser::Browser;
 use wgpu_activations::{Activation, Context, Mode};
 
 #[path = "support/json.rs"]
@@ -77,12 +88,13 @@ struct Options {
     adapter: Option<String>,
     ops: Vec<Activation>,
     backward: bool,
+    browser: bool,
     json: bool,
     markdown_out: Option<String>,
 }
 
 const USAGE: &str = "usage: accuracy [--stride-log2 K | --exhaustive] [--adapter SUBSTRING] \
-[--ops a,b(..),...] [--backward] [--json] [--markdown-out FILE]";
+[--ops a,b(..),...] [--backward] [--browser] [--json] [--markdown-out FILE]";
 
 fn parse_args() -> Result<Options, String> {
     let mut options = Options {
@@ -90,6 +102,7 @@ fn parse_args() -> Result<Options, String> {
         adapter: None,
         ops: Activation::ALL.to_vec(),
         backward: false,
+        browser: false,
         json: false,
         markdown_out: None,
     };
@@ -118,6 +131,7 @@ fn parse_args() -> Result<Options, String> {
                 }
             }
             "--backward" => options.backward = true,
+            "--browser" => options.browser = true,
             "--json" => options.json = true,
             "--markdown-out" => options.markdown_out = Some(value("--markdown-out")?),
             "-h" | "--help" => {
@@ -128,6 +142,57 @@ fn parse_args() -> Result<Options, String> {
         }
     }
     Ok(options)
+}
+
+/// Where the kernels run: a wgpu adapter, or a browser's WebGPU.
+enum Implementation {
+    Wgpu(Context),
+    Browser(Browser),
+}
+
+impl Implementation {
+    fn adapter(&self) -> String {
+        match self {
+            Implementation::Wgpu(ctx) => ctx.adapter_name(),
+            Implementation::Browser(b) => {
+                let version = b
+                    .user_agent()
+                    .split_whitespace()
+                    .find(|w| w.starts_with("HeadlessChrome/") || w.starts_with("Chrome/"))
+                    .unwrap_or("Chromium");
+                format!("{version} ({})", b.adapter())
+            }
+        }
+    }
+
+    fn backend(&self) -> String {
+        match self {
+            Implementation::Wgpu(ctx) => format!("{:?}", ctx.backend()),
+            Implementation::Browser(_) => "WebGPU".into(),
+        }
+    }
+
+    fn subnormals(&self) -> Subnormals {
+        match self {
+            Implementation::Wgpu(_) => Subnormals::Kept,
+            Implementation::Browser(b) => b.subnormals(),
+        }
+    }
+
+    fn run(
+        &self,
+        act: Activation,
+        mode: Mode,
+        x: &[f32],
+        grad: &[f32],
+    ) -> Result<Vec<f32>, wgpu_activations::Error> {
+        match (self, mode) {
+            (Implementation::Wgpu(ctx), Mode::Forward) => ctx.forward(act, x),
+            (Implementation::Wgpu(ctx), Mode::Derivative) => ctx.derivative(act, x),
+            (Implementation::Wgpu(ctx), Mode::Backward) => ctx.backward(act, x, grad),
+            (Implementation::Browser(b), _) => b.run(act, mode, x, grad),
+        }
+    }
 }
 
 /// One row of the report.
@@ -212,6 +277,62 @@ fn markdown(rows: &[Row], stride_log2: u32) -> String {
                 "**MISS**"
             }
         );
+    }
+    out
+}
+
+/// One row per op and mode, one column per implementation: worst scaled
+/// ULPs with the plain maximum in brackets ("bit-exact" for 0), a miss in
+/// bold.
+fn summary(rows: &[Row]) -> String {
+    let mut columns: Vec<(String, String)> = Vec::new();
+    for row in rows {
+        let key = (row.adapter.clone(), row.backend.clone());
+        if !columns.contains(&key) {
+            columns.push(key);
+        }
+    }
+    let mut out = String::from("\n| op | mode |");
+    for (adapter, backend) in &columns {
+        let _ = write!(out, " {adapter} ({backend}) |");
+    }
+    out.push_str("\n|---|---|");
+    out.push_str(&"--:|".repeat(columns.len()));
+    out.push('\n');
+    let mut seen: Vec<(String, Mode)> = Vec::new();
+    for row in rows {
+        let key = (row.act.to_string(), row.mode);
+        if seen.contains(&key) {
+            continue;
+        }
+        seen.push(key);
+        let _ = write!(out, "| {} | {} |", row.act, mode_name(row.mode));
+        for (adapter, backend) in &columns {
+            let cell = rows.iter().find(|r| {
+                &r.adapter == adapter
+                    && &r.backend == backend
+                    && r.act.to_string() == row.act.to_string()
+                    && r.mode == row.mode
+            });
+            let text = match cell {
+                None => "–".to_string(),
+                Some(r) => {
+                    let w = &r.stats.worst;
+                    let figure = if w.ulps == 0.0 && r.stats.rules.total() == 0 {
+                        "bit-exact".to_string()
+                    } else {
+                        format!("{:.2} ({})", w.scaled, w.ulps)
+                    };
+                    if r.stats.meets_target(r.act, r.mode) {
+                        figure
+                    } else {
+                        format!("**{figure}, {} rules broken**", r.stats.rules.total())
+                    }
+                }
+            };
+            let _ = write!(out, " {text} |");
+        }
+        out.push('\n');
     }
     out
 }
@@ -302,13 +423,14 @@ fn hms(d: Duration) -> String {
     format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
 
-/// Sweeps every op and mode on one adapter, printing progress to stderr.
+/// Sweeps every op and mode on one implementation, printing progress to
+/// stderr.
 fn sweep_adapter(
-    ctx: &Context,
+    imp: &Implementation,
     options: &Options,
     modes: &[Mode],
 ) -> Result<Vec<Row>, wgpu_activations::Error> {
-    let label = format!("{} ({:?})", ctx.adapter_name(), ctx.backend());
+    let label = format!("{} ({})", imp.adapter(), imp.backend());
     let n = strided_len(options.stride_log2);
     let total = n * (options.ops.len() * modes.len()) as u64;
     let start = Instant::now();
@@ -325,7 +447,8 @@ fn sweep_adapter(
             let mut first = 0u64;
             while first < n {
                 let x = strided_chunk(options.stride_log2, first, SWEEP_CHUNK);
-                stats.merge(&sweep(ctx, act, mode, &x)?);
+                let run = |x: &[f32], grad: &[f32]| imp.run(act, mode, x, grad);
+                stats.merge(&sweep_with(act, mode, &x, imp.subnormals(), run)?);
                 first += x.len() as u64;
                 done += x.len() as u64;
                 if last_report.elapsed() >= PROGRESS_EVERY {
@@ -343,8 +466,8 @@ fn sweep_adapter(
                 }
             }
             rows.push(Row {
-                adapter: ctx.adapter_name(),
-                backend: format!("{:?}", ctx.backend()),
+                adapter: imp.adapter(),
+                backend: imp.backend(),
                 act,
                 mode,
                 stats,
@@ -365,17 +488,21 @@ fn main() {
 fn run() -> Result<(), Box<dyn std::error::Error>> {
     let options = parse_args()?;
     let started = Instant::now();
-    let contexts: Vec<Context> = Context::all_adapters()?
+    let mut implementations: Vec<Implementation> = Context::all_adapters()?
         .into_iter()
-        .filter(|c| match &options.adapter {
-            None => true,
-            Some(wanted) => {
-                c.adapter_name().to_lowercase().contains(wanted)
-                    || format!("{:?}", c.backend()).to_lowercase().contains(wanted)
-            }
-        })
+        .map(Implementation::Wgpu)
         .collect();
-    if contexts.is_empty() {
+    if options.browser {
+        implementations.push(Implementation::Browser(Browser::launch()?));
+    }
+    implementations.retain(|imp| match &options.adapter {
+        None => true,
+        Some(wanted) => {
+            imp.adapter().to_lowercase().contains(wanted)
+                || imp.backend().to_lowercase().contains(wanted)
+        }
+    });
+    if implementations.is_empty() {
         let wanted = options.adapter.as_deref().unwrap_or_default();
         return Err(format!("no adapter matches --adapter {wanted:?}").into());
     }
@@ -385,12 +512,12 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let mut rows = Vec::new();
-    for ctx in &contexts {
-        rows.extend(sweep_adapter(ctx, &options, &modes)?);
+    for imp in &implementations {
+        rows.extend(sweep_adapter(imp, &options, &modes)?);
     }
     let elapsed = started.elapsed();
 
-    let table = markdown(&rows, options.stride_log2);
+    let table = markdown(&rows, options.stride_log2) + &summary(&rows);
     if let Some(path) = &options.markdown_out {
         std::fs::write(path, &table)?;
         eprintln!("wrote {path}");

@@ -145,15 +145,18 @@ pub enum Subnormals {
     Kept,
     /// The device may treat a subnormal input as a zero of the same sign
     /// (WebGPU lets a device flush subnormals, SwiftShader does, and
-    /// SEMANTICS.md accepts a zero's result there): a result for a subnormal
-    /// input is also right when it is right for that zero.
+    /// SEMANTICS.md accepts it there): a result for a subnormal input is
+    /// also right when it is right for that zero, except that a zero result
+    /// must still have the sign of the true result at the input itself
+    /// (`tanhshrink(-1e-45)` is `-0.0`, though `tanhshrink(-0.0)` is `+0.0`).
     MayFlush,
 }
 
 /// [`judge`] on an implementation that treats subnormal inputs as
 /// `subnormals` says: with [`Subnormals::MayFlush`], a subnormal `x` is
 /// judged both as itself and as a zero of its sign, and the better
-/// judgement counts.
+/// judgement counts (a zero or subnormal result keeps having to carry the
+/// sign of the reference at `x`).
 pub fn judge_on(
     subnormals: Subnormals,
     act: Activation,
@@ -168,6 +171,11 @@ pub fn judge_on(
         return own;
     }
     let flushed = judge(act, mode, 0f32.copysign(x), grad_output, got);
+    let tiny = f64::from(got).abs() < MIN_NORMAL;
+    let want_negative = reference(act, mode, x, grad_output).is_sign_negative();
+    if tiny && got.is_sign_negative() != want_negative {
+        return own;
+    }
     match (own.broken_rule, flushed.broken_rule) {
         (None, Some(_)) => own,
         (Some(_), None) => flushed,

@@ -66,6 +66,8 @@ struct State {
     hello: Option<Result<String, String>>,
     /// Uncaptured WebGPU errors and device loss, as the page reported them.
     faults: Vec<String>,
+    /// Compilation messages that are not errors (warnings, info).
+    notes: Vec<String>,
     /// Set on drop: the page's next `/next` tells it to stop.
     stop: bool,
 }
@@ -75,6 +77,7 @@ struct Job {
     id: u64,
     module: usize,
     mode: Mode,
+    in_place: bool,
     param_bits: [u32; 4],
     x: Arc<Vec<u8>>,
     grad_output: Arc<Vec<u8>>,
@@ -351,6 +354,36 @@ impl Browser {
         x: &[f32],
         grad_output: &[f32],
     ) -> Result<Vec<f32>, Error> {
+        self.run_as(act, mode, x, grad_output, false)
+    }
+
+    /// [`Browser::run`] through the `_in_place` entry points: the output
+    /// buffer starts as `x` (forward, derivative) or `grad_output`
+    /// (backward) and is overwritten with the result.
+    pub fn run_in_place(
+        &self,
+        act: Activation,
+        mode: Mode,
+        x: &[f32],
+        grad_output: &[f32],
+    ) -> Result<Vec<f32>, Error> {
+        self.run_as(act, mode, x, grad_output, true)
+    }
+
+    /// Compilation messages Chromium gave that were not errors (warnings,
+    /// info), each with its module and line.
+    pub fn compilation_notes(&self) -> Vec<String> {
+        self.shared.lock().notes.clone()
+    }
+
+    fn run_as(
+        &self,
+        act: Activation,
+        mode: Mode,
+        x: &[f32],
+        grad_output: &[f32],
+        in_place: bool,
+    ) -> Result<Vec<f32>, Error> {
         act.validate()?;
         match mode {
             Mode::Backward if grad_output.len() != x.len() => {
@@ -377,7 +410,8 @@ impl Browser {
             } else {
                 &[]
             };
-            out.extend(self.run_job(module, mode, params, chunk, grad, &act)?);
+            let job = (module, mode, in_place, params);
+            out.extend(self.run_job(job, chunk, grad, &act)?);
         }
         Ok(out)
     }
@@ -398,9 +432,7 @@ impl Browser {
 
     fn run_job(
         &self,
-        module: usize,
-        mode: Mode,
-        param_bits: [u32; 4],
+        (module, mode, in_place, param_bits): (usize, Mode, bool, [u32; 4]),
         x: &[f32],
         grad_output: &[f32],
         act: &Activation,
@@ -415,13 +447,15 @@ impl Browser {
                 id,
                 module,
                 mode,
+                in_place,
                 param_bits,
                 x: Arc::new(bytemuck::cast_slice(x).to_vec()),
                 grad_output: Arc::new(bytemuck::cast_slice(grad_output).to_vec()),
             });
             self.shared.changed.notify_all();
         }
-        let what = format!("{act} {mode:?} on {} elements", x.len());
+        let place = if in_place { " in place" } else { "" };
+        let what = format!("{act} {mode:?}{place} on {} elements", x.len());
         let result = self.wait_for(self.job_timeout, &what, |s| s.results.remove(&id));
         if result.is_err() {
             // Do not leave a job the page might still pick up.
@@ -609,6 +643,10 @@ fn route(shared: &Shared, method: &str, path: &str, body: Vec<u8>) -> Reply {
             shared.changed.notify_all();
             (OK, TEXT, Vec::new())
         }
+        ("POST", ["note"]) => {
+            shared.lock().notes.push(text(body));
+            (OK, TEXT, Vec::new())
+        }
         ("POST", ["fault"]) => {
             let mut state = shared.lock();
             state.faults.push(text(body));
@@ -670,10 +708,12 @@ fn next_job(shared: &Shared) -> Reply {
             served.x = Arc::clone(&job.x);
             served.grad_output = Arc::clone(&job.grad_output);
             let json = format!(
-                r#"{{"id":{},"module":{},"entry":"{}","len":{},"param_bits":[{},{},{},{}]}}"#,
+                r#"{{"id":{},"module":{},"entry":"{}{}","in_place":{},"len":{},"param_bits":[{},{},{},{}]}}"#,
                 job.id,
                 job.module,
                 job.mode.entry_point(),
+                if job.in_place { "_in_place" } else { "" },
+                job.in_place,
                 job.x.len() / 4,
                 job.param_bits[0],
                 job.param_bits[1],

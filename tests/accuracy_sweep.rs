@@ -9,7 +9,7 @@
 use wgpu_activations::accuracy::{strided_inputs, sweep, target};
 use wgpu_activations::{Activation, Mode};
 
-use crate::support::{SPECIALS, adapters, describe};
+use crate::support::{REGRESSION_INPUTS, SPECIALS, adapters, describe};
 
 /// Every 2^STRIDE_LOG2-th bit pattern: about 5 s with both software adapters
 /// on a 2-core machine in release mode (most of it opening the adapters and
@@ -21,38 +21,7 @@ fn strided_bit_patterns_meet_the_accuracy_targets() {
     let mut x = strided_inputs(STRIDE_LOG2);
     x.extend(SPECIALS);
     x.extend([-f32::NAN]); // a NaN with the sign bit set
-    // Worst inputs the default stride (2^10) of examples/accuracy.rs found,
-    // kept as regressions: gelu_tanh' (4.2 scaled before its fix), sigmoid',
-    // silu', mish, mish', softsign', gelu', gelu_tanh, softplus; then, after
-    // the branch-free rewrites, gelu, gelu', gelu_tanh, tanh', tanhshrink;
-    // then misses that denser sweeps found and that are fixed: gelu_tanh
-    // (40 scaled, exhaustive: e^v subnormal), mish' (4.68), silu' (3.99),
-    // mish (2.08), mish' (4.04, exhaustive); then the worst of GELU's
-    // forward after its cheaper rewrite (1.72, exhaustive) and of its derivative
-    // (3.05, exhaustive).
-    x.extend([
-        f32::from_bits(0xbfa3_d800),
-        6.599_121e-1,
-        -2.489_013_7,
-        -1.190_551_8,
-        -2.229_004,
-        8.660_555e-5,
-        -1.421_020_5,
-        -7.446_899_4e-1,
-        -4.427_490_2e-1,
-        -1.843_627_9,
-        -1.565_429_7,
-        -7.648_926e-1,
-        3.299_560_5e-1,
-        2.255_401_6e-1,
-        -1.010_063_7e1,
-        -2.288_193_5,
-        -1.592_487_1e-3,
-        -2.058_273_3,
-        -1.805_534_8e-1,
-        -1.309_016,
-        -1.282_513_3,
-    ]);
+    x.extend(REGRESSION_INPUTS);
     let mut failures = Vec::new();
     let mut judged = 0u64;
     for ctx in adapters() {

@@ -58,29 +58,10 @@ fn semantic_rules() {
     );
 }
 
-/// Inputs at which `act` has a kink (where finite differences do not apply).
-fn kinks(act: Activation) -> Vec<f64> {
-    let mut k = vec![0.0];
-    match act {
-        Activation::Hardtanh { min_val, max_val } => {
-            k.extend([f64::from(min_val), f64::from(max_val)])
-        }
-        Activation::Relu6 => k.push(6.0),
-        Activation::Hardsigmoid | Activation::Hardswish => k.extend([-3.0, 3.0]),
-        Activation::Softshrink { lambda } | Activation::Hardshrink { lambda } => {
-            k.extend([f64::from(lambda), -f64::from(lambda)])
-        }
-        Activation::Threshold { threshold, .. } => k.push(f64::from(threshold)),
-        Activation::Softplus { beta, threshold } => k.push(f64::from(threshold / beta)),
-        _ => {}
-    }
-    k
-}
-
 #[test]
 fn derivatives_match_finite_differences_away_from_kinks() {
     for act in support::ops_under_test() {
-        let kinks = kinks(act);
+        let kinks = support::kinks(act);
         for i in -2000..=2000 {
             let x = f64::from(i) * 0.01 + 0.003;
             if kinks.iter().any(|k| (x - k).abs() < 1e-3) {
@@ -345,4 +326,77 @@ fn judge_near_the_subnormal_boundary() {
     // The same error on the wrong side of zero is far off.
     let j = judge(act, Mode::Forward, x, 1.0, -above);
     assert!(j.scaled > 1e4, "{}", j.scaled);
+}
+
+/// On a device that may flush subnormal inputs, a subnormal input's result is
+/// also right when it is right for a zero of the input's sign, but a zero
+/// result keeps the sign of the true result; on other devices only the input
+/// itself counts.
+#[test]
+fn judge_on_a_device_that_flushes_subnormal_inputs() {
+    use wgpu_activations::Mode;
+    use wgpu_activations::accuracy::{Subnormals, judge_on};
+    let ok = |j: wgpu_activations::accuracy::Judgement| j.broken_rule.is_none() && j.scaled == 0.0;
+    // selu(-1.17e-38) = -2.06e-38 is normal; a flushed input gives -0.
+    let x = f32::from_bits(0x807f_c000);
+    assert!(ok(judge_on(
+        Subnormals::MayFlush,
+        Activation::Selu,
+        Mode::Forward,
+        x,
+        1.0,
+        -0.0
+    )));
+    assert!(!ok(judge_on(
+        Subnormals::Kept,
+        Activation::Selu,
+        Mode::Forward,
+        x,
+        1.0,
+        -0.0
+    )));
+    assert!(!ok(judge_on(
+        Subnormals::MayFlush,
+        Activation::Selu,
+        Mode::Forward,
+        x,
+        1.0,
+        0.0
+    )));
+    // sigmoid(1e-40) is 0.5 either way.
+    assert!(ok(judge_on(
+        Subnormals::Kept,
+        Activation::Sigmoid,
+        Mode::Forward,
+        1e-40,
+        1.0,
+        0.5
+    )));
+    // tanhshrink(-1e-45) is a negative tiny: -0 is right, +0 (tanhshrink(-0.0)) is not.
+    let t = Activation::Tanhshrink;
+    assert!(ok(judge_on(
+        Subnormals::MayFlush,
+        t,
+        Mode::Forward,
+        -1e-45,
+        1.0,
+        -0.0
+    )));
+    assert!(!ok(judge_on(
+        Subnormals::MayFlush,
+        t,
+        Mode::Forward,
+        -1e-45,
+        1.0,
+        0.0
+    )));
+    // Normal inputs are judged as themselves only.
+    assert!(!ok(judge_on(
+        Subnormals::MayFlush,
+        Activation::Selu,
+        Mode::Forward,
+        -1e-30,
+        1.0,
+        -0.0
+    )));
 }

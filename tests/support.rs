@@ -495,3 +495,126 @@ pub fn first_mismatch(got: &[f32], want: &[f32]) -> Option<usize> {
         .zip(want)
         .position(|(a, b)| a.to_bits() != b.to_bits())
 }
+
+/// Worst inputs the default stride (2^10) of examples/accuracy.rs found,
+/// kept as regressions: gelu_tanh' (4.2 scaled before its fix), sigmoid',
+/// silu', mish, mish', softsign', gelu', gelu_tanh, softplus; then, after
+/// the branch-free rewrites, gelu, gelu', gelu_tanh, tanh', tanhshrink;
+/// then misses that denser sweeps found and that are fixed: gelu_tanh (40
+/// scaled, exhaustive: e^v subnormal), mish' (4.68), silu' (3.99), mish
+/// (2.08), mish' (4.04, exhaustive); then the worst of GELU's forward after
+/// its cheaper rewrite (1.72, exhaustive) and of its derivative (3.05,
+/// exhaustive); then where Chromium's WebGPU (SwiftShader, which flushes
+/// subnormals) missed before intermediates were scaled: gelu_tanh' at
+/// -10.01 (310,165 scaled), silu', mish and mish' at -88.7 (about 511,000),
+/// tanhshrink at -1e-45 (+0 for -0), and backward at -87.375 (sigmoid',
+/// elu'), -44.4375 (tanh'), 9.49e18 (softsign'), -1.065e-19 (tanhshrink').
+pub const REGRESSION_INPUTS: [f32; 30] = [
+    f32::from_bits(0xbfa3_d800),
+    6.599_121e-1,
+    -2.489_013_7,
+    -1.190_551_8,
+    -2.229_004,
+    8.660_555e-5,
+    -1.421_020_5,
+    -7.446_899_4e-1,
+    -4.427_490_2e-1,
+    -1.843_627_9,
+    -1.565_429_7,
+    -7.648_926e-1,
+    3.299_560_5e-1,
+    2.255_401_6e-1,
+    -1.010_063_7e1,
+    -2.288_193_5,
+    -1.592_487_1e-3,
+    -2.058_273_3,
+    -1.805_534_8e-1,
+    -1.309_016,
+    -1.282_513_3,
+    -10.01,
+    -88.7,
+    -1e-45,
+    -87.375,
+    -44.4375,
+    9.493_588e18,
+    -1.065_143_9e-19,
+    -88.375,
+    -91.875,
+];
+
+/// Inputs at which `act` has a kink (where finite differences do not apply).
+pub fn kinks(act: Activation) -> Vec<f64> {
+    let mut k = vec![0.0];
+    match act {
+        Activation::Hardtanh { min_val, max_val } => {
+            k.extend([f64::from(min_val), f64::from(max_val)])
+        }
+        Activation::Relu6 => k.push(6.0),
+        Activation::Hardsigmoid | Activation::Hardswish => k.extend([-3.0, 3.0]),
+        Activation::Softshrink { lambda } | Activation::Hardshrink { lambda } => {
+            k.extend([f64::from(lambda), -f64::from(lambda)])
+        }
+        Activation::Threshold { threshold, .. } => k.push(f64::from(threshold)),
+        Activation::Softplus { beta, threshold } => k.push(f64::from(threshold / beta)),
+        _ => {}
+    }
+    k
+}
+
+/// Where `act` changes formula: its kinks, and the points where its kernel
+/// switches between pieces, clamps, rescales or underflows (read off
+/// shaders/*.wgsl; e^x: -104 (0 below), ln 2^-126 = -87.34 (subnormal
+/// below), -64 (scaled below), 88.72 (overflow)).
+pub fn switch_points(act: Activation) -> Vec<f32> {
+    use Activation as A;
+    const EXP: [f32; 4] = [104.0, 87.336_55, 64.0, 88.722_84];
+    let mut points: Vec<f32> = kinks(act).into_iter().map(|k| k as f32).collect();
+    match act {
+        A::Sigmoid | A::LogSigmoid | A::Silu => {
+            points.extend(EXP);
+            points.extend([0.5, std::f32::consts::LN_2]);
+        }
+        A::Tanh | A::Tanhshrink => {
+            points.extend(EXP.map(|e| e / 2.0));
+            points.extend([0.549_306_1, 1.5, 2.328_306_4e-10, 9.0]);
+        }
+        A::Elu { alpha } | A::Celu { alpha } => {
+            let scale = if matches!(act, A::Celu { .. }) {
+                alpha
+            } else {
+                1.0
+            };
+            points.extend(EXP.map(|e| e * scale));
+            points.push(0.346_573_6 * scale);
+        }
+        A::Selu => {
+            points.extend(EXP);
+            points.push(0.346_573_6);
+        }
+        A::Gelu => points.extend([1.3, 1.8, 14.6, 9.42, 13.0]),
+        A::GeluTanh => points.extend([16.0, 10.01, 10.2, 0.75]),
+        A::Mish => {
+            points.extend(EXP);
+            points.extend([0.5, 9.0, 20.0, 92.0]);
+        }
+        A::Softplus { beta, threshold } => {
+            points.extend(EXP.map(|e| e / beta));
+            points.extend([std::f32::consts::LN_2 / beta, threshold / beta]);
+        }
+        A::Softsign => points.extend([4_294_967_296.0, 9.223_372e18]),
+        _ => {}
+    }
+    points
+}
+
+/// Every switch point of `act` with both signs and its neighbours one ULP
+/// away on either side.
+pub fn boundary_inputs(act: Activation) -> Vec<f32> {
+    let mut x = Vec::new();
+    for p in switch_points(act) {
+        for v in [p, -p] {
+            x.extend([v.next_down(), v, v.next_up()]);
+        }
+    }
+    x
+}

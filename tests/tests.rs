@@ -1,6 +1,7 @@
 //! One integration-test binary (keeps link time down); split by module.
 
 mod accuracy_sweep;
+mod browser;
 mod cpu_reference;
 mod gpu;
 mod gpu_resident;

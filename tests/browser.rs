@@ -1,0 +1,188 @@
+//! The portable kernels (`wgsl::portable_module`) in a real browser's
+//! WebGPU: headless Chromium, whose shader compiler is Tint and whose driver
+//! here is SwiftShader, a second compiler and driver beside naga on Mesa.
+//! Every op (default and non-default parameters) in every mode over every
+//! 2^14-th f32 bit pattern, the special values, each op's switch points and
+//! kinks with their neighbours one ULP away, and the regression inputs,
+//! judged by the same code and held to the same targets as on wgpu (with a
+//! zero's result accepted for a subnormal input where the device flushes
+//! subnormals, as SEMANTICS.md allows). A missing Chromium fails the test
+//! with install instructions; it never skips.
+
+use std::sync::OnceLock;
+
+use wgpu_activations::accuracy::{strided_inputs, sweep_with, target};
+use wgpu_activations::browser::Browser;
+use wgpu_activations::{Activation, Error, Mode};
+
+use crate::support::{REGRESSION_INPUTS, SPECIALS, boundary_inputs, ops_under_test};
+
+/// Every 2^STRIDE_LOG2-th bit pattern, as in tests/accuracy_sweep.rs.
+const STRIDE_LOG2: u32 = 14;
+
+/// One Chromium for every browser test of the process.
+fn browser() -> &'static Browser {
+    static BROWSER: OnceLock<Browser> = OnceLock::new();
+    BROWSER.get_or_init(|| match Browser::launch() {
+        Ok(browser) => {
+            let (inputs, results) = browser.flushes_subnormals();
+            eprintln!(
+                "browser checks run on: {} ({}), WebGPU adapter {}; flushes subnormal operands: \
+                 {inputs}, results: {results}; features: {}",
+                browser.executable().display(),
+                browser.user_agent(),
+                browser.adapter(),
+                browser.features().join(", ")
+            );
+            browser
+        }
+        Err(e) => panic!(
+            "the browser tests need Chromium with WebGPU and could not start it: {e}\n\
+             Install it with `apt-get install -y chromium` (Debian, Ubuntu; .ci/run does), or \
+             point WGPU_ACTIVATIONS_CHROMIUM at a Chromium or Chrome executable. To run the \
+             other tests without it: `cargo test --release -- --skip browser`."
+        ),
+    })
+}
+
+/// The inputs every op is judged at in the browser.
+fn inputs(act: Activation) -> Vec<f32> {
+    let mut x = strided_inputs(STRIDE_LOG2);
+    x.extend(SPECIALS);
+    x.push(-f32::NAN);
+    x.extend(REGRESSION_INPUTS);
+    x.extend(boundary_inputs(act));
+    x
+}
+
+#[test]
+fn browser_webgpu_meets_the_accuracy_targets() {
+    let browser = browser();
+    let subnormals = browser.subnormals();
+    let mut failures = Vec::new();
+    let mut judged = 0u64;
+    for act in ops_under_test() {
+        let x = inputs(act);
+        for mode in Mode::ALL {
+            let run = |chunk: &[f32], grad: &[f32]| browser.run(act, mode, chunk, grad);
+            let stats = sweep_with(act, mode, &x, subnormals, run)
+                .unwrap_or_else(|e| panic!("{act} {mode:?} in {}: {e}", browser.adapter()));
+            assert_eq!(stats.worst.count, x.len() as u64, "every input judged");
+            judged += stats.worst.count;
+            if stats.meets_target(act, mode) {
+                continue;
+            }
+            let limit = match target(act, mode) {
+                None => "bit-exact".to_string(),
+                Some(limit) => format!("<= {limit} scaled ULPs"),
+            };
+            let mut why = format!(
+                "{act} {mode:?}: target {limit}; max {:.3} scaled / {} ULPs; {} rules broken {:?}",
+                stats.worst.scaled,
+                stats.worst.ulps,
+                stats.rules.total(),
+                stats.rules
+            );
+            if let Some(s) = stats.first_broken {
+                why += &format!("\n    first broken rule: {}", s.describe(act, mode));
+            }
+            let worst = match target(act, mode) {
+                None => stats.worst_ulps,
+                Some(_) => stats.worst_scaled,
+            };
+            if let Some(s) = worst {
+                why += &format!("\n    worst input: {}", s.describe(act, mode));
+            }
+            failures.push(why);
+        }
+    }
+    eprintln!(
+        "browser accuracy: {judged} results judged in {} ({subnormals:?})",
+        browser.adapter()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} op/mode combinations miss SEMANTICS.md's accuracy targets in {}:\n{}",
+        failures.len(),
+        browser.adapter(),
+        failures.join("\n")
+    );
+    let notes = browser.compilation_notes();
+    assert!(
+        notes.is_empty(),
+        "Tint's compilation messages (portable WGSL should compile without any):\n{}",
+        notes.join("\n")
+    );
+}
+
+/// The `_in_place` entry points give the out-of-place bits, over lengths
+/// that leave every tail size (0 to 3) and one that needs several
+/// workgroups.
+#[test]
+fn browser_in_place_matches_out_of_place() {
+    let browser = browser();
+    let mut failures = Vec::new();
+    for act in [
+        Activation::Gelu,
+        Activation::leaky_relu(),
+        Activation::Softplus {
+            beta: 2.0,
+            threshold: 10.0,
+        },
+    ] {
+        for len in [1usize, 2, 3, 4, 7, 1021, 4099] {
+            let x: Vec<f32> = (0..len).map(|i| (i as f32 - 500.0) * 0.013).collect();
+            let dy: Vec<f32> = (0..len).map(|i| 1.0 + (i % 7) as f32 * 0.25).collect();
+            for mode in Mode::ALL {
+                let grad: &[f32] = if mode == Mode::Backward { &dy } else { &[] };
+                let out = browser.run(act, mode, &x, grad).unwrap();
+                let in_place = browser.run_in_place(act, mode, &x, grad).unwrap();
+                assert_eq!(out.len(), len);
+                let differ = out
+                    .iter()
+                    .zip(&in_place)
+                    .position(|(a, b)| a.to_bits() != b.to_bits());
+                if let Some(i) = differ {
+                    failures.push(format!(
+                        "{act} {mode:?}, {len} elements: element {i}: {} out of place, {} in place",
+                        out[i], in_place[i]
+                    ));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Bad input is an error before anything reaches the page, as on wgpu; an
+/// empty input is an empty result.
+#[test]
+fn browser_bad_input_is_an_error() {
+    let browser = browser();
+    let nan_slope = Activation::LeakyRelu {
+        negative_slope: f32::NAN,
+    };
+    assert!(matches!(
+        browser.run(nan_slope, Mode::Forward, &[1.0], &[]),
+        Err(Error::InvalidParameter { .. })
+    ));
+    assert!(matches!(
+        browser.run(Activation::Gelu, Mode::Backward, &[1.0, 2.0], &[1.0]),
+        Err(Error::LengthMismatch { .. })
+    ));
+    assert!(matches!(
+        browser.run(Activation::Gelu, Mode::Forward, &[1.0], &[1.0]),
+        Err(Error::UnexpectedGradOutput { .. })
+    ));
+    assert_eq!(
+        browser
+            .run(Activation::Gelu, Mode::Forward, &[], &[])
+            .unwrap(),
+        Vec::<f32>::new()
+    );
+    // And the device is still usable afterwards.
+    let y = browser
+        .run(Activation::Relu, Mode::Forward, &[-1.0, 2.0], &[])
+        .unwrap();
+    assert_eq!(y, [0.0, 2.0]);
+}
