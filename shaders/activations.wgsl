@@ -20,8 +20,11 @@
 // otherwise.
 fn wa_sigmoid_scaled(z: f32) -> vec2<f32> {
     let es = wa_exp_scaled(-wa_abs(z));
-    let s = 1.0 / (1.0 + wa_unscaled(es));
-    return select(vec2<f32>(es.x * s, es.y), vec2<f32>(s, 1.0), !wa_lt_zero(z));
+    // 1 + es.x is 1 + e^-|z| exactly: where es.x is scaled (|z| > 64), both
+    // round to 1.
+    let s = 1.0 / (1.0 + es.x);
+    let negative = z < 0.0;
+    return vec2<f32>(select(s, es.x * s, negative), select(1.0, es.y, negative));
 }
 
 fn sigmoid_forward(x: f32) -> f32 {
@@ -32,7 +35,7 @@ fn sigmoid_forward(x: f32) -> f32 {
 // from the rounded output), exact limit 0 at +-inf.
 fn sigmoid_derivative_scaled(x: f32) -> vec2<f32> {
     let es = wa_exp_scaled(-wa_abs(x));
-    let d = 1.0 + wa_unscaled(es);
+    let d = 1.0 + es.x; // = 1 + e^-|x| (both 1 where es.x is scaled)
     return vec2<f32>(es.x / (d * d), es.y);
 }
 
@@ -46,7 +49,7 @@ fn tanh_forward(x: f32) -> f32 {
 // rounding (its derivative in e vanishes at e = 1). 0 at +-inf.
 fn tanh_derivative_scaled(x: f32) -> vec2<f32> {
     let es = wa_exp_scaled(-2.0 * wa_abs(x));
-    let d = 1.0 + wa_unscaled(es);
+    let d = 1.0 + es.x; // = 1 + e^-2|x| (both 1 where es.x is scaled)
     return vec2<f32>((4.0 * es.x) / (d * d), es.y);
 }
 
@@ -271,7 +274,7 @@ fn silu_derivative_scaled(x: f32) -> vec2<f32> {
     let es = wa_exp_scaled(-wa_abs(x));
     let e = wa_unscaled(es);
     let w = 1.0 + e;
-    // Underflows to -0 below x = -104 (the limit, with its sign).
+    // Rounds to -0 far out (the limit, with its sign), also where e 2^64 underflows.
     let w2 = 1.0 + e * (2.0 + e);
     let far_left = select((es.x * ((1.0 + x) + e)) / w2, wa_copysign(0.0, x), es.x == 0.0);
     let near_left = (e / w) * (1.0 + x / w);
@@ -290,10 +293,10 @@ fn silu_derivative_scaled(x: f32) -> vec2<f32> {
 // to -87.3.
 fn mish_forward(x: f32) -> f32 {
     let es = wa_exp_scaled(select(20.0, x, x < 20.0));
-    let e = wa_unscaled(es);
+    // es.x is e^x itself except below -64, where n / (n + 2) is not used.
+    let e = es.x;
     let n = wa_opaque(2.0 * e) + e * e;
-    let t = select(n / (n + 2.0), es.x, es.y < 1.0);
-    return wa_times_vanishing(x, t) * es.y;
+    return wa_times_vanishing(x, select(n / (n + 2.0), e, x < -64.0)) * es.y;
 }
 
 // t + x sigma(x) (1 - t^2), t = tanh(softplus(x)) = n / (n + 2) = 1 - 2 / d,
@@ -308,7 +311,9 @@ fn mish_forward(x: f32) -> f32 {
 // underflows. Scaled: e is carried scaled into e P.
 fn mish_derivative_scaled(x: f32) -> vec2<f32> {
     let es = wa_exp_scaled(select(20.0, x, x < 20.0));
-    let e = wa_unscaled(es);
+    // es.x is e^x except below -64, on the left, where e (or 2^64 e < 3e-9)
+    // vanishes beside the terms it is added to: the same bits either way.
+    let e = es.x;
     let w = 1.0 + e;
     let n = e * (e + 2.0);
     let d = n + 2.0;
@@ -330,7 +335,9 @@ fn softplus_forward(x: f32, beta: f32, threshold: f32) -> f32 {
     let positive_part = select(0.0, z, wa_gt_zero(z));
     let es = wa_exp_scaled(-wa_abs(z));
     let far_left = z < -64.0;
-    let sum = select(positive_part + wa_log1p_unit(wa_unscaled(es)), es.x, far_left);
+    // es.x is e^-|z| except where |z| > 64: beyond -64 it is the result's
+    // scaled factor, beyond +64 it (< 3e-9) vanishes beside z, as e^-|z| does.
+    let sum = select(positive_part + wa_log1p_unit(es.x), es.x, far_left);
     let y = (sum / beta) * select(1.0, es.y, far_left);
     return select(y, x, z > threshold);
 }

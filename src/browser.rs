@@ -106,7 +106,9 @@ impl Shared {
 }
 
 /// A headless Chromium with a WebGPU device, running this crate's portable
-/// kernels on request (see the [module docs](self)).
+/// kernels on request (see the [module docs](self)). Dropping it ends
+/// Chromium and every process it started (a `Browser` kept in a `static` is
+/// never dropped: keep it in a local or a struct instead).
 pub struct Browser {
     shared: Arc<Shared>,
     child: Mutex<Child>,
@@ -117,6 +119,7 @@ pub struct Browser {
     next_job: Mutex<u64>,
     job_timeout: Duration,
     executable: PathBuf,
+    port: u16,
 }
 
 /// What the page reported once its device was open.
@@ -250,6 +253,8 @@ impl Browser {
                 "--disable-dev-shm-usage",
                 "--disable-background-timer-throttling",
                 "--disable-renderer-backgrounding",
+                "--disable-breakpad",
+                "--disable-crash-reporter",
             ])
             .arg(format!(
                 "--user-data-dir={}",
@@ -278,6 +283,7 @@ impl Browser {
             next_job: Mutex::new(0),
             job_timeout: DEFAULT_JOB_TIMEOUT,
             executable,
+            port,
         };
         let hello = browser.wait_for(LAUNCH_TIMEOUT, "the page to open a WebGPU device", |s| {
             s.hello.clone()
@@ -560,14 +566,19 @@ impl Drop for Browser {
         }
         let _ = child.kill();
         let _ = child.wait();
+        // Wake the accept loop so that the server thread sees `stop` and ends.
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
         let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
 
-/// Accepts connections until the browser is dropped (the thread then ends
-/// with the process: it holds nothing but the listener).
+/// Accepts connections until the browser is dropped (its drop connects once
+/// more to wake this loop up).
 fn serve(listener: TcpListener, shared: Arc<Shared>) {
     for stream in listener.incoming() {
+        if shared.lock().stop {
+            break;
+        }
         let Ok(stream) = stream else { continue };
         let for_request = Arc::clone(&shared);
         let _ = std::thread::Builder::new()
@@ -575,9 +586,6 @@ fn serve(listener: TcpListener, shared: Arc<Shared>) {
             .spawn(move || {
                 let _ = handle(stream, &for_request);
             });
-        if shared.lock().stop {
-            break;
-        }
     }
 }
 

@@ -9,8 +9,6 @@
 //! subnormals, as SEMANTICS.md allows). A missing Chromium fails the test
 //! with install instructions; it never skips.
 
-use std::sync::OnceLock;
-
 use wgpu_activations::accuracy::{strided_inputs, sweep_with, target};
 use wgpu_activations::browser::Browser;
 use wgpu_activations::{Activation, Error, Mode};
@@ -20,10 +18,11 @@ use crate::support::{REGRESSION_INPUTS, SPECIALS, boundary_inputs, ops_under_tes
 /// Every 2^STRIDE_LOG2-th bit pattern, as in tests/accuracy_sweep.rs.
 const STRIDE_LOG2: u32 = 14;
 
-/// One Chromium for every browser test of the process.
-fn browser() -> &'static Browser {
-    static BROWSER: OnceLock<Browser> = OnceLock::new();
-    BROWSER.get_or_init(|| match Browser::launch() {
+/// A Chromium for one test (0.6 s to start here). Not shared through a
+/// static: statics are never dropped, and dropping the `Browser` is what
+/// ends Chromium, also when the test panics.
+fn browser() -> Browser {
+    match Browser::launch() {
         Ok(browser) => {
             let (inputs, results) = browser.flushes_subnormals();
             eprintln!(
@@ -42,7 +41,7 @@ fn browser() -> &'static Browser {
              point WGPU_ACTIVATIONS_CHROMIUM at a Chromium or Chrome executable. To run the \
              other tests without it: `cargo test --release -- --skip browser`."
         ),
-    })
+    }
 }
 
 /// The inputs every op is judged at in the browser.

@@ -181,9 +181,52 @@ fn nonfinite_constant_bitcasts(module: &naga::Module, source: &str) -> Vec<Strin
     found
 }
 
+/// Every decimal float literal in `source` whose value lies beyond f32's
+/// finite range, as "line N: literal". Tint rejects such a literal in an
+/// f32 context even when it would round to f32::MAX (`3.4028234664e38`:
+/// "value 340282346640000009197379598318649212928.0 cannot be represented
+/// as 'f32'"); naga rounds it and accepts it.
+fn out_of_range_float_literals(source: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for (number, line) in source.lines().enumerate() {
+        let code = line.split("//").next().unwrap_or("");
+        let bytes = code.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let starts_number = bytes[i].is_ascii_digit()
+                && (i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_'));
+            if !starts_number {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < bytes.len()
+                && (bytes[i].is_ascii_alphanumeric()
+                    || bytes[i] == b'.'
+                    || ((bytes[i] == b'-' || bytes[i] == b'+')
+                        && matches!(bytes[i - 1], b'e' | b'E')))
+            {
+                i += 1;
+            }
+            let literal = &code[start..i];
+            if literal.starts_with("0x") || literal.starts_with("0X") {
+                continue;
+            }
+            let digits = literal.trim_end_matches(['f', 'h']);
+            if let Ok(value) = digits.parse::<f64>()
+                && value.abs() > f64::from(f32::MAX)
+            {
+                found.push(format!("line {}: {literal}", number + 1));
+            }
+        }
+    }
+    found
+}
+
 /// The modules a browser compiles (and the function library a browser user
 /// splices into a shader) hold no constant expression that evaluates to inf
-/// or NaN: the class of error Tint rejects and naga accepts.
+/// or NaN and no float literal beyond f32's range: the classes of error Tint
+/// rejects and naga accepts.
 #[test]
 fn no_constant_evaluates_to_inf_or_nan() {
     let mut sources = vec![("library()".to_string(), shader::library())];
@@ -199,11 +242,16 @@ fn no_constant_evaluates_to_inf_or_nan() {
         for found in nonfinite_constant_bitcasts(&module, source) {
             failures.push(format!("{label}, {found}"));
         }
+        for found in out_of_range_float_literals(source) {
+            failures.push(format!("{label}, {found} is beyond f32::MAX"));
+        }
     }
     assert!(
         failures.is_empty(),
-        "constant expressions that evaluate to inf or NaN (a shader-creation error in the \
-         WGSL spec and in Chromium's Tint; build the value from a runtime operand instead):\n{}",
+        "constants that evaluate to inf or NaN, or float literals beyond f32's range (a \
+         shader-creation error in the WGSL spec and in Chromium's Tint, which naga lets \
+         through; build infinities from a runtime operand, write f32::MAX as \
+         3.4028234663852886e38):\n{}",
         failures.join("\n")
     );
 }
@@ -224,6 +272,12 @@ fn the_constant_check_finds_constant_infinities() {
     let module = naga::front::wgsl::parse_str(source).unwrap();
     let found = nonfinite_constant_bitcasts(&module, source);
     assert_eq!(found.len(), 4, "{found:?}");
+    let literals = "fn e(x: f32) -> bool { return x > 3.4028234664e38 || x > 3.4028234663852886e38 \
+                    || x < -1e39f || x > 2.5e-3 || x > 1e38 || x == 0x1p3f; } // 9e99";
+    assert_eq!(
+        out_of_range_float_literals(literals),
+        ["line 1: 3.4028234664e38", "line 1: 1e39f"]
+    );
     for line in [3, 4, 5, 6] {
         assert!(
             found
@@ -231,5 +285,31 @@ fn the_constant_check_finds_constant_infinities() {
                 .any(|f| f.starts_with(&format!("line {line}:"))),
             "line {line} not found in {found:?}"
         );
+    }
+}
+
+/// The portable modules validate with none of naga's optional capabilities
+/// (no immediates, no 64-bit integers: what every WebGPU device has), and
+/// their workgroup size is the documented one.
+#[test]
+fn portable_modules_need_no_optional_capability() {
+    for act in Activation::ALL {
+        let portable = shader::portable_module(act);
+        for (part, source) in [("body", &portable.body), ("tail", &portable.tail)] {
+            let label = format!("{} portable {part}", act.name());
+            let module = naga::front::wgsl::parse_str(source)
+                .unwrap_or_else(|e| panic!("{label}: {}", e.emit_to_string(source)));
+            naga::valid::Validator::new(
+                naga::valid::ValidationFlags::all(),
+                naga::valid::Capabilities::empty(),
+            )
+            .validate(&module)
+            .unwrap_or_else(|e| panic!("{label}: {}", e.emit_to_string(source)));
+            let default = format!(
+                "override WORKGROUP_SIZE: u32 = {}u;",
+                shader::PORTABLE_WORKGROUP_SIZE
+            );
+            assert!(source.contains(&default), "{label}: no `{default}`");
+        }
     }
 }

@@ -563,11 +563,12 @@ pub fn kinks(act: Activation) -> Vec<f64> {
 
 /// Where `act` changes formula: its kinks, and the points where its kernel
 /// switches between pieces, clamps, rescales or underflows (read off
-/// shaders/*.wgsl; e^x: -104 (0 below), ln 2^-126 = -87.34 (subnormal
+/// shaders/*.wgsl; e^x: -150 (clamped), -131.7 (e^x 2^64 subnormal below),
+/// -104, ln 2^-126 = -87.34 (subnormal
 /// below), -64 (scaled below), 88.72 (overflow)).
 pub fn switch_points(act: Activation) -> Vec<f32> {
     use Activation as A;
-    const EXP: [f32; 4] = [104.0, 87.336_55, 64.0, 88.722_84];
+    const EXP: [f32; 6] = [150.0, 131.7, 104.0, 87.336_55, 64.0, 88.722_84];
     let mut points: Vec<f32> = kinks(act).into_iter().map(|k| k as f32).collect();
     match act {
         A::Sigmoid | A::LogSigmoid | A::Silu => {
