@@ -4,6 +4,8 @@
 //! shaders on [`wgpu`]: a forward, a derivative and a backward kernel per op,
 //! correct on every backend (NaN, infinities, signed zeros and kinks as
 //! `torch.nn` defines them), with an independent f64 CPU reference in [`cpu`].
+//! The same WGSL runs in a browser's WebGPU ([`wgsl::portable_module`];
+//! checked in headless Chromium through [`browser`]).
 //!
 //! ```no_run
 //! use wgpu_activations::{Activation, Context};
