@@ -147,7 +147,7 @@ fn parse_args() -> Result<Options, String> {
 /// Where the kernels run: a wgpu adapter, or a browser's WebGPU.
 enum Implementation {
     Wgpu(Context),
-    Browser(Browser),
+    Browser(Box<Browser>),
 }
 
 impl Implementation {
@@ -493,7 +493,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         .map(Implementation::Wgpu)
         .collect();
     if options.browser {
-        implementations.push(Implementation::Browser(Browser::launch()?));
+        implementations.push(Implementation::Browser(Box::new(Browser::launch()?)));
     }
     implementations.retain(|imp| match &options.adapter {
         None => true,
