@@ -6,10 +6,10 @@
 //! for the derivative, bit-exact (after the subnormal rule of `judge`) for
 //! the piecewise-linear ops.
 
-use wgpu_activations::accuracy::{strided_inputs, sweep, target};
+use wgpu_activations::accuracy::{strided_inputs, sweep};
 use wgpu_activations::{Activation, Mode};
 
-use crate::support::{REGRESSION_INPUTS, SPECIALS, adapters, describe};
+use crate::support::{REGRESSION_INPUTS, SPECIALS, adapters, describe, target_miss};
 
 /// Every 2^STRIDE_LOG2-th bit pattern: about 5 s with both software adapters
 /// on a 2-core machine in release mode (most of it opening the adapters and
@@ -31,33 +31,7 @@ fn strided_bit_patterns_meet_the_accuracy_targets() {
                     .unwrap_or_else(|e| panic!("{act} {mode:?} on {} failed: {e}", describe(ctx)));
                 assert_eq!(stats.worst.count, x.len() as u64, "every input judged");
                 judged += stats.worst.count;
-                if stats.meets_target(act, mode) {
-                    continue;
-                }
-                let limit = match target(act, mode) {
-                    None => "bit-exact".to_string(),
-                    Some(limit) => format!("<= {limit} scaled ULPs"),
-                };
-                let mut why = format!(
-                    "{} on {}, {mode:?}: target {limit}; max {:.3} scaled / {} ULPs; {} rules broken {:?}",
-                    act,
-                    describe(ctx),
-                    stats.worst.scaled,
-                    stats.worst.ulps,
-                    stats.rules.total(),
-                    stats.rules
-                );
-                if let Some(s) = stats.first_broken {
-                    why += &format!("\n    first broken rule: {}", s.describe(act, mode));
-                }
-                let worst = match target(act, mode) {
-                    None => stats.worst_ulps,
-                    Some(_) => stats.worst_scaled,
-                };
-                if let Some(s) = worst {
-                    why += &format!("\n    worst input: {}", s.describe(act, mode));
-                }
-                failures.push(why);
+                failures.extend(target_miss(act, mode, &describe(ctx), &stats));
             }
         }
     }

@@ -9,11 +9,11 @@
 //! subnormals, as SEMANTICS.md allows). A missing Chromium fails the test
 //! with install instructions; it never skips.
 
-use wgpu_activations::accuracy::{strided_inputs, sweep_with, target};
+use wgpu_activations::accuracy::{strided_inputs, sweep_with};
 use wgpu_activations::browser::Browser;
 use wgpu_activations::{Activation, Error, Mode};
 
-use crate::support::{REGRESSION_INPUTS, SPECIALS, boundary_inputs, ops_under_test};
+use crate::support::{REGRESSION_INPUTS, SPECIALS, boundary_inputs, ops_under_test, target_miss};
 
 /// Every 2^STRIDE_LOG2-th bit pattern, as in tests/accuracy_sweep.rs.
 const STRIDE_LOG2: u32 = 14;
@@ -68,31 +68,7 @@ fn browser_webgpu_meets_the_accuracy_targets() {
                 .unwrap_or_else(|e| panic!("{act} {mode:?} in {}: {e}", browser.adapter()));
             assert_eq!(stats.worst.count, x.len() as u64, "every input judged");
             judged += stats.worst.count;
-            if stats.meets_target(act, mode) {
-                continue;
-            }
-            let limit = match target(act, mode) {
-                None => "bit-exact".to_string(),
-                Some(limit) => format!("<= {limit} scaled ULPs"),
-            };
-            let mut why = format!(
-                "{act} {mode:?}: target {limit}; max {:.3} scaled / {} ULPs; {} rules broken {:?}",
-                stats.worst.scaled,
-                stats.worst.ulps,
-                stats.rules.total(),
-                stats.rules
-            );
-            if let Some(s) = stats.first_broken {
-                why += &format!("\n    first broken rule: {}", s.describe(act, mode));
-            }
-            let worst = match target(act, mode) {
-                None => stats.worst_ulps,
-                Some(_) => stats.worst_scaled,
-            };
-            if let Some(s) = worst {
-                why += &format!("\n    worst input: {}", s.describe(act, mode));
-            }
-            failures.push(why);
+            failures.extend(target_miss(act, mode, browser.adapter(), &stats));
         }
     }
     eprintln!(

@@ -2,7 +2,7 @@
 
 use std::sync::OnceLock;
 
-use wgpu_activations::accuracy::{Worst, judge};
+use wgpu_activations::accuracy::{SweepStats, Worst, judge, target};
 use wgpu_activations::{Activation, Context, Mode};
 
 /// Every adapter the machine offers (restricted by WGPU_BACKEND /
@@ -618,4 +618,35 @@ pub fn boundary_inputs(act: Activation) -> Vec<f32> {
         }
     }
     x
+}
+
+/// `None` when `stats` (of `act` in `mode` on `on`) meet SEMANTICS.md's
+/// target; otherwise what missed: the figures, the first broken rule and the
+/// worst input.
+pub fn target_miss(act: Activation, mode: Mode, on: &str, stats: &SweepStats) -> Option<String> {
+    if stats.meets_target(act, mode) {
+        return None;
+    }
+    let limit = match target(act, mode) {
+        None => "bit-exact".to_string(),
+        Some(limit) => format!("<= {limit} scaled ULPs"),
+    };
+    let mut why = format!(
+        "{act} on {on}, {mode:?}: target {limit}; max {:.3} scaled / {} ULPs; {} rules broken {:?}",
+        stats.worst.scaled,
+        stats.worst.ulps,
+        stats.rules.total(),
+        stats.rules
+    );
+    if let Some(s) = stats.first_broken {
+        why += &format!("\n    first broken rule: {}", s.describe(act, mode));
+    }
+    let worst = match target(act, mode) {
+        None => stats.worst_ulps,
+        Some(_) => stats.worst_scaled,
+    };
+    if let Some(s) = worst {
+        why += &format!("\n    worst input: {}", s.describe(act, mode));
+    }
+    Some(why)
 }
