@@ -459,10 +459,11 @@ fn tanhshrink_derivative_scaled(x: f32) -> vec2<f32> {
 }
 
 // ---- Softshrink / Hardshrink -----------------------------------------------
-// x > lambda ? x - lambda : x < -lambda ? x + lambda : 0 with x's sign.
+// x > lambda ? x - lambda : x < -lambda ? x + lambda : +0 (PyTorch returns a
+// literal 0 in the dead zone, so softshrink(-0.0) = +0.0).
 fn softshrink_forward(x: f32, lambda: f32) -> f32 {
     let k = wa_key(x);
-    let y = select(select(wa_copysign(0.0, x), x + lambda, k < wa_key(-lambda)), x - lambda, k > wa_key(lambda));
+    let y = select(select(0.0, x + lambda, k < wa_key(-lambda)), x - lambda, k > wa_key(lambda));
     return wa_keep_nan(x, y);
 }
 

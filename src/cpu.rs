@@ -407,14 +407,17 @@ pub fn tanhshrink_derivative(x: f64) -> f64 {
     t * t
 }
 
-/// `x > lambda ? x - lambda : x < -lambda ? x + lambda : 0` (zero with x's sign).
+/// `x > lambda ? x - lambda : x < -lambda ? x + lambda : +0` (PyTorch returns
+/// a literal 0 in the dead zone: `softshrink(-0.0)` is `+0.0`); NaN for NaN.
 pub fn softshrink_forward(x: f64, lambda: f64) -> f64 {
     if x > lambda {
         x - lambda
     } else if x < -lambda {
         x + lambda
+    } else if x.is_nan() {
+        x
     } else {
-        x * 0.0
+        0.0
     }
 }
 

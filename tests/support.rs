@@ -368,8 +368,20 @@ pub fn semantic_rules() -> Vec<Rule> {
             why: "tanhshrink(1e-4) is x^3/3, not 0",
         },
         r(A::Tanhshrink, inf, inf, 1.0, "limits"),
-        r(A::softshrink(), -0.0, -0.0, 0.0, "softshrink(-0.0) = -0.0"),
-        r(A::softshrink(), -0.3, -0.0, 0.0, "dead zone keeps the sign"),
+        r(
+            A::softshrink(),
+            -0.0,
+            0.0,
+            0.0,
+            "softshrink(-0.0) = +0.0 (PyTorch's literal 0)",
+        ),
+        r(
+            A::softshrink(),
+            -0.3,
+            0.0,
+            0.0,
+            "the dead zone is a literal +0",
+        ),
         r(
             A::softshrink(),
             0.5,
