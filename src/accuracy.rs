@@ -90,6 +90,25 @@ pub fn reference(act: Activation, mode: Mode, x: f32, grad_output: f32) -> f64 {
 /// Judges `got`, the GPU's result of `act` in `mode` at `x`.
 pub fn judge(act: Activation, mode: Mode, x: f32, grad_output: f32, got: f32) -> Judgement {
     let want = reference(act, mode, x, grad_output);
+    judge_value(want, got, x.is_infinite(), || match mode {
+        Mode::Forward => condition_number(|v| cpu::forward_f64(act, v), f64::from(x)),
+        Mode::Derivative | Mode::Backward => {
+            condition_number(|v| cpu::derivative_f64(act, v), f64::from(x))
+        }
+    })
+}
+
+/// The judgement of `got` against the f64 value `want` of a quantity whose
+/// condition number (summed over its inputs) `kappa` gives, by SEMANTICS.md's
+/// rules: NaN for NaN, the exact limit where an input is infinite
+/// (`input_infinite`) or the result overflows, a zero or tiny result of the
+/// right sign where `want` is below 2^-126, else ULPs / (1 + kappa).
+pub fn judge_value(
+    want: f64,
+    got: f32,
+    input_infinite: bool,
+    kappa: impl FnOnce() -> f64,
+) -> Judgement {
     let broken = |rule| Judgement {
         ulps: f64::INFINITY,
         scaled: f64::INFINITY,
@@ -103,7 +122,7 @@ pub fn judge(act: Activation, mode: Mode, x: f32, grad_output: f32, got: f32) ->
         (false, false) => {}
     }
     let want32 = want as f32;
-    if want32.is_infinite() || x.is_infinite() {
+    if want32.is_infinite() || input_infinite {
         return if got == want32
             && (got != 0.0 || got.is_sign_negative() == want32.is_sign_negative())
         {
@@ -123,15 +142,9 @@ pub fn judge(act: Activation, mode: Mode, x: f32, grad_output: f32, got: f32) ->
         };
     }
     let ulps = ulp_distance(got, want32) as f64;
-    let kappa = match mode {
-        Mode::Forward => condition_number(|v| cpu::forward_f64(act, v), f64::from(x)),
-        Mode::Derivative | Mode::Backward => {
-            condition_number(|v| cpu::derivative_f64(act, v), f64::from(x))
-        }
-    };
     Judgement {
         ulps,
-        scaled: ulps / (1.0 + kappa),
+        scaled: ulps / (1.0 + kappa()),
         broken_rule: None,
     }
 }
@@ -624,4 +637,61 @@ pub fn sweep_with(
         ));
     }
     Ok(stats)
+}
+
+/// Which result of a gated activation ([`crate::Gated`]) is judged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum GatedPart {
+    /// `value * act(gate)`.
+    Forward,
+    /// `d_value = grad_output * act(gate)`.
+    DValue,
+    /// `d_gate = grad_output * value * act'(gate)`.
+    DGate,
+}
+
+impl GatedPart {
+    /// The target in scaled ULPs: 2 forward, 3 for `d_value` (one rounding
+    /// more), 5 for `d_gate` (the derivative's 4 and a rounding).
+    pub fn target(self) -> f64 {
+        match self {
+            GatedPart::Forward => 2.0,
+            GatedPart::DValue => 3.0,
+            GatedPart::DGate => 5.0,
+        }
+    }
+}
+
+/// Judges one result of a gated activation against the f64 reference, as
+/// [`judge_value`] does, with the condition number summed over the inputs:
+/// 1 for each factor that enters linearly (value, grad_output) plus the
+/// gate activation's (or its derivative's) condition number at `gate`.
+pub fn judge_gated(
+    kind: crate::Gated,
+    part: GatedPart,
+    value: f32,
+    gate: f32,
+    grad_output: f32,
+    got: f32,
+) -> Judgement {
+    let (a, b, g) = (f64::from(value), f64::from(gate), f64::from(grad_output));
+    let act = kind.gate();
+    let infinite = value.is_infinite() || gate.is_infinite() || grad_output.is_infinite();
+    let forward_kappa = || condition_number(|v| cpu::forward_f64(act, v), b);
+    match part {
+        GatedPart::Forward => {
+            judge_value(cpu::gated_forward_f64(kind, a, b), got, infinite, || {
+                1.0 + forward_kappa()
+            })
+        }
+        GatedPart::DValue => judge_value(g * cpu::forward_f64(act, b), got, infinite, || {
+            1.0 + forward_kappa()
+        }),
+        GatedPart::DGate => {
+            let want = cpu::gated_backward_f64(kind, a, b, g).1;
+            judge_value(want, got, infinite, || {
+                2.0 + condition_number(|v| cpu::derivative_f64(act, v), b)
+            })
+        }
+    }
 }

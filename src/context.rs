@@ -6,7 +6,7 @@ use std::time::Duration;
 use wgpu::util::DeviceExt;
 
 use crate::pool::{Pool, PoolStats, Role};
-use crate::{Activation, BufferRegion, Error, GpuTensor, Kernels, Mode};
+use crate::{Activation, BufferRegion, Error, GatedKernels, GpuTensor, Kernels, Mode};
 
 /// How long a readback waits for the GPU before reporting `Error::Poll`.
 pub const DEFAULT_POLL_TIMEOUT: Duration = Duration::from_secs(120);
@@ -35,6 +35,8 @@ struct Inner {
     queue: wgpu::Queue,
     info: wgpu::AdapterInfo,
     kernels: Kernels,
+    /// The gated family's kernels (compiled on first use).
+    gated: GatedKernels,
     /// Buffers of the host-slice API, reused across calls.
     pool: Arc<Pool>,
     /// Kernels may bind mappable buffers (unified memory): no staging copies.
@@ -191,6 +193,7 @@ impl Context {
     pub fn from_device(device: wgpu::Device, queue: wgpu::Queue) -> Context {
         let info = device.adapter_info();
         let kernels = Kernels::new(&device);
+        let gated = GatedKernels::new(&device);
         let pool = Pool::new(&device, POOL_BUDGET);
         let mapped_storage = device
             .features()
@@ -202,6 +205,7 @@ impl Context {
                 queue,
                 info,
                 kernels,
+                gated,
                 pool,
                 mapped_storage,
             }),
@@ -246,6 +250,11 @@ impl Context {
     /// The lower layer on this context's device (record into your own encoder).
     pub fn kernels(&self) -> &Kernels {
         &self.inner.kernels
+    }
+
+    /// The gated family's lower layer on this context's device.
+    pub fn gated_kernels(&self) -> &GatedKernels {
+        &self.inner.gated
     }
 
     /// `f(x)` element-wise on the GPU.
@@ -512,6 +521,112 @@ impl Context {
                 label: Some("wgpu-activations.batch"),
             });
         Batch { ctx: self, encoder }
+    }
+
+    /// The host-slice path of the kernel families beyond the unary ops:
+    /// uploads `inputs` (through the pool's mapped staging buffers), lets
+    /// `record` record its dispatches over them and over one fresh storage
+    /// region per entry of `output_lens`, reads every output back, one
+    /// submission in all. Lengths of zero are allowed (regions of length 0
+    /// that `record` must not dispatch over).
+    pub(crate) fn run_host(
+        &self,
+        inputs: &[&[f32]],
+        output_lens: &[usize],
+        record: impl FnOnce(
+            &mut wgpu::CommandEncoder,
+            &[BufferRegion<'_>],
+            &[BufferRegion<'_>],
+        ) -> Result<(), Error>,
+    ) -> Result<Vec<Vec<f32>>, Error> {
+        for len in inputs
+            .iter()
+            .map(|x| x.len())
+            .chain(output_lens.iter().copied())
+        {
+            self.checked_bytes(len)?;
+        }
+        let device = &self.inner.device;
+        let pool = &self.inner.pool;
+        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("wgpu-activations.host"),
+        });
+        let mut remap = Vec::new();
+        let mut give_back = Vec::new();
+        let readbacks = scoped(device, || -> Result<Vec<wgpu::Buffer>, Error> {
+            let mut storage_in = Vec::new();
+            for data in inputs {
+                let bytes = data.len() as u64 * 4;
+                let storage = pool.take(Role::Storage, bytes);
+                if !data.is_empty() {
+                    let mapped = pool.take(Role::Upload, bytes);
+                    crate::readback::write_mapped(&mapped, bytemuck::cast_slice(data))?;
+                    mapped.unmap();
+                    encoder.copy_buffer_to_buffer(&mapped, 0, &storage, 0, bytes);
+                    remap.push(mapped);
+                }
+                storage_in.push(storage);
+            }
+            let storage_out: Vec<wgpu::Buffer> = output_lens
+                .iter()
+                .map(|&len| pool.take(Role::Storage, len as u64 * 4))
+                .collect();
+            {
+                let in_regions: Vec<BufferRegion<'_>> = storage_in
+                    .iter()
+                    .zip(inputs)
+                    .map(|(b, x)| BufferRegion::new(b, 0, x.len()))
+                    .collect();
+                let out_regions: Vec<BufferRegion<'_>> = storage_out
+                    .iter()
+                    .zip(output_lens)
+                    .map(|(b, &len)| BufferRegion::new(b, 0, len))
+                    .collect();
+                record(&mut encoder, &in_regions, &out_regions)?;
+            }
+            let mut readbacks = Vec::new();
+            for (buffer, &len) in storage_out.iter().zip(output_lens) {
+                let bytes = len as u64 * 4;
+                let readback = pool.take(Role::Readback, bytes);
+                if bytes > 0 {
+                    encoder.copy_buffer_to_buffer(buffer, 0, &readback, 0, bytes);
+                }
+                readbacks.push(readback);
+            }
+            give_back.extend(storage_in.into_iter().chain(storage_out));
+            Ok(readbacks)
+        })??;
+        let submission = scoped(device, || self.inner.queue.submit([encoder.finish()]))?;
+        for buffer in remap {
+            let pool = pool.clone();
+            buffer
+                .clone()
+                .slice(..)
+                .map_async(wgpu::MapMode::Write, move |mapped| {
+                    if mapped.is_ok() {
+                        pool.give(Role::Upload, buffer);
+                    }
+                });
+        }
+        let mut outputs = Vec::with_capacity(output_lens.len());
+        for (readback, &len) in readbacks.into_iter().zip(output_lens) {
+            let mut out = crate::readback::output_vec(len);
+            if len > 0 {
+                crate::readback::read_f32_into(
+                    device,
+                    &readback,
+                    submission.clone(),
+                    self.poll_timeout,
+                    &mut out,
+                )?;
+            }
+            pool.give(Role::Readback, readback);
+            outputs.push(out);
+        }
+        for buffer in give_back {
+            pool.give(Role::Storage, buffer);
+        }
+        Ok(outputs)
     }
 
     fn tensor_buffer(&self, label: &str, size: u64) -> wgpu::Buffer {

@@ -8,7 +8,7 @@
 
 use std::f64::consts::{FRAC_1_SQRT_2, PI};
 
-use crate::{Activation, Error, SELU_ALPHA, SELU_SCALE};
+use crate::{Activation, Error, Gated, SELU_ALPHA, SELU_SCALE};
 
 /// `f(x)` for each element, computed in f64 and rounded once to f32.
 pub fn forward(act: Activation, x: &[f32]) -> Result<Vec<f32>, Error> {
@@ -450,4 +450,114 @@ pub fn threshold_derivative(x: f64, threshold: f64, _value: f64) -> f64 {
 /// f32 as PyTorch passes it to its f32 kernel.
 pub fn rrelu_slope(lower: f32, upper: f32) -> f64 {
     f64::from(((f64::from(lower) + f64::from(upper)) / 2.0) as f32)
+}
+
+// ---- Gated activations ------------------------------------------------------
+
+/// `value * act(gate)` in f64 ([`Gated::gate`]'s f64 reference), unrounded.
+pub fn gated_forward_f64(kind: Gated, value: f64, gate: f64) -> f64 {
+    value * forward_f64(kind.gate(), gate)
+}
+
+/// `(d_value, d_gate) = (dy act(gate), dy value act'(gate))` in f64, unrounded.
+pub fn gated_backward_f64(kind: Gated, value: f64, gate: f64, grad_output: f64) -> (f64, f64) {
+    let act = kind.gate();
+    (
+        grad_output * forward_f64(act, gate),
+        grad_output * value * derivative_f64(act, gate),
+    )
+}
+
+fn same_len(what: &'static str, expected: usize, actual: usize) -> Result<(), Error> {
+    if expected == actual {
+        Ok(())
+    } else {
+        Err(Error::LengthMismatch {
+            what,
+            expected,
+            actual,
+        })
+    }
+}
+
+/// `value * act(gate)` element-wise, each rounded once to f32.
+pub fn gated_forward(kind: Gated, value: &[f32], gate: &[f32]) -> Result<Vec<f32>, Error> {
+    same_len("gate", value.len(), gate.len())?;
+    Ok(value
+        .iter()
+        .zip(gate)
+        .map(|(&a, &b)| gated_forward_f64(kind, f64::from(a), f64::from(b)) as f32)
+        .collect())
+}
+
+/// `(d_value, d_gate)` element-wise, each rounded once to f32.
+pub fn gated_backward(
+    kind: Gated,
+    value: &[f32],
+    gate: &[f32],
+    grad_output: &[f32],
+) -> Result<(Vec<f32>, Vec<f32>), Error> {
+    same_len("gate", value.len(), gate.len())?;
+    same_len("grad_output", value.len(), grad_output.len())?;
+    Ok(value
+        .iter()
+        .zip(gate)
+        .zip(grad_output)
+        .map(|((&a, &b), &g)| {
+            let (da, db) = gated_backward_f64(kind, f64::from(a), f64::from(b), f64::from(g));
+            (da as f32, db as f32)
+        })
+        .unzip())
+}
+
+/// Half of a packed row after the checks of the GPU path.
+fn packed_half(len: usize, row_len: usize) -> Result<usize, Error> {
+    if row_len == 0 || !row_len.is_multiple_of(2) {
+        return Err(Error::ShapeMismatch {
+            what: "row_len",
+            detail: format!("{row_len} is not a positive even number (rows are [value | gate])"),
+        });
+    }
+    if !len.is_multiple_of(row_len) {
+        return Err(Error::ShapeMismatch {
+            what: "x",
+            detail: format!("{len} elements are not whole rows of {row_len}"),
+        });
+    }
+    Ok(row_len / 2)
+}
+
+/// `x` is `[rows, row_len]`, rows `[value | gate]`: `[rows, row_len / 2]`.
+pub fn gated_forward_packed(kind: Gated, x: &[f32], row_len: usize) -> Result<Vec<f32>, Error> {
+    let half = packed_half(x.len(), row_len)?;
+    Ok(x.chunks(row_len.max(1))
+        .flat_map(|row| {
+            let (a, b) = row.split_at(half);
+            a.iter()
+                .zip(b)
+                .map(|(&a, &b)| gated_forward_f64(kind, f64::from(a), f64::from(b)) as f32)
+        })
+        .collect())
+}
+
+/// The gradient `[rows, row_len]` (rows `[d_value | d_gate]`) for
+/// `grad_output` `[rows, row_len / 2]`.
+pub fn gated_backward_packed(
+    kind: Gated,
+    x: &[f32],
+    row_len: usize,
+    grad_output: &[f32],
+) -> Result<Vec<f32>, Error> {
+    let half = packed_half(x.len(), row_len)?;
+    same_len("grad_output", x.len() / 2, grad_output.len())?;
+    let mut dx = vec![0.0f32; x.len()];
+    for (r, row) in x.chunks(row_len.max(1)).enumerate() {
+        for j in 0..half {
+            let g = f64::from(grad_output[r * half + j]);
+            let (da, db) = gated_backward_f64(kind, f64::from(row[j]), f64::from(row[half + j]), g);
+            dx[r * row_len + j] = da as f32;
+            dx[r * row_len + half + j] = db as f32;
+        }
+    }
+    Ok(dx)
 }

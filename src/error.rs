@@ -66,6 +66,17 @@ pub enum Error {
         actual: wgpu::BufferUsages,
     },
 
+    /// Lengths that do not fit the shape asked for: a tensor that is not
+    /// `rows x cols`, an odd gated row, a zero number of columns, slopes
+    /// that are neither one per channel nor one in all, ...
+    #[error("shape mismatch: {what}: {detail}")]
+    ShapeMismatch {
+        /// Which input or parameter is wrong, e.g. `"row_len"`.
+        what: &'static str,
+        /// What it is and what it must be.
+        detail: String,
+    },
+
     /// A region's byte offset is not a multiple of the device's
     /// `min_storage_buffer_offset_alignment` (or of 4 for a tensor).
     #[error("{what}: offset {offset} is not a multiple of {alignment}")]

@@ -14,6 +14,7 @@
 //! ```
 
 use crate::Activation;
+pub use crate::gated::gated_module;
 
 /// Portable f32 helpers (`wa_exp`, `wa_expm1`, `wa_tanh`, NaN and sign tests).
 pub const MATH_WGSL: &str = include_str!("../shaders/math.wgsl");
@@ -58,7 +59,7 @@ pub fn library() -> String {
 /// True when activations.wgsl defines `act`'s derivative in scaled form
 /// (`<name>_derivative_scaled`), so that the backward multiplies by its
 /// factors one after the other.
-fn has_scaled_derivative(act: &Activation) -> bool {
+pub(crate) fn has_scaled_derivative(act: &Activation) -> bool {
     ACTIVATIONS_WGSL.contains(&format!("fn {}_derivative_scaled(", act.name()))
 }
 

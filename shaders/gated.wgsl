@@ -1,0 +1,119 @@
+// wgpu-activations: the gated kernels (the GLU family), value * act(gate)
+// and its backward, over separate value and gate buffers or over packed rows
+// [value | gate] (PyTorch's GLU(dim=-1) order: the first half of each row is
+// the value, the second the gate). src/gated.rs composes a module per kind
+// as the function library (math.wgsl, normal.wgsl, activations.wgsl) + this
+// file, filling (written «NAME» here, double-braced in the code):
+//   «GATE_FORWARD»     act(b): the gate activation's own forward, e.g.
+//                      `silu_forward(b)`
+//   «GATE_DERIVATIVE»  act'(b) as a scaled pair (math.wgsl, "Scaled
+//                      values"), e.g. `silu_derivative_scaled(b)`, or
+//                      `vec2<f32>(relu_derivative(b), 1.0)`
+// so no activation's math is written twice.
+
+struct Dispatch {
+    // Results this dispatch computes (rows * half for packed rows).
+    len: u32,
+    // Packed rows: half a row, d; unused for separate buffers.
+    half: u32,
+    _pad0: u32,
+    _pad1: u32,
+    // Unused by the current kinds (none has a parameter).
+    param: vec4<f32>,
+}
+
+@group(0) @binding(0) var<uniform> dispatch: Dispatch;
+// Separate: the values; packed: the rows [value | gate].
+@group(0) @binding(1) var<storage, read> value: array<f32>;
+@group(0) @binding(2) var<storage, read> gate: array<f32>;
+@group(0) @binding(3) var<storage, read> grad_output: array<f32>;
+// Forward: the result. Backward: d_value (separate) or the packed rows'
+// gradient [d_value | d_gate].
+@group(0) @binding(4) var<storage, read_write> out_value: array<f32>;
+// Backward over separate buffers: d_gate.
+@group(0) @binding(5) var<storage, read_write> out_gate: array<f32>;
+
+const WORKGROUP_SIZE: u32 = 256u;
+
+fn gate_forward(b: f32) -> f32 {
+    return {{GATE_FORWARD}};
+}
+
+fn gate_derivative(b: f32) -> vec2<f32> {
+    return {{GATE_DERIVATIVE}};
+}
+
+// d_gate = grad a act'(b), with act'(b) = m s applied last.
+fn gate_gradient(g: f32, a: f32, b: f32) -> f32 {
+    let d = gate_derivative(b);
+    return ((g * a) * d.x) * d.y;
+}
+
+fn element(workgroup: vec3<u32>, workgroups: vec3<u32>, local: u32) -> u32 {
+    return (workgroup.y * workgroups.x + workgroup.x) * WORKGROUP_SIZE + local;
+}
+
+// Element i of the result of packed rows: (index of its value, of its gate).
+fn packed_pair(i: u32) -> vec2<u32> {
+    let row = i / dispatch.half;
+    let a = i + row * dispatch.half;
+    return vec2<u32>(a, a + dispatch.half);
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn forward(
+    @builtin(workgroup_id) workgroup: vec3<u32>,
+    @builtin(num_workgroups) workgroups: vec3<u32>,
+    @builtin(local_invocation_index) local: u32,
+) {
+    let i = element(workgroup, workgroups, local);
+    if i < dispatch.len {
+        out_value[i] = value[i] * gate_forward(gate[i]);
+    }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn backward(
+    @builtin(workgroup_id) workgroup: vec3<u32>,
+    @builtin(num_workgroups) workgroups: vec3<u32>,
+    @builtin(local_invocation_index) local: u32,
+) {
+    let i = element(workgroup, workgroups, local);
+    if i < dispatch.len {
+        let a = value[i];
+        let b = gate[i];
+        let g = grad_output[i];
+        out_value[i] = g * gate_forward(b);
+        out_gate[i] = gate_gradient(g, a, b);
+    }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn forward_packed(
+    @builtin(workgroup_id) workgroup: vec3<u32>,
+    @builtin(num_workgroups) workgroups: vec3<u32>,
+    @builtin(local_invocation_index) local: u32,
+) {
+    let i = element(workgroup, workgroups, local);
+    if i < dispatch.len {
+        let p = packed_pair(i);
+        out_value[i] = value[p.x] * gate_forward(value[p.y]);
+    }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn backward_packed(
+    @builtin(workgroup_id) workgroup: vec3<u32>,
+    @builtin(num_workgroups) workgroups: vec3<u32>,
+    @builtin(local_invocation_index) local: u32,
+) {
+    let i = element(workgroup, workgroups, local);
+    if i < dispatch.len {
+        let p = packed_pair(i);
+        let a = value[p.x];
+        let b = value[p.y];
+        let g = grad_output[i];
+        out_value[p.x] = g * gate_forward(b);
+        out_value[p.y] = gate_gradient(g, a, b);
+    }
+}

@@ -1,0 +1,209 @@
+//! What the kernel families beyond the unary ops share (gated, row-wise,
+//! ...): a pipeline cache keyed by module and entry point, and dispatches
+//! over caller regions with the per-dispatch data in a small uniform.
+//! Each family composes its WGSL from its own template and the one function
+//! library (`src/wgsl.rs`), so no activation's math is written twice.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use wgpu::util::DeviceExt;
+
+use crate::kernels::LABEL;
+use crate::{BufferRegion, Error};
+
+/// The per-dispatch data of every family kernel (`Dispatch` in their
+/// templates): four u32 (lengths, strides) and four f32 (parameters).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct FamilyDispatch {
+    pub(crate) counts: [u32; 4],
+    pub(crate) param: [f32; 4],
+}
+
+/// Pipelines of one family on one device, compiled on first use and cached.
+pub(crate) struct FamilyPipelines {
+    device: wgpu::Device,
+    family: &'static str,
+    max_workgroups_per_dimension: u32,
+    offset_alignment: u64,
+    max_binding_bytes: u64,
+    pipelines: Mutex<HashMap<(String, &'static str), wgpu::ComputePipeline>>,
+}
+
+impl FamilyPipelines {
+    pub(crate) fn new(device: &wgpu::Device, family: &'static str) -> Self {
+        let limits = device.limits();
+        FamilyPipelines {
+            device: device.clone(),
+            family,
+            max_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
+            offset_alignment: u64::from(limits.min_storage_buffer_offset_alignment).max(4),
+            max_binding_bytes: limits.max_storage_buffer_binding_size,
+            pipelines: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Pipelines compiled so far.
+    pub(crate) fn count(&self) -> usize {
+        lock(&self.pipelines).len()
+    }
+
+    /// The pipeline of `entry` in the module named `module` (composed by
+    /// `source` on first use), with the layout WGSL derives from the entry
+    /// point. Shader and pipeline errors come back as [`Error::Gpu`].
+    pub(crate) fn pipeline(
+        &self,
+        module: &str,
+        entry: &'static str,
+        source: impl FnOnce() -> String,
+    ) -> Result<wgpu::ComputePipeline, Error> {
+        let key = (module.to_string(), entry);
+        if let Some(pipeline) = lock(&self.pipelines).get(&key) {
+            return Ok(pipeline.clone());
+        }
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let label = format!("{LABEL}.{}.{module}", self.family);
+        let shader = self
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(&label),
+                source: wgpu::ShaderSource::Wgsl(source().into()),
+            });
+        let label = format!("{label}.{entry}");
+        let pipeline = self
+            .device
+            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(&label),
+                layout: None,
+                module: &shader,
+                entry_point: Some(entry),
+                compilation_options: wgpu::PipelineCompilationOptions {
+                    constants: &[],
+                    zero_initialize_workgroup_memory: false,
+                },
+                cache: None,
+            });
+        if let Some(error) = pollster::block_on(scope.pop()) {
+            return Err(error.into());
+        }
+        lock(&self.pipelines).insert(key, pipeline.clone());
+        Ok(pipeline)
+    }
+
+    /// Checks one region: usage, alignment and bounds (as the unary kernels do).
+    pub(crate) fn check_region(
+        &self,
+        what: &'static str,
+        region: &BufferRegion<'_>,
+    ) -> Result<(), Error> {
+        let usage = region.buffer.usage();
+        if !usage.contains(wgpu::BufferUsages::STORAGE) {
+            return Err(Error::BufferUsage {
+                what,
+                required: wgpu::BufferUsages::STORAGE,
+                actual: usage,
+            });
+        }
+        if !region.offset.is_multiple_of(self.offset_alignment) {
+            return Err(Error::Misaligned {
+                what,
+                offset: region.offset,
+                alignment: self.offset_alignment,
+            });
+        }
+        let bytes = region.len as u64 * 4;
+        if bytes > self.max_binding_bytes {
+            return Err(Error::TooLarge {
+                len: region.len,
+                bytes,
+                max_bytes: self.max_binding_bytes,
+            });
+        }
+        let end = region.offset.checked_add(bytes);
+        if end.is_none_or(|end| end > region.buffer.size()) {
+            return Err(Error::OutOfRange {
+                what,
+                offset: region.offset,
+                bytes,
+                buffer_size: region.buffer.size(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Fails with [`Error::Aliasing`] when a written region shares a buffer
+    /// with any other region.
+    pub(crate) fn check_no_aliasing(
+        &self,
+        written: &[&BufferRegion<'_>],
+        read: &[&BufferRegion<'_>],
+    ) -> Result<(), Error> {
+        for (i, w) in written.iter().enumerate() {
+            let others = written.iter().skip(i + 1).chain(read.iter());
+            if others.into_iter().any(|r| r.buffer == w.buffer) {
+                return Err(Error::Aliasing {
+                    what: "an output shares a buffer with another region of the call",
+                    mode: crate::Mode::Forward,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Records one dispatch of `pipeline` in its own compute pass: `data` in
+    /// a uniform at binding 0, `bindings` at their binding numbers, `groups`
+    /// workgroups spread over an x-by-y grid (the kernels index workgroups
+    /// as `y * num_workgroups.x + x`).
+    pub(crate) fn dispatch(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        pipeline: &wgpu::ComputePipeline,
+        data: &FamilyDispatch,
+        bindings: &[(u32, &BufferRegion<'_>)],
+        groups: u64,
+    ) {
+        let uniform = self
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("wgpu-activations.family.dispatch"),
+                contents: bytemuck::bytes_of(data),
+                usage: wgpu::BufferUsages::UNIFORM,
+            });
+        let mut entries = vec![wgpu::BindGroupEntry {
+            binding: 0,
+            resource: uniform.as_entire_binding(),
+        }];
+        for (binding, region) in bindings {
+            entries.push(wgpu::BindGroupEntry {
+                binding: *binding,
+                resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                    buffer: region.buffer,
+                    offset: region.offset,
+                    size: wgpu::BufferSize::new((region.len as u64 * 4).max(4)),
+                }),
+            });
+        }
+        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("wgpu-activations.family.dispatch"),
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &entries,
+        });
+        let groups = groups.max(1);
+        let x = groups.min(u64::from(self.max_workgroups_per_dimension));
+        let y = groups.div_ceil(x);
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("wgpu-activations.family.pass"),
+            timestamp_writes: None,
+        });
+        pass.set_pipeline(pipeline);
+        pass.set_bind_group(0, &bind_group, &[]);
+        pass.dispatch_workgroups(x as u32, y as u32, 1);
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

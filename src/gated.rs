@@ -1,0 +1,389 @@
+//! Gated activations (the GLU family): `value * act(gate)` and its backward
+//! `(d_value, d_gate) = (dy act(gate), dy value act'(gate))`, over separate
+//! value and gate tensors or over packed rows `[value | gate]` (PyTorch's
+//! `GLU(dim=-1)` order; the fused gate/up projection of LLaMA-style MLPs).
+//! The gate activations are the unary ops' own WGSL functions.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::family::{FamilyDispatch, FamilyPipelines};
+use crate::{Activation, BufferRegion, Context, Error, wgsl};
+
+/// A gated activation: `value * act(gate)`.
+///
+/// ```no_run
+/// use wgpu_activations::{Context, Gated};
+///
+/// let ctx = Context::new()?;
+/// let y = ctx.gated_forward(Gated::Swiglu, &[1.0, 2.0], &[0.5, -1.0])?; // value * silu(gate)
+/// let (d_value, d_gate) = ctx.gated_backward(Gated::Swiglu, &[1.0, 2.0], &[0.5, -1.0], &[1.0, 1.0])?;
+/// let packed = ctx.gated_forward_packed("geglu".parse()?, &[1.0, 2.0, 0.5, -1.0], 4)?; // one row [a a | b b]
+/// # let _ = (y, d_value, d_gate, packed);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Gated {
+    /// `a * sigmoid(b)` (PyTorch `GLU`).
+    Glu,
+    /// `a * silu(b)` (LLaMA's MLP).
+    Swiglu,
+    /// `a * gelu(b)`, GELU with erf (T5, PaLM).
+    Geglu,
+    /// `a * gelu_tanh(b)`, the tanh approximation of GELU.
+    GegluTanh,
+    /// `a * relu(b)`.
+    Reglu,
+}
+
+/// The one table of gated kinds: kind, name, gate activation. A new kind is
+/// one row here (and a variant above).
+const TABLE: [(Gated, &str, Activation); 5] = [
+    (Gated::Glu, "glu", Activation::Sigmoid),
+    (Gated::Swiglu, "swiglu", Activation::Silu),
+    (Gated::Geglu, "geglu", Activation::Gelu),
+    (Gated::GegluTanh, "geglu_tanh", Activation::GeluTanh),
+    (Gated::Reglu, "reglu", Activation::Relu),
+];
+
+impl Gated {
+    /// Every gated kind.
+    pub const ALL: [Gated; 5] = [TABLE[0].0, TABLE[1].0, TABLE[2].0, TABLE[3].0, TABLE[4].0];
+
+    fn row(self) -> &'static (Gated, &'static str, Activation) {
+        TABLE
+            .iter()
+            .find(|(kind, _, _)| *kind == self)
+            .expect("every kind has a row in TABLE")
+    }
+
+    /// The name: `"glu"`, `"swiglu"`, `"geglu"`, `"geglu_tanh"`, `"reglu"`.
+    pub fn name(self) -> &'static str {
+        self.row().1
+    }
+
+    /// The activation applied to the gate.
+    pub fn gate(self) -> Activation {
+        self.row().2
+    }
+}
+
+impl fmt::Display for Gated {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A name that is no gated kind (the message lists the known ones).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown gated activation {0:?}: expected one of glu, swiglu, geglu, geglu_tanh, reglu")]
+pub struct ParseGatedError(pub String);
+
+impl FromStr for Gated {
+    type Err = ParseGatedError;
+
+    /// Parses a name as [`Gated::name`] gives it (case-insensitive; `-` for
+    /// `_`; `geglu-tanh` too).
+    fn from_str(s: &str) -> Result<Gated, ParseGatedError> {
+        let wanted = s.trim().to_ascii_lowercase().replace('-', "_");
+        TABLE
+            .iter()
+            .find(|(_, name, _)| *name == wanted)
+            .map(|(kind, _, _)| *kind)
+            .ok_or_else(|| ParseGatedError(s.to_string()))
+    }
+}
+
+/// The gated kernels for one device: the lower layer, recording into the
+/// caller's encoder over the caller's buffers (as [`crate::Kernels`] does
+/// for the unary ops). Every check happens before anything is recorded.
+pub struct GatedKernels {
+    pipelines: FamilyPipelines,
+}
+
+impl fmt::Debug for GatedKernels {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GatedKernels")
+            .field("pipelines", &self.pipelines.count())
+            .finish()
+    }
+}
+
+/// The module of `kind`: the function library and `shaders/gated.wgsl`.
+pub fn gated_module(kind: Gated) -> String {
+    let gate = kind.gate();
+    let call = |suffix: &str| format!("{}_{suffix}(b)", gate.name());
+    let derivative = if wgsl::has_scaled_derivative(&gate) {
+        call("derivative_scaled")
+    } else {
+        format!("vec2<f32>({}, 1.0)", call("derivative"))
+    };
+    let template = include_str!("../shaders/gated.wgsl")
+        .replace("{{GATE_FORWARD}}", &call("forward"))
+        .replace("{{GATE_DERIVATIVE}}", &derivative);
+    format!("{}\n{template}", wgsl::library())
+}
+
+impl GatedKernels {
+    /// Gated kernels for `device` (compiled on first use).
+    pub fn new(device: &wgpu::Device) -> Self {
+        GatedKernels {
+            pipelines: FamilyPipelines::new(device, "gated"),
+        }
+    }
+
+    fn pipeline(&self, kind: Gated, entry: &'static str) -> Result<wgpu::ComputePipeline, Error> {
+        self.pipelines
+            .pipeline(kind.name(), entry, || gated_module(kind))
+    }
+
+    fn same_len(what: &'static str, region: &BufferRegion<'_>, len: usize) -> Result<(), Error> {
+        if region.len == len {
+            Ok(())
+        } else {
+            Err(Error::LengthMismatch {
+                what,
+                expected: len,
+                actual: region.len,
+            })
+        }
+    }
+
+    /// `output = value * act(gate)`; all regions of one length.
+    pub fn record_forward(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        kind: Gated,
+        value: BufferRegion<'_>,
+        gate: BufferRegion<'_>,
+        output: BufferRegion<'_>,
+    ) -> Result<(), Error> {
+        Self::same_len("gate", &gate, value.len)?;
+        Self::same_len("output", &output, value.len)?;
+        let p = &self.pipelines;
+        p.check_region("value", &value)?;
+        p.check_region("gate", &gate)?;
+        p.check_region("output", &output)?;
+        p.check_no_aliasing(&[&output], &[&value, &gate])?;
+        if value.len == 0 {
+            return Ok(());
+        }
+        let pipeline = self.pipeline(kind, "forward")?;
+        let data = dispatch_data(value.len, 0);
+        let bindings = [(1, &value), (2, &gate), (4, &output)];
+        p.dispatch(encoder, &pipeline, &data, &bindings, groups(value.len));
+        Ok(())
+    }
+
+    /// `d_value = grad_output * act(gate)`, `d_gate = grad_output * value *
+    /// act'(gate)` in one pass; all regions of one length.
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_backward(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        kind: Gated,
+        value: BufferRegion<'_>,
+        gate: BufferRegion<'_>,
+        grad_output: BufferRegion<'_>,
+        d_value: BufferRegion<'_>,
+        d_gate: BufferRegion<'_>,
+    ) -> Result<(), Error> {
+        for (what, region) in [
+            ("gate", &gate),
+            ("grad_output", &grad_output),
+            ("d_value", &d_value),
+            ("d_gate", &d_gate),
+        ] {
+            Self::same_len(what, region, value.len)?;
+        }
+        let p = &self.pipelines;
+        for (what, region) in [
+            ("value", &value),
+            ("gate", &gate),
+            ("grad_output", &grad_output),
+            ("d_value", &d_value),
+            ("d_gate", &d_gate),
+        ] {
+            p.check_region(what, region)?;
+        }
+        p.check_no_aliasing(&[&d_value, &d_gate], &[&value, &gate, &grad_output])?;
+        if value.len == 0 {
+            return Ok(());
+        }
+        let pipeline = self.pipeline(kind, "backward")?;
+        let data = dispatch_data(value.len, 0);
+        let bindings = [
+            (1, &value),
+            (2, &gate),
+            (3, &grad_output),
+            (4, &d_value),
+            (5, &d_gate),
+        ];
+        p.dispatch(encoder, &pipeline, &data, &bindings, groups(value.len));
+        Ok(())
+    }
+
+    /// `x` is `[rows, row_len]` with `row_len = 2d`, each row `[value |
+    /// gate]`; `output` is `[rows, d]`, `value * act(gate)`.
+    pub fn record_forward_packed(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        kind: Gated,
+        x: BufferRegion<'_>,
+        row_len: usize,
+        output: BufferRegion<'_>,
+    ) -> Result<(), Error> {
+        let half = packed_half(x.len, row_len)?;
+        Self::same_len("output", &output, x.len / 2)?;
+        let p = &self.pipelines;
+        p.check_region("x", &x)?;
+        p.check_region("output", &output)?;
+        p.check_no_aliasing(&[&output], &[&x])?;
+        if output.len == 0 {
+            return Ok(());
+        }
+        let pipeline = self.pipeline(kind, "forward_packed")?;
+        let data = dispatch_data(output.len, half);
+        p.dispatch(
+            encoder,
+            &pipeline,
+            &data,
+            &[(1, &x), (4, &output)],
+            groups(output.len),
+        );
+        Ok(())
+    }
+
+    /// The backward of [`GatedKernels::record_forward_packed`]: `grad_output`
+    /// is `[rows, d]`, `dx` is `[rows, row_len]`, each row `[d_value | d_gate]`.
+    pub fn record_backward_packed(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        kind: Gated,
+        x: BufferRegion<'_>,
+        row_len: usize,
+        grad_output: BufferRegion<'_>,
+        dx: BufferRegion<'_>,
+    ) -> Result<(), Error> {
+        let half = packed_half(x.len, row_len)?;
+        Self::same_len("grad_output", &grad_output, x.len / 2)?;
+        Self::same_len("dx", &dx, x.len)?;
+        let p = &self.pipelines;
+        p.check_region("x", &x)?;
+        p.check_region("grad_output", &grad_output)?;
+        p.check_region("dx", &dx)?;
+        p.check_no_aliasing(&[&dx], &[&x, &grad_output])?;
+        if grad_output.len == 0 {
+            return Ok(());
+        }
+        let pipeline = self.pipeline(kind, "backward_packed")?;
+        let data = dispatch_data(grad_output.len, half);
+        p.dispatch(
+            encoder,
+            &pipeline,
+            &data,
+            &[(1, &x), (3, &grad_output), (4, &dx)],
+            groups(grad_output.len),
+        );
+        Ok(())
+    }
+}
+
+/// Half a packed row, after checking that `len` elements are whole rows of
+/// an even `row_len`.
+fn packed_half(len: usize, row_len: usize) -> Result<u32, Error> {
+    if row_len == 0 || !row_len.is_multiple_of(2) {
+        return Err(Error::ShapeMismatch {
+            what: "row_len",
+            detail: format!("{row_len} is not a positive even number (rows are [value | gate])"),
+        });
+    }
+    if !len.is_multiple_of(row_len) {
+        return Err(Error::ShapeMismatch {
+            what: "x",
+            detail: format!("{len} elements are not whole rows of {row_len}"),
+        });
+    }
+    u32::try_from(row_len / 2).map_err(|_| Error::ShapeMismatch {
+        what: "row_len",
+        detail: format!("{row_len} is too long for one row"),
+    })
+}
+
+fn dispatch_data(len: usize, half: u32) -> FamilyDispatch {
+    FamilyDispatch {
+        counts: [len as u32, half, 0, 0],
+        param: [0.0; 4],
+    }
+}
+
+fn groups(len: usize) -> u64 {
+    (len as u64).div_ceil(256)
+}
+
+impl Context {
+    /// `value * act(gate)` element-wise ([`Gated`]), host slices of one length.
+    pub fn gated_forward(
+        &self,
+        kind: Gated,
+        value: &[f32],
+        gate: &[f32],
+    ) -> Result<Vec<f32>, Error> {
+        let kernels = self.gated_kernels();
+        let mut out = self.run_host(&[value, gate], &[value.len()], |encoder, i, o| {
+            kernels.record_forward(encoder, kind, i[0], i[1], o[0])
+        })?;
+        Ok(out.remove(0))
+    }
+
+    /// `(d_value, d_gate)` of [`Context::gated_forward`] in one pass.
+    pub fn gated_backward(
+        &self,
+        kind: Gated,
+        value: &[f32],
+        gate: &[f32],
+        grad_output: &[f32],
+    ) -> Result<(Vec<f32>, Vec<f32>), Error> {
+        let kernels = self.gated_kernels();
+        let n = value.len();
+        let mut out = self.run_host(&[value, gate, grad_output], &[n, n], |encoder, i, o| {
+            kernels.record_backward(encoder, kind, i[0], i[1], i[2], o[0], o[1])
+        })?;
+        let d_gate = out.pop().expect("two outputs");
+        Ok((out.pop().expect("two outputs"), d_gate))
+    }
+
+    /// `x` is `[rows, row_len]`, `row_len = 2d` even, each row `[value |
+    /// gate]`: the result is `[rows, d]`, `value * act(gate)`.
+    pub fn gated_forward_packed(
+        &self,
+        kind: Gated,
+        x: &[f32],
+        row_len: usize,
+    ) -> Result<Vec<f32>, Error> {
+        packed_half(x.len(), row_len)?;
+        let kernels = self.gated_kernels();
+        let mut out = self.run_host(&[x], &[x.len() / 2], |encoder, i, o| {
+            kernels.record_forward_packed(encoder, kind, i[0], row_len, o[0])
+        })?;
+        Ok(out.remove(0))
+    }
+
+    /// The gradient `[rows, row_len]` (rows `[d_value | d_gate]`) of
+    /// [`Context::gated_forward_packed`] for `grad_output` `[rows, d]`.
+    pub fn gated_backward_packed(
+        &self,
+        kind: Gated,
+        x: &[f32],
+        row_len: usize,
+        grad_output: &[f32],
+    ) -> Result<Vec<f32>, Error> {
+        packed_half(x.len(), row_len)?;
+        let kernels = self.gated_kernels();
+        let mut out = self.run_host(&[x, grad_output], &[x.len()], |encoder, i, o| {
+            kernels.record_backward_packed(encoder, kind, i[0], row_len, i[1], o[0])
+        })?;
+        Ok(out.remove(0))
+    }
+}
