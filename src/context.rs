@@ -6,7 +6,7 @@ use std::time::Duration;
 use wgpu::util::DeviceExt;
 
 use crate::pool::{Pool, PoolStats, Role};
-use crate::{Activation, BufferRegion, Error, GatedKernels, GpuTensor, Kernels, Mode};
+use crate::{Activation, BufferRegion, Error, GatedKernels, GpuTensor, Kernels, Mode, RowKernels};
 
 /// How long a readback waits for the GPU before reporting `Error::Poll`.
 pub const DEFAULT_POLL_TIMEOUT: Duration = Duration::from_secs(120);
@@ -37,6 +37,8 @@ struct Inner {
     kernels: Kernels,
     /// The gated family's kernels (compiled on first use).
     gated: GatedKernels,
+    /// The row-wise family's kernels (compiled on first use).
+    rowwise: RowKernels,
     /// Buffers of the host-slice API, reused across calls.
     pool: Arc<Pool>,
     /// Kernels may bind mappable buffers (unified memory): no staging copies.
@@ -194,6 +196,7 @@ impl Context {
         let info = device.adapter_info();
         let kernels = Kernels::new(&device);
         let gated = GatedKernels::new(&device);
+        let rowwise = RowKernels::new(&device);
         let pool = Pool::new(&device, POOL_BUDGET);
         let mapped_storage = device
             .features()
@@ -206,6 +209,7 @@ impl Context {
                 info,
                 kernels,
                 gated,
+                rowwise,
                 pool,
                 mapped_storage,
             }),
@@ -255,6 +259,11 @@ impl Context {
     /// The gated family's lower layer on this context's device.
     pub fn gated_kernels(&self) -> &GatedKernels {
         &self.inner.gated
+    }
+
+    /// The row-wise family's lower layer on this context's device.
+    pub fn row_kernels(&self) -> &RowKernels {
+        &self.inner.rowwise
     }
 
     /// `f(x)` element-wise on the GPU.

@@ -8,7 +8,7 @@
 
 use std::f64::consts::{FRAC_1_SQRT_2, PI};
 
-use crate::{Activation, Error, Gated, SELU_ALPHA, SELU_SCALE};
+use crate::{Activation, Error, Gated, RowOp, SELU_ALPHA, SELU_SCALE};
 
 /// `f(x)` for each element, computed in f64 and rounded once to f32.
 pub fn forward(act: Activation, x: &[f32]) -> Result<Vec<f32>, Error> {
@@ -560,4 +560,113 @@ pub fn gated_backward_packed(
         }
     }
     Ok(dx)
+}
+
+// ---- Row-wise activations ---------------------------------------------------
+
+/// `op` over one row in f64, unrounded: max-subtracted; a row holding NaN or
+/// +inf (after softmin's negation), or of -inf only, is all NaN (PyTorch);
+/// -inf entries of other rows give 0 (log-softmax: -inf).
+pub fn row_forward_f64(op: RowOp, row: &[f32]) -> Vec<f64> {
+    let v: Vec<f64> = row
+        .iter()
+        .map(|&x| {
+            let x = f64::from(x);
+            if op.negates() { -x } else { x }
+        })
+        .collect();
+    let max = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if v.iter().any(|x| x.is_nan() || *x == f64::INFINITY) || max == f64::NEG_INFINITY {
+        return vec![f64::NAN; v.len()];
+    }
+    // sum = 1 + rest, the 1 from one maximal element, so that log(sum) is
+    // log1p(rest): ln(1 + rest) would lose rest's digits where rest is below
+    // f64's epsilon, as for a dominant element of log-softmax.
+    let first_max = v.iter().position(|x| *x == max).expect("a maximum");
+    let rest: f64 = v
+        .iter()
+        .enumerate()
+        .filter(|(j, _)| *j != first_max)
+        .map(|(_, x)| (x - max).exp())
+        .sum();
+    let sum = 1.0 + rest;
+    let log_sum = rest.ln_1p();
+    v.iter()
+        .map(|x| {
+            if op.is_log() {
+                (x - max) - log_sum
+            } else {
+                (x - max).exp() / sum
+            }
+        })
+        .collect()
+}
+
+/// The backward over one row in f64 from the forward's output `y` (log-softmax:
+/// its output) and `dy`, unrounded.
+pub fn row_backward_f64(op: RowOp, y: &[f32], dy: &[f32]) -> Vec<f64> {
+    let y: Vec<f64> = y.iter().map(|&v| f64::from(v)).collect();
+    let dy: Vec<f64> = dy.iter().map(|&v| f64::from(v)).collect();
+    if op.is_log() {
+        let s: f64 = dy.iter().sum();
+        y.iter().zip(&dy).map(|(ly, g)| g - ly.exp() * s).collect()
+    } else {
+        let s: f64 = y.iter().zip(&dy).map(|(a, g)| a * g).sum();
+        let sign = if op.negates() { -1.0 } else { 1.0 };
+        y.iter().zip(&dy).map(|(a, g)| sign * a * (g - s)).collect()
+    }
+}
+
+fn rows(len: usize, cols: usize) -> Result<(), Error> {
+    crate::rowwise::rows_of(len, cols).map(|_| ())
+}
+
+fn row_forward(op: RowOp, x: &[f32], cols: usize) -> Result<Vec<f32>, Error> {
+    rows(x.len(), cols)?;
+    Ok(x.chunks(cols)
+        .flat_map(|row| row_forward_f64(op, row).into_iter().map(|v| v as f32))
+        .collect())
+}
+
+fn row_backward(op: RowOp, y: &[f32], dy: &[f32], cols: usize) -> Result<Vec<f32>, Error> {
+    rows(y.len(), cols)?;
+    same_len("grad_output", y.len(), dy.len())?;
+    Ok(y.chunks(cols)
+        .zip(dy.chunks(cols))
+        .flat_map(|(y, dy)| row_backward_f64(op, y, dy).into_iter().map(|v| v as f32))
+        .collect())
+}
+
+/// Softmax over the last dimension of `[rows, cols]`, rounded once.
+pub fn softmax(x: &[f32], cols: usize) -> Result<Vec<f32>, Error> {
+    row_forward(RowOp::Softmax, x, cols)
+}
+
+/// Log-softmax over the last dimension of `[rows, cols]`, rounded once.
+pub fn log_softmax(x: &[f32], cols: usize) -> Result<Vec<f32>, Error> {
+    row_forward(RowOp::LogSoftmax, x, cols)
+}
+
+/// Softmin over the last dimension of `[rows, cols]`, rounded once.
+pub fn softmin(x: &[f32], cols: usize) -> Result<Vec<f32>, Error> {
+    row_forward(RowOp::Softmin, x, cols)
+}
+
+/// `y (dy - sum(dy y))` per row, rounded once.
+pub fn softmax_backward(y: &[f32], grad_output: &[f32], cols: usize) -> Result<Vec<f32>, Error> {
+    row_backward(RowOp::Softmax, y, grad_output, cols)
+}
+
+/// `dy - e^y sum(dy)` per row (`log_y` the log-softmax), rounded once.
+pub fn log_softmax_backward(
+    log_y: &[f32],
+    grad_output: &[f32],
+    cols: usize,
+) -> Result<Vec<f32>, Error> {
+    row_backward(RowOp::LogSoftmax, log_y, grad_output, cols)
+}
+
+/// `-y (dy - sum(dy y))` per row (`y` the softmin), rounded once.
+pub fn softmin_backward(y: &[f32], grad_output: &[f32], cols: usize) -> Result<Vec<f32>, Error> {
+    row_backward(RowOp::Softmin, y, grad_output, cols)
 }

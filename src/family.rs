@@ -28,7 +28,7 @@ pub(crate) struct FamilyPipelines {
     max_workgroups_per_dimension: u32,
     offset_alignment: u64,
     max_binding_bytes: u64,
-    pipelines: Mutex<HashMap<(String, &'static str), wgpu::ComputePipeline>>,
+    pipelines: Mutex<HashMap<(String, String), wgpu::ComputePipeline>>,
 }
 
 impl FamilyPipelines {
@@ -55,10 +55,10 @@ impl FamilyPipelines {
     pub(crate) fn pipeline(
         &self,
         module: &str,
-        entry: &'static str,
+        entry: &str,
         source: impl FnOnce() -> String,
     ) -> Result<wgpu::ComputePipeline, Error> {
-        let key = (module.to_string(), entry);
+        let key = (module.to_string(), entry.to_string());
         if let Some(pipeline) = lock(&self.pipelines).get(&key) {
             return Ok(pipeline.clone());
         }

@@ -30,6 +30,7 @@ mod gated;
 mod kernels;
 mod pool;
 mod readback;
+mod rowwise;
 mod tensor;
 pub mod wgsl;
 
@@ -39,4 +40,5 @@ pub use error::Error;
 pub use gated::{Gated, GatedKernels, ParseGatedError};
 pub use kernels::{BufferRegion, Kernels, Tuning};
 pub use pool::PoolStats;
+pub use rowwise::{RowKernels, RowOp};
 pub use tensor::GpuTensor;

@@ -51,6 +51,36 @@ fn every_composed_kernel_validates() {
     }
 }
 
+/// The gated module of every kind and the row-wise module validate, with no
+/// optional capability (they run on any WebGPU device), and hold no
+/// constant that evaluates to inf or NaN.
+#[test]
+fn family_modules_validate_without_optional_capabilities() {
+    let mut sources: Vec<(String, String)> = wgpu_activations::Gated::ALL
+        .iter()
+        .map(|&kind| (format!("gated {kind}"), shader::gated_module(kind)))
+        .collect();
+    sources.push(("rowwise".into(), shader::rowwise_module()));
+    for (label, source) in &sources {
+        assert!(
+            !source.contains("{{"),
+            "{label}: template slot left unfilled"
+        );
+        let module = naga::front::wgsl::parse_str(source)
+            .unwrap_or_else(|e| panic!("{label}: {}", e.emit_to_string(source)));
+        naga::valid::Validator::new(
+            naga::valid::ValidationFlags::all(),
+            naga::valid::Capabilities::empty(),
+        )
+        .validate(&module)
+        .unwrap_or_else(|e| panic!("{label}: {}", e.emit_to_string(source)));
+        let found = nonfinite_constant_bitcasts(&module, source);
+        assert!(found.is_empty(), "{label}: {found:?}");
+        let literals = out_of_range_float_literals(source);
+        assert!(literals.is_empty(), "{label}: {literals:?}");
+    }
+}
+
 #[test]
 fn kernel_entry_points_are_the_three_modes_out_of_and_in_place() {
     let source = shader::elementwise_module(

@@ -6,5 +6,6 @@ mod cpu_reference;
 mod gated;
 mod gpu;
 mod gpu_resident;
+mod rowwise;
 mod shaders;
 mod support;

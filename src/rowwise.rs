@@ -1,0 +1,320 @@
+//! Row-wise activations: softmax, log-softmax and softmin over the last
+//! dimension of a row-major `[rows, cols]` tensor, and their backward from
+//! the forward's output (`shaders/rowwise.wgsl`).
+
+use std::fmt;
+
+use crate::family::{FamilyDispatch, FamilyPipelines};
+use crate::{BufferRegion, Context, Error, wgsl};
+
+/// A row-wise activation.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RowOp {
+    /// `e^(x_i - max) / sum_j e^(x_j - max)`.
+    Softmax,
+    /// `x_i - max - log(sum_j e^(x_j - max))`.
+    LogSoftmax,
+    /// `softmax(-x)`.
+    Softmin,
+}
+
+/// The one table of row-wise ops: op, name, negated input, log result.
+const TABLE: [(RowOp, &str, bool, bool); 3] = [
+    (RowOp::Softmax, "softmax", false, false),
+    (RowOp::LogSoftmax, "log_softmax", false, true),
+    (RowOp::Softmin, "softmin", true, false),
+];
+
+impl RowOp {
+    /// Every row-wise op.
+    pub const ALL: [RowOp; 3] = [TABLE[0].0, TABLE[1].0, TABLE[2].0];
+
+    fn row(self) -> &'static (RowOp, &'static str, bool, bool) {
+        TABLE
+            .iter()
+            .find(|(op, ..)| *op == self)
+            .expect("every op has a row in TABLE")
+    }
+
+    /// PyTorch's functional name: `"softmax"`, `"log_softmax"`, `"softmin"`.
+    pub fn name(self) -> &'static str {
+        self.row().1
+    }
+
+    /// The op works on `-x` (softmin).
+    pub fn negates(self) -> bool {
+        self.row().2
+    }
+
+    /// The result is a logarithm (log-softmax).
+    pub fn is_log(self) -> bool {
+        self.row().3
+    }
+}
+
+impl fmt::Display for RowOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Rows of at most this many columns run one invocation per row (the
+/// `_short` kernels); longer rows one workgroup per row.
+pub const SHORT_ROW: usize = 32;
+
+/// The module of the row-wise kernels: the function library, the template
+/// and an entry point per op, direction and row shape.
+pub fn rowwise_module() -> String {
+    let mut entries = String::new();
+    for (_, name, negate, log) in TABLE {
+        for (suffix, body) in [("", "forward"), ("_backward", "backward")] {
+            entries.push_str(&format!(
+                "@compute @workgroup_size(WORKGROUP_SIZE)\n\
+                 fn {name}{suffix}(@builtin(workgroup_id) workgroup: vec3<u32>, \
+                 @builtin(num_workgroups) workgroups: vec3<u32>, \
+                 @builtin(local_invocation_index) local: u32) {{\n    \
+                 let row = row_of(workgroup, workgroups);\n    \
+                 if row < dispatch.rows {{\n        {body}_row(row, local, {negate}, {log});\n    }}\n}}\n\n\
+                 @compute @workgroup_size(WORKGROUP_SIZE)\n\
+                 fn {name}{suffix}_short(@builtin(workgroup_id) workgroup: vec3<u32>, \
+                 @builtin(num_workgroups) workgroups: vec3<u32>, \
+                 @builtin(local_invocation_index) local: u32) {{\n    \
+                 let row = short_row(workgroup, workgroups, local);\n    \
+                 if row < dispatch.rows {{\n        {body}_short(row, {negate}, {log});\n    }}\n}}\n\n"
+            ));
+        }
+    }
+    let template = include_str!("../shaders/rowwise.wgsl")
+        .replace("{{ENTRY_POINTS}}", &entries)
+        .replace(
+            "const SHORT_ROW: u32 = 32u;",
+            &format!("const SHORT_ROW: u32 = {SHORT_ROW}u;"),
+        );
+    format!("{}\n{template}", wgsl::library())
+}
+
+/// The entry point: `<name>[_backward][_short]`.
+fn entry(op: RowOp, backward: bool, short: bool) -> String {
+    let direction = if backward { "_backward" } else { "" };
+    let shape = if short { "_short" } else { "" };
+    format!("{}{direction}{shape}", op.name())
+}
+
+/// Rows of a `[rows, cols]` tensor of `len` elements, after the checks.
+pub(crate) fn rows_of(len: usize, cols: usize) -> Result<usize, Error> {
+    if cols == 0 {
+        return Err(Error::ShapeMismatch {
+            what: "cols",
+            detail: "a row needs at least one column".into(),
+        });
+    }
+    if !len.is_multiple_of(cols) {
+        return Err(Error::ShapeMismatch {
+            what: "x",
+            detail: format!("{len} elements are not whole rows of {cols}"),
+        });
+    }
+    if u32::try_from(cols).is_err() || u32::try_from(len).is_err() {
+        return Err(Error::ShapeMismatch {
+            what: "x",
+            detail: format!("{len} elements in rows of {cols}: more than u32 can index"),
+        });
+    }
+    Ok(len / cols)
+}
+
+/// The row-wise kernels for one device: the lower layer (record into the
+/// caller's encoder over the caller's buffers). Every check happens before
+/// anything is recorded.
+pub struct RowKernels {
+    pipelines: FamilyPipelines,
+}
+
+impl fmt::Debug for RowKernels {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RowKernels")
+            .field("pipelines", &self.pipelines.count())
+            .finish()
+    }
+}
+
+impl RowKernels {
+    /// Row-wise kernels for `device` (compiled on first use).
+    pub fn new(device: &wgpu::Device) -> Self {
+        RowKernels {
+            pipelines: FamilyPipelines::new(device, "rowwise"),
+        }
+    }
+
+    fn record(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        op: RowOp,
+        cols: usize,
+        (input, grad_output, output): (
+            BufferRegion<'_>,
+            Option<BufferRegion<'_>>,
+            BufferRegion<'_>,
+        ),
+    ) -> Result<(), Error> {
+        let rows = rows_of(input.len, cols)?;
+        let same = |what, region: &BufferRegion<'_>| {
+            if region.len == input.len {
+                Ok(())
+            } else {
+                Err(Error::LengthMismatch {
+                    what,
+                    expected: input.len,
+                    actual: region.len,
+                })
+            }
+        };
+        same("output", &output)?;
+        let p = &self.pipelines;
+        p.check_region("input", &input)?;
+        p.check_region("output", &output)?;
+        if let Some(grad) = &grad_output {
+            same("grad_output", grad)?;
+            p.check_region("grad_output", grad)?;
+            p.check_no_aliasing(&[&output], &[&input, grad])?;
+        } else {
+            p.check_no_aliasing(&[&output], &[&input])?;
+        }
+        if rows == 0 {
+            return Ok(());
+        }
+        let short = cols <= SHORT_ROW;
+        let pipeline = p.pipeline(
+            "rowwise",
+            &entry(op, grad_output.is_some(), short),
+            rowwise_module,
+        )?;
+        let data = FamilyDispatch {
+            counts: [rows as u32, cols as u32, 0, 0],
+            param: [0.0; 4],
+        };
+        let groups = if short {
+            (rows as u64).div_ceil(256)
+        } else {
+            rows as u64
+        };
+        let mut bindings = vec![(1, &input), (3, &output)];
+        if let Some(grad) = &grad_output {
+            bindings.push((2, grad));
+        }
+        p.dispatch(encoder, &pipeline, &data, &bindings, groups);
+        Ok(())
+    }
+
+    /// `output = op(x)` over each row of `cols` columns.
+    pub fn record_forward(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        op: RowOp,
+        x: BufferRegion<'_>,
+        cols: usize,
+        output: BufferRegion<'_>,
+    ) -> Result<(), Error> {
+        self.record(encoder, op, cols, (x, None, output))
+    }
+
+    /// The backward from the forward's output `y` (log-softmax: its
+    /// output): softmax `dx = y (dy - sum(dy y))`, log-softmax
+    /// `dx = dy - e^y sum(dy)`, softmin `dx = -y (dy - sum(dy y))`.
+    pub fn record_backward(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        op: RowOp,
+        y: BufferRegion<'_>,
+        grad_output: BufferRegion<'_>,
+        cols: usize,
+        dx: BufferRegion<'_>,
+    ) -> Result<(), Error> {
+        self.record(encoder, op, cols, (y, Some(grad_output), dx))
+    }
+}
+
+impl Context {
+    fn row_forward(&self, op: RowOp, x: &[f32], cols: usize) -> Result<Vec<f32>, Error> {
+        rows_of(x.len(), cols)?;
+        let kernels = self.row_kernels();
+        let mut out = self.run_host(&[x], &[x.len()], |encoder, i, o| {
+            kernels.record_forward(encoder, op, i[0], cols, o[0])
+        })?;
+        Ok(out.remove(0))
+    }
+
+    fn row_backward(
+        &self,
+        op: RowOp,
+        y: &[f32],
+        grad_output: &[f32],
+        cols: usize,
+    ) -> Result<Vec<f32>, Error> {
+        rows_of(y.len(), cols)?;
+        let kernels = self.row_kernels();
+        let mut out = self.run_host(&[y, grad_output], &[y.len()], |encoder, i, o| {
+            kernels.record_backward(encoder, op, i[0], i[1], cols, o[0])
+        })?;
+        Ok(out.remove(0))
+    }
+
+    /// Softmax over the last dimension of `[rows, cols]` (max-subtracted:
+    /// no overflow for any finite input; a row with NaN or +inf, or of -inf
+    /// only, is all NaN, as in PyTorch).
+    ///
+    /// ```no_run
+    /// let ctx = wgpu_activations::Context::new()?;
+    /// let y = ctx.softmax(&[1.0, 2.0, 3.0, 0.0, 0.0, f32::NEG_INFINITY], 3)?; // two rows of 3
+    /// let dx = ctx.softmax_backward(&y, &[1.0, 0.0, 0.0, 0.0, 1.0, 0.0], 3)?;
+    /// # let _ = dx;
+    /// # Ok::<(), wgpu_activations::Error>(())
+    /// ```
+    pub fn softmax(&self, x: &[f32], cols: usize) -> Result<Vec<f32>, Error> {
+        self.row_forward(RowOp::Softmax, x, cols)
+    }
+
+    /// Log-softmax over the last dimension of `[rows, cols]`.
+    pub fn log_softmax(&self, x: &[f32], cols: usize) -> Result<Vec<f32>, Error> {
+        self.row_forward(RowOp::LogSoftmax, x, cols)
+    }
+
+    /// Softmin (`softmax(-x)`) over the last dimension of `[rows, cols]`.
+    pub fn softmin(&self, x: &[f32], cols: usize) -> Result<Vec<f32>, Error> {
+        self.row_forward(RowOp::Softmin, x, cols)
+    }
+
+    /// The gradient of [`Context::softmax`] from its output `y`:
+    /// `y (dy - sum(dy y))` per row.
+    pub fn softmax_backward(
+        &self,
+        y: &[f32],
+        grad_output: &[f32],
+        cols: usize,
+    ) -> Result<Vec<f32>, Error> {
+        self.row_backward(RowOp::Softmax, y, grad_output, cols)
+    }
+
+    /// The gradient of [`Context::log_softmax`] from its output:
+    /// `dy - e^y sum(dy)` per row.
+    pub fn log_softmax_backward(
+        &self,
+        log_y: &[f32],
+        grad_output: &[f32],
+        cols: usize,
+    ) -> Result<Vec<f32>, Error> {
+        self.row_backward(RowOp::LogSoftmax, log_y, grad_output, cols)
+    }
+
+    /// The gradient of [`Context::softmin`] from its output `y`:
+    /// `-y (dy - sum(dy y))` per row.
+    pub fn softmin_backward(
+        &self,
+        y: &[f32],
+        grad_output: &[f32],
+        cols: usize,
+    ) -> Result<Vec<f32>, Error> {
+        self.row_backward(RowOp::Softmin, y, grad_output, cols)
+    }
+}

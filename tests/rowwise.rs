@@ -1,0 +1,288 @@
+//! Softmax, log-softmax and softmin: the CPU reference against values
+//! written from the definitions (PyTorch's), the GPU against the CPU
+//! reference on every adapter over row lengths from 1 to 2^20 (both kernel
+//! shapes: one invocation per short row, one workgroup per longer row),
+//! many short rows, PyTorch's specials, and bad input.
+
+use wgpu_activations::accuracy::judge_value;
+use wgpu_activations::wgsl::SHORT_ROW;
+use wgpu_activations::{Context, Error, RowOp, cpu};
+
+use crate::support::{Rng, adapters, describe};
+
+fn run_forward(ctx: &Context, op: RowOp, x: &[f32], cols: usize) -> Vec<f32> {
+    match op {
+        RowOp::Softmax => ctx.softmax(x, cols),
+        RowOp::LogSoftmax => ctx.log_softmax(x, cols),
+        RowOp::Softmin => ctx.softmin(x, cols),
+        _ => unreachable!("every RowOp is listed"),
+    }
+    .unwrap_or_else(|e| panic!("{op} over rows of {cols} on {}: {e}", describe(ctx)))
+}
+
+fn run_backward(ctx: &Context, op: RowOp, y: &[f32], dy: &[f32], cols: usize) -> Vec<f32> {
+    match op {
+        RowOp::Softmax => ctx.softmax_backward(y, dy, cols),
+        RowOp::LogSoftmax => ctx.log_softmax_backward(y, dy, cols),
+        RowOp::Softmin => ctx.softmin_backward(y, dy, cols),
+        _ => unreachable!("every RowOp is listed"),
+    }
+    .unwrap_or_else(|e| panic!("{op} backward, rows of {cols} on {}: {e}", describe(ctx)))
+}
+
+/// PyTorch 2.x: `F.softmax(torch.tensor([1., 2., 3.]), -1)` and friends.
+#[test]
+fn cpu_reference_matches_known_values() {
+    let close = |got: &[f32], want: &[f32]| {
+        got.len() == want.len()
+            && got
+                .iter()
+                .zip(want)
+                .all(|(g, w)| (g - w).abs() <= 1e-6 * w.abs().max(1.0))
+    };
+    let x = [1.0, 2.0, 3.0];
+    let softmax = [0.090_030_57, 0.244_728_47, 0.665_240_96];
+    assert!(close(&cpu::softmax(&x, 3).unwrap(), &softmax));
+    assert!(close(
+        &cpu::log_softmax(&x, 3).unwrap(),
+        &[-2.407_606, -1.407_606, -0.407_606]
+    ));
+    assert!(close(
+        &cpu::softmin(&x, 3).unwrap(),
+        &[0.665_240_96, 0.244_728_47, 0.090_030_57]
+    ));
+    // softmax backward from y with dy = e_0: y_0 (1 - y_0), -y_0 y_j.
+    let dx = cpu::softmax_backward(&softmax, &[1.0, 0.0, 0.0], 3).unwrap();
+    assert!(
+        close(&dx, &[0.081_925_07, -0.022_033_04, -0.059_892_02]),
+        "{dx:?}"
+    );
+    // Specials, as PyTorch gives them.
+    let inf = f32::INFINITY;
+    assert!(
+        cpu::softmax(&[inf, 1.0], 2)
+            .unwrap()
+            .iter()
+            .all(|v| v.is_nan())
+    );
+    assert!(
+        cpu::softmax(&[f32::NAN, 1.0], 2)
+            .unwrap()
+            .iter()
+            .all(|v| v.is_nan())
+    );
+    assert!(
+        cpu::softmax(&[-inf, -inf], 2)
+            .unwrap()
+            .iter()
+            .all(|v| v.is_nan())
+    );
+    assert_eq!(cpu::softmax(&[0.0, -inf], 2).unwrap(), [1.0, 0.0]);
+    assert_eq!(cpu::log_softmax(&[0.0, -inf], 2).unwrap(), [0.0, -inf]);
+    assert_eq!(cpu::softmin(&[0.0, inf], 2).unwrap(), [1.0, 0.0]);
+    assert_eq!(cpu::softmax(&[1e30, -1e30], 2).unwrap(), [1.0, 0.0]);
+}
+
+/// Rows of `cols` values: mostly in [-20, 20], some far out (underflowing
+/// terms), a -inf now and then.
+fn rows(rng: &mut Rng, rows: usize, cols: usize) -> Vec<f32> {
+    (0..rows * cols)
+        .map(|i| match i % 53 {
+            7 => f32::NEG_INFINITY,
+            11 => (rng.unit() * 200.0 - 100.0) as f32,
+            _ => (rng.unit() * 40.0 - 20.0) as f32,
+        })
+        .collect()
+}
+
+/// Forward within 4 ULPs of the f64 reference per element (zero or tiny with
+/// the right sign where the reference is below 2^-126), every op, both row
+/// shapes, rows from 1 column to 2^20.
+#[test]
+fn gpu_forward_within_4_ulps_on_every_adapter() {
+    let shapes = [
+        (5, 1),
+        (3, 2),
+        (4, 3),
+        (7, SHORT_ROW - 1),
+        (9, SHORT_ROW),
+        (6, SHORT_ROW + 1),
+        (3, 255),
+        (2, 256),
+        (3, 257),
+        (2, 1000),
+        (2, 4096),
+        (1 << 20, 4),
+        (1, 1 << 20),
+    ];
+    let mut failures = Vec::new();
+    let mut rng = Rng::new(0x50f7);
+    for ctx in adapters() {
+        for (r, cols) in shapes {
+            let x = rows(&mut rng, r, cols);
+            for op in RowOp::ALL {
+                let got = run_forward(ctx, op, &x, cols);
+                assert_eq!(got.len(), x.len());
+                let mut worst = 0.0f64;
+                for (row, (xr, gr)) in x.chunks(cols).zip(got.chunks(cols)).enumerate() {
+                    let want = cpu::row_forward_f64(op, xr);
+                    for (j, (&w, &g)) in want.iter().zip(gr).enumerate() {
+                        let judged = judge_value(w, g, false, || 0.0);
+                        worst = worst.max(judged.ulps);
+                        if (judged.broken_rule.is_some() || judged.ulps > 4.0)
+                            && failures.len() < 12
+                        {
+                            failures.push(format!(
+                                "{} {op} {r}x{cols}, row {row} col {j}: x {:e}, got {g:e}, want \
+                                 {w:e}: {} ULPs {:?}",
+                                describe(ctx),
+                                xr[j],
+                                judged.ulps,
+                                judged.broken_rule
+                            ));
+                        }
+                    }
+                }
+                eprintln!("{} {op} {r}x{cols}: worst {worst} ULPs", describe(ctx));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// PyTorch's specials on the GPU: a row with +inf or NaN is all NaN, a row
+/// of -inf only is all NaN, a -inf entry gives exactly 0 (log-softmax -inf);
+/// huge finite inputs do not overflow.
+#[test]
+fn gpu_specials_follow_pytorch() {
+    let inf = f32::INFINITY;
+    for ctx in adapters() {
+        for cols in [2usize, 300] {
+            let row = |values: &[f32]| -> Vec<f32> {
+                let mut r = vec![0.5f32; cols];
+                r[..values.len()].copy_from_slice(values);
+                r
+            };
+            let x: Vec<f32> = [
+                row(&[inf, 1.0]),
+                row(&[f32::NAN, 1.0]),
+                vec![-inf; cols],
+                row(&[0.0, -inf]),
+                row(&[3e38, -3e38]),
+            ]
+            .concat();
+            let y = ctx.softmax(&x, cols).unwrap();
+            let ly = ctx.log_softmax(&x, cols).unwrap();
+            let on = describe(ctx);
+            for r in 0..3 {
+                let nan = |v: &[f32]| v[r * cols..(r + 1) * cols].iter().all(|v| v.is_nan());
+                assert!(
+                    nan(&y) && nan(&ly),
+                    "{on}: row {r} of {cols} should be all NaN"
+                );
+            }
+            assert_eq!(y[3 * cols + 1].to_bits(), 0, "{on}: softmax(-inf) is +0");
+            assert_eq!(ly[3 * cols + 1], -inf, "{on}: log_softmax(-inf) is -inf");
+            assert!(
+                y[4 * cols..].iter().all(|v| v.is_finite()),
+                "{on}: no overflow"
+            );
+            let want = cpu::softmax(&x, cols).unwrap();
+            for (i, (g, w)) in y.iter().zip(&want).enumerate().skip(3 * cols) {
+                assert!(
+                    (g - w).abs() <= 4.0 * f32::EPSILON * w.abs(),
+                    "{on}: [{i}] {g} vs {w}"
+                );
+            }
+        }
+    }
+}
+
+/// Backward from the forward's output: within 4 ULPs of the terms' scale
+/// (`|y| (|dy| + |sum|)`, log-softmax `|dy| + e^y |sum|`), the f64
+/// reference taken from the same `y` and `dy`.
+#[test]
+fn gpu_backward_matches_the_reference() {
+    let mut rng = Rng::new(0xbac);
+    let mut failures = Vec::new();
+    for ctx in adapters() {
+        for (r, cols) in [
+            (5, 1),
+            (7, 13),
+            (3, SHORT_ROW + 1),
+            (2, 257),
+            (2, 4096),
+            (4096, 4),
+        ] {
+            let x = rows(&mut rng, r, cols);
+            let dy: Vec<f32> = (0..x.len())
+                .map(|_| (rng.unit() * 4.0 - 2.0) as f32)
+                .collect();
+            for op in RowOp::ALL {
+                let y = run_forward(ctx, op, &x, cols);
+                let got = run_backward(ctx, op, &y, &dy, cols);
+                for (row, ((yr, dr), gr)) in y
+                    .chunks(cols)
+                    .zip(dy.chunks(cols))
+                    .zip(got.chunks(cols))
+                    .enumerate()
+                {
+                    let want = cpu::row_backward_f64(op, yr, dr);
+                    let sum: f64 = if op.is_log() {
+                        dr.iter().map(|&g| f64::from(g)).sum()
+                    } else {
+                        yr.iter()
+                            .zip(dr)
+                            .map(|(&a, &g)| f64::from(a) * f64::from(g))
+                            .sum()
+                    };
+                    for j in 0..cols {
+                        let (yj, gj) = (f64::from(yr[j]), f64::from(dr[j]));
+                        let scale = if op.is_log() {
+                            gj.abs() + yj.exp() * sum.abs()
+                        } else {
+                            yj.abs() * (gj.abs() + sum.abs())
+                        };
+                        let error = (f64::from(gr[j]) - want[j]).abs();
+                        let bound = 4.0 * f64::from(f32::EPSILON) * scale + 1e-37;
+                        let both_nan = want[j].is_nan() && gr[j].is_nan();
+                        let within = error <= bound;
+                        if !both_nan && !within && failures.len() < 12 {
+                            failures.push(format!(
+                                "{} {op} backward {r}x{cols}, row {row} col {j}: got {:e}, want \
+                                 {:e} (scale {scale:e})",
+                                describe(ctx),
+                                gr[j],
+                                want[j]
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn rowwise_bad_input_is_an_error() {
+    let ctx = &adapters()[0];
+    assert!(matches!(
+        ctx.softmax(&[1.0, 2.0], 0),
+        Err(Error::ShapeMismatch { what: "cols", .. })
+    ));
+    assert!(matches!(
+        ctx.log_softmax(&[1.0, 2.0, 3.0], 2),
+        Err(Error::ShapeMismatch { what: "x", .. })
+    ));
+    assert!(matches!(
+        ctx.softmax_backward(&[0.5, 0.5], &[1.0], 2),
+        Err(Error::LengthMismatch { .. })
+    ));
+    assert!(matches!(
+        cpu::softmin(&[1.0], 0),
+        Err(Error::ShapeMismatch { .. })
+    ));
+    assert!(ctx.softmax(&[], 3).unwrap().is_empty());
+    assert_eq!(ctx.softmax(&[7.0], 1).unwrap(), [1.0]);
+}
