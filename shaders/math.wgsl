@@ -374,9 +374,19 @@ fn wa_two_prod(a: f32, b: f32) -> vec2<f32> {
     return vec2<f32>(p, (((ah * bh - p) + ah * bl) + al * bh) + al * bl);
 }
 
-// a + b = s + e exactly (Knuth's TwoSum): vec2(s, e).
+// a + b = s + e exactly (Knuth's TwoSum): vec2(s, e). For finite
+// operands whose sum stays below 3e38 (wa_opaque's min clamps above it, and
+// turns NaN into 3e38 on llvmpipe); wa_two_sum_any takes any.
 fn wa_two_sum(a: f32, b: f32) -> vec2<f32> {
     let s = wa_opaque(a + b);
     let bb = wa_opaque(s - a);
     return vec2<f32>(s, (a - (s - bb)) + (b - bb));
+}
+
+// wa_two_sum for any operands: a NaN, an infinity or a sum of 3e38 or more
+// gives vec2(a + b, 0), the plain sum, so that sums of data (reductions)
+// keep NaN and inf as IEEE arithmetic would.
+fn wa_two_sum_any(a: f32, b: f32) -> vec2<f32> {
+    let s = a + b;
+    return select(vec2<f32>(s, 0.0), wa_two_sum(a, b), wa_abs(s) < 3.0e38);
 }

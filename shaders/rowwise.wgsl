@@ -63,14 +63,15 @@ fn poisons_row(v: f32) -> bool {
 
 // (hi, lo) + v, hi + lo kept as an unevaluated sum.
 fn accumulate(sum: vec2<f32>, v: f32) -> vec2<f32> {
-    let s = wa_two_sum(sum.x, v);
+    let s = wa_two_sum_any(sum.x, v);
     return vec2<f32>(s.x, sum.y + s.y);
 }
 
 // The backward's sum: + dy (log-softmax), or + dy y, the product exact
 // (Dekker) so that the sum's error does not depend on its terms' sizes.
 fn accumulate_term(sum: vec2<f32>, dy: f32, y: f32, is_log: bool) -> vec2<f32> {
-    let p = wa_two_prod(dy, y);
+    let product = dy * y;
+    let p = select(vec2<f32>(product, 0.0), wa_two_prod(dy, y), wa_abs(product) < 3.0e38);
     let term = select(p, vec2<f32>(dy, 0.0), is_log);
     let s = accumulate(sum, term.x);
     return vec2<f32>(s.x, s.y + term.y);
@@ -78,8 +79,8 @@ fn accumulate_term(sum: vec2<f32>, dy: f32, y: f32, is_log: bool) -> vec2<f32> {
 
 // The sum of two pairs, renormalised.
 fn combine(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
-    let s = wa_two_sum(a.x, b.x);
-    return wa_two_sum(s.x, s.y + (a.y + b.y));
+    let s = wa_two_sum_any(a.x, b.x);
+    return wa_two_sum_any(s.x, s.y + (a.y + b.y));
 }
 
 // x - max as an exact pair (d, e); e = 0 where d is -inf (x is -inf, or
@@ -227,7 +228,7 @@ fn forward_short(row: u32, negate: bool, is_log: bool) {
     for (var j = 0u; j < cols; j = j + 1u) {
         sum = accumulate(sum, exp_pair(centred(load(first + j, negate), max_value)));
     }
-    let total = wa_two_sum(sum.x, sum.y);
+    let total = wa_two_sum_any(sum.x, sum.y);
     for (var j = 0u; j < cols; j = j + 1u) {
         output[first + j] = forward_result(load(first + j, negate), max_value, total, flags, is_log);
     }

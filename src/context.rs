@@ -6,7 +6,10 @@ use std::time::Duration;
 use wgpu::util::DeviceExt;
 
 use crate::pool::{Pool, PoolStats, Role};
-use crate::{Activation, BufferRegion, Error, GatedKernels, GpuTensor, Kernels, Mode, RowKernels};
+use crate::{
+    Activation, BufferRegion, Error, GatedKernels, GpuTensor, Kernels, Mode, PreluKernels,
+    RowKernels,
+};
 
 /// How long a readback waits for the GPU before reporting `Error::Poll`.
 pub const DEFAULT_POLL_TIMEOUT: Duration = Duration::from_secs(120);
@@ -39,6 +42,8 @@ struct Inner {
     gated: GatedKernels,
     /// The row-wise family's kernels (compiled on first use).
     rowwise: RowKernels,
+    /// PReLU's and RReLU-training's kernels (compiled on first use).
+    prelu: PreluKernels,
     /// Buffers of the host-slice API, reused across calls.
     pool: Arc<Pool>,
     /// Kernels may bind mappable buffers (unified memory): no staging copies.
@@ -197,6 +202,7 @@ impl Context {
         let kernels = Kernels::new(&device);
         let gated = GatedKernels::new(&device);
         let rowwise = RowKernels::new(&device);
+        let prelu = PreluKernels::new(&device);
         let pool = Pool::new(&device, POOL_BUDGET);
         let mapped_storage = device
             .features()
@@ -210,6 +216,7 @@ impl Context {
                 kernels,
                 gated,
                 rowwise,
+                prelu,
                 pool,
                 mapped_storage,
             }),
@@ -264,6 +271,11 @@ impl Context {
     /// The row-wise family's lower layer on this context's device.
     pub fn row_kernels(&self) -> &RowKernels {
         &self.inner.rowwise
+    }
+
+    /// PReLU's and RReLU-training's lower layer on this context's device.
+    pub fn prelu_kernels(&self) -> &PreluKernels {
+        &self.inner.prelu
     }
 
     /// `f(x)` element-wise on the GPU.

@@ -670,3 +670,101 @@ pub fn log_softmax_backward(
 pub fn softmin_backward(y: &[f32], grad_output: &[f32], cols: usize) -> Result<Vec<f32>, Error> {
     row_backward(RowOp::Softmin, y, grad_output, cols)
 }
+
+// ---- PReLU and RReLU in training ---------------------------------------------
+
+/// PReLU over `x` of `shape = [n, c, inner]`: `x > 0 ? x : slope * x` with
+/// the channel's slope (or the one slope), rounded once.
+pub fn prelu(x: &[f32], slopes: &[f32], shape: [usize; 3]) -> Result<Vec<f32>, Error> {
+    let (channels, inner) = crate::prelu::prelu_layout(x.len(), slopes.len(), shape)?;
+    let slope = |i: usize| f64::from(slopes[(i / inner as usize) % channels as usize]);
+    Ok(x.iter()
+        .enumerate()
+        .map(|(i, &v)| leaky_relu_forward(f64::from(v), slope(i)) as f32)
+        .collect())
+}
+
+/// `(dx, d_slopes)` of [`prelu`]: `dx = dy * (x > 0 ? 1 : slope)`, each
+/// rounded once; `d_slopes` the per-channel sums of `x * dy` where x is not
+/// > 0, in f64, rounded once.
+pub fn prelu_backward(
+    x: &[f32],
+    slopes: &[f32],
+    grad_output: &[f32],
+    shape: [usize; 3],
+) -> Result<(Vec<f32>, Vec<f32>), Error> {
+    let (channels, inner) = crate::prelu::prelu_layout(x.len(), slopes.len(), shape)?;
+    same_len("grad_output", x.len(), grad_output.len())?;
+    let channel = |i: usize| (i / inner as usize) % channels as usize;
+    let mut sums = vec![0.0f64; slopes.len()];
+    let dx = x
+        .iter()
+        .zip(grad_output)
+        .enumerate()
+        .map(|(i, (&v, &g))| {
+            let (v, g) = (f64::from(v), f64::from(g));
+            let c = channel(i);
+            if v.is_nan() || v <= 0.0 {
+                sums[c] += v * g;
+            }
+            (g * leaky_relu_derivative(v, f64::from(slopes[c]))) as f32
+        })
+        .collect();
+    Ok((dx, sums.into_iter().map(|s| s as f32).collect()))
+}
+
+/// lowbias32, the 32-bit integer hash of RReLU's generator.
+fn hash32(v: u32) -> u32 {
+    let mut x = v;
+    x ^= x >> 16;
+    x = x.wrapping_mul(0x7feb_352d);
+    x ^= x >> 15;
+    x = x.wrapping_mul(0x846c_a68b);
+    x ^= x >> 16;
+    x
+}
+
+/// The uniform in [0, 1) (24 random bits) that RReLU's training draws for
+/// element `index` under `seed`: the same on every device
+/// (`shaders/prelu.wgsl`, `uniform_of`).
+pub fn rrelu_uniform(seed: u64, index: u32) -> f32 {
+    let key = hash32(seed as u32 ^ hash32((seed >> 32) as u32 ^ 0x9e37_79b9));
+    (hash32(index ^ key) >> 8) as f32 * 5.960_464_5e-8
+}
+
+/// The slope RReLU's training draws for element `index`: `lower + (upper -
+/// lower) u` in f32, as the kernel computes it (no fused multiply-add).
+pub fn rrelu_train_slope(lower: f32, upper: f32, seed: u64, index: u32) -> f32 {
+    lower + (upper - lower) * rrelu_uniform(seed, index)
+}
+
+/// RReLU in training: `(y, noise)` with the kernel's slopes
+/// ([`rrelu_train_slope`]): `noise` is 1 where x > 0 and the slope elsewhere (NaN
+/// for NaN), `y = x * noise` rounded once.
+pub fn rrelu_train(
+    x: &[f32],
+    lower: f32,
+    upper: f32,
+    seed: u64,
+) -> Result<(Vec<f32>, Vec<f32>), Error> {
+    Activation::Rrelu { lower, upper }.validate()?;
+    if u32::try_from(x.len()).is_err() {
+        return Err(Error::ShapeMismatch {
+            what: "x",
+            detail: format!("{} elements: more than u32 can index", x.len()),
+        });
+    }
+    Ok(x.iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            let slope = f64::from(rrelu_train_slope(lower, upper, seed, i as u32));
+            let v = f64::from(v);
+            let noise = if v.is_nan() {
+                v
+            } else {
+                leaky_relu_derivative(v, slope)
+            };
+            (leaky_relu_forward(v, slope) as f32, noise as f32)
+        })
+        .unzip())
+}

@@ -194,6 +194,25 @@ fn gpu_specials_follow_pytorch() {
                     "{on}: [{i}] {g} vs {w}"
                 );
             }
+            // A NaN in dy makes the row's sum NaN, and every dx of the row
+            // with it; an inf in dy gives what IEEE arithmetic gives.
+            let y = ctx.softmax(&vec![0.25f32; 2 * cols], cols).unwrap();
+            let mut dy = vec![1.0f32; 2 * cols];
+            dy[1] = f32::NAN;
+            dy[cols + 1] = inf;
+            for dx in [
+                ctx.softmax_backward(&y, &dy, cols).unwrap(),
+                ctx.log_softmax_backward(&y, &dy, cols).unwrap(),
+            ] {
+                assert!(dx[..cols].iter().all(|v| v.is_nan()), "{on}: NaN in dy");
+                assert!(dx[cols..].iter().all(|v| v.is_nan() || v.is_infinite()));
+            }
+            let got = ctx.softmax_backward(&y, &dy, cols).unwrap();
+            let want = cpu::softmax_backward(&y, &dy, cols).unwrap();
+            for (g, w) in got[cols..].iter().zip(&want[cols..]) {
+                let same = g.to_bits() == w.to_bits() || (g.is_nan() && w.is_nan());
+                assert!(same, "{on}: {g} vs {w}");
+            }
         }
     }
 }

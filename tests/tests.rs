@@ -6,6 +6,7 @@ mod cpu_reference;
 mod gated;
 mod gpu;
 mod gpu_resident;
+mod prelu;
 mod rowwise;
 mod shaders;
 mod support;

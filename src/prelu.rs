@@ -1,0 +1,341 @@
+//! PReLU with learned slopes (one per channel of `[n, c, inner]`, or one
+//! shared) and RReLU in training (a random slope per element from a
+//! counter-based generator keyed by a seed and the element's index), both
+//! on LeakyReLU's own WGSL functions (`shaders/prelu.wgsl`).
+
+use std::fmt;
+
+use crate::family::{FamilyDispatch, FamilyPipelines};
+use crate::{Activation, BufferRegion, Context, Error, wgsl};
+
+/// The module of the PReLU and RReLU kernels: the function library and
+/// `shaders/prelu.wgsl`.
+pub fn prelu_module() -> String {
+    format!(
+        "{}\n{}",
+        wgsl::library(),
+        include_str!("../shaders/prelu.wgsl")
+    )
+}
+
+/// (channels with a slope of their own, elements per (n, channel) block)
+/// for `len` elements of `shape = [n, c, inner]` and `slopes` slopes (`c`,
+/// or 1 shared by every channel).
+pub(crate) fn prelu_layout(
+    len: usize,
+    slopes: usize,
+    [n, c, inner]: [usize; 3],
+) -> Result<(u32, u32), Error> {
+    let elements = n.checked_mul(c).and_then(|v| v.checked_mul(inner));
+    if elements != Some(len) {
+        return Err(Error::ShapeMismatch {
+            what: "x",
+            detail: format!("{len} elements do not fill the shape [{n}, {c}, {inner}]"),
+        });
+    }
+    if slopes != c && slopes != 1 {
+        return Err(Error::ShapeMismatch {
+            what: "slopes",
+            detail: format!("{slopes} slopes for {c} channels: give one per channel, or one"),
+        });
+    }
+    let too_big = |_| Error::ShapeMismatch {
+        what: "x",
+        detail: format!("{len} elements: more than u32 can index"),
+    };
+    u32::try_from(len).map_err(too_big)?;
+    // One shared slope: a single channel spanning [c, inner].
+    let (channels, inner) = if slopes == c {
+        (c, inner)
+    } else {
+        (1, c * inner)
+    };
+    Ok((channels as u32, inner.max(1) as u32))
+}
+
+/// The PReLU and RReLU-training kernels for one device: the lower layer
+/// (record into the caller's encoder over the caller's buffers). Every check
+/// happens before anything is recorded.
+pub struct PreluKernels {
+    pipelines: FamilyPipelines,
+}
+
+impl fmt::Debug for PreluKernels {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PreluKernels")
+            .field("pipelines", &self.pipelines.count())
+            .finish()
+    }
+}
+
+fn same_len(what: &'static str, region: &BufferRegion<'_>, len: usize) -> Result<(), Error> {
+    if region.len == len {
+        Ok(())
+    } else {
+        Err(Error::LengthMismatch {
+            what,
+            expected: len,
+            actual: region.len,
+        })
+    }
+}
+
+impl PreluKernels {
+    /// The kernels for `device` (compiled on first use).
+    pub fn new(device: &wgpu::Device) -> Self {
+        PreluKernels {
+            pipelines: FamilyPipelines::new(device, "prelu"),
+        }
+    }
+
+    fn run(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        entry: &str,
+        data: FamilyDispatch,
+        bindings: &[(u32, &BufferRegion<'_>)],
+        groups: u64,
+    ) -> Result<(), Error> {
+        let pipeline = self.pipelines.pipeline("prelu", entry, prelu_module)?;
+        self.pipelines
+            .dispatch(encoder, &pipeline, &data, bindings, groups);
+        Ok(())
+    }
+
+    fn check(
+        &self,
+        written: &[(&'static str, &BufferRegion<'_>)],
+        read: &[(&'static str, &BufferRegion<'_>)],
+    ) -> Result<(), Error> {
+        for (what, region) in written.iter().chain(read) {
+            self.pipelines.check_region(what, region)?;
+        }
+        let w: Vec<&BufferRegion<'_>> = written.iter().map(|(_, r)| *r).collect();
+        let r: Vec<&BufferRegion<'_>> = read.iter().map(|(_, r)| *r).collect();
+        self.pipelines.check_no_aliasing(&w, &r)
+    }
+
+    /// `output = x > 0 ? x : slope[channel] * x` over `x` of `shape
+    /// = [n, c, inner]`, `slopes` one per channel or one.
+    pub fn record_prelu(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        x: BufferRegion<'_>,
+        slopes: BufferRegion<'_>,
+        shape: [usize; 3],
+        output: BufferRegion<'_>,
+    ) -> Result<(), Error> {
+        let (channels, inner) = prelu_layout(x.len, slopes.len, shape)?;
+        same_len("output", &output, x.len)?;
+        self.check(&[("output", &output)], &[("x", &x), ("slopes", &slopes)])?;
+        if x.len == 0 {
+            return Ok(());
+        }
+        let data = counts([x.len as u32, channels, inner, 0]);
+        let bindings = [(1, &x), (2, &slopes), (4, &output)];
+        self.run(encoder, "prelu_forward", data, &bindings, groups(x.len))
+    }
+
+    /// `dx = dy * (x > 0 ? 1 : slope)` and `d_slopes[channel]`, the sum over
+    /// n and inner of `x * dy` where x is not > 0, in a fixed order (the
+    /// same bits on every run and device).
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_prelu_backward(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        x: BufferRegion<'_>,
+        slopes: BufferRegion<'_>,
+        grad_output: BufferRegion<'_>,
+        shape: [usize; 3],
+        dx: BufferRegion<'_>,
+        d_slopes: BufferRegion<'_>,
+    ) -> Result<(), Error> {
+        let (channels, inner) = prelu_layout(x.len, slopes.len, shape)?;
+        same_len("grad_output", &grad_output, x.len)?;
+        same_len("dx", &dx, x.len)?;
+        same_len("d_slopes", &d_slopes, slopes.len)?;
+        self.check(
+            &[("dx", &dx), ("d_slopes", &d_slopes)],
+            &[
+                ("x", &x),
+                ("slopes", &slopes),
+                ("grad_output", &grad_output),
+            ],
+        )?;
+        if x.len == 0 {
+            // Nothing to sum: the gradient of every slope is 0.
+            if d_slopes.len > 0 {
+                encoder.clear_buffer(d_slopes.buffer, d_slopes.offset, Some(d_slopes.byte_len()));
+            }
+            return Ok(());
+        }
+        let data = counts([x.len as u32, channels, inner, 0]);
+        let bindings = [(1, &x), (2, &slopes), (3, &grad_output), (4, &dx)];
+        self.run(
+            encoder,
+            "prelu_backward_input",
+            data,
+            &bindings,
+            groups(x.len),
+        )?;
+        let bindings = [(1, &x), (3, &grad_output), (4, &d_slopes)];
+        self.run(
+            encoder,
+            "prelu_backward_slopes",
+            data,
+            &bindings,
+            u64::from(channels),
+        )
+    }
+
+    /// RReLU in training: `y = x > 0 ? x : slope * x` with `slope = lower +
+    /// (upper - lower) u`, `u` uniform in [0, 1) from `(seed, index)`
+    /// ([`crate::cpu::rrelu_uniform`]), and `noise` the slopes used (1 where
+    /// x > 0, PyTorch's noise tensor).
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_rrelu_train(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        x: BufferRegion<'_>,
+        lower: f32,
+        upper: f32,
+        seed: u64,
+        y: BufferRegion<'_>,
+        noise: BufferRegion<'_>,
+    ) -> Result<(), Error> {
+        Activation::Rrelu { lower, upper }.validate()?;
+        same_len("y", &y, x.len)?;
+        same_len("noise", &noise, x.len)?;
+        u32::try_from(x.len).map_err(|_| Error::ShapeMismatch {
+            what: "x",
+            detail: format!("{} elements: more than u32 can index", x.len),
+        })?;
+        self.check(&[("y", &y), ("noise", &noise)], &[("x", &x)])?;
+        if x.len == 0 {
+            return Ok(());
+        }
+        let data = FamilyDispatch {
+            counts: [x.len as u32, 1, 1, seed as u32],
+            param: [lower, upper, f32::from_bits((seed >> 32) as u32), 0.0],
+        };
+        let bindings = [(1, &x), (4, &y), (5, &noise)];
+        self.run(encoder, "rrelu_train", data, &bindings, groups(x.len))
+    }
+
+    /// The backward of [`PreluKernels::record_rrelu_train`]: `dx = dy * noise`.
+    pub fn record_rrelu_backward(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        noise: BufferRegion<'_>,
+        grad_output: BufferRegion<'_>,
+        dx: BufferRegion<'_>,
+    ) -> Result<(), Error> {
+        same_len("grad_output", &grad_output, noise.len)?;
+        same_len("dx", &dx, noise.len)?;
+        self.check(
+            &[("dx", &dx)],
+            &[("noise", &noise), ("grad_output", &grad_output)],
+        )?;
+        if noise.len == 0 {
+            return Ok(());
+        }
+        let data = counts([noise.len as u32, 1, 1, 0]);
+        let bindings = [(1, &noise), (3, &grad_output), (4, &dx)];
+        self.run(
+            encoder,
+            "rrelu_backward",
+            data,
+            &bindings,
+            groups(noise.len),
+        )
+    }
+}
+
+fn counts(counts: [u32; 4]) -> FamilyDispatch {
+    FamilyDispatch {
+        counts,
+        param: [0.0; 4],
+    }
+}
+
+fn groups(len: usize) -> u64 {
+    (len as u64).div_ceil(256)
+}
+
+impl Context {
+    /// PReLU over `x` of `shape = [n, c, inner]` (PyTorch's `[N, C, *]`
+    /// with the trailing dimensions multiplied out): `x > 0 ? x : slope * x`
+    /// with the channel's slope, or the one slope when `slopes.len() == 1`.
+    ///
+    /// ```no_run
+    /// let ctx = wgpu_activations::Context::new()?;
+    /// let x = [-1.0, 2.0, -3.0, 4.0]; // [n = 1, c = 2, inner = 2]
+    /// let y = ctx.prelu(&x, &[0.25, 0.5], [1, 2, 2])?; // [-0.25, 2.0, -1.5, 4.0]
+    /// let (dx, d_slopes) = ctx.prelu_backward(&x, &[0.25, 0.5], &[1.0; 4], [1, 2, 2])?;
+    /// let (y_train, noise) = ctx.rrelu_train(&x, 0.125, 1.0 / 3.0, 42)?; // same seed, same slopes
+    /// # let _ = (y, dx, d_slopes, y_train, noise);
+    /// # Ok::<(), wgpu_activations::Error>(())
+    /// ```
+    pub fn prelu(&self, x: &[f32], slopes: &[f32], shape: [usize; 3]) -> Result<Vec<f32>, Error> {
+        prelu_layout(x.len(), slopes.len(), shape)?;
+        let kernels = self.prelu_kernels();
+        let mut out = self.run_host(&[x, slopes], &[x.len()], |encoder, i, o| {
+            kernels.record_prelu(encoder, i[0], i[1], shape, o[0])
+        })?;
+        Ok(out.remove(0))
+    }
+
+    /// `(dx, d_slopes)` of [`Context::prelu`]: `dx = dy * (x > 0 ? 1 :
+    /// slope)`, `d_slopes` the per-channel sums of `x * dy` where x is not
+    /// > 0 (the same bits on every run and device).
+    pub fn prelu_backward(
+        &self,
+        x: &[f32],
+        slopes: &[f32],
+        grad_output: &[f32],
+        shape: [usize; 3],
+    ) -> Result<(Vec<f32>, Vec<f32>), Error> {
+        prelu_layout(x.len(), slopes.len(), shape)?;
+        let kernels = self.prelu_kernels();
+        let lens = [x.len(), slopes.len()];
+        let mut out = self.run_host(&[x, slopes, grad_output], &lens, |encoder, i, o| {
+            kernels.record_prelu_backward(encoder, i[0], i[1], i[2], shape, o[0], o[1])
+        })?;
+        let d_slopes = out.pop().expect("two outputs");
+        Ok((out.pop().expect("two outputs"), d_slopes))
+    }
+
+    /// RReLU in training: `(y, noise)`, `noise` the slope each element used
+    /// (uniform in `[lower, upper]` where x is not > 0, 1 elsewhere; from
+    /// `(seed, index)`, so the same seed gives the same slopes on every
+    /// adapter and in [`crate::cpu::rrelu_train`]). With `lower == upper`
+    /// it is LeakyReLU with that slope, bit for bit.
+    pub fn rrelu_train(
+        &self,
+        x: &[f32],
+        lower: f32,
+        upper: f32,
+        seed: u64,
+    ) -> Result<(Vec<f32>, Vec<f32>), Error> {
+        Activation::Rrelu { lower, upper }.validate()?;
+        let kernels = self.prelu_kernels();
+        let mut out = self.run_host(&[x], &[x.len(), x.len()], |encoder, i, o| {
+            kernels.record_rrelu_train(encoder, i[0], lower, upper, seed, o[0], o[1])
+        })?;
+        let noise = out.pop().expect("two outputs");
+        Ok((out.pop().expect("two outputs"), noise))
+    }
+
+    /// The backward of [`Context::rrelu_train`]: `dy * noise`.
+    pub fn rrelu_train_backward(
+        &self,
+        noise: &[f32],
+        grad_output: &[f32],
+    ) -> Result<Vec<f32>, Error> {
+        let kernels = self.prelu_kernels();
+        let mut out = self.run_host(&[noise, grad_output], &[noise.len()], |encoder, i, o| {
+            kernels.record_rrelu_backward(encoder, i[0], i[1], o[0])
+        })?;
+        Ok(out.remove(0))
+    }
+}
