@@ -531,6 +531,18 @@ impl Context {
         Ok(y)
     }
 
+    /// One batch of `record`, submitted at once (the kernel families'
+    /// resident forms on the context).
+    pub(crate) fn submit_batch<T>(
+        &self,
+        record: impl FnOnce(&mut Batch<'_>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let mut batch = self.batch();
+        let value = record(&mut batch)?;
+        batch.submit()?;
+        Ok(value)
+    }
+
     /// Starts a batch: any number of ops recorded into one command encoder,
     /// submitted once (a chain `x -> gelu -> tanh -> backward` is one submit
     /// and, with [`Batch::read`], one readback).
@@ -726,6 +738,13 @@ impl std::fmt::Debug for Batch<'_> {
     }
 }
 
+impl<'c> Batch<'c> {
+    /// The context this batch records for.
+    pub fn context(&self) -> &'c Context {
+        self.ctx
+    }
+}
+
 impl Batch<'_> {
     /// The encoder, to record the caller's own passes between ours.
     pub fn encoder(&mut self) -> &mut wgpu::CommandEncoder {
@@ -792,6 +811,28 @@ impl Batch<'_> {
         grad_output: &GpuTensor,
     ) -> Result<GpuTensor, Error> {
         self.run(act, Mode::Backward, x, Some(grad_output))
+    }
+
+    /// Records into new tensors of `lens` elements (the kernel families'
+    /// resident forms): `record` gets the encoder and their regions.
+    pub(crate) fn record_into_new(
+        &mut self,
+        lens: &[usize],
+        record: impl FnOnce(&mut wgpu::CommandEncoder, &[BufferRegion<'_>]) -> Result<(), Error>,
+    ) -> Result<Vec<GpuTensor>, Error> {
+        let ctx = self.ctx;
+        let mut outputs = Vec::with_capacity(lens.len());
+        for &len in lens {
+            let bytes = ctx.checked_bytes(len)?;
+            let buffer = scoped(ctx.device(), || {
+                ctx.tensor_buffer("wgpu-activations.tensor", bytes)
+            })?;
+            outputs.push(GpuTensor::from_buffer(buffer, 0, len)?);
+        }
+        let regions: Vec<BufferRegion<'_>> = outputs.iter().map(GpuTensor::region).collect();
+        let encoder = &mut self.encoder;
+        scoped(ctx.device(), || record(encoder, &regions))??;
+        Ok(outputs)
     }
 
     /// Submits what was recorded.

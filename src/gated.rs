@@ -8,7 +8,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::family::{FamilyDispatch, FamilyPipelines};
-use crate::{Activation, BufferRegion, Context, Error, wgsl};
+use crate::{Activation, Batch, BufferRegion, Context, Error, GpuTensor, wgsl};
 
 /// A gated activation: `value * act(gate)`.
 ///
@@ -385,5 +385,115 @@ impl Context {
             kernels.record_backward_packed(encoder, kind, i[0], row_len, i[1], o[0])
         })?;
         Ok(out.remove(0))
+    }
+}
+
+impl Batch<'_> {
+    /// Records [`Context::gated_forward`] over resident tensors.
+    pub fn gated(
+        &mut self,
+        kind: Gated,
+        value: &GpuTensor,
+        gate: &GpuTensor,
+    ) -> Result<GpuTensor, Error> {
+        let kernels = self.context().gated_kernels();
+        let mut out = self.record_into_new(&[value.len()], |encoder, o| {
+            kernels.record_forward(encoder, kind, value.region(), gate.region(), o[0])
+        })?;
+        Ok(out.remove(0))
+    }
+
+    /// Records [`Context::gated_backward`] over resident tensors: `(d_value, d_gate)`.
+    pub fn gated_backward(
+        &mut self,
+        kind: Gated,
+        value: &GpuTensor,
+        gate: &GpuTensor,
+        grad_output: &GpuTensor,
+    ) -> Result<(GpuTensor, GpuTensor), Error> {
+        let kernels = self.context().gated_kernels();
+        let n = value.len();
+        let mut out = self.record_into_new(&[n, n], |encoder, o| {
+            let (v, g, dy) = (value.region(), gate.region(), grad_output.region());
+            kernels.record_backward(encoder, kind, v, g, dy, o[0], o[1])
+        })?;
+        let d_gate = out.pop().expect("two outputs");
+        Ok((out.pop().expect("two outputs"), d_gate))
+    }
+
+    /// Records [`Context::gated_forward_packed`] over a resident tensor.
+    pub fn gated_packed(
+        &mut self,
+        kind: Gated,
+        x: &GpuTensor,
+        row_len: usize,
+    ) -> Result<GpuTensor, Error> {
+        packed_half(x.len(), row_len)?;
+        let kernels = self.context().gated_kernels();
+        let mut out = self.record_into_new(&[x.len() / 2], |encoder, o| {
+            kernels.record_forward_packed(encoder, kind, x.region(), row_len, o[0])
+        })?;
+        Ok(out.remove(0))
+    }
+
+    /// Records [`Context::gated_backward_packed`] over resident tensors.
+    pub fn gated_backward_packed(
+        &mut self,
+        kind: Gated,
+        x: &GpuTensor,
+        row_len: usize,
+        grad_output: &GpuTensor,
+    ) -> Result<GpuTensor, Error> {
+        packed_half(x.len(), row_len)?;
+        let kernels = self.context().gated_kernels();
+        let mut out = self.record_into_new(&[x.len()], |encoder, o| {
+            let (x, dy) = (x.region(), grad_output.region());
+            kernels.record_backward_packed(encoder, kind, x, row_len, dy, o[0])
+        })?;
+        Ok(out.remove(0))
+    }
+}
+
+impl Context {
+    /// [`Batch::gated`], submitted at once.
+    pub fn apply_gated(
+        &self,
+        kind: Gated,
+        value: &GpuTensor,
+        gate: &GpuTensor,
+    ) -> Result<GpuTensor, Error> {
+        self.submit_batch(|b| b.gated(kind, value, gate))
+    }
+
+    /// [`Batch::gated_backward`], submitted at once.
+    pub fn apply_gated_backward(
+        &self,
+        kind: Gated,
+        value: &GpuTensor,
+        gate: &GpuTensor,
+        grad_output: &GpuTensor,
+    ) -> Result<(GpuTensor, GpuTensor), Error> {
+        self.submit_batch(|b| b.gated_backward(kind, value, gate, grad_output))
+    }
+
+    /// [`Batch::gated_packed`], submitted at once.
+    pub fn apply_gated_packed(
+        &self,
+        kind: Gated,
+        x: &GpuTensor,
+        row_len: usize,
+    ) -> Result<GpuTensor, Error> {
+        self.submit_batch(|b| b.gated_packed(kind, x, row_len))
+    }
+
+    /// [`Batch::gated_backward_packed`], submitted at once.
+    pub fn apply_gated_backward_packed(
+        &self,
+        kind: Gated,
+        x: &GpuTensor,
+        row_len: usize,
+        grad_output: &GpuTensor,
+    ) -> Result<GpuTensor, Error> {
+        self.submit_batch(|b| b.gated_backward_packed(kind, x, row_len, grad_output))
     }
 }

@@ -6,7 +6,7 @@
 use std::fmt;
 
 use crate::family::{FamilyDispatch, FamilyPipelines};
-use crate::{Activation, BufferRegion, Context, Error, wgsl};
+use crate::{Activation, Batch, BufferRegion, Context, Error, GpuTensor, wgsl};
 
 /// The module of the PReLU and RReLU kernels: the function library and
 /// `shaders/prelu.wgsl`.
@@ -337,5 +337,91 @@ impl Context {
             kernels.record_rrelu_backward(encoder, i[0], i[1], o[0])
         })?;
         Ok(out.remove(0))
+    }
+}
+
+impl Batch<'_> {
+    /// Records [`Context::prelu`] over resident tensors.
+    pub fn prelu(
+        &mut self,
+        x: &GpuTensor,
+        slopes: &GpuTensor,
+        shape: [usize; 3],
+    ) -> Result<GpuTensor, Error> {
+        prelu_layout(x.len(), slopes.len(), shape)?;
+        let kernels = self.context().prelu_kernels();
+        let mut out = self.record_into_new(&[x.len()], |encoder, o| {
+            kernels.record_prelu(encoder, x.region(), slopes.region(), shape, o[0])
+        })?;
+        Ok(out.remove(0))
+    }
+
+    /// Records [`Context::prelu_backward`] over resident tensors: `(dx, d_slopes)`.
+    pub fn prelu_backward(
+        &mut self,
+        x: &GpuTensor,
+        slopes: &GpuTensor,
+        grad_output: &GpuTensor,
+        shape: [usize; 3],
+    ) -> Result<(GpuTensor, GpuTensor), Error> {
+        prelu_layout(x.len(), slopes.len(), shape)?;
+        let kernels = self.context().prelu_kernels();
+        let mut out = self.record_into_new(&[x.len(), slopes.len()], |encoder, o| {
+            let (x, s, dy) = (x.region(), slopes.region(), grad_output.region());
+            kernels.record_prelu_backward(encoder, x, s, dy, shape, o[0], o[1])
+        })?;
+        let d_slopes = out.pop().expect("two outputs");
+        Ok((out.pop().expect("two outputs"), d_slopes))
+    }
+
+    /// Records [`Context::rrelu_train`] over a resident tensor: `(y, noise)`.
+    pub fn rrelu_train(
+        &mut self,
+        x: &GpuTensor,
+        lower: f32,
+        upper: f32,
+        seed: u64,
+    ) -> Result<(GpuTensor, GpuTensor), Error> {
+        Activation::Rrelu { lower, upper }.validate()?;
+        let kernels = self.context().prelu_kernels();
+        let mut out = self.record_into_new(&[x.len(), x.len()], |encoder, o| {
+            kernels.record_rrelu_train(encoder, x.region(), lower, upper, seed, o[0], o[1])
+        })?;
+        let noise = out.pop().expect("two outputs");
+        Ok((out.pop().expect("two outputs"), noise))
+    }
+}
+
+impl Context {
+    /// [`Batch::prelu`], submitted at once.
+    pub fn apply_prelu(
+        &self,
+        x: &GpuTensor,
+        slopes: &GpuTensor,
+        shape: [usize; 3],
+    ) -> Result<GpuTensor, Error> {
+        self.submit_batch(|b| b.prelu(x, slopes, shape))
+    }
+
+    /// [`Batch::prelu_backward`], submitted at once.
+    pub fn apply_prelu_backward(
+        &self,
+        x: &GpuTensor,
+        slopes: &GpuTensor,
+        grad_output: &GpuTensor,
+        shape: [usize; 3],
+    ) -> Result<(GpuTensor, GpuTensor), Error> {
+        self.submit_batch(|b| b.prelu_backward(x, slopes, grad_output, shape))
+    }
+
+    /// [`Batch::rrelu_train`], submitted at once.
+    pub fn apply_rrelu_train(
+        &self,
+        x: &GpuTensor,
+        lower: f32,
+        upper: f32,
+        seed: u64,
+    ) -> Result<(GpuTensor, GpuTensor), Error> {
+        self.submit_batch(|b| b.rrelu_train(x, lower, upper, seed))
     }
 }

@@ -5,7 +5,7 @@
 use std::fmt;
 
 use crate::family::{FamilyDispatch, FamilyPipelines};
-use crate::{BufferRegion, Context, Error, wgsl};
+use crate::{Batch, BufferRegion, Context, Error, GpuTensor, wgsl};
 
 /// A row-wise activation.
 #[non_exhaustive]
@@ -316,5 +316,56 @@ impl Context {
         cols: usize,
     ) -> Result<Vec<f32>, Error> {
         self.row_backward(RowOp::Softmin, y, grad_output, cols)
+    }
+}
+
+impl Batch<'_> {
+    /// Records `op` over the rows of `cols` columns of a resident tensor.
+    pub fn row_forward(
+        &mut self,
+        op: RowOp,
+        x: &GpuTensor,
+        cols: usize,
+    ) -> Result<GpuTensor, Error> {
+        rows_of(x.len(), cols)?;
+        let kernels = self.context().row_kernels();
+        let mut out = self.record_into_new(&[x.len()], |encoder, o| {
+            kernels.record_forward(encoder, op, x.region(), cols, o[0])
+        })?;
+        Ok(out.remove(0))
+    }
+
+    /// Records `op`'s backward from its output `y` and `grad_output`.
+    pub fn row_backward(
+        &mut self,
+        op: RowOp,
+        y: &GpuTensor,
+        grad_output: &GpuTensor,
+        cols: usize,
+    ) -> Result<GpuTensor, Error> {
+        rows_of(y.len(), cols)?;
+        let kernels = self.context().row_kernels();
+        let mut out = self.record_into_new(&[y.len()], |encoder, o| {
+            kernels.record_backward(encoder, op, y.region(), grad_output.region(), cols, o[0])
+        })?;
+        Ok(out.remove(0))
+    }
+}
+
+impl Context {
+    /// [`Batch::row_forward`], submitted at once.
+    pub fn apply_row(&self, op: RowOp, x: &GpuTensor, cols: usize) -> Result<GpuTensor, Error> {
+        self.submit_batch(|b| b.row_forward(op, x, cols))
+    }
+
+    /// [`Batch::row_backward`], submitted at once.
+    pub fn apply_row_backward(
+        &self,
+        op: RowOp,
+        y: &GpuTensor,
+        grad_output: &GpuTensor,
+        cols: usize,
+    ) -> Result<GpuTensor, Error> {
+        self.submit_batch(|b| b.row_backward(op, y, grad_output, cols))
     }
 }

@@ -3,6 +3,7 @@
 mod accuracy_sweep;
 mod browser;
 mod cpu_reference;
+mod families;
 mod gated;
 mod gpu;
 mod gpu_resident;
