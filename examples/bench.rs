@@ -25,7 +25,7 @@ use std::error::Error;
 use std::sync::Arc;
 use std::time::Instant;
 
-use wgpu_activations::{Activation, BufferRegion, Context, GpuTensor, Mode};
+use wgpu_activations::{Activation, BufferRegion, Context, Gated, GpuTensor, Mode, RowOp};
 
 #[path = "../benches/baselines.rs"]
 mod baselines;
@@ -747,7 +747,114 @@ fn run_size(
             rows.push(row);
         }
     }
+    if !options.json {
+        run_families(bench, options, n, &baseline)?;
+    }
     Ok(baseline)
+}
+
+/// Rows of the kernel families at N input elements, beside the unary ops:
+/// GB/s over the bytes each must move at least (inputs read once, outputs
+/// written once) and the ratio to the copy kernel (or `a + b` where the
+/// kernel reads two or more inputs) of the same N.
+fn run_families(bench: &Bench, options: &Options, n: usize, baseline: &BaselineRow) -> Res<()> {
+    const ROW: usize = 1024;
+    if n < ROW || !n.is_multiple_of(ROW) {
+        return Ok(());
+    }
+    let ctx = &bench.ctx;
+    let x = ctx.upload(&inputs(n))?;
+    let half = ctx.upload(&inputs(n / 2))?;
+    let dy = ctx.upload(&vec![0.5; n])?;
+    let out = ctx.upload(&vec![0.0; n])?;
+    let slopes = ctx.upload(&[0.25; 64])?;
+    fn r(t: &GpuTensor, len: usize) -> BufferRegion<'_> {
+        BufferRegion::new(t.buffer(), t.offset(), len)
+    }
+    let gated = ctx.gated_kernels();
+    let rows = ctx.row_kernels();
+    let prelu = ctx.prelu_kernels();
+    type Case<'a> = (&'a str, &'a str, u64, Baseline, Box<Record<'a>>);
+    let cases: Vec<Case<'_>> = vec![
+        (
+            "swiglu (packed rows of 1024)",
+            "forward",
+            (n + n / 2) as u64 * 4,
+            Baseline::Copy,
+            Box::new(|e| {
+                Ok(gated.record_forward_packed(e, Gated::Swiglu, r(&x, n), ROW, r(&out, n / 2))?)
+            }),
+        ),
+        (
+            "swiglu (packed rows of 1024)",
+            "backward",
+            (n + n / 2 + n) as u64 * 4,
+            Baseline::Add,
+            Box::new(|e| {
+                Ok(gated.record_backward_packed(
+                    e,
+                    Gated::Swiglu,
+                    r(&x, n),
+                    ROW,
+                    r(&half, n / 2),
+                    r(&out, n),
+                )?)
+            }),
+        ),
+        (
+            "softmax (rows of 1024)",
+            "forward",
+            2 * n as u64 * 4,
+            Baseline::Copy,
+            Box::new(|e| Ok(rows.record_forward(e, RowOp::Softmax, r(&x, n), ROW, r(&out, n))?)),
+        ),
+        (
+            "softmax (rows of 1024)",
+            "backward",
+            3 * n as u64 * 4,
+            Baseline::Add,
+            Box::new(|e| {
+                Ok(rows.record_backward(e, RowOp::Softmax, r(&x, n), r(&dy, n), ROW, r(&out, n))?)
+            }),
+        ),
+        (
+            "softmax (rows of 4)",
+            "forward",
+            2 * n as u64 * 4,
+            Baseline::Copy,
+            Box::new(|e| Ok(rows.record_forward(e, RowOp::Softmax, r(&x, n), 4, r(&out, n))?)),
+        ),
+        (
+            "prelu (64 channels)",
+            "forward",
+            2 * n as u64 * 4,
+            Baseline::Copy,
+            Box::new(|e| {
+                Ok(prelu.record_prelu(
+                    e,
+                    r(&x, n),
+                    r(&slopes, 64),
+                    [n / ROW / 64, 64, ROW],
+                    r(&out, n),
+                )?)
+            }),
+        ),
+    ];
+    for (name, mode, bytes, kind, mut record) in cases {
+        if n / ROW < 64 && name.starts_with("prelu") {
+            continue;
+        }
+        let seconds = measure_kernel(bench, options.iters, &mut *record)?;
+        let rate = gbps(bytes, seconds);
+        let ratio = baseline.gbps_of(kind).map(|base| rate / base);
+        println!(
+            "{name:<30}  {mode:<10}  {:>8}  {rate:>9.3}  {:>12}  {:>11}",
+            size_label(n),
+            ratio.map_or("n/a".into(), |r| format!("{r:.2} {}", kind.label())),
+            duration_label(seconds),
+        );
+    }
+    Ok(())
 }
 
 fn print_summary(r: &Report) {

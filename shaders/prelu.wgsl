@@ -93,6 +93,8 @@ fn prelu_backward_slopes(
     let inner = dispatch.inner;
     let count = dispatch.len / dispatch.channels;
     var sum = vec2<f32>(0.0, 0.0);
+    // (src/prelu.rs keeps count within 65,000 iterations of this loop:
+    // Mesa's llvmpipe cuts every loop off near 65,535, nested ones included.)
     for (var p = local; p < count; p = p + WORKGROUP_SIZE) {
         let n = p / inner;
         let i = (n * dispatch.channels + channel) * inner + (p - n * inner);

@@ -6,7 +6,8 @@
 //                 a stride of WORKGROUP_SIZE, then a tree reduction in
 //                 workgroup memory (any number of columns);
 //   <name>_short  one invocation per row, for short rows (many rows of a few
-//                 columns would leave most of a workgroup idle).
+//                 columns would leave most of a workgroup idle; on CPU
+//                 adapters, where barriers are dear, up to 4096 columns).
 // Workgroups form an x-by-y grid (index y * num_workgroups.x + x).
 //
 // Accuracy: the maximum is taken on order keys (no float max: drivers differ
@@ -31,8 +32,6 @@ struct Dispatch {
 @group(0) @binding(3) var<storage, read_write> output: array<f32>;
 
 const WORKGROUP_SIZE: u32 = 256u;
-// Rows are handled by the short kernels up to this many columns.
-const SHORT_ROW: u32 = 32u;
 
 var<workgroup> shared_key: array<i32, WORKGROUP_SIZE>;
 var<workgroup> shared_bad: array<u32, WORKGROUP_SIZE>;
@@ -70,11 +69,33 @@ fn accumulate(sum: vec2<f32>, v: f32) -> vec2<f32> {
 // The backward's sum: + dy (log-softmax), or + dy y, the product exact
 // (Dekker) so that the sum's error does not depend on its terms' sizes.
 fn accumulate_term(sum: vec2<f32>, dy: f32, y: f32, is_log: bool) -> vec2<f32> {
-    let product = dy * y;
-    let p = select(vec2<f32>(product, 0.0), wa_two_prod(dy, y), wa_abs(product) < 3.0e38);
-    let term = select(p, vec2<f32>(dy, 0.0), is_log);
+    let term = backward_term(dy, y, is_log);
     let s = accumulate(sum, term.x);
     return vec2<f32>(s.x, s.y + term.y);
+}
+
+// The backward's term as an exact pair: dy (log-softmax), or dy y.
+fn backward_term(dy: f32, y: f32, is_log: bool) -> vec2<f32> {
+    let product = dy * y;
+    let p = select(vec2<f32>(product, 0.0), wa_two_prod(dy, y), wa_abs(product) < 3.0e38);
+    return select(p, vec2<f32>(dy, 0.0), is_log);
+}
+
+// (hi, lo, lo2) + v: a sum in three parts, for the one-invocation-per-row
+// kernels, which add a row's terms one after the other: lo gathers hi's
+// rounding errors exactly too, so that a sum of many terms far below hi
+// (a dominant entry's 1 and tiny rest) keeps the rest to f32 precision.
+fn accumulate3(sum: vec3<f32>, v: f32) -> vec3<f32> {
+    let s = wa_two_sum_any(sum.x, v);
+    let t = wa_two_sum_any(sum.y, s.y);
+    return vec3<f32>(s.x, t.x, sum.z + t.y);
+}
+
+// A three-part sum as a renormalised pair.
+fn pair_of(sum: vec3<f32>) -> vec2<f32> {
+    let lo = wa_two_sum_any(sum.y, sum.z);
+    let s = wa_two_sum_any(sum.x, lo.x);
+    return vec2<f32>(s.x, s.y + lo.y);
 }
 
 // The sum of two pairs, renormalised.
@@ -224,11 +245,11 @@ fn forward_short(row: u32, negate: bool, is_log: bool) {
         key = select(max(key, wa_key(v)), key, wa_is_nan(v));
     }
     let max_value = from_key(key);
-    var sum = vec2<f32>(0.0, 0.0);
+    var sum = vec3<f32>(0.0, 0.0, 0.0);
     for (var j = 0u; j < cols; j = j + 1u) {
-        sum = accumulate(sum, exp_pair(centred(load(first + j, negate), max_value)));
+        sum = accumulate3(sum, exp_pair(centred(load(first + j, negate), max_value)));
     }
-    let total = wa_two_sum_any(sum.x, sum.y);
+    let total = pair_of(sum);
     for (var j = 0u; j < cols; j = j + 1u) {
         output[first + j] = forward_result(load(first + j, negate), max_value, total, flags, is_log);
     }
@@ -237,11 +258,13 @@ fn forward_short(row: u32, negate: bool, is_log: bool) {
 fn backward_short(row: u32, negate: bool, is_log: bool) {
     let cols = dispatch.cols;
     let first = row * cols;
-    var sum = vec2<f32>(0.0, 0.0);
+    var sum = vec3<f32>(0.0, 0.0, 0.0);
     for (var j = 0u; j < cols; j = j + 1u) {
-        sum = accumulate_term(sum, grad_output[first + j], input[first + j], is_log);
+        let term = backward_term(grad_output[first + j], input[first + j], is_log);
+        sum = accumulate3(accumulate3(sum, term.x), term.y);
     }
-    let total = sum.x + sum.y;
+    let pair = pair_of(sum);
+    let total = pair.x + pair.y;
     for (var j = 0u; j < cols; j = j + 1u) {
         output[first + j] = backward_result(input[first + j], grad_output[first + j], total, negate, is_log);
     }

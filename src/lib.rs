@@ -41,6 +41,6 @@ pub use error::Error;
 pub use gated::{Gated, GatedKernels, ParseGatedError};
 pub use kernels::{BufferRegion, Kernels, Tuning};
 pub use pool::PoolStats;
-pub use prelu::PreluKernels;
+pub use prelu::{MAX_PER_CHANNEL, PreluKernels};
 pub use rowwise::{RowKernels, RowOp};
 pub use tensor::GpuTensor;

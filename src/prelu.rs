@@ -18,6 +18,15 @@ pub fn prelu_module() -> String {
     )
 }
 
+/// The most elements that share one slope (n times inner, or everything for
+/// one shared slope): one workgroup sums a slope's gradient in strides of
+/// 256, and Mesa's llvmpipe (lavapipe and GL) cuts every shader loop off
+/// after about 65,535 iterations without a word (nested loops too: it
+/// counts a loop's iterations over the whole invocation; measured here:
+/// 65,280 iterations run in full, 65,535 lose terms), so more would lose
+/// terms there.
+pub const MAX_PER_CHANNEL: usize = 65_000 * 256;
+
 /// (channels with a slope of their own, elements per (n, channel) block)
 /// for `len` elements of `shape = [n, c, inner]` and `slopes` slopes (`c`,
 /// or 1 shared by every channel).
@@ -50,6 +59,15 @@ pub(crate) fn prelu_layout(
     } else {
         (1, c * inner)
     };
+    let per_channel = len.checked_div(channels).unwrap_or(0);
+    if per_channel > MAX_PER_CHANNEL {
+        return Err(Error::ShapeMismatch {
+            what: "x",
+            detail: format!(
+                "{per_channel} elements share one slope: at most {MAX_PER_CHANNEL} are supported"
+            ),
+        });
+    }
     Ok((channels as u32, inner.max(1) as u32))
 }
 

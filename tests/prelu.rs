@@ -230,3 +230,27 @@ fn prelu_and_rrelu_bad_input_is_an_error() {
     ));
     assert_eq!(ctx.prelu(&[-2.0], &[0.5], [1, 1, 1]).unwrap(), [-1.0]);
 }
+
+/// A channel of the longest supported length (65,000 x 256 elements, just
+/// inside the number of loop iterations Mesa's llvmpipe runs before it cuts
+/// a loop off, about 65,535): every element counts, the last ones included;
+/// more is an error, not a wrong sum.
+#[test]
+fn gpu_prelu_slope_gradient_of_the_longest_channel() {
+    let len = wgpu_activations::MAX_PER_CHANNEL;
+    let x = vec![-1.0f32; len];
+    let mut dy = vec![0.0f32; len];
+    for g in &mut dy[len - 4096..] {
+        *g = 0.5;
+    }
+    for ctx in adapters() {
+        let (_, d_slopes) = ctx.prelu_backward(&x, &[0.25], &dy, [1, 1, len]).unwrap();
+        assert_eq!(d_slopes, [-2048.0], "{}", describe(ctx));
+    }
+    let ctx = &adapters()[0];
+    let longer = vec![-1.0f32; len + 2];
+    assert!(matches!(
+        ctx.prelu_backward(&longer, &[0.25], &longer, [2, 1, len / 2 + 1]),
+        Err(Error::ShapeMismatch { what: "x", .. })
+    ));
+}

@@ -6,9 +6,23 @@
 
 use wgpu_activations::accuracy::judge_value;
 use wgpu_activations::wgsl::SHORT_ROW;
-use wgpu_activations::{Context, Error, RowOp, cpu};
+use wgpu_activations::{Context, Error, RowKernels, RowOp, cpu};
 
 use crate::support::{Rng, adapters, describe};
+
+/// `op` through explicit kernels: one invocation per row up to `limit`
+/// columns, one workgroup per row beyond.
+fn run_forward_with(ctx: &Context, limit: usize, op: RowOp, x: &[f32], cols: usize) -> Vec<f32> {
+    let kernels = RowKernels::with_short_row_limit(ctx.device(), limit);
+    let tx = ctx.upload(x).unwrap();
+    let out = ctx.upload(&vec![0.0; x.len()]).unwrap();
+    let mut encoder = ctx.device().create_command_encoder(&Default::default());
+    kernels
+        .record_forward(&mut encoder, op, tx.region(), cols, out.region())
+        .unwrap();
+    ctx.queue().submit([encoder.finish()]);
+    ctx.read(&out).unwrap()
+}
 
 fn run_forward(ctx: &Context, op: RowOp, x: &[f32], cols: usize) -> Vec<f32> {
     match op {
@@ -96,8 +110,9 @@ fn rows(rng: &mut Rng, rows: usize, cols: usize) -> Vec<f32> {
 }
 
 /// Forward within 4 ULPs of the f64 reference per element (zero or tiny with
-/// the right sign where the reference is below 2^-126), every op, both row
-/// shapes, rows from 1 column to 2^20.
+/// the right sign where the reference is below 2^-126), every op, rows from
+/// 1 column to 2^20, through the context's kernels and through both kernel
+/// shapes explicitly (one invocation per row, one workgroup per row).
 #[test]
 fn gpu_forward_within_4_ulps_on_every_adapter() {
     let shapes = [
@@ -120,8 +135,16 @@ fn gpu_forward_within_4_ulps_on_every_adapter() {
     for ctx in adapters() {
         for (r, cols) in shapes {
             let x = rows(&mut rng, r, cols);
-            for op in RowOp::ALL {
-                let got = run_forward(ctx, op, &x, cols);
+            for (op, path) in RowOp::ALL
+                .into_iter()
+                .flat_map(|op| [(op, "context"), (op, "short"), (op, "workgroup")])
+            {
+                let got = match path {
+                    "context" => run_forward(ctx, op, &x, cols),
+                    "short" if cols <= 65_000 => run_forward_with(ctx, usize::MAX, op, &x, cols),
+                    _ if r <= 4096 => run_forward_with(ctx, 0, op, &x, cols),
+                    _ => continue,
+                };
                 assert_eq!(got.len(), x.len());
                 let mut worst = 0.0f64;
                 for (row, (xr, gr)) in x.chunks(cols).zip(got.chunks(cols)).enumerate() {
@@ -133,8 +156,8 @@ fn gpu_forward_within_4_ulps_on_every_adapter() {
                             && failures.len() < 12
                         {
                             failures.push(format!(
-                                "{} {op} {r}x{cols}, row {row} col {j}: x {:e}, got {g:e}, want \
-                                 {w:e}: {} ULPs {:?}",
+                                "{} {op} ({path}) {r}x{cols}, row {row} col {j}: x {:e}, got \
+                                 {g:e}, want {w:e}: {} ULPs {:?}",
                                 describe(ctx),
                                 xr[j],
                                 judged.ulps,
@@ -143,7 +166,10 @@ fn gpu_forward_within_4_ulps_on_every_adapter() {
                         }
                     }
                 }
-                eprintln!("{} {op} {r}x{cols}: worst {worst} ULPs", describe(ctx));
+                eprintln!(
+                    "{} {op} ({path}) {r}x{cols}: worst {worst} ULPs",
+                    describe(ctx)
+                );
             }
         }
     }
@@ -301,6 +327,10 @@ fn rowwise_bad_input_is_an_error() {
     assert!(matches!(
         cpu::softmin(&[1.0], 0),
         Err(Error::ShapeMismatch { .. })
+    ));
+    assert!(matches!(
+        ctx.softmax(&[], wgpu_activations::wgsl::MAX_COLS + 1),
+        Err(Error::ShapeMismatch { what: "cols", .. })
     ));
     assert!(ctx.softmax(&[], 3).unwrap().is_empty());
     assert_eq!(ctx.softmax(&[7.0], 1).unwrap(), [1.0]);
