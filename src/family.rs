@@ -21,6 +21,32 @@ pub(crate) struct FamilyDispatch {
     pub(crate) param: [f32; 4],
 }
 
+/// One dispatch of a family kernel, apart from its buffers: which module
+/// and entry point, the per-dispatch data and the number of workgroups.
+/// The GPU path ([`FamilyPipelines::run`]) and the browser path
+/// (`crate::browser`) run the same plans.
+#[derive(Clone, Debug)]
+pub(crate) struct Plan {
+    /// `"rowwise"`, `"prelu"`, or a gated kind's name.
+    pub(crate) module: String,
+    pub(crate) entry: String,
+    pub(crate) data: FamilyDispatch,
+    pub(crate) groups: u64,
+}
+
+/// The WGSL of a family module by its name in a [`Plan`].
+pub(crate) fn module_source(module: &str) -> String {
+    match module {
+        "rowwise" => crate::wgsl::rowwise_module(),
+        "prelu" => crate::wgsl::prelu_module(),
+        gated => crate::wgsl::gated_module(
+            gated
+                .parse()
+                .expect("a plan names a family module or a gated kind"),
+        ),
+    }
+}
+
 /// Pipelines of one family on one device, compiled on first use and cached.
 pub(crate) struct FamilyPipelines {
     device: wgpu::Device,
@@ -89,6 +115,18 @@ impl FamilyPipelines {
         }
         lock(&self.pipelines).insert(key, pipeline.clone());
         Ok(pipeline)
+    }
+
+    /// Records `plan` over `bindings`.
+    pub(crate) fn run(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        plan: &Plan,
+        bindings: &[(u32, &BufferRegion<'_>)],
+    ) -> Result<(), Error> {
+        let pipeline = self.pipeline(&plan.module, &plan.entry, || module_source(&plan.module))?;
+        self.dispatch(encoder, &pipeline, &plan.data, bindings, plan.groups);
+        Ok(())
     }
 
     /// Checks one region: usage, alignment and bounds (as the unary kernels do).

@@ -7,7 +7,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::family::{FamilyDispatch, FamilyPipelines};
+use crate::family::{FamilyDispatch, FamilyPipelines, Plan};
 use crate::{Activation, Batch, BufferRegion, Context, Error, GpuTensor, wgsl};
 
 /// A gated activation: `value * act(gate)`.
@@ -133,11 +133,6 @@ impl GatedKernels {
         }
     }
 
-    fn pipeline(&self, kind: Gated, entry: &'static str) -> Result<wgpu::ComputePipeline, Error> {
-        self.pipelines
-            .pipeline(kind.name(), entry, || gated_module(kind))
-    }
-
     fn same_len(what: &'static str, region: &BufferRegion<'_>, len: usize) -> Result<(), Error> {
         if region.len == len {
             Ok(())
@@ -169,11 +164,8 @@ impl GatedKernels {
         if value.len == 0 {
             return Ok(());
         }
-        let pipeline = self.pipeline(kind, "forward")?;
-        let data = dispatch_data(value.len, 0);
         let bindings = [(1, &value), (2, &gate), (4, &output)];
-        p.dispatch(encoder, &pipeline, &data, &bindings, groups(value.len));
-        Ok(())
+        p.run(encoder, &plan(kind, "forward", value.len, 0), &bindings)
     }
 
     /// `d_value = grad_output * act(gate)`, `d_gate = grad_output * value *
@@ -211,8 +203,6 @@ impl GatedKernels {
         if value.len == 0 {
             return Ok(());
         }
-        let pipeline = self.pipeline(kind, "backward")?;
-        let data = dispatch_data(value.len, 0);
         let bindings = [
             (1, &value),
             (2, &gate),
@@ -220,8 +210,7 @@ impl GatedKernels {
             (4, &d_value),
             (5, &d_gate),
         ];
-        p.dispatch(encoder, &pipeline, &data, &bindings, groups(value.len));
-        Ok(())
+        p.run(encoder, &plan(kind, "backward", value.len, 0), &bindings)
     }
 
     /// `x` is `[rows, row_len]` with `row_len = 2d`, each row `[value |
@@ -243,16 +232,8 @@ impl GatedKernels {
         if output.len == 0 {
             return Ok(());
         }
-        let pipeline = self.pipeline(kind, "forward_packed")?;
-        let data = dispatch_data(output.len, half);
-        p.dispatch(
-            encoder,
-            &pipeline,
-            &data,
-            &[(1, &x), (4, &output)],
-            groups(output.len),
-        );
-        Ok(())
+        let plan = plan(kind, "forward_packed", output.len, half);
+        p.run(encoder, &plan, &[(1, &x), (4, &output)])
     }
 
     /// The backward of [`GatedKernels::record_forward_packed`]: `grad_output`
@@ -277,22 +258,14 @@ impl GatedKernels {
         if grad_output.len == 0 {
             return Ok(());
         }
-        let pipeline = self.pipeline(kind, "backward_packed")?;
-        let data = dispatch_data(grad_output.len, half);
-        p.dispatch(
-            encoder,
-            &pipeline,
-            &data,
-            &[(1, &x), (3, &grad_output), (4, &dx)],
-            groups(grad_output.len),
-        );
-        Ok(())
+        let plan = plan(kind, "backward_packed", grad_output.len, half);
+        p.run(encoder, &plan, &[(1, &x), (3, &grad_output), (4, &dx)])
     }
 }
 
 /// Half a packed row, after checking that `len` elements are whole rows of
 /// an even `row_len`.
-fn packed_half(len: usize, row_len: usize) -> Result<u32, Error> {
+pub(crate) fn packed_half(len: usize, row_len: usize) -> Result<u32, Error> {
     if row_len == 0 || !row_len.is_multiple_of(2) {
         return Err(Error::ShapeMismatch {
             what: "row_len",
@@ -311,15 +284,17 @@ fn packed_half(len: usize, row_len: usize) -> Result<u32, Error> {
     })
 }
 
-fn dispatch_data(len: usize, half: u32) -> FamilyDispatch {
-    FamilyDispatch {
-        counts: [len as u32, half, 0, 0],
-        param: [0.0; 4],
+/// The dispatch of `entry` over `len` results (`half` a packed row).
+pub(crate) fn plan(kind: Gated, entry: &str, len: usize, half: u32) -> Plan {
+    Plan {
+        module: kind.name().to_string(),
+        entry: entry.to_string(),
+        data: FamilyDispatch {
+            counts: [len as u32, half, 0, 0],
+            param: [0.0; 4],
+        },
+        groups: (len as u64).div_ceil(256),
     }
-}
-
-fn groups(len: usize) -> u64 {
-    (len as u64).div_ceil(256)
 }
 
 impl Context {

@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use crate::family::{FamilyDispatch, FamilyPipelines};
+use crate::family::{FamilyDispatch, FamilyPipelines, Plan};
 use crate::{Activation, Batch, BufferRegion, Context, Error, GpuTensor, wgsl};
 
 /// The module of the PReLU and RReLU kernels: the function library and
@@ -109,15 +109,10 @@ impl PreluKernels {
     fn run(
         &self,
         encoder: &mut wgpu::CommandEncoder,
-        entry: &str,
-        data: FamilyDispatch,
+        plan: Plan,
         bindings: &[(u32, &BufferRegion<'_>)],
-        groups: u64,
     ) -> Result<(), Error> {
-        let pipeline = self.pipelines.pipeline("prelu", entry, prelu_module)?;
-        self.pipelines
-            .dispatch(encoder, &pipeline, &data, bindings, groups);
-        Ok(())
+        self.pipelines.run(encoder, &plan, bindings)
     }
 
     fn check(
@@ -149,9 +144,12 @@ impl PreluKernels {
         if x.len == 0 {
             return Ok(());
         }
-        let data = counts([x.len as u32, channels, inner, 0]);
         let bindings = [(1, &x), (2, &slopes), (4, &output)];
-        self.run(encoder, "prelu_forward", data, &bindings, groups(x.len))
+        self.run(
+            encoder,
+            prelu_plan("prelu_forward", x.len, channels, inner),
+            &bindings,
+        )
     }
 
     /// `dx = dy * (x > 0 ? 1 : slope)` and `d_slopes[channel]`, the sum over
@@ -187,23 +185,12 @@ impl PreluKernels {
             }
             return Ok(());
         }
-        let data = counts([x.len as u32, channels, inner, 0]);
         let bindings = [(1, &x), (2, &slopes), (3, &grad_output), (4, &dx)];
-        self.run(
-            encoder,
-            "prelu_backward_input",
-            data,
-            &bindings,
-            groups(x.len),
-        )?;
+        let plan = prelu_plan("prelu_backward_input", x.len, channels, inner);
+        self.run(encoder, plan, &bindings)?;
         let bindings = [(1, &x), (3, &grad_output), (4, &d_slopes)];
-        self.run(
-            encoder,
-            "prelu_backward_slopes",
-            data,
-            &bindings,
-            u64::from(channels),
-        )
+        let plan = prelu_plan("prelu_backward_slopes", x.len, channels, inner);
+        self.run(encoder, plan, &bindings)
     }
 
     /// RReLU in training: `y = x > 0 ? x : slope * x` with `slope = lower +
@@ -232,12 +219,8 @@ impl PreluKernels {
         if x.len == 0 {
             return Ok(());
         }
-        let data = FamilyDispatch {
-            counts: [x.len as u32, 1, 1, seed as u32],
-            param: [lower, upper, f32::from_bits((seed >> 32) as u32), 0.0],
-        };
         let bindings = [(1, &x), (4, &y), (5, &noise)];
-        self.run(encoder, "rrelu_train", data, &bindings, groups(x.len))
+        self.run(encoder, rrelu_plan(x.len, lower, upper, seed), &bindings)
     }
 
     /// The backward of [`PreluKernels::record_rrelu_train`]: `dx = dy * noise`.
@@ -257,27 +240,46 @@ impl PreluKernels {
         if noise.len == 0 {
             return Ok(());
         }
-        let data = counts([noise.len as u32, 1, 1, 0]);
         let bindings = [(1, &noise), (3, &grad_output), (4, &dx)];
         self.run(
             encoder,
-            "rrelu_backward",
-            data,
+            prelu_plan("rrelu_backward", noise.len, 1, 1),
             &bindings,
-            groups(noise.len),
         )
     }
 }
 
-fn counts(counts: [u32; 4]) -> FamilyDispatch {
-    FamilyDispatch {
-        counts,
-        param: [0.0; 4],
+/// The dispatch of a PReLU entry point (or RReLU's backward) over `len`
+/// elements of `channels` slopes and `inner` elements per block; the
+/// slopes' gradient runs one workgroup per channel.
+pub(crate) fn prelu_plan(entry: &str, len: usize, channels: u32, inner: u32) -> Plan {
+    Plan {
+        module: "prelu".into(),
+        entry: entry.into(),
+        data: FamilyDispatch {
+            counts: [len as u32, channels, inner, 0],
+            param: [0.0; 4],
+        },
+        groups: if entry == "prelu_backward_slopes" {
+            u64::from(channels)
+        } else {
+            (len as u64).div_ceil(256)
+        },
     }
 }
 
-fn groups(len: usize) -> u64 {
-    (len as u64).div_ceil(256)
+/// The dispatch of RReLU's training forward: the bounds and the seed's
+/// halves travel in the dispatch data.
+pub(crate) fn rrelu_plan(len: usize, lower: f32, upper: f32, seed: u64) -> Plan {
+    Plan {
+        module: "prelu".into(),
+        entry: "rrelu_train".into(),
+        data: FamilyDispatch {
+            counts: [len as u32, 1, 1, seed as u32],
+            param: [lower, upper, f32::from_bits((seed >> 32) as u32), 0.0],
+        },
+        groups: (len as u64).div_ceil(256),
+    }
 }
 
 impl Context {

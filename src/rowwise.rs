@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::family::{FamilyDispatch, FamilyPipelines};
+use crate::family::{FamilyDispatch, FamilyPipelines, Plan};
 use crate::{Batch, BufferRegion, Context, Error, GpuTensor, wgsl};
 
 /// A row-wise activation.
@@ -93,6 +93,34 @@ pub fn rowwise_module() -> String {
     }
     let template = include_str!("../shaders/rowwise.wgsl").replace("{{ENTRY_POINTS}}", &entries);
     format!("{}\n{template}", wgsl::library())
+}
+
+/// The dispatch of `op` (its backward) over `rows` rows of `cols` columns:
+/// one invocation per row up to `short_row_limit` columns (and llvmpipe's
+/// loop limit), one workgroup per row beyond.
+pub(crate) fn plan(
+    op: RowOp,
+    backward: bool,
+    rows: usize,
+    cols: usize,
+    short_row_limit: usize,
+) -> Plan {
+    // (A row walked by one invocation must stay inside llvmpipe's loop
+    // limit too.)
+    let short = cols <= short_row_limit.min(65_000);
+    Plan {
+        module: "rowwise".into(),
+        entry: entry(op, backward, short),
+        data: FamilyDispatch {
+            counts: [rows as u32, cols as u32, 0, 0],
+            param: [0.0; 4],
+        },
+        groups: if short {
+            (rows as u64).div_ceil(256)
+        } else {
+            rows as u64
+        },
+    }
 }
 
 /// The entry point: `<name>[_backward][_short]`.
@@ -210,29 +238,12 @@ impl RowKernels {
         if rows == 0 {
             return Ok(());
         }
-        // (A row walked by one invocation must stay inside llvmpipe's loop
-        // limit too.)
-        let short = cols <= self.short_row_limit.min(65_000);
-        let pipeline = p.pipeline(
-            "rowwise",
-            &entry(op, grad_output.is_some(), short),
-            rowwise_module,
-        )?;
-        let data = FamilyDispatch {
-            counts: [rows as u32, cols as u32, 0, 0],
-            param: [0.0; 4],
-        };
-        let groups = if short {
-            (rows as u64).div_ceil(256)
-        } else {
-            rows as u64
-        };
+        let plan = plan(op, grad_output.is_some(), rows, cols, self.short_row_limit);
         let mut bindings = vec![(1, &input), (3, &output)];
         if let Some(grad) = &grad_output {
             bindings.push((2, grad));
         }
-        p.dispatch(encoder, &pipeline, &data, &bindings, groups);
-        Ok(())
+        p.run(encoder, &plan, &bindings)
     }
 
     /// `output = op(x)` over each row of `cols` columns.
