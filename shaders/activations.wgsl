@@ -13,6 +13,9 @@
 // "Scaled values"), so that the backward's grad_output * f'(x) is right
 // where f'(x) is subnormal but the product is not, also on devices that
 // flush subnormals; src/wgsl.rs generates `<name>_derivative` from it.
+// Likewise `<name>_forward_scaled` for the gate activations of the gated
+// kernels (sigmoid, SiLU, GELU, tanh-GELU), whose value * f(gate) must not
+// lose a subnormal f(gate).
 
 // ---- Sigmoid -------------------------------------------------------------
 // sigma(z) = 1 / (1 + e^-z) scaled, with the branch chosen by sign so e^-|z|
@@ -27,8 +30,8 @@ fn wa_sigmoid_scaled(z: f32) -> vec2<f32> {
     return vec2<f32>(select(s, es.x * s, negative), select(1.0, es.y, negative));
 }
 
-fn sigmoid_forward(x: f32) -> f32 {
-    return wa_unscaled(wa_sigmoid_scaled(x));
+fn sigmoid_forward_scaled(x: f32) -> vec2<f32> {
+    return wa_sigmoid_scaled(x);
 }
 
 // sigma'(x) = e / (1 + e)^2 with e = e^-|x|: stable, computed from x (not
@@ -138,15 +141,21 @@ fn wa_times_vanishing(x: f32, t: f32) -> f32 {
 // be subnormal (v < -87.3) and lose the digits that x e^v needs; below
 // v = -174 it is a zero with x's sign (also at x = -inf). One exponential
 // reduction, no branch; NaN in, NaN out.
-fn wa_times_sigmoid(x: f32, v: vec2<f32>) -> f32 {
+// Scaled (math.wgsl, "Scaled values"): x itself carries 2^64 where
+// |x| < 2^-100 (the result, about x / 2, would be subnormal), and the far
+// left's second h carries 2^64 (the result is subnormal from v = -174.7 on,
+// while h >= 2^-126).
+fn wa_times_sigmoid_scaled(x: f32, v: vec2<f32>) -> vec2<f32> {
     let far = v.x <= -80.0;
     let arg = select(-v.x, 0.5 * v.x, far);
     let km = wa_exp_reduce(select(arg, -87.0, arg < -87.0));
     let p = wa_pow2i(i32(km.x));
-    let near = x / ((1.0 + p) + p * (km.y - v.y * (1.0 + km.y)));
+    let tiny = wa_abs(x) < 7.888609052210118e-31; // 2^-100
+    let xs = x * select(1.0, 1.8446744073709552e19, tiny);
+    let near = xs / ((1.0 + p) + p * (km.y - v.y * (1.0 + km.y)));
     let h = p * (1.0 + km.y);
-    let y_far = select((x * (h + h * (0.5 * v.y))) * h, wa_copysign(0.0, x), arg < -87.0);
-    return select(near, y_far, far);
+    let y_far = select((x * (h + h * (0.5 * v.y))) * (h * 1.8446744073709552e19), wa_copysign(0.0, x), arg < -87.0);
+    return vec2<f32>(select(near, y_far, far), select(1.0, WA_SCALE_DOWN, far || tiny));
 }
 
 // ---- GELU ------------------------------------------------------------------
@@ -157,15 +166,24 @@ fn wa_times_sigmoid(x: f32, v: vec2<f32>) -> f32 {
 // Q(a) itself is already subnormal (-14.6 < x < -13). It is x Phi(x) on the
 // left and x - x Q(a) on the right (one rounding). Below -14.6 it is a zero
 // with x's sign (the limit), also at -inf; +inf stays +inf.
-fn gelu_forward(x: f32) -> f32 {
+// Scaled: on the left, where 2^k < 2^-64, x Q(a) is formed times 2^64 (it
+// is subnormal from -13 on), and in the centre a tiny x (|x| < 2^-100, the
+// result about x / 2) carries 2^64.
+fn gelu_forward_scaled(x: f32) -> vec2<f32> {
     let a = min(wa_abs(x), WA_NORMAL_END);
     let km = wa_exp_reduce(-0.5 * (a * a));
     let g = wa_normal_mills_rational(max(a, WA_NORMAL_CENTER));
-    let xq = wa_ldexp(clamp(x, -WA_NORMAL_END, WA_NORMAL_END) * (g + g * km.y), i32(km.x));
+    let left_scaled = x < 0.0 && km.x < -64.0;
+    let xq = wa_ldexp(clamp(x, -WA_NORMAL_END, WA_NORMAL_END) * (g + g * km.y), i32(km.x) + select(0, 64, left_scaled));
     let tail = select(x - xq, xq, x < 0.0);
-    let center = x * wa_normal_center(select(0.0, x, a < WA_NORMAL_CENTER));
-    let y = select(tail, center, a < WA_NORMAL_CENTER);
-    return select(select(y, wa_copysign(0.0, x), x < -WA_NORMAL_END), x, wa_is_nan(x));
+    let tiny = a < 7.888609052210118e-31; // 2^-100
+    let xs = x * select(1.0, 1.8446744073709552e19, tiny);
+    let center = xs * wa_normal_center(select(0.0, x, a < WA_NORMAL_CENTER));
+    let in_center = a < WA_NORMAL_CENTER;
+    let y = select(tail, center, in_center);
+    let value = select(select(y, wa_copysign(0.0, x), x < -WA_NORMAL_END), x, wa_is_nan(x));
+    let scaled = select(left_scaled, tiny, in_center) && !wa_is_nan(x);
+    return vec2<f32>(value, select(1.0, WA_SCALE_DOWN, scaled));
 }
 
 // Phi(x) + x phi(x). For |x| >= 1.3 both sides come from
@@ -229,9 +247,9 @@ fn wa_exp_neg_abs2(v: vec2<f32>) -> vec2<f32> {
 // number |v| sigma(-v) would turn an f32 v's rounding into ~|v| ULPs). For
 // |x| > 16 sigma(v) is 0 or 1 to f32 precision (|v| > 317): x itself, or a
 // zero with x's sign (also at +-inf).
-fn gelu_tanh_forward(x: f32) -> f32 {
-    let y = wa_times_sigmoid(x, wa_gelu_tanh_args(x).v);
-    return select(y, select(wa_copysign(0.0, x), x, x > 0.0), wa_abs(x) > 16.0);
+fn gelu_tanh_forward_scaled(x: f32) -> vec2<f32> {
+    let y = wa_times_sigmoid_scaled(x, wa_gelu_tanh_args(x).v);
+    return select(y, vec2<f32>(select(wa_copysign(0.0, x), x, x > 0.0), 1.0), wa_abs(x) > 16.0);
 }
 
 // d/dx [x sigma(v)] = sigma(v) + x v' sigma'(v), with e = e^-|v|,
@@ -259,8 +277,8 @@ fn gelu_tanh_derivative_scaled(x: f32) -> vec2<f32> {
 }
 
 // ---- SiLU ------------------------------------------------------------------
-fn silu_forward(x: f32) -> f32 {
-    return wa_times_sigmoid(x, vec2<f32>(x, 0.0));
+fn silu_forward_scaled(x: f32) -> vec2<f32> {
+    return wa_times_sigmoid_scaled(x, vec2<f32>(x, 0.0));
 }
 
 // sigma(x) (1 + x (1 - sigma(x))) with e = e^-|x|, w = 1 + e. For x >= 0

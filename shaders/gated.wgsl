@@ -4,8 +4,9 @@
 // the value, the second the gate). src/gated.rs composes a module per kind
 // as the function library (math.wgsl, normal.wgsl, activations.wgsl) + this
 // file, filling (written «NAME» here, double-braced in the code):
-//   «GATE_FORWARD»     act(b): the gate activation's own forward, e.g.
-//                      `silu_forward(b)`
+//   «GATE_FORWARD»     act(b) as a scaled pair: the gate activation's own
+//                      forward, e.g. `silu_forward_scaled(b)`, or
+//                      `vec2<f32>(relu_forward(b), 1.0)`
 //   «GATE_DERIVATIVE»  act'(b) as a scaled pair (math.wgsl, "Scaled
 //                      values"), e.g. `silu_derivative_scaled(b)`, or
 //                      `vec2<f32>(relu_derivative(b), 1.0)`
@@ -35,8 +36,15 @@ struct Dispatch {
 
 const WORKGROUP_SIZE: u32 = 256u;
 
-fn gate_forward(b: f32) -> f32 {
+fn gate_forward(b: f32) -> vec2<f32> {
     return {{GATE_FORWARD}};
+}
+
+// f act(gate) with act(gate) = m s applied last (value * act(gate),
+// dy * act(gate)).
+fn times_gate(f: f32, b: f32) -> f32 {
+    let y = gate_forward(b);
+    return (f * y.x) * y.y;
 }
 
 fn gate_derivative(b: f32) -> vec2<f32> {
@@ -68,7 +76,7 @@ fn forward(
 ) {
     let i = element(workgroup, workgroups, local);
     if i < dispatch.len {
-        out_value[i] = value[i] * gate_forward(gate[i]);
+        out_value[i] = times_gate(value[i], gate[i]);
     }
 }
 
@@ -83,7 +91,7 @@ fn backward(
         let a = value[i];
         let b = gate[i];
         let g = grad_output[i];
-        out_value[i] = g * gate_forward(b);
+        out_value[i] = times_gate(g, b);
         out_gate[i] = gate_gradient(g, a, b);
     }
 }
@@ -97,7 +105,7 @@ fn forward_packed(
     let i = element(workgroup, workgroups, local);
     if i < dispatch.len {
         let p = packed_pair(i);
-        out_value[i] = value[p.x] * gate_forward(value[p.y]);
+        out_value[i] = times_gate(value[p.x], value[p.y]);
     }
 }
 
@@ -113,7 +121,7 @@ fn backward_packed(
         let a = value[p.x];
         let b = value[p.y];
         let g = grad_output[i];
-        out_value[p.x] = g * gate_forward(b);
+        out_value[p.x] = times_gate(g, b);
         out_value[p.y] = gate_gradient(g, a, b);
     }
 }

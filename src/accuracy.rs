@@ -695,3 +695,51 @@ pub fn judge_gated(
         }
     }
 }
+
+/// [`judge_gated`] on an implementation that treats subnormal inputs as
+/// `subnormals` says: with [`Subnormals::MayFlush`], each subnormal input
+/// may also count as a zero of its sign (a zero result keeps the sign of
+/// the reference at the inputs themselves), and the better judgement counts.
+pub fn judge_gated_on(
+    subnormals: Subnormals,
+    kind: crate::Gated,
+    part: GatedPart,
+    (value, gate, grad_output): (f32, f32, f32),
+    got: f32,
+) -> Judgement {
+    let own = judge_gated(kind, part, value, gate, grad_output, got);
+    let flush = |v: f32| {
+        if v != 0.0 && v.abs() < f32::MIN_POSITIVE {
+            0f32.copysign(v)
+        } else {
+            v
+        }
+    };
+    let flushed_inputs = (flush(value), flush(gate), flush(grad_output));
+    if subnormals == Subnormals::Kept
+        || own == judge_ok()
+        || flushed_inputs == (value, gate, grad_output)
+    {
+        return own;
+    }
+    let (a, b, g) = flushed_inputs;
+    let flushed = judge_gated(kind, part, a, b, g, got);
+    let tiny = f64::from(got).abs() < MIN_NORMAL;
+    let reference_negative = match part {
+        GatedPart::Forward => cpu::gated_forward_f64(kind, value.into(), gate.into()),
+        GatedPart::DValue => f64::from(grad_output) * cpu::forward_f64(kind.gate(), gate.into()),
+        GatedPart::DGate => {
+            cpu::gated_backward_f64(kind, value.into(), gate.into(), grad_output.into()).1
+        }
+    }
+    .is_sign_negative();
+    if tiny && got.is_sign_negative() != reference_negative {
+        return own;
+    }
+    match (own.broken_rule, flushed.broken_rule) {
+        (None, Some(_)) => own,
+        (Some(_), None) => flushed,
+        _ if flushed.scaled < own.scaled => flushed,
+        _ => own,
+    }
+}

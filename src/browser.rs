@@ -38,8 +38,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::accuracy::Subnormals;
+use crate::family::{Plan, module_source};
 use crate::wgsl::{self, PortableModule};
-use crate::{Activation, Error, Mode};
+use crate::{Activation, Error, Gated, Mode, RowOp, gated, prelu, rowwise};
 
 /// Elements per job: larger calls of [`Browser::run`] are split (16 MiB per
 /// buffer, well inside WebGPU's default binding limit of 128 MiB).
@@ -75,10 +76,8 @@ struct State {
 /// One call of a kernel, as the page receives it.
 struct Job {
     id: u64,
-    module: usize,
-    mode: Mode,
-    in_place: bool,
-    param_bits: [u32; 4],
+    /// The JSON the page reads (everything but the data).
+    header: String,
     x: Arc<Vec<u8>>,
     grad_output: Arc<Vec<u8>>,
 }
@@ -97,6 +96,8 @@ struct Shared {
     served: Mutex<Served>,
     /// The modules by index (`/module/<i>/body`, `/module/<i>/tail`).
     modules: Mutex<Vec<PortableModule>>,
+    /// The kernel families' modules by index (`/family/<i>`).
+    family_modules: Mutex<Vec<String>>,
 }
 
 impl Shared {
@@ -116,6 +117,7 @@ pub struct Browser {
     log_path: PathBuf,
     adapter: AdapterReport,
     module_ids: Mutex<HashMap<&'static str, usize>>,
+    family_ids: Mutex<HashMap<String, usize>>,
     next_job: Mutex<u64>,
     job_timeout: Duration,
     executable: PathBuf,
@@ -219,6 +221,7 @@ impl Browser {
             changed: Condvar::new(),
             served: Mutex::new(Served::default()),
             modules: Mutex::new(Vec::new()),
+            family_modules: Mutex::new(Vec::new()),
         });
         {
             let shared = Arc::clone(&shared);
@@ -280,6 +283,7 @@ impl Browser {
             log_path,
             adapter: AdapterReport::default(),
             module_ids: Mutex::new(HashMap::new()),
+            family_ids: Mutex::new(HashMap::new()),
             next_job: Mutex::new(0),
             job_timeout: DEFAULT_JOB_TIMEOUT,
             executable,
@@ -443,6 +447,40 @@ impl Browser {
         grad_output: &[f32],
         act: &Activation,
     ) -> Result<Vec<f32>, Error> {
+        let header = format!(
+            r#""module":{module},"entry":"{}{}","in_place":{in_place},"len":{},"param_bits":[{},{},{},{}]"#,
+            mode.entry_point(),
+            if in_place { "_in_place" } else { "" },
+            x.len(),
+            param_bits[0],
+            param_bits[1],
+            param_bits[2],
+            param_bits[3]
+        );
+        let place = if in_place { " in place" } else { "" };
+        let what = format!("{act} {mode:?}{place} on {} elements", x.len());
+        let x = bytemuck::cast_slice(x).to_vec();
+        let grad_output = bytemuck::cast_slice(grad_output).to_vec();
+        let n = x.len() / 4;
+        let out = self.exchange(header, x, grad_output, &what)?;
+        if out.len() != n {
+            return Err(browser_error(format!(
+                "{what}: the page returned {} values, expected {n}",
+                out.len()
+            )));
+        }
+        Ok(out)
+    }
+
+    /// Hands one job to the page and waits for its result: `header` is the
+    /// job's JSON fields (the id is added), `x` and `grad_output` its data.
+    fn exchange(
+        &self,
+        header: String,
+        x: Vec<u8>,
+        grad_output: Vec<u8>,
+        what: &str,
+    ) -> Result<Vec<f32>, Error> {
         // One job at a time: the page runs them in turn anyway.
         let mut next_job = self.next_job.lock().unwrap_or_else(|e| e.into_inner());
         *next_job += 1;
@@ -451,33 +489,92 @@ impl Browser {
             let mut state = self.shared.lock();
             state.pending = Some(Job {
                 id,
-                module,
-                mode,
-                in_place,
-                param_bits,
-                x: Arc::new(bytemuck::cast_slice(x).to_vec()),
-                grad_output: Arc::new(bytemuck::cast_slice(grad_output).to_vec()),
+                header: format!(r#"{{"id":{id},{header}}}"#),
+                x: Arc::new(x),
+                grad_output: Arc::new(grad_output),
             });
             self.shared.changed.notify_all();
         }
-        let place = if in_place { " in place" } else { "" };
-        let what = format!("{act} {mode:?}{place} on {} elements", x.len());
-        let result = self.wait_for(self.job_timeout, &what, |s| s.results.remove(&id));
+        let result = self.wait_for(self.job_timeout, what, |s| s.results.remove(&id));
         if result.is_err() {
             // Do not leave a job the page might still pick up.
             self.shared.lock().pending = None;
         }
         let bytes = result?.map_err(|e| browser_error(format!("{what}: {e}")))?;
-        if bytes.len() != x.len() * 4 {
-            return Err(browser_error(format!(
-                "{what}: the page returned {} bytes, expected {}",
-                bytes.len(),
-                x.len() * 4
-            )));
-        }
         Ok(bytes
             .chunks_exact(4)
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect())
+    }
+
+    /// Runs one family dispatch (`plan`) in the page: `inputs` uploaded to
+    /// their bindings, `outputs` of the given lengths read back.
+    fn run_plan(
+        &self,
+        plan: &Plan,
+        inputs: &[(u32, &[f32])],
+        outputs: &[(u32, usize)],
+    ) -> Result<Vec<Vec<f32>>, Error> {
+        let module = {
+            let mut ids = self.family_ids.lock().unwrap_or_else(|e| e.into_inner());
+            let next = ids.len();
+            let id = *ids.entry(plan.module.clone()).or_insert(next);
+            if id == next {
+                let mut sources = self
+                    .shared
+                    .family_modules
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                sources.push(module_source(&plan.module));
+            }
+            id
+        };
+        let data: Vec<u32> = plan
+            .data
+            .counts
+            .iter()
+            .copied()
+            .chain(plan.data.param.iter().map(|p| p.to_bits()))
+            .collect();
+        let list = |v: &[(u32, usize)]| {
+            v.iter()
+                .map(|(b, n)| format!("[{b},{n}]"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let input_lens: Vec<(u32, usize)> = inputs.iter().map(|(b, x)| (*b, x.len())).collect();
+        let header = format!(
+            r#""family":true,"module":{module},"entry":"{}","data":[{}],"groups":{},"inputs":[{}],"outputs":[{}]"#,
+            plan.entry,
+            data.iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+            plan.groups,
+            list(&input_lens),
+            list(outputs)
+        );
+        let mut x = Vec::new();
+        for (_, data) in inputs {
+            x.extend_from_slice(bytemuck::cast_slice(data));
+        }
+        let what = format!("{} {}", plan.module, plan.entry);
+        let flat = self.exchange(header, x, Vec::new(), &what)?;
+        let expected: usize = outputs.iter().map(|(_, n)| n).sum();
+        if flat.len() != expected {
+            return Err(browser_error(format!(
+                "{what}: the page returned {} values, expected {expected}",
+                flat.len()
+            )));
+        }
+        let mut rest = flat.as_slice();
+        Ok(outputs
+            .iter()
+            .map(|(_, n)| {
+                let (head, tail) = rest.split_at(*n);
+                rest = tail;
+                head.to_vec()
+            })
             .collect())
     }
 
@@ -547,6 +644,177 @@ impl Browser {
         } else {
             format!("; Chromium's log ends:\n  {}", tail.join("\n  "))
         }
+    }
+}
+
+/// The kernel families in the browser: the same plans (module, entry point,
+/// dispatch data, workgroups) as on wgpu, with the same checks first.
+impl Browser {
+    fn same_len(what: &'static str, expected: usize, actual: usize) -> Result<(), Error> {
+        if expected == actual {
+            Ok(())
+        } else {
+            Err(Error::LengthMismatch {
+                what,
+                expected,
+                actual,
+            })
+        }
+    }
+
+    /// [`crate::Context::gated_forward`] in the browser.
+    pub fn gated_forward(
+        &self,
+        kind: Gated,
+        value: &[f32],
+        gate: &[f32],
+    ) -> Result<Vec<f32>, Error> {
+        Self::same_len("gate", value.len(), gate.len())?;
+        if value.is_empty() {
+            return Ok(Vec::new());
+        }
+        let plan = gated::plan(kind, "forward", value.len(), 0);
+        let mut out = self.run_plan(&plan, &[(1, value), (2, gate)], &[(4, value.len())])?;
+        Ok(out.remove(0))
+    }
+
+    /// [`crate::Context::gated_backward`] in the browser.
+    pub fn gated_backward(
+        &self,
+        kind: Gated,
+        value: &[f32],
+        gate: &[f32],
+        grad_output: &[f32],
+    ) -> Result<(Vec<f32>, Vec<f32>), Error> {
+        let n = value.len();
+        Self::same_len("gate", n, gate.len())?;
+        Self::same_len("grad_output", n, grad_output.len())?;
+        if n == 0 {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let plan = gated::plan(kind, "backward", n, 0);
+        let inputs = [(1, value), (2, gate), (3, grad_output)];
+        let mut out = self.run_plan(&plan, &inputs, &[(4, n), (5, n)])?;
+        let d_gate = out.pop().expect("two outputs");
+        Ok((out.pop().expect("two outputs"), d_gate))
+    }
+
+    /// [`crate::Context::gated_forward_packed`] in the browser.
+    pub fn gated_forward_packed(
+        &self,
+        kind: Gated,
+        x: &[f32],
+        row_len: usize,
+    ) -> Result<Vec<f32>, Error> {
+        let half = gated::packed_half(x.len(), row_len)?;
+        if x.is_empty() {
+            return Ok(Vec::new());
+        }
+        let plan = gated::plan(kind, "forward_packed", x.len() / 2, half);
+        let mut out = self.run_plan(&plan, &[(1, x)], &[(4, x.len() / 2)])?;
+        Ok(out.remove(0))
+    }
+
+    /// [`crate::Context::gated_backward_packed`] in the browser.
+    pub fn gated_backward_packed(
+        &self,
+        kind: Gated,
+        x: &[f32],
+        row_len: usize,
+        grad_output: &[f32],
+    ) -> Result<Vec<f32>, Error> {
+        let half = gated::packed_half(x.len(), row_len)?;
+        Self::same_len("grad_output", x.len() / 2, grad_output.len())?;
+        if x.is_empty() {
+            return Ok(Vec::new());
+        }
+        let plan = gated::plan(kind, "backward_packed", x.len() / 2, half);
+        let mut out = self.run_plan(&plan, &[(1, x), (3, grad_output)], &[(4, x.len())])?;
+        Ok(out.remove(0))
+    }
+
+    /// `op` over the rows of `cols` columns in the browser (rows of up to
+    /// `short_row_limit` columns one invocation per row, as
+    /// [`crate::RowKernels::with_short_row_limit`]).
+    pub fn row_forward(
+        &self,
+        op: RowOp,
+        x: &[f32],
+        cols: usize,
+        short_row_limit: usize,
+    ) -> Result<Vec<f32>, Error> {
+        let rows = rowwise::rows_of(x.len(), cols)?;
+        if rows == 0 {
+            return Ok(Vec::new());
+        }
+        let plan = rowwise::plan(op, false, rows, cols, short_row_limit);
+        let mut out = self.run_plan(&plan, &[(1, x)], &[(3, x.len())])?;
+        Ok(out.remove(0))
+    }
+
+    /// `op`'s backward from its output `y` in the browser.
+    pub fn row_backward(
+        &self,
+        op: RowOp,
+        y: &[f32],
+        grad_output: &[f32],
+        cols: usize,
+        short_row_limit: usize,
+    ) -> Result<Vec<f32>, Error> {
+        let rows = rowwise::rows_of(y.len(), cols)?;
+        Self::same_len("grad_output", y.len(), grad_output.len())?;
+        if rows == 0 {
+            return Ok(Vec::new());
+        }
+        let plan = rowwise::plan(op, true, rows, cols, short_row_limit);
+        let mut out = self.run_plan(&plan, &[(1, y), (2, grad_output)], &[(3, y.len())])?;
+        Ok(out.remove(0))
+    }
+
+    /// [`crate::Context::prelu_backward`] in the browser (with the forward:
+    /// `(y, dx, d_slopes)`).
+    pub fn prelu(
+        &self,
+        x: &[f32],
+        slopes: &[f32],
+        grad_output: &[f32],
+        shape: [usize; 3],
+    ) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>), Error> {
+        let (channels, inner) = prelu::prelu_layout(x.len(), slopes.len(), shape)?;
+        Self::same_len("grad_output", x.len(), grad_output.len())?;
+        if x.is_empty() {
+            return Ok((Vec::new(), Vec::new(), vec![0.0; slopes.len()]));
+        }
+        let n = x.len();
+        let plan = |entry| prelu::prelu_plan(entry, n, channels, inner);
+        let y = self.run_plan(&plan("prelu_forward"), &[(1, x), (2, slopes)], &[(4, n)])?;
+        let inputs = [(1, x), (2, slopes), (3, grad_output)];
+        let dx = self.run_plan(&plan("prelu_backward_input"), &inputs, &[(4, n)])?;
+        let inputs = [(1, x), (3, grad_output)];
+        let ds = self.run_plan(
+            &plan("prelu_backward_slopes"),
+            &inputs,
+            &[(4, slopes.len())],
+        )?;
+        Ok((y[0].clone(), dx[0].clone(), ds[0].clone()))
+    }
+
+    /// [`crate::Context::rrelu_train`] in the browser: `(y, noise)`.
+    pub fn rrelu_train(
+        &self,
+        x: &[f32],
+        lower: f32,
+        upper: f32,
+        seed: u64,
+    ) -> Result<(Vec<f32>, Vec<f32>), Error> {
+        Activation::Rrelu { lower, upper }.validate()?;
+        if x.is_empty() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let plan = prelu::rrelu_plan(x.len(), lower, upper, seed);
+        let mut out = self.run_plan(&plan, &[(1, x)], &[(4, x.len()), (5, x.len())])?;
+        let noise = out.pop().expect("two outputs");
+        Ok((out.pop().expect("two outputs"), noise))
     }
 }
 
@@ -662,6 +930,16 @@ fn route(shared: &Shared, method: &str, path: &str, body: Vec<u8>) -> Reply {
             (OK, TEXT, Vec::new())
         }
         ("GET", ["next"]) => next_job(shared),
+        ("GET", ["family", index]) => {
+            let modules = shared
+                .family_modules
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            match index.parse::<usize>().ok().and_then(|i| modules.get(i)) {
+                Some(source) => (OK, TEXT, source.clone().into_bytes()),
+                None => not_found,
+            }
+        }
         ("GET", ["module", index, which]) => {
             let modules = shared.modules.lock().unwrap_or_else(|e| e.into_inner());
             let module = index.parse::<usize>().ok().and_then(|i| modules.get(i));
@@ -715,19 +993,7 @@ fn next_job(shared: &Shared) -> Reply {
             served.job = job.id;
             served.x = Arc::clone(&job.x);
             served.grad_output = Arc::clone(&job.grad_output);
-            let json = format!(
-                r#"{{"id":{},"module":{},"entry":"{}{}","in_place":{},"len":{},"param_bits":[{},{},{},{}]}}"#,
-                job.id,
-                job.module,
-                job.mode.entry_point(),
-                if job.in_place { "_in_place" } else { "" },
-                job.in_place,
-                job.x.len() / 4,
-                job.param_bits[0],
-                job.param_bits[1],
-                job.param_bits[2],
-                job.param_bits[3]
-            );
+            let json = job.header;
             return ("200 OK", "application/json", json.into_bytes());
         }
         let now = Instant::now();

@@ -114,14 +114,16 @@ impl fmt::Debug for GatedKernels {
 pub fn gated_module(kind: Gated) -> String {
     let gate = kind.gate();
     let call = |suffix: &str| format!("{}_{suffix}(b)", gate.name());
-    let derivative = if wgsl::has_scaled_derivative(&gate) {
-        call("derivative_scaled")
-    } else {
-        format!("vec2<f32>({}, 1.0)", call("derivative"))
+    let scaled = |direction: &str| {
+        if wgsl::has_scaled(&gate, direction) {
+            call(&format!("{direction}_scaled"))
+        } else {
+            format!("vec2<f32>({}, 1.0)", call(direction))
+        }
     };
     let template = include_str!("../shaders/gated.wgsl")
-        .replace("{{GATE_FORWARD}}", &call("forward"))
-        .replace("{{GATE_DERIVATIVE}}", &derivative);
+        .replace("{{GATE_FORWARD}}", &scaled("forward"))
+        .replace("{{GATE_DERIVATIVE}}", &scaled("derivative"));
     format!("{}\n{template}", wgsl::library())
 }
 

@@ -161,3 +161,147 @@ fn browser_bad_input_is_an_error() {
         .unwrap();
     assert_eq!(y, [0.0, 2.0]);
 }
+
+/// The kernel families in the browser, judged as on wgpu: gated kinds
+/// (separate and packed) within 2/3/5 scaled ULPs, softmax, log-softmax and
+/// softmin within 4 ULPs over both kernel shapes, PReLU and RReLU against
+/// the reference, and PReLU's slope gradients with the same bits as on
+/// every wgpu adapter.
+#[test]
+fn browser_kernel_families_meet_the_targets() {
+    use wgpu_activations::accuracy::{GatedPart, judge_gated_on, judge_value};
+    use wgpu_activations::{Gated, RowOp, cpu};
+
+    let browser = browser();
+    let subnormals = browser.subnormals();
+    let mut failures = Vec::new();
+    let mut rng = crate::support::Rng::new(0xb40);
+    // Gated: every 2^16-th bit pattern as the gate.
+    let mut gate = strided_inputs(16);
+    gate.extend(SPECIALS);
+    let value: Vec<f32> = (0..gate.len())
+        .map(|_| (rng.unit() * 8.0 - 4.0) as f32)
+        .collect();
+    let grad: Vec<f32> = (0..gate.len())
+        .map(|_| (rng.unit() * 4.0 - 2.0) as f32)
+        .collect();
+    for kind in Gated::ALL {
+        let y = browser.gated_forward(kind, &value, &gate).unwrap();
+        let (dv, dg) = browser.gated_backward(kind, &value, &gate, &grad).unwrap();
+        for i in 0..gate.len() {
+            let at = (value[i], gate[i], grad[i]);
+            for (part, got) in [
+                (GatedPart::Forward, y[i]),
+                (GatedPart::DValue, dv[i]),
+                (GatedPart::DGate, dg[i]),
+            ] {
+                let j = judge_gated_on(subnormals, kind, part, at, got);
+                if (j.broken_rule.is_some() || j.scaled > part.target()) && failures.len() < 20 {
+                    failures.push(format!(
+                        "{kind} {part:?} at {at:?}: got {got:e}, {} ULPs {:?}",
+                        j.ulps, j.broken_rule
+                    ));
+                }
+            }
+        }
+        let x: Vec<f32> = (0..6 * 514)
+            .map(|_| (rng.unit() * 16.0 - 8.0) as f32)
+            .collect();
+        let packed = browser.gated_forward_packed(kind, &x, 514).unwrap();
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for row in x.chunks(514) {
+            a.extend_from_slice(&row[..257]);
+            b.extend_from_slice(&row[257..]);
+        }
+        let separate = browser.gated_forward(kind, &a, &b).unwrap();
+        if packed
+            .iter()
+            .zip(&separate)
+            .any(|(p, s)| p.to_bits() != s.to_bits())
+        {
+            failures.push(format!("{kind}: packed rows differ from the separate form"));
+        }
+        let dy: Vec<f32> = (0..x.len() / 2)
+            .map(|_| (rng.unit() * 2.0 - 1.0) as f32)
+            .collect();
+        let dx = browser.gated_backward_packed(kind, &x, 514, &dy).unwrap();
+        assert_eq!(dx.len(), x.len());
+    }
+    // Row-wise: both kernel shapes, short and long rows, with -inf entries.
+    for (rows, cols) in [(7, 3), (5, 33), (3, 257), (2, 4096)] {
+        let x: Vec<f32> = (0..rows * cols)
+            .map(|i| {
+                if i % 53 == 7 {
+                    f32::NEG_INFINITY
+                } else {
+                    (rng.unit() * 40.0 - 20.0) as f32
+                }
+            })
+            .collect();
+        let dy: Vec<f32> = (0..x.len())
+            .map(|_| (rng.unit() * 4.0 - 2.0) as f32)
+            .collect();
+        for op in RowOp::ALL {
+            for limit in [0usize, 4096] {
+                let y = browser.row_forward(op, &x, cols, limit).unwrap();
+                for (r, (xr, yr)) in x.chunks(cols).zip(y.chunks(cols)).enumerate() {
+                    for (j, (&w, &g)) in cpu::row_forward_f64(op, xr).iter().zip(yr).enumerate() {
+                        let judged = judge_value(w, g, false, || 0.0);
+                        if (judged.broken_rule.is_some() || judged.ulps > 4.0)
+                            && failures.len() < 20
+                        {
+                            failures.push(format!("{op} (short up to {limit}) {rows}x{cols} [{r}][{j}]: got {g:e}, want {w:e}"));
+                        }
+                    }
+                }
+                let dx = browser.row_backward(op, &y, &dy, cols, limit).unwrap();
+                let want = cpu::softmax_backward(&y, &dy, cols).unwrap();
+                if op == RowOp::Softmax {
+                    for (g, w) in dx.iter().zip(&want) {
+                        let close =
+                            (g - w).abs() <= 1e-5 * w.abs().max(1e-3) || (g.is_nan() && w.is_nan());
+                        if !close && failures.len() < 20 {
+                            failures.push(format!(
+                                "{op} backward {rows}x{cols}: got {g:e}, want {w:e}"
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // PReLU and RReLU; the slope gradients' bits as on every wgpu adapter.
+    let shape = [3, 5, 97];
+    let len = 3 * 5 * 97;
+    let x: Vec<f32> = (0..len).map(|_| (rng.unit() * 16.0 - 8.0) as f32).collect();
+    let dy: Vec<f32> = (0..len).map(|_| (rng.unit() * 4.0 - 2.0) as f32).collect();
+    let slopes = [0.1f32, -0.2, 0.3, 0.25, 1.5];
+    let (y, dx, ds) = browser.prelu(&x, &slopes, &dy, shape).unwrap();
+    assert_eq!(
+        y,
+        cpu::prelu(&x, &slopes, shape).unwrap(),
+        "prelu in the browser"
+    );
+    let (want_dx, _) = cpu::prelu_backward(&x, &slopes, &dy, shape).unwrap();
+    assert_eq!(dx, want_dx, "prelu dx in the browser");
+    for ctx in crate::support::adapters() {
+        let (_, wgpu_ds) = ctx.prelu_backward(&x, &slopes, &dy, shape).unwrap();
+        let bits = |v: &[f32]| v.iter().map(|s| s.to_bits()).collect::<Vec<_>>();
+        assert_eq!(
+            bits(&ds),
+            bits(&wgpu_ds),
+            "d_slopes: browser vs {}",
+            crate::support::describe(ctx)
+        );
+    }
+    let (ry, noise) = browser.rrelu_train(&x, 0.125, 1.0 / 3.0, 42).unwrap();
+    let (want_y, want_noise) = cpu::rrelu_train(&x, 0.125, 1.0 / 3.0, 42).unwrap();
+    assert_eq!((ry, noise), (want_y, want_noise), "rrelu in the browser");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let notes = browser.compilation_notes();
+    assert!(
+        notes.is_empty(),
+        "Tint's compilation messages:\n{}",
+        notes.join("\n")
+    );
+}
