@@ -647,6 +647,9 @@ impl Browser {
     }
 }
 
+/// PReLU in the browser: `(y, dx, d_slopes)`.
+pub type PreluResults = (Vec<f32>, Vec<f32>, Vec<f32>);
+
 /// The kernel families in the browser: the same plans (module, entry point,
 /// dispatch data, workgroups) as on wgpu, with the same checks first.
 impl Browser {
@@ -779,7 +782,7 @@ impl Browser {
         slopes: &[f32],
         grad_output: &[f32],
         shape: [usize; 3],
-    ) -> Result<(Vec<f32>, Vec<f32>, Vec<f32>), Error> {
+    ) -> Result<PreluResults, Error> {
         let (channels, inner) = prelu::prelu_layout(x.len(), slopes.len(), shape)?;
         Self::same_len("grad_output", x.len(), grad_output.len())?;
         if x.is_empty() {
