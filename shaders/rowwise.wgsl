@@ -151,74 +151,62 @@ fn forward_result(v: f32, max_value: f32, sum: vec2<f32>, flags: u32, is_log: bo
 
 // ---- One workgroup per row ---------------------------------------------
 
-fn reduce_key_bad(local: u32) {
-    for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride = stride / 2u) {
-        workgroupBarrier();
-        if local < stride {
-            shared_key[local] = max(shared_key[local], shared_key[local + stride]);
-            shared_bad[local] = combine_flags(shared_bad[local], shared_bad[local + stride]);
-        }
-    }
-    workgroupBarrier();
+// Where an invocation sits: its index in the workgroup, and in its subgroup
+// with the subgroup's size (0 and 1 where subgroups are not used).
+struct Lane {
+    local: u32,
+    sub: u32,
+    sub_size: u32,
 }
 
-fn reduce_sum(local: u32) {
-    for (var stride = WORKGROUP_SIZE / 2u; stride > 0u; stride = stride / 2u) {
-        workgroupBarrier();
-        if local < stride {
-            let s = combine(
-                vec2<f32>(shared_hi[local], shared_lo[local]),
-                vec2<f32>(shared_hi[local + stride], shared_lo[local + stride]),
-            );
-            shared_hi[local] = s.x;
-            shared_lo[local] = s.y;
-        }
-    }
-    workgroupBarrier();
+// A row's largest order key and its flags (row_flags), as a reduction gives
+// them to every invocation of the workgroup.
+struct KeyFlags {
+    key: i32,
+    flags: u32,
 }
 
-fn forward_row(row: u32, local: u32, negate: bool, is_log: bool) {
+// reduce_key_flags(lane, key, flags) -> KeyFlags and
+// reduce_pair(lane, sum) -> vec2<f32>: a tree in workgroup memory
+// (rowwise_tree.wgsl) or subgroup operations and one pass over the
+// subgroups' results (rowwise_subgroups.wgsl, where the device has them).
+{{REDUCTIONS}}
+
+fn forward_row(row: u32, lane: Lane, negate: bool, is_log: bool) {
     let cols = dispatch.cols;
     let first = row * cols;
     var key = -2147483647 - 1;
     var flags = 0u;
-    for (var j = local; j < cols; j = j + WORKGROUP_SIZE) {
+    for (var j = lane.local; j < cols; j = j + WORKGROUP_SIZE) {
         let v = load(first + j, negate);
         flags = combine_flags(flags, row_flags(v));
         key = select(max(key, wa_key(v)), key, wa_is_nan(v));
     }
-    shared_key[local] = key;
-    shared_bad[local] = flags;
-    reduce_key_bad(local);
-    let max_value = from_key(shared_key[0]);
-    let flags_of_row = shared_bad[0];
+    let row_stats = reduce_key_flags(lane, key, flags);
+    let max_value = from_key(row_stats.key);
+    let flags_of_row = row_stats.flags;
     var sum = vec2<f32>(0.0, 0.0);
-    for (var j = local; j < cols; j = j + WORKGROUP_SIZE) {
+    for (var j = lane.local; j < cols; j = j + WORKGROUP_SIZE) {
         sum = accumulate(sum, exp_pair(centred(load(first + j, negate), max_value)));
     }
-    shared_hi[local] = sum.x;
-    shared_lo[local] = sum.y;
-    reduce_sum(local);
-    let total = vec2<f32>(shared_hi[0], shared_lo[0]);
-    for (var j = local; j < cols; j = j + WORKGROUP_SIZE) {
+    let total = reduce_pair(lane, sum);
+    for (var j = lane.local; j < cols; j = j + WORKGROUP_SIZE) {
         output[first + j] = forward_result(load(first + j, negate), max_value, total, flags_of_row, is_log);
     }
 }
 
 // Backward: softmax dx = y (dy - sum(dy y)); log-softmax dx = dy -
 // e^ly sum(dy); softmin dx = -y (dy - sum(dy y)).
-fn backward_row(row: u32, local: u32, negate: bool, is_log: bool) {
+fn backward_row(row: u32, lane: Lane, negate: bool, is_log: bool) {
     let cols = dispatch.cols;
     let first = row * cols;
     var sum = vec2<f32>(0.0, 0.0);
-    for (var j = local; j < cols; j = j + WORKGROUP_SIZE) {
+    for (var j = lane.local; j < cols; j = j + WORKGROUP_SIZE) {
         sum = accumulate_term(sum, grad_output[first + j], input[first + j], is_log);
     }
-    shared_hi[local] = sum.x;
-    shared_lo[local] = sum.y;
-    reduce_sum(local);
-    let total = shared_hi[0] + shared_lo[0];
-    for (var j = local; j < cols; j = j + WORKGROUP_SIZE) {
+    let pair = reduce_pair(lane, sum);
+    let total = pair.x + pair.y;
+    for (var j = lane.local; j < cols; j = j + WORKGROUP_SIZE) {
         output[first + j] = backward_result(input[first + j], grad_output[first + j], total, negate, is_log);
     }
 }

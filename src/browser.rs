@@ -750,7 +750,7 @@ impl Browser {
         if rows == 0 {
             return Ok(Vec::new());
         }
-        let plan = rowwise::plan(op, false, rows, cols, short_row_limit);
+        let plan = rowwise::plan(op, false, rows, cols, short_row_limit, false);
         let mut out = self.run_plan(&plan, &[(1, x)], &[(3, x.len())])?;
         Ok(out.remove(0))
     }
@@ -769,7 +769,7 @@ impl Browser {
         if rows == 0 {
             return Ok(Vec::new());
         }
-        let plan = rowwise::plan(op, true, rows, cols, short_row_limit);
+        let plan = rowwise::plan(op, true, rows, cols, short_row_limit, false);
         let mut out = self.run_plan(&plan, &[(1, y), (2, grad_output)], &[(3, y.len())])?;
         Ok(out.remove(0))
     }

@@ -84,7 +84,8 @@ fn unified_memory(device_type: wgpu::DeviceType) -> bool {
 /// pipeline caches skip recompilation on the next start; on unified memory,
 /// mappable storage buffers spare the host-slice API its staging copies (on
 /// discrete GPUs they would be slow); on CPU adapters, 64-bit integers let
-/// the kernels move packed f32 pairs ([`crate::wgsl::Width::Packed`]).
+/// the kernels move packed f32 pairs ([`crate::wgsl::Width::Packed`]);
+/// subgroup operations shorten the row-wise kernels' reductions.
 pub fn recommended_features(adapter: &wgpu::Adapter) -> wgpu::Features {
     let device_type = adapter.get_info().device_type;
     let mut features = wgpu::Features::IMMEDIATES | wgpu::Features::PIPELINE_CACHE;
@@ -94,6 +95,8 @@ pub fn recommended_features(adapter: &wgpu::Adapter) -> wgpu::Features {
     if device_type == wgpu::DeviceType::Cpu {
         features |= wgpu::Features::SHADER_INT64;
     }
+    // The row-wise kernels' reductions (RowKernels).
+    features |= wgpu::Features::SUBGROUP;
     features & adapter.features()
 }
 

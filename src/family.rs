@@ -38,6 +38,7 @@ pub(crate) struct Plan {
 pub(crate) fn module_source(module: &str) -> String {
     match module {
         "rowwise" => crate::wgsl::rowwise_module(),
+        "rowwise_subgroups" => crate::wgsl::rowwise_module_subgroups(),
         "prelu" => crate::wgsl::prelu_module(),
         gated => crate::wgsl::gated_module(
             gated

@@ -72,6 +72,31 @@ pub const SHORT_ROW_CPU: usize = 4096;
 /// The module of the row-wise kernels: the function library, the template
 /// and an entry point per op, direction and row shape.
 pub fn rowwise_module() -> String {
+    compose_rowwise(false)
+}
+
+/// [`rowwise_module`] with its reductions on subgroup operations, for wgpu
+/// devices with `Features::SUBGROUP` (naga takes subgroup built-ins without
+/// `enable subgroups;`, and rejects that directive; a browser's WebGPU would
+/// need it first).
+pub fn rowwise_module_subgroups() -> String {
+    compose_rowwise(true)
+}
+
+fn compose_rowwise(subgroups: bool) -> String {
+    let (lane_params, lane, reductions) = if subgroups {
+        (
+            ", @builtin(subgroup_invocation_id) sub: u32, @builtin(subgroup_size) sub_size: u32",
+            "Lane(local, sub, sub_size)",
+            include_str!("../shaders/rowwise_subgroups.wgsl"),
+        )
+    } else {
+        (
+            "",
+            "Lane(local, 0u, 1u)",
+            include_str!("../shaders/rowwise_tree.wgsl"),
+        )
+    };
     let mut entries = String::new();
     for (_, name, negate, log) in TABLE {
         for (suffix, body) in [("", "forward"), ("_backward", "backward")] {
@@ -79,9 +104,9 @@ pub fn rowwise_module() -> String {
                 "@compute @workgroup_size(WORKGROUP_SIZE)\n\
                  fn {name}{suffix}(@builtin(workgroup_id) workgroup: vec3<u32>, \
                  @builtin(num_workgroups) workgroups: vec3<u32>, \
-                 @builtin(local_invocation_index) local: u32) {{\n    \
+                 @builtin(local_invocation_index) local: u32{lane_params}) {{\n    \
                  let row = row_of(workgroup, workgroups);\n    \
-                 if row < dispatch.rows {{\n        {body}_row(row, local, {negate}, {log});\n    }}\n}}\n\n\
+                 if row < dispatch.rows {{\n        {body}_row(row, {lane}, {negate}, {log});\n    }}\n}}\n\n\
                  @compute @workgroup_size(WORKGROUP_SIZE)\n\
                  fn {name}{suffix}_short(@builtin(workgroup_id) workgroup: vec3<u32>, \
                  @builtin(num_workgroups) workgroups: vec3<u32>, \
@@ -91,7 +116,9 @@ pub fn rowwise_module() -> String {
             ));
         }
     }
-    let template = include_str!("../shaders/rowwise.wgsl").replace("{{ENTRY_POINTS}}", &entries);
+    let template = include_str!("../shaders/rowwise.wgsl")
+        .replace("{{REDUCTIONS}}", reductions)
+        .replace("{{ENTRY_POINTS}}", &entries);
     format!("{}\n{template}", wgsl::library())
 }
 
@@ -104,12 +131,18 @@ pub(crate) fn plan(
     rows: usize,
     cols: usize,
     short_row_limit: usize,
+    subgroups: bool,
 ) -> Plan {
     // (A row walked by one invocation must stay inside llvmpipe's loop
     // limit too.)
     let short = cols <= short_row_limit.min(65_000);
     Plan {
-        module: "rowwise".into(),
+        module: if subgroups && !short {
+            "rowwise_subgroups"
+        } else {
+            "rowwise"
+        }
+        .into(),
         entry: entry(op, backward, short),
         data: FamilyDispatch {
             counts: [rows as u32, cols as u32, 0, 0],
@@ -171,6 +204,7 @@ pub(crate) fn rows_of(len: usize, cols: usize) -> Result<usize, Error> {
 pub struct RowKernels {
     pipelines: FamilyPipelines,
     short_row_limit: usize,
+    subgroups: bool,
 }
 
 impl fmt::Debug for RowKernels {
@@ -178,6 +212,7 @@ impl fmt::Debug for RowKernels {
         f.debug_struct("RowKernels")
             .field("pipelines", &self.pipelines.count())
             .field("short_row_limit", &self.short_row_limit)
+            .field("subgroups", &self.subgroups)
             .finish()
     }
 }
@@ -193,12 +228,27 @@ impl RowKernels {
 
     /// Row-wise kernels that run rows of up to `limit` columns one
     /// invocation per row and longer ones one workgroup per row (0: always
-    /// a workgroup). The results agree within the bounds either way.
+    /// a workgroup), with subgroup reductions where the device has
+    /// `Features::SUBGROUP`. The results agree within the bounds either way.
     pub fn with_short_row_limit(device: &wgpu::Device, limit: usize) -> Self {
+        let subgroups = device.features().contains(wgpu::Features::SUBGROUP);
+        Self::with_shape(device, limit, subgroups)
+    }
+
+    /// [`RowKernels::with_short_row_limit`], and the workgroup reductions on
+    /// subgroup operations or not (`subgroups` is ignored where the device
+    /// lacks `Features::SUBGROUP`).
+    pub fn with_shape(device: &wgpu::Device, limit: usize, subgroups: bool) -> Self {
         RowKernels {
             pipelines: FamilyPipelines::new(device, "rowwise"),
             short_row_limit: limit,
+            subgroups: subgroups && device.features().contains(wgpu::Features::SUBGROUP),
         }
+    }
+
+    /// Whether the workgroup reductions use subgroup operations.
+    pub fn uses_subgroups(&self) -> bool {
+        self.subgroups
     }
 
     fn record(
@@ -238,7 +288,14 @@ impl RowKernels {
         if rows == 0 {
             return Ok(());
         }
-        let plan = plan(op, grad_output.is_some(), rows, cols, self.short_row_limit);
+        let plan = plan(
+            op,
+            grad_output.is_some(),
+            rows,
+            cols,
+            self.short_row_limit,
+            self.subgroups,
+        );
         let mut bindings = vec![(1, &input), (3, &output)];
         if let Some(grad) = &grad_output {
             bindings.push((2, grad));

@@ -16,7 +16,9 @@
 use crate::Activation;
 pub use crate::gated::gated_module;
 pub use crate::prelu::prelu_module;
-pub use crate::rowwise::{MAX_COLS, SHORT_ROW, SHORT_ROW_CPU, rowwise_module};
+pub use crate::rowwise::{
+    MAX_COLS, SHORT_ROW, SHORT_ROW_CPU, rowwise_module, rowwise_module_subgroups,
+};
 
 /// Portable f32 helpers (`wa_exp`, `wa_expm1`, `wa_tanh`, NaN and sign tests).
 pub const MATH_WGSL: &str = include_str!("../shaders/math.wgsl");

@@ -11,14 +11,47 @@ use wgpu_activations::{Context, Error, RowKernels, RowOp, cpu};
 use crate::support::{Rng, adapters, describe};
 
 /// `op` through explicit kernels: one invocation per row up to `limit`
-/// columns, one workgroup per row beyond.
-fn run_forward_with(ctx: &Context, limit: usize, op: RowOp, x: &[f32], cols: usize) -> Vec<f32> {
-    let kernels = RowKernels::with_short_row_limit(ctx.device(), limit);
+/// columns, one workgroup per row beyond, its reductions on subgroup
+/// operations where `subgroups` and the device has them.
+fn run_forward_with(
+    ctx: &Context,
+    (limit, subgroups): (usize, bool),
+    op: RowOp,
+    x: &[f32],
+    cols: usize,
+) -> Vec<f32> {
+    let kernels = RowKernels::with_shape(ctx.device(), limit, subgroups);
     let tx = ctx.upload(x).unwrap();
     let out = ctx.upload(&vec![0.0; x.len()]).unwrap();
     let mut encoder = ctx.device().create_command_encoder(&Default::default());
     kernels
         .record_forward(&mut encoder, op, tx.region(), cols, out.region())
+        .unwrap();
+    ctx.queue().submit([encoder.finish()]);
+    ctx.read(&out).unwrap()
+}
+
+/// `op`'s backward through explicit kernels (see [`run_forward_with`]).
+fn run_backward_with(
+    ctx: &Context,
+    (limit, subgroups): (usize, bool),
+    op: RowOp,
+    (y, dy): (&[f32], &[f32]),
+    cols: usize,
+) -> Vec<f32> {
+    let kernels = RowKernels::with_shape(ctx.device(), limit, subgroups);
+    let (ty, tdy) = (ctx.upload(y).unwrap(), ctx.upload(dy).unwrap());
+    let out = ctx.upload(&vec![0.0; y.len()]).unwrap();
+    let mut encoder = ctx.device().create_command_encoder(&Default::default());
+    kernels
+        .record_backward(
+            &mut encoder,
+            op,
+            ty.region(),
+            tdy.region(),
+            cols,
+            out.region(),
+        )
         .unwrap();
     ctx.queue().submit([encoder.finish()]);
     ctx.read(&out).unwrap()
@@ -135,14 +168,26 @@ fn gpu_forward_within_4_ulps_on_every_adapter() {
     for ctx in adapters() {
         for (r, cols) in shapes {
             let x = rows(&mut rng, r, cols);
-            for (op, path) in RowOp::ALL
-                .into_iter()
-                .flat_map(|op| [(op, "context"), (op, "short"), (op, "workgroup")])
-            {
+            let has_subgroups = ctx.device().features().contains(wgpu::Features::SUBGROUP);
+            for (op, path) in RowOp::ALL.into_iter().flat_map(|op| {
+                [
+                    (op, "context"),
+                    (op, "short"),
+                    (op, "workgroup, tree"),
+                    (op, "workgroup, subgroups"),
+                ]
+            }) {
                 let got = match path {
                     "context" => run_forward(ctx, op, &x, cols),
-                    "short" if cols <= 65_000 => run_forward_with(ctx, usize::MAX, op, &x, cols),
-                    _ if r <= 4096 => run_forward_with(ctx, 0, op, &x, cols),
+                    "short" if cols <= 65_000 => {
+                        run_forward_with(ctx, (usize::MAX, false), op, &x, cols)
+                    }
+                    "workgroup, tree" if r <= 4096 => {
+                        run_forward_with(ctx, (0, false), op, &x, cols)
+                    }
+                    "workgroup, subgroups" if r <= 4096 && has_subgroups => {
+                        run_forward_with(ctx, (0, true), op, &x, cols)
+                    }
                     _ => continue,
                 };
                 assert_eq!(got.len(), x.len());
@@ -263,9 +308,21 @@ fn gpu_backward_matches_the_reference() {
             let dy: Vec<f32> = (0..x.len())
                 .map(|_| (rng.unit() * 4.0 - 2.0) as f32)
                 .collect();
-            for op in RowOp::ALL {
+            let shapes: [(&str, Option<(usize, bool)>); 4] = [
+                ("context", None),
+                ("short", Some((usize::MAX, false))),
+                ("workgroup, tree", Some((0, false))),
+                ("workgroup, subgroups", Some((0, true))),
+            ];
+            for (op, (path, shape)) in RowOp::ALL
+                .into_iter()
+                .flat_map(|op| shapes.iter().map(move |s| (op, *s)))
+            {
                 let y = run_forward(ctx, op, &x, cols);
-                let got = run_backward(ctx, op, &y, &dy, cols);
+                let got = match shape {
+                    None => run_backward(ctx, op, &y, &dy, cols),
+                    Some(shape) => run_backward_with(ctx, shape, op, (&y, &dy), cols),
+                };
                 for (row, ((yr, dr), gr)) in y
                     .chunks(cols)
                     .zip(dy.chunks(cols))
@@ -294,8 +351,8 @@ fn gpu_backward_matches_the_reference() {
                         let within = error <= bound;
                         if !both_nan && !within && failures.len() < 12 {
                             failures.push(format!(
-                                "{} {op} backward {r}x{cols}, row {row} col {j}: got {:e}, want \
-                                 {:e} (scale {scale:e})",
+                                "{} {op} backward ({path}) {r}x{cols}, row {row} col {j}: got \
+                                 {:e}, want {:e} (scale {scale:e})",
                                 describe(ctx),
                                 gr[j],
                                 want[j]

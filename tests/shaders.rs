@@ -81,6 +81,28 @@ fn family_modules_validate_without_optional_capabilities() {
     }
 }
 
+/// The row-wise module with subgroup reductions validates with the subgroup
+/// capability (and only the operations it uses).
+#[test]
+fn rowwise_subgroup_module_validates() {
+    let source = shader::rowwise_module_subgroups();
+    let module = naga::front::wgsl::parse_str(&source)
+        .unwrap_or_else(|e| panic!("{}", e.emit_to_string(&source)));
+    use naga::valid::{
+        Capabilities, ShaderStages, SubgroupOperationSet, ValidationFlags, Validator,
+    };
+    Validator::new(ValidationFlags::all(), Capabilities::SUBGROUP)
+        .subgroup_stages(ShaderStages::COMPUTE)
+        .subgroup_operations(
+            SubgroupOperationSet::BASIC
+                | SubgroupOperationSet::ARITHMETIC
+                | SubgroupOperationSet::SHUFFLE_RELATIVE,
+        )
+        .validate(&module)
+        .unwrap_or_else(|e| panic!("{}", e.emit_to_string(&source)));
+    assert!(nonfinite_constant_bitcasts(&module, &source).is_empty());
+}
+
 #[test]
 fn kernel_entry_points_are_the_three_modes_out_of_and_in_place() {
     let source = shader::elementwise_module(
