@@ -184,8 +184,15 @@ pub fn judge_on(
         return own;
     }
     let flushed = judge(act, mode, 0f32.copysign(x), grad_output, got);
-    let tiny = f64::from(got).abs() < MIN_NORMAL;
     let want_negative = reference(act, mode, x, grad_output).is_sign_negative();
+    flushed_or_own(own, flushed, got, want_negative)
+}
+
+/// The better of a result's judgement at its own inputs and at the inputs
+/// flushed, except that a zero or tiny result must have the sign of the
+/// reference at its own inputs (`want_negative`).
+fn flushed_or_own(own: Judgement, flushed: Judgement, got: f32, want_negative: bool) -> Judgement {
+    let tiny = f64::from(got).abs() < MIN_NORMAL;
     if tiny && got.is_sign_negative() != want_negative {
         return own;
     }
@@ -724,7 +731,6 @@ pub fn judge_gated_on(
     }
     let (a, b, g) = flushed_inputs;
     let flushed = judge_gated(kind, part, a, b, g, got);
-    let tiny = f64::from(got).abs() < MIN_NORMAL;
     let reference_negative = match part {
         GatedPart::Forward => cpu::gated_forward_f64(kind, value.into(), gate.into()),
         GatedPart::DValue => f64::from(grad_output) * cpu::forward_f64(kind.gate(), gate.into()),
@@ -733,13 +739,5 @@ pub fn judge_gated_on(
         }
     }
     .is_sign_negative();
-    if tiny && got.is_sign_negative() != reference_negative {
-        return own;
-    }
-    match (own.broken_rule, flushed.broken_rule) {
-        (None, Some(_)) => own,
-        (Some(_), None) => flushed,
-        _ if flushed.scaled < own.scaled => flushed,
-        _ => own,
-    }
+    flushed_or_own(own, flushed, got, reference_negative)
 }

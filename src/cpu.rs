@@ -512,19 +512,7 @@ pub fn gated_backward(
 
 /// Half of a packed row after the checks of the GPU path.
 fn packed_half(len: usize, row_len: usize) -> Result<usize, Error> {
-    if row_len == 0 || !row_len.is_multiple_of(2) {
-        return Err(Error::ShapeMismatch {
-            what: "row_len",
-            detail: format!("{row_len} is not a positive even number (rows are [value | gate])"),
-        });
-    }
-    if !len.is_multiple_of(row_len) {
-        return Err(Error::ShapeMismatch {
-            what: "x",
-            detail: format!("{len} elements are not whole rows of {row_len}"),
-        });
-    }
-    Ok(row_len / 2)
+    crate::gated::packed_half(len, row_len).map(|half| half as usize)
 }
 
 /// `x` is `[rows, row_len]`, rows `[value | gate]`: `[rows, row_len / 2]`.

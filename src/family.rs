@@ -130,28 +130,14 @@ impl FamilyPipelines {
         Ok(())
     }
 
-    /// Checks one region: usage, alignment and bounds (as the unary kernels do).
+    /// Checks one region: bound whole (at most the storage binding limit),
+    /// then usage, alignment and bounds as the unary kernels check them.
     pub(crate) fn check_region(
         &self,
         what: &'static str,
         region: &BufferRegion<'_>,
     ) -> Result<(), Error> {
-        let usage = region.buffer.usage();
-        if !usage.contains(wgpu::BufferUsages::STORAGE) {
-            return Err(Error::BufferUsage {
-                what,
-                required: wgpu::BufferUsages::STORAGE,
-                actual: usage,
-            });
-        }
-        if !region.offset.is_multiple_of(self.offset_alignment) {
-            return Err(Error::Misaligned {
-                what,
-                offset: region.offset,
-                alignment: self.offset_alignment,
-            });
-        }
-        let bytes = region.len as u64 * 4;
+        let bytes = region.byte_len();
         if bytes > self.max_binding_bytes {
             return Err(Error::TooLarge {
                 len: region.len,
@@ -159,15 +145,7 @@ impl FamilyPipelines {
                 max_bytes: self.max_binding_bytes,
             });
         }
-        let end = region.offset.checked_add(bytes);
-        if end.is_none_or(|end| end > region.buffer.size()) {
-            return Err(Error::OutOfRange {
-                what,
-                offset: region.offset,
-                bytes,
-                buffer_size: region.buffer.size(),
-            });
-        }
+        crate::kernels::check_region(what, region, self.offset_alignment)?;
         Ok(())
     }
 

@@ -523,31 +523,7 @@ impl Kernels {
 
     /// Checks one region: usage, alignment and bounds.
     fn check_region(&self, what: &'static str, region: &BufferRegion<'_>) -> Result<(), Error> {
-        let usage = region.buffer.usage();
-        if !usage.contains(wgpu::BufferUsages::STORAGE) {
-            return Err(Error::BufferUsage {
-                what,
-                required: wgpu::BufferUsages::STORAGE,
-                actual: usage,
-            });
-        }
-        if !region.offset.is_multiple_of(self.offset_alignment) {
-            return Err(Error::Misaligned {
-                what,
-                offset: region.offset,
-                alignment: self.offset_alignment,
-            });
-        }
-        let end = region.offset.checked_add(region.byte_len());
-        if end.is_none_or(|end| end > region.buffer.size()) {
-            return Err(Error::OutOfRange {
-                what,
-                offset: region.offset,
-                bytes: region.byte_len(),
-                buffer_size: region.buffer.size(),
-            });
-        }
-        Ok(())
+        check_region(what, region, self.offset_alignment)
     }
 
     /// Records `mode` of `act` into `encoder`: `output = f(input)`,
@@ -791,6 +767,40 @@ impl Kernels {
         let y = groups.div_ceil(x);
         (x as u32, y as u32)
     }
+}
+
+/// Checks one region of any kernel: `STORAGE` usage, an offset that is a
+/// multiple of `offset_alignment`, and bounds.
+pub(crate) fn check_region(
+    what: &'static str,
+    region: &BufferRegion<'_>,
+    offset_alignment: u64,
+) -> Result<(), Error> {
+    let usage = region.buffer.usage();
+    if !usage.contains(wgpu::BufferUsages::STORAGE) {
+        return Err(Error::BufferUsage {
+            what,
+            required: wgpu::BufferUsages::STORAGE,
+            actual: usage,
+        });
+    }
+    if !region.offset.is_multiple_of(offset_alignment) {
+        return Err(Error::Misaligned {
+            what,
+            offset: region.offset,
+            alignment: offset_alignment,
+        });
+    }
+    let end = region.offset.checked_add(region.byte_len());
+    if end.is_none_or(|end| end > region.buffer.size()) {
+        return Err(Error::OutOfRange {
+            what,
+            offset: region.offset,
+            bytes: region.byte_len(),
+            buffer_size: region.buffer.size(),
+        });
+    }
+    Ok(())
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
