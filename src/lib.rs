@@ -4,8 +4,15 @@
 //! shaders on [`wgpu`]: a forward, a derivative and a backward kernel per op,
 //! correct on every backend (NaN, infinities, signed zeros and kinks as
 //! `torch.nn` defines them), with an independent f64 CPU reference in [`cpu`].
-//! The same WGSL runs in a browser's WebGPU ([`wgsl::portable_module`];
-//! checked in headless Chromium through [`browser`]).
+//! Beyond element-wise: gated activations ([`Gated`]: GLU, SwiGLU, GeGLU,
+//! ReGLU), softmax, log-softmax and softmin over rows ([`RowOp`]), PReLU with
+//! learned slopes and RReLU in training, each with its backward, as host
+//! slices ([`Context::gated_forward`], [`Context::softmax`],
+//! [`Context::prelu`], [`Context::rrelu_train`]), resident tensors
+//! ([`Batch`]) and in the caller's encoder ([`GatedKernels`],
+//! [`RowKernels`], [`PreluKernels`]). The same WGSL runs in a browser's
+//! WebGPU ([`wgsl::portable_module`]; checked in headless Chromium through
+//! [`browser`]).
 //!
 //! ```no_run
 //! use wgpu_activations::{Activation, Context};
