@@ -544,13 +544,15 @@ impl Browser {
         };
         let input_lens: Vec<(u32, usize)> = inputs.iter().map(|(b, x)| (*b, x.len())).collect();
         let header = format!(
-            r#""family":true,"module":{module},"entry":"{}","data":[{}],"groups":{},"inputs":[{}],"outputs":[{}]"#,
+            r#""family":true,"module":{module},"entry":"{}","data":[{}],"groups":{},"grid":{},"inputs":[{}],"outputs":[{}]"#,
             plan.entry,
             data.iter()
                 .map(u32::to_string)
                 .collect::<Vec<_>>()
                 .join(","),
             plan.groups,
+            plan.grid
+                .map_or("null".to_string(), |[x, y, z]| format!("[{x},{y},{z}]")),
             list(&input_lens),
             list(outputs)
         );

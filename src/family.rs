@@ -31,7 +31,10 @@ pub(crate) struct Plan {
     pub(crate) module: String,
     pub(crate) entry: String,
     pub(crate) data: FamilyDispatch,
+    /// Workgroups, spread over an x-by-y grid by the dispatch.
     pub(crate) groups: u64,
+    /// An explicit x, y, z grid instead (`groups` is then its product).
+    pub(crate) grid: Option<[u32; 3]>,
 }
 
 /// The WGSL of a family module by its name in a [`Plan`].
@@ -126,7 +129,14 @@ impl FamilyPipelines {
         bindings: &[(u32, &BufferRegion<'_>)],
     ) -> Result<(), Error> {
         let pipeline = self.pipeline(&plan.module, &plan.entry, || module_source(&plan.module))?;
-        self.dispatch(encoder, &pipeline, &plan.data, bindings, plan.groups);
+        self.dispatch(
+            encoder,
+            &pipeline,
+            &plan.data,
+            bindings,
+            plan.groups,
+            plan.grid,
+        );
         Ok(())
     }
 
@@ -179,6 +189,7 @@ impl FamilyPipelines {
         data: &FamilyDispatch,
         bindings: &[(u32, &BufferRegion<'_>)],
         groups: u64,
+        grid: Option<[u32; 3]>,
     ) {
         let uniform = self
             .device
@@ -209,13 +220,14 @@ impl FamilyPipelines {
         let groups = groups.max(1);
         let x = groups.min(u64::from(self.max_workgroups_per_dimension));
         let y = groups.div_ceil(x);
+        let [x, y, z] = grid.unwrap_or([x as u32, y as u32, 1]);
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some("wgpu-activations.family.pass"),
             timestamp_writes: None,
         });
         pass.set_pipeline(pipeline);
         pass.set_bind_group(0, &bind_group, &[]);
-        pass.dispatch_workgroups(x as u32, y as u32, 1);
+        pass.dispatch_workgroups(x, y, z);
     }
 }
 

@@ -296,6 +296,7 @@ pub(crate) fn plan(kind: Gated, entry: &str, len: usize, half: u32) -> Plan {
             param: [0.0; 4],
         },
         groups: (len as u64).div_ceil(256),
+        grid: None,
     }
 }
 

@@ -252,19 +252,40 @@ impl PreluKernels {
 /// The dispatch of a PReLU entry point (or RReLU's backward) over `len`
 /// elements of `channels` slopes and `inner` elements per block; the
 /// slopes' gradient runs one workgroup per channel.
+/// PReLU's element-wise kernels over blocks of at least 256 elements
+/// (`inner >= 256`) run on a 3-D grid, x the 256-element pieces of a
+/// block, y the channel, z n (`_blocks` entry points: no division per
+/// element), while each dimension fits the device's limit; otherwise, and
+/// for the slopes' gradient (one workgroup per channel), a flat grid.
 pub(crate) fn prelu_plan(entry: &str, len: usize, channels: u32, inner: u32) -> Plan {
+    let elementwise = matches!(entry, "prelu_forward" | "prelu_backward_input");
+    let chunks = u64::from(inner).div_ceil(256);
+    let n = (len as u64)
+        .checked_div(u64::from(inner) * u64::from(channels))
+        .unwrap_or(0);
+    // WebGPU's default per-dimension limit, which every device meets.
+    let fits = |v: u64| v <= 65_535;
+    let blocks =
+        elementwise && inner >= 256 && fits(chunks) && fits(u64::from(channels)) && fits(n);
     Plan {
         module: "prelu".into(),
-        entry: entry.into(),
+        entry: if blocks {
+            format!("{entry}_blocks")
+        } else {
+            entry.into()
+        },
         data: FamilyDispatch {
             counts: [len as u32, channels, inner, 0],
             param: [0.0; 4],
         },
         groups: if entry == "prelu_backward_slopes" {
             u64::from(channels)
+        } else if blocks {
+            chunks * u64::from(channels) * n
         } else {
             (len as u64).div_ceil(256)
         },
+        grid: blocks.then_some([chunks as u32, channels, n as u32]),
     }
 }
 
@@ -279,6 +300,7 @@ pub(crate) fn rrelu_plan(len: usize, lower: f32, upper: f32, seed: u64) -> Plan 
             param: [lower, upper, f32::from_bits((seed >> 32) as u32), 0.0],
         },
         groups: (len as u64).div_ceil(256),
+        grid: None,
     }
 }
 

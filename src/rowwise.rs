@@ -153,6 +153,7 @@ pub(crate) fn plan(
         } else {
             rows as u64
         },
+        grid: None,
     }
 }
 

@@ -271,12 +271,21 @@ fn browser_kernel_families_meet_the_targets() {
         }
     }
     // PReLU and RReLU; the slope gradients' bits as on every wgpu adapter.
-    let shape = [3, 5, 97];
-    let len = 3 * 5 * 97;
+    // Blocks of 300: the 3-D grid of PReLU's block kernels.
+    let shape = [3, 5, 300];
+    let len = 3 * 5 * 300;
     let x: Vec<f32> = (0..len).map(|_| (rng.unit() * 16.0 - 8.0) as f32).collect();
     let dy: Vec<f32> = (0..len).map(|_| (rng.unit() * 4.0 - 2.0) as f32).collect();
     let slopes = [0.1f32, -0.2, 0.3, 0.25, 1.5];
     let (y, dx, ds) = browser.prelu(&x, &slopes, &dy, shape).unwrap();
+    let (y97, _, _) = browser
+        .prelu(&x[..3 * 5 * 97], &slopes, &dy[..3 * 5 * 97], [3, 5, 97])
+        .unwrap();
+    assert_eq!(
+        y97,
+        cpu::prelu(&x[..3 * 5 * 97], &slopes, [3, 5, 97]).unwrap(),
+        "prelu, blocks of 97"
+    );
     assert_eq!(
         y,
         cpu::prelu(&x, &slopes, shape).unwrap(),
