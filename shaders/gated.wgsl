@@ -125,3 +125,41 @@ fn backward_packed(
         out_value[p.y] = gate_gradient(g, a, b);
     }
 }
+
+// Rows whose halves hold 256 or more values, on a 3-D grid: x the
+// 256-element pieces of a half row, y and z the row (y + 65535 z): the row
+// comes from the grid instead of dividing each element's index (integer
+// division is scalarised on llvmpipe). (result index, value index), and
+// whether the element exists.
+fn row_pair(workgroup: vec3<u32>, local: u32) -> vec3<u32> {
+    let j = workgroup.x * WORKGROUP_SIZE + local;
+    let row = workgroup.z * 65535u + workgroup.y;
+    let inside = j < dispatch.half && row < dispatch.len / dispatch.half;
+    return vec3<u32>(row * dispatch.half + j, 2u * row * dispatch.half + j, u32(inside));
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn forward_packed_rows(
+    @builtin(workgroup_id) workgroup: vec3<u32>,
+    @builtin(local_invocation_index) local: u32,
+) {
+    let e = row_pair(workgroup, local);
+    if e.z != 0u {
+        out_value[e.x] = times_gate(value[e.y], value[e.y + dispatch.half]);
+    }
+}
+
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn backward_packed_rows(
+    @builtin(workgroup_id) workgroup: vec3<u32>,
+    @builtin(local_invocation_index) local: u32,
+) {
+    let e = row_pair(workgroup, local);
+    if e.z != 0u {
+        let a = value[e.y];
+        let b = value[e.y + dispatch.half];
+        let g = grad_output[e.x];
+        out_value[e.y] = times_gate(g, b);
+        out_value[e.y + dispatch.half] = gate_gradient(g, a, b);
+    }
+}

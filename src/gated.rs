@@ -286,17 +286,37 @@ pub(crate) fn packed_half(len: usize, row_len: usize) -> Result<u32, Error> {
     })
 }
 
-/// The dispatch of `entry` over `len` results (`half` a packed row).
+/// The dispatch of `entry` over `len` results (`half` a packed row). Packed
+/// rows whose halves hold 256 or more values run on a 3-D grid (`_rows`
+/// entry points: x the pieces of a half row, y and z the row), the others
+/// one element per invocation.
 pub(crate) fn plan(kind: Gated, entry: &str, len: usize, half: u32) -> Plan {
+    let packed = entry.ends_with("_packed");
+    let pieces = u64::from(half).div_ceil(256);
+    let rows = (len as u64).checked_div(u64::from(half)).unwrap_or(0);
+    let grid = (packed && half >= 256 && pieces <= 65_535 && rows <= 65_535 * 65_535).then(|| {
+        [
+            pieces as u32,
+            rows.min(65_535) as u32,
+            rows.div_ceil(65_535) as u32,
+        ]
+    });
     Plan {
         module: kind.name().to_string(),
-        entry: entry.to_string(),
+        entry: if grid.is_some() {
+            format!("{entry}_rows")
+        } else {
+            entry.to_string()
+        },
         data: FamilyDispatch {
             counts: [len as u32, half, 0, 0],
             param: [0.0; 4],
         },
-        groups: (len as u64).div_ceil(256),
-        grid: None,
+        groups: match grid {
+            Some([x, y, z]) => u64::from(x) * u64::from(y) * u64::from(z),
+            None => (len as u64).div_ceil(256),
+        },
+        grid,
     }
 }
 
