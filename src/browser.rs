@@ -509,12 +509,12 @@ impl Browser {
 
     /// Runs one family dispatch (`plan`) in the page: `inputs` uploaded to
     /// their bindings, `outputs` of the given lengths read back.
-    fn run_plan(
+    fn run_plan<const N: usize>(
         &self,
         plan: &Plan,
         inputs: &[(u32, &[f32])],
-        outputs: &[(u32, usize)],
-    ) -> Result<Vec<Vec<f32>>, Error> {
+        outputs: &[(u32, usize); N],
+    ) -> Result<[Vec<f32>; N], Error> {
         let module = {
             let mut ids = self.family_ids.lock().unwrap_or_else(|e| e.into_inner());
             let next = ids.len();
@@ -570,14 +570,11 @@ impl Browser {
             )));
         }
         let mut rest = flat.as_slice();
-        Ok(outputs
-            .iter()
-            .map(|(_, n)| {
-                let (head, tail) = rest.split_at(*n);
-                rest = tail;
-                head.to_vec()
-            })
-            .collect())
+        Ok(std::array::from_fn(|i| {
+            let (head, tail) = rest.split_at(outputs[i].1);
+            rest = tail;
+            head.to_vec()
+        }))
     }
 
     /// Waits until `ready` finds what it looks for in the state, a fault is
@@ -655,18 +652,6 @@ pub type PreluResults = (Vec<f32>, Vec<f32>, Vec<f32>);
 /// The kernel families in the browser: the same plans (module, entry point,
 /// dispatch data, workgroups) as on wgpu, with the same checks first.
 impl Browser {
-    fn same_len(what: &'static str, expected: usize, actual: usize) -> Result<(), Error> {
-        if expected == actual {
-            Ok(())
-        } else {
-            Err(Error::LengthMismatch {
-                what,
-                expected,
-                actual,
-            })
-        }
-    }
-
     /// [`crate::Context::gated_forward`] in the browser.
     pub fn gated_forward(
         &self,
@@ -674,13 +659,13 @@ impl Browser {
         value: &[f32],
         gate: &[f32],
     ) -> Result<Vec<f32>, Error> {
-        Self::same_len("gate", value.len(), gate.len())?;
+        Error::check_len("gate", value.len(), gate.len())?;
         if value.is_empty() {
             return Ok(Vec::new());
         }
         let plan = gated::plan(kind, "forward", value.len(), 0);
-        let mut out = self.run_plan(&plan, &[(1, value), (2, gate)], &[(4, value.len())])?;
-        Ok(out.remove(0))
+        let [out] = self.run_plan(&plan, &[(1, value), (2, gate)], &[(4, value.len())])?;
+        Ok(out)
     }
 
     /// [`crate::Context::gated_backward`] in the browser.
@@ -692,16 +677,15 @@ impl Browser {
         grad_output: &[f32],
     ) -> Result<(Vec<f32>, Vec<f32>), Error> {
         let n = value.len();
-        Self::same_len("gate", n, gate.len())?;
-        Self::same_len("grad_output", n, grad_output.len())?;
+        Error::check_len("gate", n, gate.len())?;
+        Error::check_len("grad_output", n, grad_output.len())?;
         if n == 0 {
             return Ok((Vec::new(), Vec::new()));
         }
         let plan = gated::plan(kind, "backward", n, 0);
         let inputs = [(1, value), (2, gate), (3, grad_output)];
-        let mut out = self.run_plan(&plan, &inputs, &[(4, n), (5, n)])?;
-        let d_gate = out.pop().expect("two outputs");
-        Ok((out.pop().expect("two outputs"), d_gate))
+        let [d_value, d_gate] = self.run_plan(&plan, &inputs, &[(4, n), (5, n)])?;
+        Ok((d_value, d_gate))
     }
 
     /// [`crate::Context::gated_forward_packed`] in the browser.
@@ -716,8 +700,8 @@ impl Browser {
             return Ok(Vec::new());
         }
         let plan = gated::plan(kind, "forward_packed", x.len() / 2, half);
-        let mut out = self.run_plan(&plan, &[(1, x)], &[(4, x.len() / 2)])?;
-        Ok(out.remove(0))
+        let [out] = self.run_plan(&plan, &[(1, x)], &[(4, x.len() / 2)])?;
+        Ok(out)
     }
 
     /// [`crate::Context::gated_backward_packed`] in the browser.
@@ -729,13 +713,13 @@ impl Browser {
         grad_output: &[f32],
     ) -> Result<Vec<f32>, Error> {
         let half = gated::packed_half(x.len(), row_len)?;
-        Self::same_len("grad_output", x.len() / 2, grad_output.len())?;
+        Error::check_len("grad_output", x.len() / 2, grad_output.len())?;
         if x.is_empty() {
             return Ok(Vec::new());
         }
         let plan = gated::plan(kind, "backward_packed", x.len() / 2, half);
-        let mut out = self.run_plan(&plan, &[(1, x), (3, grad_output)], &[(4, x.len())])?;
-        Ok(out.remove(0))
+        let [out] = self.run_plan(&plan, &[(1, x), (3, grad_output)], &[(4, x.len())])?;
+        Ok(out)
     }
 
     /// `op` over the rows of `cols` columns in the browser (rows of up to
@@ -753,8 +737,8 @@ impl Browser {
             return Ok(Vec::new());
         }
         let plan = rowwise::plan(op, false, rows, cols, short_row_limit, false);
-        let mut out = self.run_plan(&plan, &[(1, x)], &[(3, x.len())])?;
-        Ok(out.remove(0))
+        let [out] = self.run_plan(&plan, &[(1, x)], &[(3, x.len())])?;
+        Ok(out)
     }
 
     /// `op`'s backward from its output `y` in the browser.
@@ -767,13 +751,13 @@ impl Browser {
         short_row_limit: usize,
     ) -> Result<Vec<f32>, Error> {
         let rows = rowwise::rows_of(y.len(), cols)?;
-        Self::same_len("grad_output", y.len(), grad_output.len())?;
+        Error::check_len("grad_output", y.len(), grad_output.len())?;
         if rows == 0 {
             return Ok(Vec::new());
         }
         let plan = rowwise::plan(op, true, rows, cols, short_row_limit, false);
-        let mut out = self.run_plan(&plan, &[(1, y), (2, grad_output)], &[(3, y.len())])?;
-        Ok(out.remove(0))
+        let [out] = self.run_plan(&plan, &[(1, y), (2, grad_output)], &[(3, y.len())])?;
+        Ok(out)
     }
 
     /// [`crate::Context::prelu_backward`] in the browser (with the forward:
@@ -786,22 +770,22 @@ impl Browser {
         shape: [usize; 3],
     ) -> Result<PreluResults, Error> {
         let (channels, inner) = prelu::prelu_layout(x.len(), slopes.len(), shape)?;
-        Self::same_len("grad_output", x.len(), grad_output.len())?;
+        Error::check_len("grad_output", x.len(), grad_output.len())?;
         if x.is_empty() {
             return Ok((Vec::new(), Vec::new(), vec![0.0; slopes.len()]));
         }
         let n = x.len();
         let plan = |entry| prelu::prelu_plan(entry, n, channels, inner);
-        let y = self.run_plan(&plan("prelu_forward"), &[(1, x), (2, slopes)], &[(4, n)])?;
+        let [y] = self.run_plan(&plan("prelu_forward"), &[(1, x), (2, slopes)], &[(4, n)])?;
         let inputs = [(1, x), (2, slopes), (3, grad_output)];
-        let dx = self.run_plan(&plan("prelu_backward_input"), &inputs, &[(4, n)])?;
+        let [dx] = self.run_plan(&plan("prelu_backward_input"), &inputs, &[(4, n)])?;
         let inputs = [(1, x), (3, grad_output)];
-        let ds = self.run_plan(
+        let [ds] = self.run_plan(
             &plan("prelu_backward_slopes"),
             &inputs,
             &[(4, slopes.len())],
         )?;
-        Ok((y[0].clone(), dx[0].clone(), ds[0].clone()))
+        Ok((y, dx, ds))
     }
 
     /// [`crate::Context::rrelu_train`] in the browser: `(y, noise)`.
@@ -817,9 +801,8 @@ impl Browser {
             return Ok((Vec::new(), Vec::new()));
         }
         let plan = prelu::rrelu_plan(x.len(), lower, upper, seed);
-        let mut out = self.run_plan(&plan, &[(1, x)], &[(4, x.len()), (5, x.len())])?;
-        let noise = out.pop().expect("two outputs");
-        Ok((out.pop().expect("two outputs"), noise))
+        let [y, noise] = self.run_plan(&plan, &[(1, x)], &[(4, x.len()), (5, x.len())])?;
+        Ok((y, noise))
     }
 }
 

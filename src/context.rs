@@ -565,16 +565,16 @@ impl Context {
     /// region per entry of `output_lens`, reads every output back, one
     /// submission in all. Lengths of zero are allowed (regions of length 0
     /// that `record` must not dispatch over).
-    pub(crate) fn run_host(
+    pub(crate) fn run_host<const N: usize>(
         &self,
         inputs: &[&[f32]],
-        output_lens: &[usize],
+        output_lens: &[usize; N],
         record: impl FnOnce(
             &mut wgpu::CommandEncoder,
             &[BufferRegion<'_>],
             &[BufferRegion<'_>],
         ) -> Result<(), Error>,
-    ) -> Result<Vec<Vec<f32>>, Error> {
+    ) -> Result<[Vec<f32>; N], Error> {
         for len in inputs
             .iter()
             .map(|x| x.len())
@@ -644,20 +644,19 @@ impl Context {
                     }
                 });
         }
-        let mut outputs = Vec::with_capacity(output_lens.len());
-        for (readback, &len) in readbacks.into_iter().zip(output_lens) {
-            let mut out = crate::readback::output_vec(len);
+        let mut outputs: [Vec<f32>; N] = std::array::from_fn(|_| Vec::new());
+        for ((readback, &len), out) in readbacks.into_iter().zip(output_lens).zip(&mut outputs) {
+            *out = crate::readback::output_vec(len);
             if len > 0 {
                 crate::readback::read_f32_into(
                     device,
                     &readback,
                     submission.clone(),
                     self.poll_timeout,
-                    &mut out,
+                    out,
                 )?;
             }
             pool.give(Role::Readback, readback);
-            outputs.push(out);
         }
         for buffer in give_back {
             pool.give(Role::Storage, buffer);
@@ -818,13 +817,13 @@ impl Batch<'_> {
 
     /// Records into new tensors of `lens` elements (the kernel families'
     /// resident forms): `record` gets the encoder and their regions.
-    pub(crate) fn record_into_new(
+    pub(crate) fn record_into_new<const N: usize>(
         &mut self,
-        lens: &[usize],
+        lens: &[usize; N],
         record: impl FnOnce(&mut wgpu::CommandEncoder, &[BufferRegion<'_>]) -> Result<(), Error>,
-    ) -> Result<Vec<GpuTensor>, Error> {
+    ) -> Result<[GpuTensor; N], Error> {
         let ctx = self.ctx;
-        let mut outputs = Vec::with_capacity(lens.len());
+        let mut outputs = Vec::with_capacity(N);
         for &len in lens {
             let bytes = ctx.checked_bytes(len)?;
             let buffer = scoped(ctx.device(), || {
@@ -835,7 +834,10 @@ impl Batch<'_> {
         let regions: Vec<BufferRegion<'_>> = outputs.iter().map(GpuTensor::region).collect();
         let encoder = &mut self.encoder;
         scoped(ctx.device(), || record(encoder, &regions))??;
-        Ok(outputs)
+        // One tensor per length, so the conversion cannot fail.
+        outputs
+            .try_into()
+            .map_err(|_| unreachable!("record_into_new made one tensor per length"))
     }
 
     /// Submits what was recorded.

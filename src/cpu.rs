@@ -468,21 +468,9 @@ pub fn gated_backward_f64(kind: Gated, value: f64, gate: f64, grad_output: f64) 
     )
 }
 
-fn same_len(what: &'static str, expected: usize, actual: usize) -> Result<(), Error> {
-    if expected == actual {
-        Ok(())
-    } else {
-        Err(Error::LengthMismatch {
-            what,
-            expected,
-            actual,
-        })
-    }
-}
-
 /// `value * act(gate)` element-wise, each rounded once to f32.
 pub fn gated_forward(kind: Gated, value: &[f32], gate: &[f32]) -> Result<Vec<f32>, Error> {
-    same_len("gate", value.len(), gate.len())?;
+    Error::check_len("gate", value.len(), gate.len())?;
     Ok(value
         .iter()
         .zip(gate)
@@ -497,8 +485,8 @@ pub fn gated_backward(
     gate: &[f32],
     grad_output: &[f32],
 ) -> Result<(Vec<f32>, Vec<f32>), Error> {
-    same_len("gate", value.len(), gate.len())?;
-    same_len("grad_output", value.len(), grad_output.len())?;
+    Error::check_len("gate", value.len(), gate.len())?;
+    Error::check_len("grad_output", value.len(), grad_output.len())?;
     Ok(value
         .iter()
         .zip(gate)
@@ -537,7 +525,7 @@ pub fn gated_backward_packed(
     grad_output: &[f32],
 ) -> Result<Vec<f32>, Error> {
     let half = packed_half(x.len(), row_len)?;
-    same_len("grad_output", x.len() / 2, grad_output.len())?;
+    Error::check_len("grad_output", x.len() / 2, grad_output.len())?;
     let mut dx = vec![0.0f32; x.len()];
     for (r, row) in x.chunks(row_len.max(1)).enumerate() {
         for j in 0..half {
@@ -618,7 +606,7 @@ fn row_forward(op: RowOp, x: &[f32], cols: usize) -> Result<Vec<f32>, Error> {
 
 fn row_backward(op: RowOp, y: &[f32], dy: &[f32], cols: usize) -> Result<Vec<f32>, Error> {
     rows(y.len(), cols)?;
-    same_len("grad_output", y.len(), dy.len())?;
+    Error::check_len("grad_output", y.len(), dy.len())?;
     Ok(y.chunks(cols)
         .zip(dy.chunks(cols))
         .flat_map(|(y, dy)| row_backward_f64(op, y, dy).into_iter().map(|v| v as f32))
@@ -682,7 +670,7 @@ pub fn prelu_backward(
     shape: [usize; 3],
 ) -> Result<(Vec<f32>, Vec<f32>), Error> {
     let (channels, inner) = crate::prelu::prelu_layout(x.len(), slopes.len(), shape)?;
-    same_len("grad_output", x.len(), grad_output.len())?;
+    Error::check_len("grad_output", x.len(), grad_output.len())?;
     let channel = |i: usize| (i / inner as usize) % channels as usize;
     let mut sums = vec![0.0f64; slopes.len()];
     let dx = x
@@ -736,12 +724,7 @@ pub fn rrelu_train(
     seed: u64,
 ) -> Result<(Vec<f32>, Vec<f32>), Error> {
     Activation::Rrelu { lower, upper }.validate()?;
-    if u32::try_from(x.len()).is_err() {
-        return Err(Error::ShapeMismatch {
-            what: "x",
-            detail: format!("{} elements: more than u32 can index", x.len()),
-        });
-    }
+    crate::prelu::check_indexable(x.len())?;
     Ok(x.iter()
         .enumerate()
         .map(|(i, &v)| {

@@ -152,3 +152,24 @@ pub enum Error {
     #[error("waiting for the GPU failed: {0}")]
     Poll(#[from] wgpu::PollError),
 }
+
+impl Error {
+    /// `Ok` when `actual == expected`, else [`Error::LengthMismatch`] for
+    /// `what`: the one length check of the kernel families, their CPU
+    /// reference and the browser runner.
+    pub(crate) fn check_len(
+        what: &'static str,
+        expected: usize,
+        actual: usize,
+    ) -> Result<(), Error> {
+        if actual == expected {
+            Ok(())
+        } else {
+            Err(Error::LengthMismatch {
+                what,
+                expected,
+                actual,
+            })
+        }
+    }
+}

@@ -58,6 +58,8 @@ pub(crate) struct FamilyPipelines {
     max_workgroups_per_dimension: u32,
     offset_alignment: u64,
     max_binding_bytes: u64,
+    /// Shader modules by name, each compiled once for all its entry points.
+    modules: Mutex<HashMap<String, wgpu::ShaderModule>>,
     pipelines: Mutex<HashMap<(String, String), wgpu::ComputePipeline>>,
 }
 
@@ -70,6 +72,7 @@ impl FamilyPipelines {
             max_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
             offset_alignment: u64::from(limits.min_storage_buffer_offset_alignment).max(4),
             max_binding_bytes: limits.max_storage_buffer_binding_size,
+            modules: Mutex::new(HashMap::new()),
             pipelines: Mutex::new(HashMap::new()),
         }
     }
@@ -79,27 +82,27 @@ impl FamilyPipelines {
         lock(&self.pipelines).len()
     }
 
-    /// The pipeline of `entry` in the module named `module` (composed by
-    /// `source` on first use), with the layout WGSL derives from the entry
-    /// point. Shader and pipeline errors come back as [`Error::Gpu`].
-    pub(crate) fn pipeline(
-        &self,
-        module: &str,
-        entry: &str,
-        source: impl FnOnce() -> String,
-    ) -> Result<wgpu::ComputePipeline, Error> {
+    /// The pipeline of `entry` in the module named `module` (its WGSL from
+    /// [`module_source`], compiled once for all its entry points), with the
+    /// layout WGSL derives from the entry point. Shader and pipeline errors
+    /// come back as [`Error::Gpu`].
+    fn pipeline(&self, module: &str, entry: &str) -> Result<wgpu::ComputePipeline, Error> {
         let key = (module.to_string(), entry.to_string());
         if let Some(pipeline) = lock(&self.pipelines).get(&key) {
             return Ok(pipeline.clone());
         }
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let label = format!("{LABEL}.{}.{module}", self.family);
-        let shader = self
-            .device
-            .create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(&label),
-                source: wgpu::ShaderSource::Wgsl(source().into()),
-            });
+        let shader = lock(&self.modules)
+            .entry(module.to_string())
+            .or_insert_with(|| {
+                self.device
+                    .create_shader_module(wgpu::ShaderModuleDescriptor {
+                        label: Some(&label),
+                        source: wgpu::ShaderSource::Wgsl(module_source(module).into()),
+                    })
+            })
+            .clone();
         let label = format!("{label}.{entry}");
         let pipeline = self
             .device
@@ -115,6 +118,8 @@ impl FamilyPipelines {
                 cache: None,
             });
         if let Some(error) = pollster::block_on(scope.pop()) {
+            // Compile the module again next time rather than keep a bad one.
+            lock(&self.modules).remove(module);
             return Err(error.into());
         }
         lock(&self.pipelines).insert(key, pipeline.clone());
@@ -128,7 +133,7 @@ impl FamilyPipelines {
         plan: &Plan,
         bindings: &[(u32, &BufferRegion<'_>)],
     ) -> Result<(), Error> {
-        let pipeline = self.pipeline(&plan.module, &plan.entry, || module_source(&plan.module))?;
+        let pipeline = self.pipeline(&plan.module, &plan.entry)?;
         self.dispatch(
             encoder,
             &pipeline,

@@ -135,18 +135,6 @@ impl GatedKernels {
         }
     }
 
-    fn same_len(what: &'static str, region: &BufferRegion<'_>, len: usize) -> Result<(), Error> {
-        if region.len == len {
-            Ok(())
-        } else {
-            Err(Error::LengthMismatch {
-                what,
-                expected: len,
-                actual: region.len,
-            })
-        }
-    }
-
     /// `output = value * act(gate)`; all regions of one length.
     pub fn record_forward(
         &self,
@@ -156,8 +144,8 @@ impl GatedKernels {
         gate: BufferRegion<'_>,
         output: BufferRegion<'_>,
     ) -> Result<(), Error> {
-        Self::same_len("gate", &gate, value.len)?;
-        Self::same_len("output", &output, value.len)?;
+        Error::check_len("gate", value.len, gate.len)?;
+        Error::check_len("output", value.len, output.len)?;
         let p = &self.pipelines;
         p.check_region("value", &value)?;
         p.check_region("gate", &gate)?;
@@ -189,7 +177,7 @@ impl GatedKernels {
             ("d_value", &d_value),
             ("d_gate", &d_gate),
         ] {
-            Self::same_len(what, region, value.len)?;
+            Error::check_len(what, value.len, region.len)?;
         }
         let p = &self.pipelines;
         for (what, region) in [
@@ -226,7 +214,7 @@ impl GatedKernels {
         output: BufferRegion<'_>,
     ) -> Result<(), Error> {
         let half = packed_half(x.len, row_len)?;
-        Self::same_len("output", &output, x.len / 2)?;
+        Error::check_len("output", x.len / 2, output.len)?;
         let p = &self.pipelines;
         p.check_region("x", &x)?;
         p.check_region("output", &output)?;
@@ -250,8 +238,8 @@ impl GatedKernels {
         dx: BufferRegion<'_>,
     ) -> Result<(), Error> {
         let half = packed_half(x.len, row_len)?;
-        Self::same_len("grad_output", &grad_output, x.len / 2)?;
-        Self::same_len("dx", &dx, x.len)?;
+        Error::check_len("grad_output", x.len / 2, grad_output.len)?;
+        Error::check_len("dx", x.len, dx.len)?;
         let p = &self.pipelines;
         p.check_region("x", &x)?;
         p.check_region("grad_output", &grad_output)?;
@@ -329,10 +317,10 @@ impl Context {
         gate: &[f32],
     ) -> Result<Vec<f32>, Error> {
         let kernels = self.gated_kernels();
-        let mut out = self.run_host(&[value, gate], &[value.len()], |encoder, i, o| {
+        let [out] = self.run_host(&[value, gate], &[value.len()], |encoder, i, o| {
             kernels.record_forward(encoder, kind, i[0], i[1], o[0])
         })?;
-        Ok(out.remove(0))
+        Ok(out)
     }
 
     /// `(d_value, d_gate)` of [`Context::gated_forward`] in one pass.
@@ -345,11 +333,11 @@ impl Context {
     ) -> Result<(Vec<f32>, Vec<f32>), Error> {
         let kernels = self.gated_kernels();
         let n = value.len();
-        let mut out = self.run_host(&[value, gate, grad_output], &[n, n], |encoder, i, o| {
-            kernels.record_backward(encoder, kind, i[0], i[1], i[2], o[0], o[1])
-        })?;
-        let d_gate = out.pop().expect("two outputs");
-        Ok((out.pop().expect("two outputs"), d_gate))
+        let [d_value, d_gate] =
+            self.run_host(&[value, gate, grad_output], &[n, n], |encoder, i, o| {
+                kernels.record_backward(encoder, kind, i[0], i[1], i[2], o[0], o[1])
+            })?;
+        Ok((d_value, d_gate))
     }
 
     /// `x` is `[rows, row_len]`, `row_len = 2d` even, each row `[value |
@@ -362,10 +350,10 @@ impl Context {
     ) -> Result<Vec<f32>, Error> {
         packed_half(x.len(), row_len)?;
         let kernels = self.gated_kernels();
-        let mut out = self.run_host(&[x], &[x.len() / 2], |encoder, i, o| {
+        let [out] = self.run_host(&[x], &[x.len() / 2], |encoder, i, o| {
             kernels.record_forward_packed(encoder, kind, i[0], row_len, o[0])
         })?;
-        Ok(out.remove(0))
+        Ok(out)
     }
 
     /// The gradient `[rows, row_len]` (rows `[d_value | d_gate]`) of
@@ -379,10 +367,10 @@ impl Context {
     ) -> Result<Vec<f32>, Error> {
         packed_half(x.len(), row_len)?;
         let kernels = self.gated_kernels();
-        let mut out = self.run_host(&[x, grad_output], &[x.len()], |encoder, i, o| {
+        let [out] = self.run_host(&[x, grad_output], &[x.len()], |encoder, i, o| {
             kernels.record_backward_packed(encoder, kind, i[0], row_len, i[1], o[0])
         })?;
-        Ok(out.remove(0))
+        Ok(out)
     }
 }
 
@@ -395,10 +383,10 @@ impl Batch<'_> {
         gate: &GpuTensor,
     ) -> Result<GpuTensor, Error> {
         let kernels = self.context().gated_kernels();
-        let mut out = self.record_into_new(&[value.len()], |encoder, o| {
+        let [out] = self.record_into_new(&[value.len()], |encoder, o| {
             kernels.record_forward(encoder, kind, value.region(), gate.region(), o[0])
         })?;
-        Ok(out.remove(0))
+        Ok(out)
     }
 
     /// Records [`Context::gated_backward`] over resident tensors: `(d_value, d_gate)`.
@@ -411,12 +399,11 @@ impl Batch<'_> {
     ) -> Result<(GpuTensor, GpuTensor), Error> {
         let kernels = self.context().gated_kernels();
         let n = value.len();
-        let mut out = self.record_into_new(&[n, n], |encoder, o| {
+        let [d_value, d_gate] = self.record_into_new(&[n, n], |encoder, o| {
             let (v, g, dy) = (value.region(), gate.region(), grad_output.region());
             kernels.record_backward(encoder, kind, v, g, dy, o[0], o[1])
         })?;
-        let d_gate = out.pop().expect("two outputs");
-        Ok((out.pop().expect("two outputs"), d_gate))
+        Ok((d_value, d_gate))
     }
 
     /// Records [`Context::gated_forward_packed`] over a resident tensor.
@@ -428,10 +415,10 @@ impl Batch<'_> {
     ) -> Result<GpuTensor, Error> {
         packed_half(x.len(), row_len)?;
         let kernels = self.context().gated_kernels();
-        let mut out = self.record_into_new(&[x.len() / 2], |encoder, o| {
+        let [out] = self.record_into_new(&[x.len() / 2], |encoder, o| {
             kernels.record_forward_packed(encoder, kind, x.region(), row_len, o[0])
         })?;
-        Ok(out.remove(0))
+        Ok(out)
     }
 
     /// Records [`Context::gated_backward_packed`] over resident tensors.
@@ -444,11 +431,11 @@ impl Batch<'_> {
     ) -> Result<GpuTensor, Error> {
         packed_half(x.len(), row_len)?;
         let kernels = self.context().gated_kernels();
-        let mut out = self.record_into_new(&[x.len()], |encoder, o| {
+        let [out] = self.record_into_new(&[x.len()], |encoder, o| {
             let (x, dy) = (x.region(), grad_output.region());
             kernels.record_backward_packed(encoder, kind, x, row_len, dy, o[0])
         })?;
-        Ok(out.remove(0))
+        Ok(out)
     }
 }
 

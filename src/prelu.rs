@@ -48,11 +48,7 @@ pub(crate) fn prelu_layout(
             detail: format!("{slopes} slopes for {c} channels: give one per channel, or one"),
         });
     }
-    let too_big = |_| Error::ShapeMismatch {
-        what: "x",
-        detail: format!("{len} elements: more than u32 can index"),
-    };
-    u32::try_from(len).map_err(too_big)?;
+    check_indexable(len)?;
     // One shared slope: a single channel spanning [c, inner].
     let (channels, inner) = if slopes == c {
         (c, inner)
@@ -86,16 +82,15 @@ impl fmt::Debug for PreluKernels {
     }
 }
 
-fn same_len(what: &'static str, region: &BufferRegion<'_>, len: usize) -> Result<(), Error> {
-    if region.len == len {
-        Ok(())
-    } else {
-        Err(Error::LengthMismatch {
-            what,
-            expected: len,
-            actual: region.len,
+/// Fails with [`Error::ShapeMismatch`] where `len` elements cannot be
+/// indexed by a u32 (the kernels' element index).
+pub(crate) fn check_indexable(len: usize) -> Result<(), Error> {
+    u32::try_from(len)
+        .map(|_| ())
+        .map_err(|_| Error::ShapeMismatch {
+            what: "x",
+            detail: format!("{len} elements: more than u32 can index"),
         })
-    }
 }
 
 impl PreluKernels {
@@ -139,7 +134,7 @@ impl PreluKernels {
         output: BufferRegion<'_>,
     ) -> Result<(), Error> {
         let (channels, inner) = prelu_layout(x.len, slopes.len, shape)?;
-        same_len("output", &output, x.len)?;
+        Error::check_len("output", x.len, output.len)?;
         self.check(&[("output", &output)], &[("x", &x), ("slopes", &slopes)])?;
         if x.len == 0 {
             return Ok(());
@@ -167,9 +162,9 @@ impl PreluKernels {
         d_slopes: BufferRegion<'_>,
     ) -> Result<(), Error> {
         let (channels, inner) = prelu_layout(x.len, slopes.len, shape)?;
-        same_len("grad_output", &grad_output, x.len)?;
-        same_len("dx", &dx, x.len)?;
-        same_len("d_slopes", &d_slopes, slopes.len)?;
+        Error::check_len("grad_output", x.len, grad_output.len)?;
+        Error::check_len("dx", x.len, dx.len)?;
+        Error::check_len("d_slopes", slopes.len, d_slopes.len)?;
         self.check(
             &[("dx", &dx), ("d_slopes", &d_slopes)],
             &[
@@ -209,12 +204,9 @@ impl PreluKernels {
         noise: BufferRegion<'_>,
     ) -> Result<(), Error> {
         Activation::Rrelu { lower, upper }.validate()?;
-        same_len("y", &y, x.len)?;
-        same_len("noise", &noise, x.len)?;
-        u32::try_from(x.len).map_err(|_| Error::ShapeMismatch {
-            what: "x",
-            detail: format!("{} elements: more than u32 can index", x.len),
-        })?;
+        Error::check_len("y", x.len, y.len)?;
+        Error::check_len("noise", x.len, noise.len)?;
+        check_indexable(x.len)?;
         self.check(&[("y", &y), ("noise", &noise)], &[("x", &x)])?;
         if x.len == 0 {
             return Ok(());
@@ -231,8 +223,8 @@ impl PreluKernels {
         grad_output: BufferRegion<'_>,
         dx: BufferRegion<'_>,
     ) -> Result<(), Error> {
-        same_len("grad_output", &grad_output, noise.len)?;
-        same_len("dx", &dx, noise.len)?;
+        Error::check_len("grad_output", noise.len, grad_output.len)?;
+        Error::check_len("dx", noise.len, dx.len)?;
         self.check(
             &[("dx", &dx)],
             &[("noise", &noise), ("grad_output", &grad_output)],
@@ -321,10 +313,10 @@ impl Context {
     pub fn prelu(&self, x: &[f32], slopes: &[f32], shape: [usize; 3]) -> Result<Vec<f32>, Error> {
         prelu_layout(x.len(), slopes.len(), shape)?;
         let kernels = self.prelu_kernels();
-        let mut out = self.run_host(&[x, slopes], &[x.len()], |encoder, i, o| {
+        let [out] = self.run_host(&[x, slopes], &[x.len()], |encoder, i, o| {
             kernels.record_prelu(encoder, i[0], i[1], shape, o[0])
         })?;
-        Ok(out.remove(0))
+        Ok(out)
     }
 
     /// `(dx, d_slopes)` of [`Context::prelu`]: `dx = dy * (x > 0 ? 1 :
@@ -340,11 +332,10 @@ impl Context {
         prelu_layout(x.len(), slopes.len(), shape)?;
         let kernels = self.prelu_kernels();
         let lens = [x.len(), slopes.len()];
-        let mut out = self.run_host(&[x, slopes, grad_output], &lens, |encoder, i, o| {
+        let [dx, d_slopes] = self.run_host(&[x, slopes, grad_output], &lens, |encoder, i, o| {
             kernels.record_prelu_backward(encoder, i[0], i[1], i[2], shape, o[0], o[1])
         })?;
-        let d_slopes = out.pop().expect("two outputs");
-        Ok((out.pop().expect("two outputs"), d_slopes))
+        Ok((dx, d_slopes))
     }
 
     /// RReLU in training: `(y, noise)`, `noise` the slope each element used
@@ -361,11 +352,10 @@ impl Context {
     ) -> Result<(Vec<f32>, Vec<f32>), Error> {
         Activation::Rrelu { lower, upper }.validate()?;
         let kernels = self.prelu_kernels();
-        let mut out = self.run_host(&[x], &[x.len(), x.len()], |encoder, i, o| {
+        let [y, noise] = self.run_host(&[x], &[x.len(), x.len()], |encoder, i, o| {
             kernels.record_rrelu_train(encoder, i[0], lower, upper, seed, o[0], o[1])
         })?;
-        let noise = out.pop().expect("two outputs");
-        Ok((out.pop().expect("two outputs"), noise))
+        Ok((y, noise))
     }
 
     /// The backward of [`Context::rrelu_train`]: `dy * noise`.
@@ -375,10 +365,10 @@ impl Context {
         grad_output: &[f32],
     ) -> Result<Vec<f32>, Error> {
         let kernels = self.prelu_kernels();
-        let mut out = self.run_host(&[noise, grad_output], &[noise.len()], |encoder, i, o| {
+        let [out] = self.run_host(&[noise, grad_output], &[noise.len()], |encoder, i, o| {
             kernels.record_rrelu_backward(encoder, i[0], i[1], o[0])
         })?;
-        Ok(out.remove(0))
+        Ok(out)
     }
 }
 
@@ -392,10 +382,10 @@ impl Batch<'_> {
     ) -> Result<GpuTensor, Error> {
         prelu_layout(x.len(), slopes.len(), shape)?;
         let kernels = self.context().prelu_kernels();
-        let mut out = self.record_into_new(&[x.len()], |encoder, o| {
+        let [out] = self.record_into_new(&[x.len()], |encoder, o| {
             kernels.record_prelu(encoder, x.region(), slopes.region(), shape, o[0])
         })?;
-        Ok(out.remove(0))
+        Ok(out)
     }
 
     /// Records [`Context::prelu_backward`] over resident tensors: `(dx, d_slopes)`.
@@ -408,12 +398,11 @@ impl Batch<'_> {
     ) -> Result<(GpuTensor, GpuTensor), Error> {
         prelu_layout(x.len(), slopes.len(), shape)?;
         let kernels = self.context().prelu_kernels();
-        let mut out = self.record_into_new(&[x.len(), slopes.len()], |encoder, o| {
+        let [dx, d_slopes] = self.record_into_new(&[x.len(), slopes.len()], |encoder, o| {
             let (x, s, dy) = (x.region(), slopes.region(), grad_output.region());
             kernels.record_prelu_backward(encoder, x, s, dy, shape, o[0], o[1])
         })?;
-        let d_slopes = out.pop().expect("two outputs");
-        Ok((out.pop().expect("two outputs"), d_slopes))
+        Ok((dx, d_slopes))
     }
 
     /// Records [`Context::rrelu_train`] over a resident tensor: `(y, noise)`.
@@ -426,11 +415,10 @@ impl Batch<'_> {
     ) -> Result<(GpuTensor, GpuTensor), Error> {
         Activation::Rrelu { lower, upper }.validate()?;
         let kernels = self.context().prelu_kernels();
-        let mut out = self.record_into_new(&[x.len(), x.len()], |encoder, o| {
+        let [y, noise] = self.record_into_new(&[x.len(), x.len()], |encoder, o| {
             kernels.record_rrelu_train(encoder, x.region(), lower, upper, seed, o[0], o[1])
         })?;
-        let noise = out.pop().expect("two outputs");
-        Ok((out.pop().expect("two outputs"), noise))
+        Ok((y, noise))
     }
 }
 

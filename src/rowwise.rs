@@ -264,23 +264,12 @@ impl RowKernels {
         ),
     ) -> Result<(), Error> {
         let rows = rows_of(input.len, cols)?;
-        let same = |what, region: &BufferRegion<'_>| {
-            if region.len == input.len {
-                Ok(())
-            } else {
-                Err(Error::LengthMismatch {
-                    what,
-                    expected: input.len,
-                    actual: region.len,
-                })
-            }
-        };
-        same("output", &output)?;
+        Error::check_len("output", input.len, output.len)?;
         let p = &self.pipelines;
         p.check_region("input", &input)?;
         p.check_region("output", &output)?;
         if let Some(grad) = &grad_output {
-            same("grad_output", grad)?;
+            Error::check_len("grad_output", input.len, grad.len)?;
             p.check_region("grad_output", grad)?;
             p.check_no_aliasing(&[&output], &[&input, grad])?;
         } else {
@@ -336,10 +325,10 @@ impl Context {
     fn row_forward(&self, op: RowOp, x: &[f32], cols: usize) -> Result<Vec<f32>, Error> {
         rows_of(x.len(), cols)?;
         let kernels = self.row_kernels();
-        let mut out = self.run_host(&[x], &[x.len()], |encoder, i, o| {
+        let [out] = self.run_host(&[x], &[x.len()], |encoder, i, o| {
             kernels.record_forward(encoder, op, i[0], cols, o[0])
         })?;
-        Ok(out.remove(0))
+        Ok(out)
     }
 
     fn row_backward(
@@ -351,10 +340,10 @@ impl Context {
     ) -> Result<Vec<f32>, Error> {
         rows_of(y.len(), cols)?;
         let kernels = self.row_kernels();
-        let mut out = self.run_host(&[y, grad_output], &[y.len()], |encoder, i, o| {
+        let [out] = self.run_host(&[y, grad_output], &[y.len()], |encoder, i, o| {
             kernels.record_backward(encoder, op, i[0], i[1], cols, o[0])
         })?;
-        Ok(out.remove(0))
+        Ok(out)
     }
 
     /// Softmax over the last dimension of `[rows, cols]` (max-subtracted:
@@ -426,10 +415,10 @@ impl Batch<'_> {
     ) -> Result<GpuTensor, Error> {
         rows_of(x.len(), cols)?;
         let kernels = self.context().row_kernels();
-        let mut out = self.record_into_new(&[x.len()], |encoder, o| {
+        let [out] = self.record_into_new(&[x.len()], |encoder, o| {
             kernels.record_forward(encoder, op, x.region(), cols, o[0])
         })?;
-        Ok(out.remove(0))
+        Ok(out)
     }
 
     /// Records `op`'s backward from its output `y` and `grad_output`.
@@ -442,10 +431,10 @@ impl Batch<'_> {
     ) -> Result<GpuTensor, Error> {
         rows_of(y.len(), cols)?;
         let kernels = self.context().row_kernels();
-        let mut out = self.record_into_new(&[y.len()], |encoder, o| {
+        let [out] = self.record_into_new(&[y.len()], |encoder, o| {
             kernels.record_backward(encoder, op, y.region(), grad_output.region(), cols, o[0])
         })?;
-        Ok(out.remove(0))
+        Ok(out)
     }
 }
 

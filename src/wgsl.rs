@@ -70,13 +70,6 @@ pub(crate) fn has_scaled(act: &Activation, direction: &str) -> bool {
     ACTIVATIONS_WGSL.contains(&format!("fn {}_{direction}_scaled(", act.name()))
 }
 
-/// True when activations.wgsl defines `act`'s derivative in scaled form
-/// (`<name>_derivative_scaled`), so that the backward multiplies by its
-/// factors one after the other.
-pub(crate) fn has_scaled_derivative(act: &Activation) -> bool {
-    has_scaled(act, "derivative")
-}
-
 /// One entry point of the element-wise template.
 pub const ENTRY_TEMPLATE_WGSL: &str = include_str!("../shaders/entry.wgsl");
 
@@ -169,7 +162,7 @@ pub fn elementwise_module(
         Width::Packed => ("vec4<u64>", ELEMENT_PACKED_WGSL, VEC4_MAP, VEC4_MAP2),
         Width::Scalar => ("f32", ELEMENT_FLOAT_WGSL, "F(v)", "F(grad, v)"),
     };
-    let backward = if has_scaled_derivative(act) {
+    let backward = if has_scaled(act, "derivative") {
         format!(
             "let d = {};\n    return (grad * d.x) * d.y;",
             call(act, "derivative_scaled")
