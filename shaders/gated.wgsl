@@ -2,8 +2,8 @@
 // and its backward, over separate value and gate buffers or over packed rows
 // [value | gate] (PyTorch's GLU(dim=-1) order: the first half of each row is
 // the value, the second the gate). src/gated.rs composes a module per kind
-// as the function library (math.wgsl, normal.wgsl, activations.wgsl) + this
-// file, filling (written «NAME» here, double-braced in the code):
+// as the function library (math.wgsl, normal.wgsl, activations.wgsl) +
+// family.wgsl + this file, filling (written «NAME» here, double-braced in the code):
 //   «GATE_FORWARD»     act(b) as a scaled pair: the gate activation's own
 //                      forward, e.g. `silu_forward_scaled(b)`, or
 //                      `vec2<f32>(relu_forward(b), 1.0)`
@@ -34,8 +34,6 @@ struct Dispatch {
 // Backward over separate buffers: d_gate.
 @group(0) @binding(5) var<storage, read_write> out_gate: array<f32>;
 
-const WORKGROUP_SIZE: u32 = 256u;
-
 fn gate_forward(b: f32) -> vec2<f32> {
     return {{GATE_FORWARD}};
 }
@@ -57,15 +55,24 @@ fn gate_gradient(g: f32, a: f32, b: f32) -> f32 {
     return ((g * a) * d.x) * d.y;
 }
 
-fn element(workgroup: vec3<u32>, workgroups: vec3<u32>, local: u32) -> u32 {
-    return (workgroup.y * workgroups.x + workgroup.x) * WORKGROUP_SIZE + local;
+// Element i of the result of packed rows: the index of its value (its gate
+// is half a row further).
+fn packed_value(i: u32) -> u32 {
+    return i + (i / dispatch.half) * dispatch.half;
 }
 
-// Element i of the result of packed rows: (index of its value, of its gate).
-fn packed_pair(i: u32) -> vec2<u32> {
-    let row = i / dispatch.half;
-    let a = i + row * dispatch.half;
-    return vec2<u32>(a, a + dispatch.half);
+// Packed rows, both grids: result o from the value at a and its gate.
+fn forward_pair(o: u32, a: u32) {
+    out_value[o] = times_gate(value[a], value[a + dispatch.half]);
+}
+
+// Packed rows, both grids: the gradient [d_value | d_gate] of result o.
+fn backward_pair(o: u32, a: u32) {
+    let x = value[a];
+    let b = value[a + dispatch.half];
+    let g = grad_output[o];
+    out_value[a] = times_gate(g, b);
+    out_value[a + dispatch.half] = gate_gradient(g, x, b);
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -104,8 +111,7 @@ fn forward_packed(
 ) {
     let i = element(workgroup, workgroups, local);
     if i < dispatch.len {
-        let p = packed_pair(i);
-        out_value[i] = times_gate(value[p.x], value[p.y]);
+        forward_pair(i, packed_value(i));
     }
 }
 
@@ -117,12 +123,7 @@ fn backward_packed(
 ) {
     let i = element(workgroup, workgroups, local);
     if i < dispatch.len {
-        let p = packed_pair(i);
-        let a = value[p.x];
-        let b = value[p.y];
-        let g = grad_output[i];
-        out_value[p.x] = times_gate(g, b);
-        out_value[p.y] = gate_gradient(g, a, b);
+        backward_pair(i, packed_value(i));
     }
 }
 
@@ -145,7 +146,7 @@ fn forward_packed_rows(
 ) {
     let e = row_pair(workgroup, local);
     if e.z != 0u {
-        out_value[e.x] = times_gate(value[e.y], value[e.y + dispatch.half]);
+        forward_pair(e.x, e.y);
     }
 }
 
@@ -156,10 +157,6 @@ fn backward_packed_rows(
 ) {
     let e = row_pair(workgroup, local);
     if e.z != 0u {
-        let a = value[e.y];
-        let b = value[e.y + dispatch.half];
-        let g = grad_output[e.x];
-        out_value[e.y] = times_gate(g, b);
-        out_value[e.y + dispatch.half] = gate_gradient(g, a, b);
+        backward_pair(e.x, e.y);
     }
 }

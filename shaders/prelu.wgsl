@@ -1,6 +1,6 @@
 // wgpu-activations: PReLU with learned slopes over [n, c, inner] (a slope
 // per channel), and RReLU in training (a random slope per element). Composed
-// by src/prelu.rs after the function library: both use LeakyReLU's own
+// by src/prelu.rs after the function library and family.wgsl: both use LeakyReLU's own
 // functions (leaky_relu_forward, leaky_relu_derivative), so no activation's
 // math is written twice.
 
@@ -26,14 +26,8 @@ struct Dispatch {
 // RReLU training: the slopes used (1 where x > 0, as PyTorch's noise).
 @group(0) @binding(5) var<storage, read_write> noise: array<f32>;
 
-const WORKGROUP_SIZE: u32 = 256u;
-
 var<workgroup> shared_hi: array<f32, WORKGROUP_SIZE>;
 var<workgroup> shared_lo: array<f32, WORKGROUP_SIZE>;
-
-fn element(workgroup: vec3<u32>, workgroups: vec3<u32>, local: u32) -> u32 {
-    return (workgroup.y * workgroups.x + workgroup.x) * WORKGROUP_SIZE + local;
-}
 
 // The slope of element i: its channel's.
 fn slope_of(i: u32) -> f32 {
@@ -119,7 +113,7 @@ fn prelu_backward_slopes(
     @builtin(num_workgroups) workgroups: vec3<u32>,
     @builtin(local_invocation_index) local: u32,
 ) {
-    let channel = workgroup.y * workgroups.x + workgroup.x;
+    let channel = workgroup_index(workgroup, workgroups);
     if channel >= dispatch.channels {
         return;
     }

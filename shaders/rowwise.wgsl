@@ -1,14 +1,13 @@
 // wgpu-activations: the row-wise kernels (softmax, log-softmax, softmin and
 // their backward) over the last dimension of a row-major [rows, cols]
-// tensor. src/rowwise.rs composes a module as the function library + this
-// file. Two shapes of every kernel:
+// tensor. src/rowwise.rs composes a module as the function library +
+// family.wgsl + this file. Two shapes of every kernel:
 //   <name>        one workgroup per row: each invocation walks the row with
 //                 a stride of WORKGROUP_SIZE, then a tree reduction in
 //                 workgroup memory (any number of columns);
 //   <name>_short  one invocation per row, for short rows (many rows of a few
 //                 columns would leave most of a workgroup idle; on CPU
 //                 adapters, where barriers are dear, up to 4096 columns).
-// Workgroups form an x-by-y grid (index y * num_workgroups.x + x).
 //
 // Accuracy: the maximum is taken on order keys (no float max: drivers differ
 // on NaN), x - max is carried exactly as a pair (TwoSum: e^(d + e) =
@@ -30,8 +29,6 @@ struct Dispatch {
 @group(0) @binding(1) var<storage, read> input: array<f32>;
 @group(0) @binding(2) var<storage, read> grad_output: array<f32>;
 @group(0) @binding(3) var<storage, read_write> output: array<f32>;
-
-const WORKGROUP_SIZE: u32 = 256u;
 
 var<workgroup> shared_key: array<i32, WORKGROUP_SIZE>;
 var<workgroup> shared_bad: array<u32, WORKGROUP_SIZE>;
@@ -216,10 +213,6 @@ fn backward_result(y: f32, dy: f32, total: f32, negate: bool, is_log: bool) -> f
     return select(select(softmax, -softmax, negate), dy - wa_exp(y) * total, is_log);
 }
 
-fn row_of(workgroup: vec3<u32>, workgroups: vec3<u32>) -> u32 {
-    return workgroup.y * workgroups.x + workgroup.x;
-}
-
 // ---- One invocation per row (short rows) ---------------------------------
 
 fn forward_short(row: u32, negate: bool, is_log: bool) {
@@ -256,10 +249,6 @@ fn backward_short(row: u32, negate: bool, is_log: bool) {
     for (var j = 0u; j < cols; j = j + 1u) {
         output[first + j] = backward_result(input[first + j], grad_output[first + j], total, negate, is_log);
     }
-}
-
-fn short_row(workgroup: vec3<u32>, workgroups: vec3<u32>, local: u32) -> u32 {
-    return row_of(workgroup, workgroups) * WORKGROUP_SIZE + local;
 }
 
 {{ENTRY_POINTS}}

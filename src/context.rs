@@ -347,47 +347,18 @@ impl Context {
         if x.is_empty() {
             return Ok(());
         }
-        let bytes = self.checked_bytes(x.len())?;
+        self.checked_bytes(x.len())?;
         let device = &self.inner.device;
-        let pool = &self.inner.pool;
-        let direct = self.inner.mapped_storage;
+        let mut staging = HostStaging::new(self);
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("wgpu-activations.host"),
         });
-        // Buffers to map for writing again once the GPU is done, and buffers
-        // to hand back to the pool after the readback.
-        let mut remap = Vec::new();
-        let mut give_back = Vec::new();
-        let readable = scoped(device, || -> Result<wgpu::Buffer, Error> {
-            let mut upload =
-                |data: &[f32], encoder: &mut wgpu::CommandEncoder| -> Result<wgpu::Buffer, Error> {
-                    let role = if direct {
-                        Role::MappedInput
-                    } else {
-                        Role::Upload
-                    };
-                    let mapped = pool.take(role, bytes);
-                    crate::readback::write_mapped(&mapped, bytemuck::cast_slice(data))?;
-                    mapped.unmap();
-                    remap.push((role, mapped.clone()));
-                    if direct {
-                        return Ok(mapped);
-                    }
-                    let storage = pool.take(Role::Storage, bytes);
-                    encoder.copy_buffer_to_buffer(&mapped, 0, &storage, 0, bytes);
-                    give_back.push((Role::Storage, storage.clone()));
-                    Ok(storage)
-                };
-            let input = upload(x, &mut encoder)?;
-            let grad = grad_output.map(|g| upload(g, &mut encoder)).transpose()?;
-            let output = pool.take(
-                if direct {
-                    Role::MappedOutput
-                } else {
-                    Role::Storage
-                },
-                bytes,
-            );
+        let readable = scoped(device, || -> Result<(Role, wgpu::Buffer), Error> {
+            let input = staging.upload(&mut encoder, x)?;
+            let grad = grad_output
+                .map(|g| staging.upload(&mut encoder, g))
+                .transpose()?;
+            let output = staging.output(x.len());
             let region = |buffer| BufferRegion::new(buffer, 0, x.len());
             self.inner.kernels.record(
                 &mut encoder,
@@ -397,38 +368,14 @@ impl Context {
                 grad.as_ref().map(region),
                 region(&output),
             )?;
-            if direct {
-                return Ok(output);
-            }
-            let readback = pool.take(Role::Readback, bytes);
-            encoder.copy_buffer_to_buffer(&output, 0, &readback, 0, bytes);
-            give_back.push((Role::Storage, output));
-            Ok(readback)
+            Ok(staging.readable(&mut encoder, output, x.len()))
         })??;
         let submission = scoped(device, || self.inner.queue.submit([encoder.finish()]))?;
-        // Written-to buffers go back to the pool once mapped again (that
-        // happens during the wait below).
-        for (role, buffer) in remap {
-            let pool = pool.clone();
-            buffer
-                .clone()
-                .slice(..)
-                .map_async(wgpu::MapMode::Write, move |mapped| {
-                    if mapped.is_ok() {
-                        pool.give(role, buffer);
-                    }
-                });
-        }
-        crate::readback::read_f32_into(device, &readable, submission, self.poll_timeout, out)?;
-        let readable_role = if direct {
-            Role::MappedOutput
-        } else {
-            Role::Readback
-        };
-        pool.give(readable_role, readable);
-        for (role, buffer) in give_back {
-            pool.give(role, buffer);
-        }
+        staging.submitted();
+        let (role, buffer) = readable;
+        crate::readback::read_f32_into(device, &buffer, submission, self.poll_timeout, out)?;
+        self.inner.pool.give(role, buffer);
+        staging.finish();
         Ok(())
     }
 
@@ -583,30 +530,17 @@ impl Context {
             self.checked_bytes(len)?;
         }
         let device = &self.inner.device;
-        let pool = &self.inner.pool;
+        let mut staging = HostStaging::new(self);
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("wgpu-activations.host"),
         });
-        let mut remap = Vec::new();
-        let mut give_back = Vec::new();
-        let readbacks = scoped(device, || -> Result<Vec<wgpu::Buffer>, Error> {
-            let mut storage_in = Vec::new();
-            for data in inputs {
-                let bytes = data.len() as u64 * 4;
-                let storage = pool.take(Role::Storage, bytes);
-                if !data.is_empty() {
-                    let mapped = pool.take(Role::Upload, bytes);
-                    crate::readback::write_mapped(&mapped, bytemuck::cast_slice(data))?;
-                    mapped.unmap();
-                    encoder.copy_buffer_to_buffer(&mapped, 0, &storage, 0, bytes);
-                    remap.push(mapped);
-                }
-                storage_in.push(storage);
-            }
-            let storage_out: Vec<wgpu::Buffer> = output_lens
+        let readables = scoped(device, || -> Result<Vec<(Role, wgpu::Buffer)>, Error> {
+            let storage_in = inputs
                 .iter()
-                .map(|&len| pool.take(Role::Storage, len as u64 * 4))
-                .collect();
+                .map(|data| staging.upload(&mut encoder, data))
+                .collect::<Result<Vec<_>, Error>>()?;
+            let storage_out: Vec<wgpu::Buffer> =
+                output_lens.iter().map(|&len| staging.output(len)).collect();
             {
                 let in_regions: Vec<BufferRegion<'_>> = storage_in
                     .iter()
@@ -620,47 +554,31 @@ impl Context {
                     .collect();
                 record(&mut encoder, &in_regions, &out_regions)?;
             }
-            let mut readbacks = Vec::new();
-            for (buffer, &len) in storage_out.iter().zip(output_lens) {
-                let bytes = len as u64 * 4;
-                let readback = pool.take(Role::Readback, bytes);
-                if bytes > 0 {
-                    encoder.copy_buffer_to_buffer(buffer, 0, &readback, 0, bytes);
-                }
-                readbacks.push(readback);
-            }
-            give_back.extend(storage_in.into_iter().chain(storage_out));
-            Ok(readbacks)
+            Ok(storage_out
+                .into_iter()
+                .zip(output_lens)
+                .map(|(buffer, &len)| staging.readable(&mut encoder, buffer, len))
+                .collect())
         })??;
         let submission = scoped(device, || self.inner.queue.submit([encoder.finish()]))?;
-        for buffer in remap {
-            let pool = pool.clone();
-            buffer
-                .clone()
-                .slice(..)
-                .map_async(wgpu::MapMode::Write, move |mapped| {
-                    if mapped.is_ok() {
-                        pool.give(Role::Upload, buffer);
-                    }
-                });
-        }
+        staging.submitted();
         let mut outputs: [Vec<f32>; N] = std::array::from_fn(|_| Vec::new());
-        for ((readback, &len), out) in readbacks.into_iter().zip(output_lens).zip(&mut outputs) {
+        for (((role, buffer), &len), out) in
+            readables.into_iter().zip(output_lens).zip(&mut outputs)
+        {
             *out = crate::readback::output_vec(len);
             if len > 0 {
                 crate::readback::read_f32_into(
                     device,
-                    &readback,
+                    &buffer,
                     submission.clone(),
                     self.poll_timeout,
                     out,
                 )?;
             }
-            pool.give(Role::Readback, readback);
+            self.inner.pool.give(role, buffer);
         }
-        for buffer in give_back {
-            pool.give(Role::Storage, buffer);
-        }
+        staging.finish();
         Ok(outputs)
     }
 
@@ -684,6 +602,115 @@ impl Context {
             });
         }
         Ok(bytes)
+    }
+}
+
+/// The pool buffers of one host-slice call: inputs written from the host
+/// and outputs read back by it, bound directly where kernels may bind
+/// mappable buffers (unified memory), else through staging copies. Written
+/// buffers go back to the pool once mapped again, the others after the
+/// readback ([`HostStaging::finish`]).
+struct HostStaging {
+    pool: Arc<Pool>,
+    direct: bool,
+    /// Buffers the host wrote, to map for writing again after the submission.
+    remap: Vec<(Role, wgpu::Buffer)>,
+    /// Buffers to hand back to the pool after the readback.
+    give_back: Vec<(Role, wgpu::Buffer)>,
+}
+
+impl HostStaging {
+    fn new(context: &Context) -> Self {
+        HostStaging {
+            pool: context.inner.pool.clone(),
+            direct: context.inner.mapped_storage,
+            remap: Vec::new(),
+            give_back: Vec::new(),
+        }
+    }
+
+    /// A storage buffer holding `data`: written directly, or staged and
+    /// copied by `encoder`.
+    fn upload(
+        &mut self,
+        encoder: &mut wgpu::CommandEncoder,
+        data: &[f32],
+    ) -> Result<wgpu::Buffer, Error> {
+        let bytes = data.len() as u64 * 4;
+        if data.is_empty() {
+            let storage = self.pool.take(Role::Storage, bytes);
+            self.give_back.push((Role::Storage, storage.clone()));
+            return Ok(storage);
+        }
+        let role = if self.direct {
+            Role::MappedInput
+        } else {
+            Role::Upload
+        };
+        let mapped = self.pool.take(role, bytes);
+        crate::readback::write_mapped(&mapped, bytemuck::cast_slice(data))?;
+        mapped.unmap();
+        self.remap.push((role, mapped.clone()));
+        if self.direct {
+            return Ok(mapped);
+        }
+        let storage = self.pool.take(Role::Storage, bytes);
+        encoder.copy_buffer_to_buffer(&mapped, 0, &storage, 0, bytes);
+        self.give_back.push((Role::Storage, storage.clone()));
+        Ok(storage)
+    }
+
+    /// A storage buffer for an output of `len` values.
+    fn output(&self, len: usize) -> wgpu::Buffer {
+        let role = if self.direct {
+            Role::MappedOutput
+        } else {
+            Role::Storage
+        };
+        self.pool.take(role, len as u64 * 4)
+    }
+
+    /// The buffer to read `output`'s `len` values from, with its pool role:
+    /// `output` itself, or a readback buffer `encoder` copies it into.
+    fn readable(
+        &mut self,
+        encoder: &mut wgpu::CommandEncoder,
+        output: wgpu::Buffer,
+        len: usize,
+    ) -> (Role, wgpu::Buffer) {
+        if self.direct {
+            return (Role::MappedOutput, output);
+        }
+        let bytes = len as u64 * 4;
+        let readback = self.pool.take(Role::Readback, bytes);
+        if bytes > 0 {
+            encoder.copy_buffer_to_buffer(&output, 0, &readback, 0, bytes);
+        }
+        self.give_back.push((Role::Storage, output));
+        (Role::Readback, readback)
+    }
+
+    /// After the submission: written buffers go back to the pool once mapped
+    /// again (that happens during the readback's wait).
+    fn submitted(&mut self) {
+        for (role, buffer) in self.remap.drain(..) {
+            let pool = self.pool.clone();
+            buffer
+                .clone()
+                .slice(..)
+                .map_async(wgpu::MapMode::Write, move |mapped| {
+                    if mapped.is_ok() {
+                        pool.give(role, buffer);
+                    }
+                });
+        }
+    }
+
+    /// After the readback: the other buffers back to the pool.
+    fn finish(self) {
+        for (role, buffer) in self.give_back {
+            self.pool.give(role, buffer);
+        }
     }
 }
 

@@ -37,6 +37,17 @@ pub(crate) struct Plan {
     pub(crate) grid: Option<[u32; 3]>,
 }
 
+/// A family module: the function library, `shaders/family.wgsl` (the
+/// workgroup size and grid indexing every family kernel shares) and the
+/// family's `template`.
+pub(crate) fn compose(template: &str) -> String {
+    format!(
+        "{}\n{}\n{template}",
+        crate::wgsl::library(),
+        include_str!("../shaders/family.wgsl")
+    )
+}
+
 /// The WGSL of a family module by its name in a [`Plan`].
 pub(crate) fn module_source(module: &str) -> String {
     match module {
@@ -145,35 +156,30 @@ impl FamilyPipelines {
         Ok(())
     }
 
-    /// Checks one region: bound whole (at most the storage binding limit),
-    /// then usage, alignment and bounds as the unary kernels check them.
-    pub(crate) fn check_region(
+    /// Checks the regions of one call before anything is recorded: each
+    /// bound whole (at most the storage binding limit), then usage,
+    /// alignment and bounds as the unary kernels check them; then
+    /// [`Error::Aliasing`] where a written region shares a buffer with any
+    /// other region of the call.
+    pub(crate) fn check_call(
         &self,
-        what: &'static str,
-        region: &BufferRegion<'_>,
+        written: &[(&'static str, &BufferRegion<'_>)],
+        read: &[(&'static str, &BufferRegion<'_>)],
     ) -> Result<(), Error> {
-        let bytes = region.byte_len();
-        if bytes > self.max_binding_bytes {
-            return Err(Error::TooLarge {
-                len: region.len,
-                bytes,
-                max_bytes: self.max_binding_bytes,
-            });
+        for (what, region) in written.iter().chain(read) {
+            let bytes = region.byte_len();
+            if bytes > self.max_binding_bytes {
+                return Err(Error::TooLarge {
+                    len: region.len,
+                    bytes,
+                    max_bytes: self.max_binding_bytes,
+                });
+            }
+            crate::kernels::check_region(what, region, self.offset_alignment)?;
         }
-        crate::kernels::check_region(what, region, self.offset_alignment)?;
-        Ok(())
-    }
-
-    /// Fails with [`Error::Aliasing`] when a written region shares a buffer
-    /// with any other region.
-    pub(crate) fn check_no_aliasing(
-        &self,
-        written: &[&BufferRegion<'_>],
-        read: &[&BufferRegion<'_>],
-    ) -> Result<(), Error> {
-        for (i, w) in written.iter().enumerate() {
-            let others = written.iter().skip(i + 1).chain(read.iter());
-            if others.into_iter().any(|r| r.buffer == w.buffer) {
+        for (i, (_, w)) in written.iter().enumerate() {
+            let others = written[i + 1..].iter().chain(read);
+            if others.into_iter().any(|(_, r)| r.buffer == w.buffer) {
                 return Err(Error::Aliasing {
                     what: "an output shares a buffer with another region of the call",
                     mode: crate::Mode::Forward,

@@ -110,7 +110,8 @@ impl fmt::Debug for GatedKernels {
     }
 }
 
-/// The module of `kind`: the function library and `shaders/gated.wgsl`.
+/// The module of `kind`: the function library, `shaders/family.wgsl` and
+/// `shaders/gated.wgsl`.
 pub fn gated_module(kind: Gated) -> String {
     let gate = kind.gate();
     let call = |suffix: &str| format!("{}_{suffix}(b)", gate.name());
@@ -124,7 +125,7 @@ pub fn gated_module(kind: Gated) -> String {
     let template = include_str!("../shaders/gated.wgsl")
         .replace("{{GATE_FORWARD}}", &scaled("forward"))
         .replace("{{GATE_DERIVATIVE}}", &scaled("derivative"));
-    format!("{}\n{template}", wgsl::library())
+    crate::family::compose(&template)
 }
 
 impl GatedKernels {
@@ -147,10 +148,10 @@ impl GatedKernels {
         Error::check_len("gate", value.len, gate.len)?;
         Error::check_len("output", value.len, output.len)?;
         let p = &self.pipelines;
-        p.check_region("value", &value)?;
-        p.check_region("gate", &gate)?;
-        p.check_region("output", &output)?;
-        p.check_no_aliasing(&[&output], &[&value, &gate])?;
+        p.check_call(
+            &[("output", &output)],
+            &[("value", &value), ("gate", &gate)],
+        )?;
         if value.len == 0 {
             return Ok(());
         }
@@ -180,16 +181,14 @@ impl GatedKernels {
             Error::check_len(what, value.len, region.len)?;
         }
         let p = &self.pipelines;
-        for (what, region) in [
-            ("value", &value),
-            ("gate", &gate),
-            ("grad_output", &grad_output),
-            ("d_value", &d_value),
-            ("d_gate", &d_gate),
-        ] {
-            p.check_region(what, region)?;
-        }
-        p.check_no_aliasing(&[&d_value, &d_gate], &[&value, &gate, &grad_output])?;
+        p.check_call(
+            &[("d_value", &d_value), ("d_gate", &d_gate)],
+            &[
+                ("value", &value),
+                ("gate", &gate),
+                ("grad_output", &grad_output),
+            ],
+        )?;
         if value.len == 0 {
             return Ok(());
         }
@@ -216,9 +215,7 @@ impl GatedKernels {
         let half = packed_half(x.len, row_len)?;
         Error::check_len("output", x.len / 2, output.len)?;
         let p = &self.pipelines;
-        p.check_region("x", &x)?;
-        p.check_region("output", &output)?;
-        p.check_no_aliasing(&[&output], &[&x])?;
+        p.check_call(&[("output", &output)], &[("x", &x)])?;
         if output.len == 0 {
             return Ok(());
         }
@@ -241,10 +238,7 @@ impl GatedKernels {
         Error::check_len("grad_output", x.len / 2, grad_output.len)?;
         Error::check_len("dx", x.len, dx.len)?;
         let p = &self.pipelines;
-        p.check_region("x", &x)?;
-        p.check_region("grad_output", &grad_output)?;
-        p.check_region("dx", &dx)?;
-        p.check_no_aliasing(&[&dx], &[&x, &grad_output])?;
+        p.check_call(&[("dx", &dx)], &[("x", &x), ("grad_output", &grad_output)])?;
         if grad_output.len == 0 {
             return Ok(());
         }

@@ -17,8 +17,10 @@ pub(crate) enum Role {
     /// `STORAGE | MAP_WRITE`, kept mapped while in the pool: a kernel input
     /// written directly from the host (unified-memory adapters).
     MappedInput,
-    /// `STORAGE | MAP_READ`, unmapped: a kernel output read directly by the
-    /// host (unified-memory adapters).
+    /// `STORAGE | MAP_READ | COPY_DST`, unmapped: a kernel output read
+    /// directly by the host (unified-memory adapters); `COPY_DST` for
+    /// outputs a call clears rather than computes (PReLU's slope gradient
+    /// over an empty input).
     MappedOutput,
 }
 
@@ -33,7 +35,11 @@ impl Role {
             Role::Upload => wgpu::BufferUsages::MAP_WRITE | wgpu::BufferUsages::COPY_SRC,
             Role::Readback => wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             Role::MappedInput => wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::MAP_WRITE,
-            Role::MappedOutput => wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::MAP_READ,
+            Role::MappedOutput => {
+                wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::MAP_READ
+                    | wgpu::BufferUsages::COPY_DST
+            }
         }
     }
 

@@ -6,16 +6,12 @@
 use std::fmt;
 
 use crate::family::{FamilyDispatch, FamilyPipelines, Plan};
-use crate::{Activation, Batch, BufferRegion, Context, Error, GpuTensor, wgsl};
+use crate::{Activation, Batch, BufferRegion, Context, Error, GpuTensor};
 
-/// The module of the PReLU and RReLU kernels: the function library and
-/// `shaders/prelu.wgsl`.
+/// The module of the PReLU and RReLU kernels: the function library,
+/// `shaders/family.wgsl` and `shaders/prelu.wgsl`.
 pub fn prelu_module() -> String {
-    format!(
-        "{}\n{}",
-        wgsl::library(),
-        include_str!("../shaders/prelu.wgsl")
-    )
+    crate::family::compose(include_str!("../shaders/prelu.wgsl"))
 }
 
 /// The most elements that share one slope (n times inner, or everything for
@@ -101,28 +97,6 @@ impl PreluKernels {
         }
     }
 
-    fn run(
-        &self,
-        encoder: &mut wgpu::CommandEncoder,
-        plan: Plan,
-        bindings: &[(u32, &BufferRegion<'_>)],
-    ) -> Result<(), Error> {
-        self.pipelines.run(encoder, &plan, bindings)
-    }
-
-    fn check(
-        &self,
-        written: &[(&'static str, &BufferRegion<'_>)],
-        read: &[(&'static str, &BufferRegion<'_>)],
-    ) -> Result<(), Error> {
-        for (what, region) in written.iter().chain(read) {
-            self.pipelines.check_region(what, region)?;
-        }
-        let w: Vec<&BufferRegion<'_>> = written.iter().map(|(_, r)| *r).collect();
-        let r: Vec<&BufferRegion<'_>> = read.iter().map(|(_, r)| *r).collect();
-        self.pipelines.check_no_aliasing(&w, &r)
-    }
-
     /// `output = x > 0 ? x : slope[channel] * x` over `x` of `shape
     /// = [n, c, inner]`, `slopes` one per channel or one.
     pub fn record_prelu(
@@ -135,16 +109,14 @@ impl PreluKernels {
     ) -> Result<(), Error> {
         let (channels, inner) = prelu_layout(x.len, slopes.len, shape)?;
         Error::check_len("output", x.len, output.len)?;
-        self.check(&[("output", &output)], &[("x", &x), ("slopes", &slopes)])?;
+        self.pipelines
+            .check_call(&[("output", &output)], &[("x", &x), ("slopes", &slopes)])?;
         if x.len == 0 {
             return Ok(());
         }
         let bindings = [(1, &x), (2, &slopes), (4, &output)];
-        self.run(
-            encoder,
-            prelu_plan("prelu_forward", x.len, channels, inner),
-            &bindings,
-        )
+        let plan = prelu_plan("prelu_forward", x.len, channels, inner);
+        self.pipelines.run(encoder, &plan, &bindings)
     }
 
     /// `dx = dy * (x > 0 ? 1 : slope)` and `d_slopes[channel]`, the sum over
@@ -165,7 +137,7 @@ impl PreluKernels {
         Error::check_len("grad_output", x.len, grad_output.len)?;
         Error::check_len("dx", x.len, dx.len)?;
         Error::check_len("d_slopes", slopes.len, d_slopes.len)?;
-        self.check(
+        self.pipelines.check_call(
             &[("dx", &dx), ("d_slopes", &d_slopes)],
             &[
                 ("x", &x),
@@ -176,16 +148,24 @@ impl PreluKernels {
         if x.len == 0 {
             // Nothing to sum: the gradient of every slope is 0.
             if d_slopes.len > 0 {
+                let usage = d_slopes.buffer.usage();
+                if !usage.contains(wgpu::BufferUsages::COPY_DST) {
+                    return Err(Error::BufferUsage {
+                        what: "d_slopes (cleared for an empty x)",
+                        required: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                        actual: usage,
+                    });
+                }
                 encoder.clear_buffer(d_slopes.buffer, d_slopes.offset, Some(d_slopes.byte_len()));
             }
             return Ok(());
         }
         let bindings = [(1, &x), (2, &slopes), (3, &grad_output), (4, &dx)];
         let plan = prelu_plan("prelu_backward_input", x.len, channels, inner);
-        self.run(encoder, plan, &bindings)?;
+        self.pipelines.run(encoder, &plan, &bindings)?;
         let bindings = [(1, &x), (3, &grad_output), (4, &d_slopes)];
         let plan = prelu_plan("prelu_backward_slopes", x.len, channels, inner);
-        self.run(encoder, plan, &bindings)
+        self.pipelines.run(encoder, &plan, &bindings)
     }
 
     /// RReLU in training: `y = x > 0 ? x : slope * x` with `slope = lower +
@@ -207,12 +187,14 @@ impl PreluKernels {
         Error::check_len("y", x.len, y.len)?;
         Error::check_len("noise", x.len, noise.len)?;
         check_indexable(x.len)?;
-        self.check(&[("y", &y), ("noise", &noise)], &[("x", &x)])?;
+        self.pipelines
+            .check_call(&[("y", &y), ("noise", &noise)], &[("x", &x)])?;
         if x.len == 0 {
             return Ok(());
         }
         let bindings = [(1, &x), (4, &y), (5, &noise)];
-        self.run(encoder, rrelu_plan(x.len, lower, upper, seed), &bindings)
+        let plan = rrelu_plan(x.len, lower, upper, seed);
+        self.pipelines.run(encoder, &plan, &bindings)
     }
 
     /// The backward of [`PreluKernels::record_rrelu_train`]: `dx = dy * noise`.
@@ -225,7 +207,7 @@ impl PreluKernels {
     ) -> Result<(), Error> {
         Error::check_len("grad_output", noise.len, grad_output.len)?;
         Error::check_len("dx", noise.len, dx.len)?;
-        self.check(
+        self.pipelines.check_call(
             &[("dx", &dx)],
             &[("noise", &noise), ("grad_output", &grad_output)],
         )?;
@@ -233,11 +215,8 @@ impl PreluKernels {
             return Ok(());
         }
         let bindings = [(1, &noise), (3, &grad_output), (4, &dx)];
-        self.run(
-            encoder,
-            prelu_plan("rrelu_backward", noise.len, 1, 1),
-            &bindings,
-        )
+        let plan = prelu_plan("rrelu_backward", noise.len, 1, 1);
+        self.pipelines.run(encoder, &plan, &bindings)
     }
 }
 

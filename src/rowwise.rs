@@ -5,7 +5,7 @@
 use std::fmt;
 
 use crate::family::{FamilyDispatch, FamilyPipelines, Plan};
-use crate::{Batch, BufferRegion, Context, Error, GpuTensor, wgsl};
+use crate::{Batch, BufferRegion, Context, Error, GpuTensor};
 
 /// A row-wise activation.
 #[non_exhaustive]
@@ -69,8 +69,9 @@ pub const SHORT_ROW: usize = 32;
 /// softmax 552 -> 104 ms, its backward 286 -> 96 ms).
 pub const SHORT_ROW_CPU: usize = 4096;
 
-/// The module of the row-wise kernels: the function library, the template
-/// and an entry point per op, direction and row shape.
+/// The module of the row-wise kernels: the function library,
+/// `shaders/family.wgsl`, the template and an entry point per op, direction
+/// and row shape.
 pub fn rowwise_module() -> String {
     compose_rowwise(false)
 }
@@ -105,13 +106,13 @@ fn compose_rowwise(subgroups: bool) -> String {
                  fn {name}{suffix}(@builtin(workgroup_id) workgroup: vec3<u32>, \
                  @builtin(num_workgroups) workgroups: vec3<u32>, \
                  @builtin(local_invocation_index) local: u32{lane_params}) {{\n    \
-                 let row = row_of(workgroup, workgroups);\n    \
+                 let row = workgroup_index(workgroup, workgroups);\n    \
                  if row < dispatch.rows {{\n        {body}_row(row, {lane}, {negate}, {log});\n    }}\n}}\n\n\
                  @compute @workgroup_size(WORKGROUP_SIZE)\n\
                  fn {name}{suffix}_short(@builtin(workgroup_id) workgroup: vec3<u32>, \
                  @builtin(num_workgroups) workgroups: vec3<u32>, \
                  @builtin(local_invocation_index) local: u32) {{\n    \
-                 let row = short_row(workgroup, workgroups, local);\n    \
+                 let row = element(workgroup, workgroups, local);\n    \
                  if row < dispatch.rows {{\n        {body}_short(row, {negate}, {log});\n    }}\n}}\n\n"
             ));
         }
@@ -119,7 +120,7 @@ fn compose_rowwise(subgroups: bool) -> String {
     let template = include_str!("../shaders/rowwise.wgsl")
         .replace("{{REDUCTIONS}}", reductions)
         .replace("{{ENTRY_POINTS}}", &entries);
-    format!("{}\n{template}", wgsl::library())
+    crate::family::compose(&template)
 }
 
 /// The dispatch of `op` (its backward) over `rows` rows of `cols` columns:
@@ -266,15 +267,12 @@ impl RowKernels {
         let rows = rows_of(input.len, cols)?;
         Error::check_len("output", input.len, output.len)?;
         let p = &self.pipelines;
-        p.check_region("input", &input)?;
-        p.check_region("output", &output)?;
+        let mut read = vec![("input", &input)];
         if let Some(grad) = &grad_output {
             Error::check_len("grad_output", input.len, grad.len)?;
-            p.check_region("grad_output", grad)?;
-            p.check_no_aliasing(&[&output], &[&input, grad])?;
-        } else {
-            p.check_no_aliasing(&[&output], &[&input])?;
+            read.push(("grad_output", grad));
         }
+        p.check_call(&[("output", &output)], &read)?;
         if rows == 0 {
             return Ok(());
         }

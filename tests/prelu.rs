@@ -229,6 +229,42 @@ fn prelu_and_rrelu_bad_input_is_an_error() {
         Err(Error::ShapeMismatch { .. })
     ));
     assert_eq!(ctx.prelu(&[-2.0], &[0.5], [1, 1, 1]).unwrap(), [-1.0]);
+
+    // An empty x clears the caller's d_slopes, which then needs COPY_DST:
+    // without it, an error before anything is recorded (not a wgpu
+    // validation error at submission).
+    let device = ctx.device();
+    let buffer = |label, usage| {
+        device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: 16,
+            usage,
+            mapped_at_creation: false,
+        })
+    };
+    let full = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
+    let (x, slopes, dy, dx) = (
+        buffer("x", full),
+        buffer("slopes", full),
+        buffer("dy", full),
+        buffer("dx", full),
+    );
+    let storage_only = buffer("d_slopes", wgpu::BufferUsages::STORAGE);
+    let region = |b, len| wgpu_activations::BufferRegion::new(b, 0, len);
+    let mut encoder = device.create_command_encoder(&Default::default());
+    let result = ctx.prelu_kernels().record_prelu_backward(
+        &mut encoder,
+        region(&x, 0),
+        region(&slopes, 2),
+        region(&dy, 0),
+        [0, 2, 1],
+        region(&dx, 0),
+        region(&storage_only, 2),
+    );
+    assert!(
+        matches!(result, Err(Error::BufferUsage { .. })),
+        "{result:?}"
+    );
 }
 
 /// A channel of the longest supported length (65,000 x 256 elements, just
