@@ -796,7 +796,7 @@ impl Browser {
         upper: f32,
         seed: u64,
     ) -> Result<(Vec<f32>, Vec<f32>), Error> {
-        Activation::Rrelu { lower, upper }.validate()?;
+        prelu::check_rrelu_train(x.len(), lower, upper)?;
         if x.is_empty() {
             return Ok((Vec::new(), Vec::new()));
         }

@@ -723,8 +723,7 @@ pub fn rrelu_train(
     upper: f32,
     seed: u64,
 ) -> Result<(Vec<f32>, Vec<f32>), Error> {
-    Activation::Rrelu { lower, upper }.validate()?;
-    crate::prelu::check_indexable(x.len())?;
+    crate::prelu::check_rrelu_train(x.len(), lower, upper)?;
     Ok(x.iter()
         .enumerate()
         .map(|(i, &v)| {

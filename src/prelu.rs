@@ -89,6 +89,14 @@ pub(crate) fn check_indexable(len: usize) -> Result<(), Error> {
         })
 }
 
+/// The checks of RReLU in training on every path (wgpu, browser, CPU):
+/// `lower <= upper`, both finite ([`Error::InvalidParameter`]), and `len`
+/// elements a u32 can index (the generator's counter).
+pub(crate) fn check_rrelu_train(len: usize, lower: f32, upper: f32) -> Result<(), Error> {
+    Activation::Rrelu { lower, upper }.validate()?;
+    check_indexable(len)
+}
+
 impl PreluKernels {
     /// The kernels for `device` (compiled on first use).
     pub fn new(device: &wgpu::Device) -> Self {
@@ -183,10 +191,9 @@ impl PreluKernels {
         y: BufferRegion<'_>,
         noise: BufferRegion<'_>,
     ) -> Result<(), Error> {
-        Activation::Rrelu { lower, upper }.validate()?;
+        check_rrelu_train(x.len, lower, upper)?;
         Error::check_len("y", x.len, y.len)?;
         Error::check_len("noise", x.len, noise.len)?;
-        check_indexable(x.len)?;
         self.pipelines
             .check_call(&[("y", &y), ("noise", &noise)], &[("x", &x)])?;
         if x.len == 0 {
@@ -329,7 +336,7 @@ impl Context {
         upper: f32,
         seed: u64,
     ) -> Result<(Vec<f32>, Vec<f32>), Error> {
-        Activation::Rrelu { lower, upper }.validate()?;
+        check_rrelu_train(x.len(), lower, upper)?;
         let kernels = self.prelu_kernels();
         let [y, noise] = self.run_host(&[x], &[x.len(), x.len()], |encoder, i, o| {
             kernels.record_rrelu_train(encoder, i[0], lower, upper, seed, o[0], o[1])
@@ -392,7 +399,7 @@ impl Batch<'_> {
         upper: f32,
         seed: u64,
     ) -> Result<(GpuTensor, GpuTensor), Error> {
-        Activation::Rrelu { lower, upper }.validate()?;
+        check_rrelu_train(x.len(), lower, upper)?;
         let kernels = self.context().prelu_kernels();
         let [y, noise] = self.record_into_new(&[x.len(), x.len()], |encoder, o| {
             kernels.record_rrelu_train(encoder, x.region(), lower, upper, seed, o[0], o[1])

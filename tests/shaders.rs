@@ -4,19 +4,31 @@ use wgpu_activations::Activation;
 use wgpu_activations::wgsl::{self as shader, DispatchData, Width};
 
 fn validate(label: &str, source: &str) {
+    validate_with(
+        label,
+        source,
+        naga::valid::Capabilities::IMMEDIATES | naga::valid::Capabilities::SHADER_INT64,
+    );
+}
+
+/// Parses and validates `source` with only `capabilities` (panicking with
+/// naga's message), and returns the module.
+fn validate_with(
+    label: &str,
+    source: &str,
+    capabilities: naga::valid::Capabilities,
+) -> naga::Module {
     let module = naga::front::wgsl::parse_str(source)
         .unwrap_or_else(|e| panic!("{label}: WGSL parse error:\n{}", e.emit_to_string(source)));
-    naga::valid::Validator::new(
-        naga::valid::ValidationFlags::all(),
-        naga::valid::Capabilities::IMMEDIATES | naga::valid::Capabilities::SHADER_INT64,
-    )
-    .validate(&module)
-    .unwrap_or_else(|e| {
-        panic!(
-            "{label}: WGSL validation error:\n{}",
-            e.emit_to_string(source)
-        )
-    });
+    naga::valid::Validator::new(naga::valid::ValidationFlags::all(), capabilities)
+        .validate(&module)
+        .unwrap_or_else(|e| {
+            panic!(
+                "{label}: WGSL validation error:\n{}",
+                e.emit_to_string(source)
+            )
+        });
+    module
 }
 
 #[test]
@@ -66,14 +78,7 @@ fn family_modules_validate_without_optional_capabilities() {
             !source.contains("{{"),
             "{label}: template slot left unfilled"
         );
-        let module = naga::front::wgsl::parse_str(source)
-            .unwrap_or_else(|e| panic!("{label}: {}", e.emit_to_string(source)));
-        naga::valid::Validator::new(
-            naga::valid::ValidationFlags::all(),
-            naga::valid::Capabilities::empty(),
-        )
-        .validate(&module)
-        .unwrap_or_else(|e| panic!("{label}: {}", e.emit_to_string(source)));
+        let module = validate_with(label, source, naga::valid::Capabilities::empty());
         let found = nonfinite_constant_bitcasts(&module, source);
         assert!(found.is_empty(), "{label}: {found:?}");
         let literals = out_of_range_float_literals(source);
@@ -349,14 +354,7 @@ fn portable_modules_need_no_optional_capability() {
         let portable = shader::portable_module(act);
         for (part, source) in [("body", &portable.body), ("tail", &portable.tail)] {
             let label = format!("{} portable {part}", act.name());
-            let module = naga::front::wgsl::parse_str(source)
-                .unwrap_or_else(|e| panic!("{label}: {}", e.emit_to_string(source)));
-            naga::valid::Validator::new(
-                naga::valid::ValidationFlags::all(),
-                naga::valid::Capabilities::empty(),
-            )
-            .validate(&module)
-            .unwrap_or_else(|e| panic!("{label}: {}", e.emit_to_string(source)));
+            validate_with(&label, source, naga::valid::Capabilities::empty());
             let default = format!(
                 "override WORKGROUP_SIZE: u32 = {}u;",
                 shader::PORTABLE_WORKGROUP_SIZE
