@@ -160,9 +160,11 @@ impl FamilyPipelines {
     /// bound whole (at most the storage binding limit), then usage,
     /// alignment and bounds as the unary kernels check them; then
     /// [`Error::Aliasing`] where a written region shares a buffer with any
-    /// other region of the call.
+    /// other region of the call (`mode`: the call's direction, for the
+    /// error).
     pub(crate) fn check_call(
         &self,
+        mode: crate::Mode,
         written: &[(&'static str, &BufferRegion<'_>)],
         read: &[(&'static str, &BufferRegion<'_>)],
     ) -> Result<(), Error> {
@@ -182,7 +184,7 @@ impl FamilyPipelines {
             if others.into_iter().any(|(_, r)| r.buffer == w.buffer) {
                 return Err(Error::Aliasing {
                     what: "an output shares a buffer with another region of the call",
-                    mode: crate::Mode::Forward,
+                    mode,
                 });
             }
         }

@@ -8,7 +8,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::family::{FamilyDispatch, FamilyPipelines, Plan};
-use crate::{Activation, Batch, BufferRegion, Context, Error, GpuTensor, wgsl};
+use crate::{Activation, Batch, BufferRegion, Context, Error, GpuTensor, Mode, wgsl};
 
 /// A gated activation: `value * act(gate)`.
 ///
@@ -149,6 +149,7 @@ impl GatedKernels {
         Error::check_len("output", value.len, output.len)?;
         let p = &self.pipelines;
         p.check_call(
+            Mode::Forward,
             &[("output", &output)],
             &[("value", &value), ("gate", &gate)],
         )?;
@@ -182,6 +183,7 @@ impl GatedKernels {
         }
         let p = &self.pipelines;
         p.check_call(
+            Mode::Backward,
             &[("d_value", &d_value), ("d_gate", &d_gate)],
             &[
                 ("value", &value),
@@ -215,7 +217,7 @@ impl GatedKernels {
         let half = packed_half(x.len, row_len)?;
         Error::check_len("output", x.len / 2, output.len)?;
         let p = &self.pipelines;
-        p.check_call(&[("output", &output)], &[("x", &x)])?;
+        p.check_call(Mode::Forward, &[("output", &output)], &[("x", &x)])?;
         if output.len == 0 {
             return Ok(());
         }
@@ -238,7 +240,11 @@ impl GatedKernels {
         Error::check_len("grad_output", x.len / 2, grad_output.len)?;
         Error::check_len("dx", x.len, dx.len)?;
         let p = &self.pipelines;
-        p.check_call(&[("dx", &dx)], &[("x", &x), ("grad_output", &grad_output)])?;
+        p.check_call(
+            Mode::Backward,
+            &[("dx", &dx)],
+            &[("x", &x), ("grad_output", &grad_output)],
+        )?;
         if grad_output.len == 0 {
             return Ok(());
         }

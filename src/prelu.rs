@@ -6,7 +6,7 @@
 use std::fmt;
 
 use crate::family::{FamilyDispatch, FamilyPipelines, Plan};
-use crate::{Activation, Batch, BufferRegion, Context, Error, GpuTensor};
+use crate::{Activation, Batch, BufferRegion, Context, Error, GpuTensor, Mode};
 
 /// The module of the PReLU and RReLU kernels: the function library,
 /// `shaders/family.wgsl` and `shaders/prelu.wgsl`.
@@ -117,8 +117,11 @@ impl PreluKernels {
     ) -> Result<(), Error> {
         let (channels, inner) = prelu_layout(x.len, slopes.len, shape)?;
         Error::check_len("output", x.len, output.len)?;
-        self.pipelines
-            .check_call(&[("output", &output)], &[("x", &x), ("slopes", &slopes)])?;
+        self.pipelines.check_call(
+            Mode::Forward,
+            &[("output", &output)],
+            &[("x", &x), ("slopes", &slopes)],
+        )?;
         if x.len == 0 {
             return Ok(());
         }
@@ -146,6 +149,7 @@ impl PreluKernels {
         Error::check_len("dx", x.len, dx.len)?;
         Error::check_len("d_slopes", slopes.len, d_slopes.len)?;
         self.pipelines.check_call(
+            Mode::Backward,
             &[("dx", &dx), ("d_slopes", &d_slopes)],
             &[
                 ("x", &x),
@@ -195,7 +199,7 @@ impl PreluKernels {
         Error::check_len("y", x.len, y.len)?;
         Error::check_len("noise", x.len, noise.len)?;
         self.pipelines
-            .check_call(&[("y", &y), ("noise", &noise)], &[("x", &x)])?;
+            .check_call(Mode::Forward, &[("y", &y), ("noise", &noise)], &[("x", &x)])?;
         if x.len == 0 {
             return Ok(());
         }
@@ -215,6 +219,7 @@ impl PreluKernels {
         Error::check_len("grad_output", noise.len, grad_output.len)?;
         Error::check_len("dx", noise.len, dx.len)?;
         self.pipelines.check_call(
+            Mode::Backward,
             &[("dx", &dx)],
             &[("noise", &noise), ("grad_output", &grad_output)],
         )?;

@@ -5,7 +5,7 @@
 use std::fmt;
 
 use crate::family::{FamilyDispatch, FamilyPipelines, Plan};
-use crate::{Batch, BufferRegion, Context, Error, GpuTensor};
+use crate::{Batch, BufferRegion, Context, Error, GpuTensor, Mode};
 
 /// A row-wise activation.
 #[non_exhaustive]
@@ -272,7 +272,12 @@ impl RowKernels {
             Error::check_len("grad_output", input.len, grad.len)?;
             read.push(("grad_output", grad));
         }
-        p.check_call(&[("output", &output)], &read)?;
+        let mode = if grad_output.is_some() {
+            Mode::Backward
+        } else {
+            Mode::Forward
+        };
+        p.check_call(mode, &[("output", &output)], &read)?;
         if rows == 0 {
             return Ok(());
         }

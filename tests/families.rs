@@ -2,7 +2,7 @@
 //! the same bits as the host-slice forms, chains in one submission, and
 //! errors before anything is recorded.
 
-use wgpu_activations::{Error, Gated, RowOp};
+use wgpu_activations::{Error, Gated, Mode, RowOp};
 
 use crate::support::{Rng, adapters, describe};
 
@@ -107,5 +107,87 @@ fn resident_forms_equal_the_host_forms() {
         ));
         let y_again = ctx.apply_row(RowOp::Softmax, &h, row_len / 2).unwrap();
         assert_eq!(bits(&ctx.read(&y_again).unwrap()), bits(&host_y));
+    }
+}
+
+/// The lower layer refuses an output that shares a buffer with another
+/// region of the call (the kernels read and write whole regions in parallel:
+/// no family runs in place), names the call's direction, and records
+/// nothing: the caller's buffer keeps its values.
+#[test]
+fn lower_layer_refuses_aliased_outputs() {
+    for ctx in adapters() {
+        let on = describe(ctx);
+        let x: Vec<f32> = (0..512).map(|i| i as f32 * 0.01 - 2.0).collect();
+        let t = ctx.upload(&x).unwrap();
+        let other = ctx.upload(&x).unwrap();
+        let spare = ctx.upload(&x).unwrap();
+        fn half(
+            t: &wgpu_activations::GpuTensor,
+            second: bool,
+        ) -> wgpu_activations::BufferRegion<'_> {
+            wgpu_activations::BufferRegion::new(t.buffer(), if second { 1024 } else { 0 }, 256)
+        }
+        // a, b: the halves of t; c, d: of other; e: half of spare.
+        let (a, b) = (half(&t, false), half(&t, true));
+        let (c, d) = (half(&other, false), half(&other, true));
+        let e = half(&spare, false);
+        let mut encoder = ctx
+            .device()
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor::default());
+        let gated = ctx.gated_kernels();
+        let rows = ctx.row_kernels();
+        let prelu = ctx.prelu_kernels();
+        let results = [
+            (
+                "gated forward: output over the gate's buffer",
+                gated.record_forward(&mut encoder, Gated::Swiglu, c, a, b),
+                Mode::Forward,
+            ),
+            (
+                "gated backward: d_gate over grad_output's buffer",
+                gated.record_backward(&mut encoder, Gated::Glu, c, d, a, e, b),
+                Mode::Backward,
+            ),
+            (
+                "gated backward: d_value and d_gate in one buffer",
+                gated.record_backward(&mut encoder, Gated::Glu, c, d, c, a, b),
+                Mode::Backward,
+            ),
+            (
+                "softmax: output over the input's buffer",
+                rows.record_forward(&mut encoder, RowOp::Softmax, a, 16, b),
+                Mode::Forward,
+            ),
+            (
+                "softmax backward: dx over grad_output's buffer",
+                rows.record_backward(&mut encoder, RowOp::Softmax, c, a, 16, b),
+                Mode::Backward,
+            ),
+            (
+                "rrelu: noise over x's buffer",
+                prelu.record_rrelu_train(&mut encoder, a, 0.1, 0.3, 1, e, b),
+                Mode::Forward,
+            ),
+        ];
+        for (what, result, mode) in results {
+            match result {
+                Err(Error::Aliasing { mode: m, .. }) => assert_eq!(m, mode, "{on}: {what}"),
+                other => panic!("{on}: {what}: {other:?}"),
+            }
+        }
+        ctx.queue().submit([encoder.finish()]);
+        assert_eq!(
+            bits(&ctx.read(&t).unwrap()),
+            bits(&x),
+            "{on}: buffer changed"
+        );
+        for t in [&other, &spare] {
+            assert_eq!(
+                bits(&ctx.read(t).unwrap()),
+                bits(&x),
+                "{on}: buffer changed"
+            );
+        }
     }
 }
