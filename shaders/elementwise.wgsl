@@ -7,8 +7,11 @@
 //   «ITEMS»        storage elements per invocation (Tuning)
 //   «ELEMENT»      the storage element: `vec4<f32>` or `vec4<u64>` (eight
 //                  f32 packed two per u64) for the main body, `f32` for the
-//                  last few elements
-//   «ELEMENT_FUNCTIONS»  element_float.wgsl or element_packed.wgsl: the
+//                  last few elements; for 16-bit storage `vec4<u32>` or
+//                  `vec4<u64>` (8 or 16 elements) and `u32` (2)
+//   «ELEMENT_FUNCTIONS»  element_float.wgsl or element_packed.wgsl (for
+//                  16-bit storage a conversion file, element_half.wgsl and
+//                  a half_<width>.wgsl): the
 //                  element-wise forward, derivative and backward over one
 //                  «ELEMENT», with «MAP:f» applying `f` to each f32 lane
 //                  and «MAP2:f» applying `f` to each (grad, x) lane pair
@@ -28,7 +31,10 @@ struct Dispatch {
     len: u32,
     // Index of the first element.
     base: u32,
-    _pad0: u32,
+    // 16-bit storage, last words of a region of odd length: 1 where the
+    // high half of the dispatch's last word lies past the region's end (it
+    // keeps its bits). 0 otherwise.
+    keep_high: u32,
     _pad1: u32,
     // The op's parameters (unused components are 0).
     param: vec4<f32>,

@@ -741,3 +741,37 @@ pub fn judge_gated_on(
     .is_sign_negative();
     flushed_or_own(own, flushed, got, reference_negative)
 }
+
+/// How a 16-bit result compares with the reference rounded once to its
+/// type (`want`, from [`crate::cpu`]): its distance in ULPs of that type
+/// (0 for the same value; +0 and -0 count as one value here, their signs
+/// are judged as a rule), or the rule of SEMANTICS.md it breaks: NaN lost or
+/// invented, an infinity where the rounded reference is finite or the other
+/// way round (overflow only where the true value overflows the type), or a
+/// zero of the wrong sign.
+pub fn half_ulps<T: crate::Element>(got: T, want: T) -> Result<u32, Rule> {
+    let (g, w) = (got.to_f64(), want.to_f64());
+    match (g.is_nan(), w.is_nan()) {
+        (false, true) => return Err(Rule::NanLost),
+        (true, false) => return Err(Rule::NanInvented),
+        (true, true) => return Ok(0),
+        _ => {}
+    }
+    if g.is_infinite() || w.is_infinite() {
+        return if g == w { Ok(0) } else { Err(Rule::WrongLimit) };
+    }
+    if g == 0.0 && w == 0.0 && g.is_sign_negative() != w.is_sign_negative() {
+        return Err(Rule::WrongSignedZero);
+    }
+    // Sign and magnitude to a line where neighbours differ by one.
+    let ordered = |bits: u32| {
+        let magnitude = i64::from(bits & 0x7fff);
+        if bits & 0x8000 != 0 {
+            -magnitude
+        } else {
+            magnitude
+        }
+    };
+    let distance = ordered(got.to_bits_u32()) - ordered(want.to_bits_u32());
+    Ok(distance.unsigned_abs() as u32)
+}

@@ -7,8 +7,8 @@ use wgpu::util::DeviceExt;
 
 use crate::pool::{Pool, PoolStats, Role};
 use crate::{
-    Activation, BufferRegion, Error, GatedKernels, GpuTensor, Kernels, Mode, PreluKernels,
-    RowKernels,
+    Activation, BufferRegion, Dtype, Element, Error, GatedKernels, GpuTensor, Kernels, Mode,
+    PreluKernels, RowKernels,
 };
 
 /// How long a readback waits for the GPU before reporting `Error::Poll`.
@@ -85,7 +85,8 @@ fn unified_memory(device_type: wgpu::DeviceType) -> bool {
 /// mappable storage buffers spare the host-slice API its staging copies (on
 /// discrete GPUs they would be slow); on CPU adapters, 64-bit integers let
 /// the kernels move packed f32 pairs ([`crate::wgsl::Width::Packed`]);
-/// subgroup operations shorten the row-wise kernels' reductions.
+/// subgroup operations shorten the row-wise kernels' reductions; WGSL's
+/// `f16` type converts f16 data natively ([`crate::wgsl::Storage::F16`]).
 pub fn recommended_features(adapter: &wgpu::Adapter) -> wgpu::Features {
     let device_type = adapter.get_info().device_type;
     let mut features = wgpu::Features::IMMEDIATES | wgpu::Features::PIPELINE_CACHE;
@@ -97,6 +98,8 @@ pub fn recommended_features(adapter: &wgpu::Adapter) -> wgpu::Features {
     }
     // The row-wise kernels' reductions (RowKernels).
     features |= wgpu::Features::SUBGROUP;
+    // f16 data through WGSL's f16 type (Storage::F16).
+    features |= wgpu::Features::SHADER_F16;
     features & adapter.features()
 }
 
@@ -281,38 +284,51 @@ impl Context {
         &self.inner.prelu
     }
 
-    /// `f(x)` element-wise on the GPU.
-    pub fn forward(&self, act: Activation, x: &[f32]) -> Result<Vec<f32>, Error> {
+    /// `f(x)` element-wise on the GPU, for `f32`, `half::f16` or
+    /// `half::bf16` data (16-bit data is computed in f32 and rounded once to
+    /// its type).
+    ///
+    /// ```no_run
+    /// use half::f16;
+    /// use wgpu_activations::{Activation, Context};
+    ///
+    /// let ctx = Context::new()?;
+    /// let x = [-3.0, 0.0, 3.0].map(f16::from_f32);
+    /// let y: Vec<f16> = ctx.forward(Activation::Sigmoid, &x)?; // [0.04742, 0.5, 0.9526]
+    /// # let _ = y;
+    /// # Ok::<(), wgpu_activations::Error>(())
+    /// ```
+    pub fn forward<T: Element>(&self, act: Activation, x: &[T]) -> Result<Vec<T>, Error> {
         self.run(act, Mode::Forward, x, None)
     }
 
     /// `f'(x)` element-wise on the GPU (PyTorch's value at kinks).
-    pub fn derivative(&self, act: Activation, x: &[f32]) -> Result<Vec<f32>, Error> {
+    pub fn derivative<T: Element>(&self, act: Activation, x: &[T]) -> Result<Vec<T>, Error> {
         self.run(act, Mode::Derivative, x, None)
     }
 
     /// `grad_output * f'(x)` element-wise on the GPU: the gradient with respect
     /// to `x` given the gradient of the loss with respect to `f(x)`.
-    pub fn backward(
+    pub fn backward<T: Element>(
         &self,
         act: Activation,
-        x: &[f32],
-        grad_output: &[f32],
-    ) -> Result<Vec<f32>, Error> {
+        x: &[T],
+        grad_output: &[T],
+    ) -> Result<Vec<T>, Error> {
         self.run(act, Mode::Backward, x, Some(grad_output))
     }
 
     /// Host slices in, `Vec` out.
-    fn run(
+    fn run<T: Element>(
         &self,
         act: Activation,
         mode: Mode,
-        x: &[f32],
-        grad_output: Option<&[f32]>,
-    ) -> Result<Vec<f32>, Error> {
+        x: &[T],
+        grad_output: Option<&[T]>,
+    ) -> Result<Vec<T>, Error> {
         // Size first, so a too-large input errs before a host allocation.
-        self.checked_bytes(x.len())?;
-        let mut out = crate::readback::output_vec(x.len());
+        self.checked_bytes_of(x.len(), T::DTYPE)?;
+        let mut out = crate::readback::output_vec::<T>(x.len());
         self.run_into(act, mode, x, grad_output, &mut out)?;
         Ok(out)
     }
@@ -323,17 +339,17 @@ impl Context {
     /// on the GPU. On unified-memory adapters (CPU and integrated, with
     /// `Features::MAPPABLE_PRIMARY_BUFFERS`) the kernel reads and writes
     /// mapped buffers directly, without the two staging copies.
-    fn run_into(
+    fn run_into<T: Element>(
         &self,
         act: Activation,
         mode: Mode,
-        x: &[f32],
-        grad_output: Option<&[f32]>,
-        out: &mut [f32],
+        x: &[T],
+        grad_output: Option<&[T]>,
+        out: &mut [T],
     ) -> Result<(), Error> {
         act.validate()?;
         for (what, len) in [
-            ("grad_output", grad_output.map(<[f32]>::len)),
+            ("grad_output", grad_output.map(<[T]>::len)),
             ("output", Some(out.len())),
         ] {
             if let Some(len) = len.filter(|len| *len != x.len()) {
@@ -347,19 +363,20 @@ impl Context {
         if x.is_empty() {
             return Ok(());
         }
-        self.checked_bytes(x.len())?;
+        self.checked_bytes_of(x.len(), T::DTYPE)?;
         let device = &self.inner.device;
         let mut staging = HostStaging::new(self);
         let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
             label: Some("wgpu-activations.host"),
         });
+        let bytes = T::DTYPE.bound_bytes(x.len() as u64);
         let readable = scoped(device, || -> Result<(Role, wgpu::Buffer), Error> {
-            let input = staging.upload(&mut encoder, x)?;
+            let input = staging.upload(&mut encoder, bytemuck::cast_slice(x))?;
             let grad = grad_output
-                .map(|g| staging.upload(&mut encoder, g))
+                .map(|g| staging.upload(&mut encoder, bytemuck::cast_slice(g)))
                 .transpose()?;
-            let output = staging.output(x.len());
-            let region = |buffer| BufferRegion::new(buffer, 0, x.len());
+            let output = staging.output(bytes);
+            let region = |buffer| BufferRegion::typed(buffer, 0, x.len(), T::DTYPE);
             self.inner.kernels.record(
                 &mut encoder,
                 act,
@@ -368,12 +385,18 @@ impl Context {
                 grad.as_ref().map(region),
                 region(&output),
             )?;
-            Ok(staging.readable(&mut encoder, output, x.len()))
+            Ok(staging.readable(&mut encoder, output, bytes))
         })??;
         let submission = scoped(device, || self.inner.queue.submit([encoder.finish()]))?;
         staging.submitted();
         let (role, buffer) = readable;
-        crate::readback::read_f32_into(device, &buffer, submission, self.poll_timeout, out)?;
+        crate::readback::read_into(
+            device,
+            &buffer,
+            submission,
+            self.poll_timeout,
+            bytemuck::cast_slice_mut(out),
+        )?;
         self.inner.pool.give(role, buffer);
         staging.finish();
         Ok(())
@@ -381,27 +404,32 @@ impl Context {
 
     /// [`Context::forward`] into the caller's slice (same length as `x`): no
     /// allocation, and no page faults when `out` is reused across calls.
-    pub fn forward_into(&self, act: Activation, x: &[f32], out: &mut [f32]) -> Result<(), Error> {
+    pub fn forward_into<T: Element>(
+        &self,
+        act: Activation,
+        x: &[T],
+        out: &mut [T],
+    ) -> Result<(), Error> {
         self.run_into(act, Mode::Forward, x, None, out)
     }
 
     /// [`Context::derivative`] into the caller's slice.
-    pub fn derivative_into(
+    pub fn derivative_into<T: Element>(
         &self,
         act: Activation,
-        x: &[f32],
-        out: &mut [f32],
+        x: &[T],
+        out: &mut [T],
     ) -> Result<(), Error> {
         self.run_into(act, Mode::Derivative, x, None, out)
     }
 
     /// [`Context::backward`] into the caller's slice.
-    pub fn backward_into(
+    pub fn backward_into<T: Element>(
         &self,
         act: Activation,
-        x: &[f32],
-        grad_output: &[f32],
-        out: &mut [f32],
+        x: &[T],
+        grad_output: &[T],
+        out: &mut [T],
     ) -> Result<(), Error> {
         self.run_into(act, Mode::Backward, x, Some(grad_output), out)
     }
@@ -413,29 +441,50 @@ impl Context {
         self.inner.pool.stats()
     }
 
-    /// Copies `x` into a new GPU tensor (usable as input and output of every
-    /// op, and readable).
-    pub fn upload(&self, x: &[f32]) -> Result<GpuTensor, Error> {
-        self.checked_bytes(x.len())?;
+    /// Copies `x` (f32, `half::f16` or `half::bf16`) into a new GPU tensor
+    /// of that dtype (usable as input and output of every unary op, and
+    /// readable).
+    pub fn upload<T: Element>(&self, x: &[T]) -> Result<GpuTensor, Error> {
+        self.checked_bytes_of(x.len(), T::DTYPE)?;
         let device = &self.inner.device;
+        let bytes: &[u8] = bytemuck::cast_slice(x);
         scoped(device, || {
             let buffer = if x.is_empty() {
                 self.tensor_buffer("wgpu-activations.tensor", 4)
-            } else {
+            } else if bytes.len().is_multiple_of(4) {
                 device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
                     label: Some("wgpu-activations.tensor"),
-                    contents: bytemuck::cast_slice(x),
+                    contents: bytes,
                     usage: TENSOR_USAGE,
                 })
+            } else {
+                // An odd number of 16-bit values: whole words, the last half zero.
+                let buffer = device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("wgpu-activations.tensor"),
+                    size: bytes.len().next_multiple_of(4) as u64,
+                    usage: TENSOR_USAGE,
+                    mapped_at_creation: true,
+                });
+                crate::readback::write_mapped(&buffer, bytes)?;
+                buffer.unmap();
+                buffer
             };
-            GpuTensor::from_buffer(buffer, 0, x.len())
+            GpuTensor::from_buffer_typed(buffer, 0, x.len(), T::DTYPE)
         })?
     }
 
-    /// Reads a tensor back to the host (waits for the GPU, at most the poll
-    /// timeout), through a pooled staging buffer.
+    /// Reads an f32 tensor back to the host (waits for the GPU, at most the
+    /// poll timeout), through a pooled staging buffer. A tensor of another
+    /// dtype is [`Error::DtypeMismatch`]: read it with [`Context::read_as`].
     pub fn read(&self, t: &GpuTensor) -> Result<Vec<f32>, Error> {
         self.batch().read(t)
+    }
+
+    /// Reads a tensor of element type `T` back to the host
+    /// (`ctx.read_as::<half::f16>(&t)`); [`Error::DtypeMismatch`] where `T`
+    /// is not the tensor's dtype.
+    pub fn read_as<T: Element>(&self, t: &GpuTensor) -> Result<Vec<T>, Error> {
+        self.batch().read_as(t)
     }
 
     /// Async form of [`Context::read`]: the wait for the GPU happens on a
@@ -537,10 +586,12 @@ impl Context {
         let readables = scoped(device, || -> Result<Vec<(Role, wgpu::Buffer)>, Error> {
             let storage_in = inputs
                 .iter()
-                .map(|data| staging.upload(&mut encoder, data))
+                .map(|data| staging.upload(&mut encoder, bytemuck::cast_slice(data)))
                 .collect::<Result<Vec<_>, Error>>()?;
-            let storage_out: Vec<wgpu::Buffer> =
-                output_lens.iter().map(|&len| staging.output(len)).collect();
+            let storage_out: Vec<wgpu::Buffer> = output_lens
+                .iter()
+                .map(|&len| staging.output(len as u64 * 4))
+                .collect();
             {
                 let in_regions: Vec<BufferRegion<'_>> = storage_in
                     .iter()
@@ -557,7 +608,7 @@ impl Context {
             Ok(storage_out
                 .into_iter()
                 .zip(output_lens)
-                .map(|(buffer, &len)| staging.readable(&mut encoder, buffer, len))
+                .map(|(buffer, &len)| staging.readable(&mut encoder, buffer, len as u64 * 4))
                 .collect())
         })??;
         let submission = scoped(device, || self.inner.queue.submit([encoder.finish()]))?;
@@ -568,12 +619,12 @@ impl Context {
         {
             *out = crate::readback::output_vec(len);
             if len > 0 {
-                crate::readback::read_f32_into(
+                crate::readback::read_into(
                     device,
                     &buffer,
                     submission.clone(),
                     self.poll_timeout,
-                    out,
+                    bytemuck::cast_slice_mut(out.as_mut_slice()),
                 )?;
             }
             self.inner.pool.give(role, buffer);
@@ -592,8 +643,16 @@ impl Context {
     }
 
     fn checked_bytes(&self, len: usize) -> Result<u64, Error> {
+        self.checked_bytes_of(len, Dtype::F32)
+    }
+
+    /// The bytes of a buffer of `len` elements of `dtype` (whole words), or
+    /// [`Error::TooLarge`] beyond the device's `max_buffer_size`.
+    fn checked_bytes_of(&self, len: usize, dtype: Dtype) -> Result<u64, Error> {
         let max_bytes = self.inner.device.limits().max_buffer_size;
-        let bytes = (len as u64).saturating_mul(4);
+        let bytes = (len as u64)
+            .checked_mul(dtype.size() as u64)
+            .map_or(u64::MAX, |b| b.next_multiple_of(4));
         if bytes > max_bytes {
             return Err(Error::TooLarge {
                 len,
@@ -634,9 +693,10 @@ impl HostStaging {
     fn upload(
         &mut self,
         encoder: &mut wgpu::CommandEncoder,
-        data: &[f32],
+        data: &[u8],
     ) -> Result<wgpu::Buffer, Error> {
-        let bytes = data.len() as u64 * 4;
+        // Whole words: an odd number of 16-bit values ends in half a word.
+        let bytes = (data.len() as u64).next_multiple_of(4);
         if data.is_empty() {
             let storage = self.pool.take(Role::Storage, bytes);
             self.give_back.push((Role::Storage, storage.clone()));
@@ -648,7 +708,7 @@ impl HostStaging {
             Role::Upload
         };
         let mapped = self.pool.take(role, bytes);
-        crate::readback::write_mapped(&mapped, bytemuck::cast_slice(data))?;
+        crate::readback::write_mapped(&mapped, data)?;
         mapped.unmap();
         self.remap.push((role, mapped.clone()));
         if self.direct {
@@ -660,28 +720,28 @@ impl HostStaging {
         Ok(storage)
     }
 
-    /// A storage buffer for an output of `len` values.
-    fn output(&self, len: usize) -> wgpu::Buffer {
+    /// A storage buffer for an output of `bytes` (whole words).
+    fn output(&self, bytes: u64) -> wgpu::Buffer {
         let role = if self.direct {
             Role::MappedOutput
         } else {
             Role::Storage
         };
-        self.pool.take(role, len as u64 * 4)
+        self.pool.take(role, bytes)
     }
 
-    /// The buffer to read `output`'s `len` values from, with its pool role:
-    /// `output` itself, or a readback buffer `encoder` copies it into.
+    /// The buffer to read `output`'s first `bytes` (whole words) from, with
+    /// its pool role: `output` itself, or a readback buffer `encoder` copies
+    /// it into.
     fn readable(
         &mut self,
         encoder: &mut wgpu::CommandEncoder,
         output: wgpu::Buffer,
-        len: usize,
+        bytes: u64,
     ) -> (Role, wgpu::Buffer) {
         if self.direct {
             return (Role::MappedOutput, output);
         }
-        let bytes = len as u64 * 4;
         let readback = self.pool.take(Role::Readback, bytes);
         if bytes > 0 {
             encoder.copy_buffer_to_buffer(&output, 0, &readback, 0, bytes);
@@ -721,6 +781,19 @@ const POOL_BUDGET: u64 = 512 << 20;
 const TENSOR_USAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
     .union(wgpu::BufferUsages::COPY_SRC)
     .union(wgpu::BufferUsages::COPY_DST);
+
+/// [`Error::DtypeMismatch`] unless `t` holds `expected` elements.
+fn check_dtype(what: &'static str, expected: Dtype, t: &GpuTensor) -> Result<(), Error> {
+    if t.dtype() == expected {
+        Ok(())
+    } else {
+        Err(Error::DtypeMismatch {
+            what,
+            expected,
+            actual: t.dtype(),
+        })
+    }
+}
 
 /// Runs `f` inside validation and out-of-memory error scopes, so wgpu errors
 /// come back as `Error::Gpu` instead of reaching the uncaptured-error handler.
@@ -791,12 +864,19 @@ impl Batch<'_> {
         // Kernels::record checks lengths and regions; parameters are checked
         // here as well only so that a bad one allocates no output buffer.
         act.validate()?;
+        if let Some(grad) = grad.filter(|g| g.dtype() != x.dtype()) {
+            return Err(Error::DtypeMismatch {
+                what: "grad_output",
+                expected: x.dtype(),
+                actual: grad.dtype(),
+            });
+        }
         let ctx = self.ctx;
-        ctx.checked_bytes(x.len())?;
+        let bytes = ctx.checked_bytes_of(x.len(), x.dtype())?;
         let output = scoped(ctx.device(), || {
-            ctx.tensor_buffer("wgpu-activations.tensor", x.byte_len())
+            ctx.tensor_buffer("wgpu-activations.tensor", bytes)
         })?;
-        let output = GpuTensor::from_buffer(output, 0, x.len())?;
+        let output = GpuTensor::from_buffer_typed(output, 0, x.len(), x.dtype())?;
         let encoder = &mut self.encoder;
         scoped(ctx.device(), || {
             ctx.inner.kernels.record(
@@ -874,22 +954,51 @@ impl Batch<'_> {
         scoped(ctx.device(), || ctx.queue().submit([encoder.finish()]))
     }
 
-    /// Records a copy of `t` to a staging buffer, submits everything and reads
-    /// `t` back: the whole batch costs one submission and one readback.
+    /// Records a copy of `t` (an f32 tensor) to a staging buffer, submits
+    /// everything and reads `t` back: the whole batch costs one submission
+    /// and one readback. Tensors of other dtypes: [`Batch::read_as`].
     pub fn read(self, t: &GpuTensor) -> Result<Vec<f32>, Error> {
         Ok(self.read_all(&[t])?.pop().unwrap_or_default())
     }
 
-    /// [`Batch::read`] for several tensors: one submission, one staging
+    /// [`Batch::read`] for a tensor of element type `T`
+    /// ([`Error::DtypeMismatch`] where that is not its dtype).
+    pub fn read_as<T: Element>(self, t: &GpuTensor) -> Result<Vec<T>, Error> {
+        check_dtype("tensor to read", T::DTYPE, t)?;
+        let ctx = self.ctx;
+        let (staging, _, submission) = self.submit_with_readback(&[t])?;
+        let Some(staging) = staging else {
+            return Ok(Vec::new());
+        };
+        let data = crate::readback::read_vec::<T>(
+            ctx.device(),
+            &staging,
+            t.len(),
+            submission,
+            ctx.poll_timeout,
+        )?;
+        ctx.inner.pool.give(Role::Readback, staging);
+        Ok(data)
+    }
+
+    /// [`Batch::read`] for several f32 tensors: one submission, one staging
     /// buffer, one map.
     pub fn read_all(self, tensors: &[&GpuTensor]) -> Result<Vec<Vec<f32>>, Error> {
+        for t in tensors {
+            check_dtype("tensor to read", Dtype::F32, t)?;
+        }
         let ctx = self.ctx;
         let (staging, bytes, submission) = self.submit_with_readback(tensors)?;
         let Some(staging) = staging else {
             return Ok(tensors.iter().map(|_| Vec::new()).collect());
         };
-        let mut all =
-            crate::readback::read_f32(ctx.device(), &staging, bytes, submission, ctx.poll_timeout)?;
+        let mut all = crate::readback::read_vec::<f32>(
+            ctx.device(),
+            &staging,
+            (bytes / 4) as usize,
+            submission,
+            ctx.poll_timeout,
+        )?;
         ctx.inner.pool.give(Role::Readback, staging);
         // Split from the back: each later piece is copied into a fresh
         // output (huge pages for large ones), the first keeps `all`.
@@ -908,6 +1017,7 @@ impl Batch<'_> {
 
     /// Async form of [`Batch::read`].
     pub async fn read_async(self, t: &GpuTensor) -> Result<Vec<f32>, Error> {
+        check_dtype("tensor to read", Dtype::F32, t)?;
         let ctx = self.ctx;
         let (staging, bytes, submission) = self.submit_with_readback(&[t])?;
         let Some(staging) = staging else {
@@ -942,7 +1052,8 @@ impl Batch<'_> {
                 });
             }
         }
-        let bytes: u64 = tensors.iter().map(|t| t.byte_len()).sum();
+        // Whole words per tensor (a 16-bit tensor of odd length ends in half a word).
+        let bytes: u64 = tensors.iter().map(|t| t.bound_len()).sum();
         let staging = if bytes == 0 {
             None
         } else {
@@ -958,9 +1069,9 @@ impl Batch<'_> {
                         t.offset(),
                         &staging,
                         offset,
-                        t.byte_len(),
+                        t.bound_len(),
                     );
-                    offset += t.byte_len();
+                    offset += t.bound_len();
                 }
                 staging
             })?)

@@ -1,34 +1,39 @@
 //! The CPU reference: the yardstick the GPU kernels are measured against.
 //!
 //! Every op is computed independently of the shaders, in f64 with std/`libm`
-//! math and PyTorch's kink rules, and rounded once to f32. Per-op functions
+//! math and PyTorch's kink rules, and rounded once to f32 (or, for the
+//! unary ops, to the 16-bit element type: [`forward`] takes `half::f16`
+//! and `half::bf16` slices too). Per-op functions
 //! mirror the WGSL names (`sigmoid_forward`, `sigmoid_derivative`, ...).
 //! Where a textbook f64 formula would itself lose the digits that f32 needs
 //! (`1 + tanh` in a tail, `x - tanh x` near 0), a stable f64 form is used.
 
 use std::f64::consts::{FRAC_1_SQRT_2, PI};
 
-use crate::{Activation, Error, Gated, RowOp, SELU_ALPHA, SELU_SCALE};
+use crate::{Activation, Element, Error, Gated, RowOp, SELU_ALPHA, SELU_SCALE};
 
-/// `f(x)` for each element, computed in f64 and rounded once to f32.
-pub fn forward(act: Activation, x: &[f32]) -> Result<Vec<f32>, Error> {
+/// `f(x)` for each element, computed in f64 and rounded once to the
+/// element type (`f32`, `half::f16` or `half::bf16`; to nearest, ties to
+/// even).
+pub fn forward<T: Element>(act: Activation, x: &[T]) -> Result<Vec<T>, Error> {
     act.validate()?;
     Ok(x.iter()
-        .map(|&v| forward_f64(act, f64::from(v)) as f32)
+        .map(|&v| T::round_from_f64(forward_f64(act, v.to_f64())))
         .collect())
 }
 
-/// `f'(x)` for each element (PyTorch's value at kinks), rounded once to f32.
-pub fn derivative(act: Activation, x: &[f32]) -> Result<Vec<f32>, Error> {
+/// `f'(x)` for each element (PyTorch's value at kinks), rounded once to the
+/// element type.
+pub fn derivative<T: Element>(act: Activation, x: &[T]) -> Result<Vec<T>, Error> {
     act.validate()?;
     Ok(x.iter()
-        .map(|&v| derivative_f64(act, f64::from(v)) as f32)
+        .map(|&v| T::round_from_f64(derivative_f64(act, v.to_f64())))
         .collect())
 }
 
 /// `grad_output * f'(x)` for each element, the product taken in f64 and
-/// rounded once to f32.
-pub fn backward(act: Activation, x: &[f32], grad_output: &[f32]) -> Result<Vec<f32>, Error> {
+/// rounded once to the element type.
+pub fn backward<T: Element>(act: Activation, x: &[T], grad_output: &[T]) -> Result<Vec<T>, Error> {
     act.validate()?;
     if grad_output.len() != x.len() {
         return Err(Error::LengthMismatch {
@@ -39,7 +44,7 @@ pub fn backward(act: Activation, x: &[f32], grad_output: &[f32]) -> Result<Vec<f
     }
     Ok(x.iter()
         .zip(grad_output)
-        .map(|(&v, &g)| (f64::from(g) * derivative_f64(act, f64::from(v))) as f32)
+        .map(|(&v, &g)| T::round_from_f64(g.to_f64() * derivative_f64(act, v.to_f64())))
         .collect())
 }
 

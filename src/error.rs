@@ -102,6 +102,32 @@ pub enum Error {
         buffer_size: u64,
     },
 
+    /// The regions or tensors of one call hold different element types
+    /// (e.g. an f16 `x` with an f32 `grad_output`); convert one of them first.
+    #[error("dtype mismatch: {what} is {actual}, expected {expected} like the call's other data")]
+    DtypeMismatch {
+        /// Which region or tensor, e.g. `"grad_output"`.
+        what: &'static str,
+        /// The dtype of the call (its input's).
+        expected: crate::Dtype,
+        /// The dtype given.
+        actual: crate::Dtype,
+    },
+
+    /// The operation does not take this element type yet (the kernel
+    /// families beyond the unary ops take f32 only).
+    #[error("{operation} takes {supported} data, got {dtype} for {what}")]
+    UnsupportedDtype {
+        /// The operation, e.g. `"gated activations"`.
+        operation: &'static str,
+        /// Which region or tensor.
+        what: &'static str,
+        /// The dtype given.
+        dtype: crate::Dtype,
+        /// The dtypes it takes, e.g. `"float32"`.
+        supported: &'static str,
+    },
+
     /// The output shares a buffer with an input in a way the kernel cannot
     /// do in place.
     #[error("aliasing in {mode:?}: {what}")]

@@ -169,6 +169,14 @@ impl FamilyPipelines {
         read: &[(&'static str, &BufferRegion<'_>)],
     ) -> Result<(), Error> {
         for (what, region) in written.iter().chain(read) {
+            if region.dtype != crate::Dtype::F32 {
+                return Err(Error::UnsupportedDtype {
+                    operation: self.family,
+                    what,
+                    dtype: region.dtype,
+                    supported: "float32",
+                });
+            }
             let bytes = region.byte_len();
             if bytes > self.max_binding_bytes {
                 return Err(Error::TooLarge {

@@ -8,8 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use wgpu::util::DeviceExt;
 
-use crate::wgsl::{self, DispatchData, Width};
-use crate::{Activation, Error, Mode};
+use crate::wgsl::{self, DispatchData, Storage, Width};
+use crate::{Activation, Dtype, Error, Mode};
 
 /// Label prefix of every wgpu resource this crate creates.
 pub(crate) const LABEL: &str = "wgpu-activations";
@@ -21,7 +21,8 @@ pub(crate) const LABEL: &str = "wgpu-activations";
 struct DispatchData32 {
     len: u32,
     base: u32,
-    _pad: [u32; 2],
+    keep_high: u32,
+    _pad: u32,
     param: [f32; 4],
 }
 
@@ -37,6 +38,10 @@ pub struct Tuning {
     /// `vec4<u64>`) instead of `vec4<f32>`. Ignored where the device lacks
     /// `Features::SHADER_INT64`.
     pub packed: bool,
+    /// Convert f16 data with WGSL's `f16` type ([`Storage::F16`]) rather
+    /// than on u32 words ([`Storage::F16Packed`]). Ignored where the device
+    /// lacks `Features::SHADER_F16`.
+    pub shader_f16: bool,
 }
 
 impl Tuning {
@@ -47,7 +52,8 @@ impl Tuning {
     /// has `Features::SHADER_INT64`, see [`Tuning::packed`]). The
     /// environment variables `WGPU_ACTIVATIONS_WORKGROUP_SIZE`,
     /// `WGPU_ACTIVATIONS_ITEMS` and `WGPU_ACTIVATIONS_PACKED` (0 or 1)
-    /// override them, for experiments.
+    /// override them, for experiments; `WGPU_ACTIVATIONS_F16=packed` turns
+    /// [`Tuning::shader_f16`] off.
     pub fn for_device(device: &wgpu::Device) -> Tuning {
         let limits = device.limits();
         let env = |name: &str| {
@@ -81,55 +87,89 @@ impl Tuning {
             Ok("1") => true,
             _ => llvmpipe,
         };
+        // WGPU_ACTIVATIONS_F16=packed forces the u32-word conversions.
+        let shader_f16 = std::env::var("WGPU_ACTIVATIONS_F16").as_deref() != Ok("packed");
         Tuning {
             workgroup_size,
             items_per_invocation,
             packed,
+            shader_f16,
         }
     }
 }
 
-/// `len` f32 elements of a storage buffer starting `offset` bytes in.
+/// `len` elements of type `dtype` in a storage buffer, starting `offset`
+/// bytes in.
+///
+/// 16-bit regions (f16, bf16) are bound in whole 4-byte words: a region of
+/// odd length ends in half a word, and that word must lie inside the buffer
+/// (buffers this crate creates are sized so). Kernels read its other half
+/// and write it back unchanged (no other work of the same submission can
+/// touch it in between: wgpu orders every use of a written buffer).
 #[derive(Clone, Copy, Debug)]
 pub struct BufferRegion<'a> {
     /// The buffer (needs `STORAGE` usage).
     pub buffer: &'a wgpu::Buffer,
     /// Byte offset of the first element: a multiple of the device's
-    /// `min_storage_buffer_offset_alignment` (256 on most devices).
+    /// `min_storage_buffer_offset_alignment` (256 on most devices), for
+    /// every dtype.
     pub offset: u64,
-    /// Number of f32 elements.
+    /// Number of elements.
     pub len: usize,
+    /// The element type ([`Dtype::F32`] from [`BufferRegion::new`]).
+    pub dtype: Dtype,
 }
 
 impl<'a> BufferRegion<'a> {
-    /// `len` elements starting `offset` bytes into `buffer`.
+    /// `len` f32 elements starting `offset` bytes into `buffer`.
     pub fn new(buffer: &'a wgpu::Buffer, offset: u64, len: usize) -> Self {
+        Self::typed(buffer, offset, len, Dtype::F32)
+    }
+
+    /// `len` elements of `dtype` starting `offset` bytes into `buffer`.
+    pub fn typed(buffer: &'a wgpu::Buffer, offset: u64, len: usize, dtype: Dtype) -> Self {
         BufferRegion {
             buffer,
             offset,
             len,
+            dtype,
         }
     }
 
     /// The whole buffer as f32 elements (`size / 4` of them).
     pub fn whole(buffer: &'a wgpu::Buffer) -> Self {
-        BufferRegion {
+        Self::whole_typed(buffer, Dtype::F32)
+    }
+
+    /// The whole buffer as elements of `dtype` (`size / dtype.size()`).
+    pub fn whole_typed(buffer: &'a wgpu::Buffer, dtype: Dtype) -> Self {
+        Self::typed(
             buffer,
-            offset: 0,
-            len: (buffer.size() / 4) as usize,
-        }
+            0,
+            (buffer.size() / dtype.size() as u64) as usize,
+            dtype,
+        )
     }
 
-    /// Byte size of the region.
+    /// Byte size of the region's elements.
     pub fn byte_len(&self) -> u64 {
-        self.len as u64 * 4
+        self.len as u64 * self.dtype.size() as u64
     }
 
+    /// Bytes a binding of the region covers: [`BufferRegion::byte_len`]
+    /// rounded up to whole 4-byte words.
+    pub fn bound_len(&self) -> u64 {
+        self.dtype.bound_bytes(self.len as u64)
+    }
+
+    /// The binding of elements `[start, start + len)` of the region (`start`
+    /// on a word boundary), in whole words.
     fn window(self, start: u64, len: u64) -> wgpu::BindingResource<'a> {
+        let size = self.dtype.size() as u64;
         wgpu::BindingResource::Buffer(wgpu::BufferBinding {
             buffer: self.buffer,
-            offset: self.offset + start * 4,
-            size: wgpu::BufferSize::new(len * 4),
+            offset: self.offset + start * size,
+            size: wgpu::BufferSize::new(self.dtype.bound_bytes(len)),
         })
     }
 
@@ -222,11 +262,11 @@ pub struct Kernels {
     dispatch_data: DispatchData,
     max_workgroups_per_dimension: u32,
     offset_alignment: u64,
-    /// Most elements bound in one dispatch (storage binding limit, aligned).
-    window_len: u64,
+    /// Most bytes bound in one dispatch (storage binding limit, aligned).
+    window_bytes: u64,
     pipeline_cache: Option<PipelineCacheFile>,
-    modules: Mutex<HashMap<(&'static str, Width), wgpu::ShaderModule>>,
-    pipelines: Mutex<HashMap<(&'static str, Entry, Width), wgpu::ComputePipeline>>,
+    modules: Mutex<HashMap<(&'static str, Width, Storage), wgpu::ShaderModule>>,
+    pipelines: Mutex<HashMap<(&'static str, Entry, Width, Storage), wgpu::ComputePipeline>>,
 }
 
 impl std::fmt::Debug for Kernels {
@@ -234,7 +274,7 @@ impl std::fmt::Debug for Kernels {
         f.debug_struct("Kernels")
             .field("tuning", &self.tuning)
             .field("dispatch_data", &self.dispatch_data)
-            .field("window_len", &self.window_len)
+            .field("window_bytes", &self.window_bytes)
             .field("pipelines", &lock(&self.pipelines).len())
             .finish_non_exhaustive()
     }
@@ -344,6 +384,7 @@ impl Kernels {
     pub fn with_tuning(device: &wgpu::Device, mut tuning: Tuning) -> Self {
         let limits = device.limits();
         tuning.packed &= device.features().contains(wgpu::Features::SHADER_INT64);
+        tuning.shader_f16 &= device.features().contains(wgpu::Features::SHADER_F16);
         let dispatch_data = if device.features().contains(wgpu::Features::IMMEDIATES)
             && limits.max_immediate_size as usize >= size_of::<DispatchData32>()
         {
@@ -416,8 +457,7 @@ impl Kernels {
             dispatch_data,
             max_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
             offset_alignment: u64::from(limits.min_storage_buffer_offset_alignment).max(4),
-            // Cap so that element indices stay well inside u32 in the shader.
-            window_len: (window_bytes / 4).min(1 << 30),
+            window_bytes,
             pipeline_cache: PipelineCacheFile::open(device),
             modules: Mutex::new(HashMap::new()),
             pipelines: Mutex::new(HashMap::new()),
@@ -448,16 +488,34 @@ impl Kernels {
         lock(&self.pipelines).len()
     }
 
-    /// Compiles the out-of-place pipelines of `act` for every mode now, so
-    /// that the first `record` does not pay for it.
+    /// Compiles the out-of-place f32 pipelines of `act` for every mode now,
+    /// so that the first `record` does not pay for it.
     pub fn prepare(&self, act: Activation) -> Result<(), Error> {
+        self.prepare_dtype(act, Dtype::F32)
+    }
+
+    /// [`Kernels::prepare`] for data of `dtype`.
+    pub fn prepare_dtype(&self, act: Activation, dtype: Dtype) -> Result<(), Error> {
         act.validate()?;
+        let storage = self.storage(dtype);
         for entry in [Entry::Forward, Entry::Derivative, Entry::Backward] {
-            for width in [self.body_width(), Width::Scalar] {
-                self.pipeline(&act, entry, width)?;
+            for width in [storage.body_width(self.body_width()), Width::Scalar] {
+                self.pipeline(&act, entry, width, storage)?;
             }
         }
         Ok(())
+    }
+
+    /// How data of `dtype` is stored by these kernels' modules: f16 through
+    /// WGSL's `f16` where the device and [`Tuning::shader_f16`] allow it,
+    /// on u32 words otherwise.
+    pub fn storage(&self, dtype: Dtype) -> Storage {
+        match dtype {
+            Dtype::F32 => Storage::F32,
+            Dtype::F16 if self.tuning.shader_f16 => Storage::F16,
+            Dtype::F16 => Storage::F16Packed,
+            Dtype::Bf16 => Storage::Bf16,
+        }
     }
 
     /// The cached pipeline of `act` for `entry` at `width`, compiling it on
@@ -468,19 +526,21 @@ impl Kernels {
         act: &Activation,
         entry: Entry,
         width: Width,
+        storage: Storage,
     ) -> Result<wgpu::ComputePipeline, Error> {
-        let key = (act.name(), entry, width);
+        let key = (act.name(), entry, width, storage);
         if let Some(pipeline) = lock(&self.pipelines).get(&key) {
             return Ok(pipeline.clone());
         }
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = lock(&self.modules)
-            .entry((act.name(), width))
+            .entry((act.name(), width, storage))
             .or_insert_with(|| {
-                let label = format!("{LABEL}.{}.{width:?}", act.name());
-                let source = wgsl::elementwise_module(
+                let label = format!("{LABEL}.{}.{width:?}.{storage:?}", act.name());
+                let source = wgsl::elementwise_module_typed(
                     act,
                     width,
+                    storage,
                     self.dispatch_data,
                     self.tuning.items_per_invocation,
                 );
@@ -496,7 +556,11 @@ impl Kernels {
             Layout::Binary => &self.binary_pipeline_layout,
             Layout::InPlace => &self.in_place_pipeline_layout,
         };
-        let label = format!("{LABEL}.{}.{}.{width:?}", act.name(), entry.name());
+        let label = format!(
+            "{LABEL}.{}.{}.{width:?}.{storage:?}",
+            act.name(),
+            entry.name()
+        );
         let pipeline = self
             .device
             .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
@@ -514,7 +578,7 @@ impl Kernels {
             cache.dirty.store(true, Ordering::Release);
         }
         if let Some(error) = pollster::block_on(scope.pop()) {
-            lock(&self.modules).remove(&(act.name(), width));
+            lock(&self.modules).remove(&(act.name(), width, storage));
             return Err(error.into());
         }
         lock(&self.pipelines).insert(key, pipeline.clone());
@@ -528,7 +592,12 @@ impl Kernels {
 
     /// Records `mode` of `act` into `encoder`: `output = f(input)`,
     /// `output = f'(input)`, or for [`Mode::Backward`]
-    /// `output = grad_output * f'(input)`. All regions have the same length.
+    /// `output = grad_output * f'(input)`. All regions have the same length
+    /// and the same [`Dtype`] (their `dtype` field): f32 data is computed in
+    /// f32; f16 and bf16 data is widened to f32, computed the same way and
+    /// rounded once (to nearest even) to its type. Offsets follow the same
+    /// rule for every dtype (a multiple of the device's
+    /// `min_storage_buffer_offset_alignment`).
     ///
     /// In place is supported where a kernel can do it: `output` equal to
     /// `input` (forward, derivative), or equal to `grad_output` (backward, dx
@@ -550,15 +619,20 @@ impl Kernels {
         if output.len == 0 {
             return Ok(());
         }
-        let body_width = self.body_width();
-        let lanes = body_width.lanes() as u64;
-        let body_pipeline = self.pipeline(&act, entry, body_width)?;
+        let storage = self.storage(output.dtype);
+        let body_width = storage.body_width(self.body_width());
+        let lanes = storage.lanes(body_width) as u64;
+        // Elements per scalar (tail) storage element: 1, or 2 per word.
+        let scalar_lanes = storage.lanes(Width::Scalar) as u64;
+        let body_pipeline = self.pipeline(&act, entry, body_width, storage)?;
         let len = output.len as u64;
         let tail_pipeline = if !len.is_multiple_of(lanes) {
-            Some(self.pipeline(&act, entry, Width::Scalar)?)
+            Some(self.pipeline(&act, entry, Width::Scalar, storage)?)
         } else {
             None
         };
+        // Whole body elements per window, and element indices well inside u32.
+        let window_len = (self.window_bytes / output.dtype.size() as u64).min(1 << 30);
         let (param, _) = act.params();
         let regions = (input, grad_output, output);
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
@@ -569,13 +643,14 @@ impl Kernels {
         while start < len {
             // A window of whole body elements, then (in the last window
             // only) the few scalars left.
-            let window = (len - start).min(self.window_len);
+            let window = (len - start).min(window_len);
             let body = window / lanes;
             if body > 0 {
                 let data = DispatchData32 {
                     len: body as u32,
                     base: 0,
-                    _pad: [0; 2],
+                    keep_high: 0,
+                    _pad: 0,
                     param,
                 };
                 let bind_group = self.bind_group(entry, regions, start, body * lanes, &data);
@@ -583,10 +658,12 @@ impl Kernels {
                 self.dispatch(&mut pass, &body_pipeline, &bind_group, &data, groups);
             }
             if let (Some(tail), true) = (&tail_pipeline, !window.is_multiple_of(lanes)) {
+                let rest = window % lanes;
                 let data = DispatchData32 {
-                    len: (window % lanes) as u32,
-                    base: (body * lanes) as u32,
-                    _pad: [0; 2],
+                    len: rest.div_ceil(scalar_lanes) as u32,
+                    base: (body * lanes / scalar_lanes) as u32,
+                    keep_high: (rest % scalar_lanes) as u32,
+                    _pad: 0,
                     param,
                 };
                 let bind_group = self.bind_group(entry, regions, start, window, &data);
@@ -712,6 +789,15 @@ impl Kernels {
             }
         };
         same_len("input", input)?;
+        for (what, region) in [("input", Some(input)), ("grad_output", grad_output)] {
+            if let Some(region) = region.filter(|r| r.dtype != output.dtype) {
+                return Err(Error::DtypeMismatch {
+                    what,
+                    expected: output.dtype,
+                    actual: region.dtype,
+                });
+            }
+        }
         self.check_region("input", input)?;
         self.check_region("output", output)?;
         let aliasing = |what| Error::Aliasing { what, mode };
@@ -770,7 +856,8 @@ impl Kernels {
 }
 
 /// Checks one region of any kernel: `STORAGE` usage, an offset that is a
-/// multiple of `offset_alignment`, and bounds.
+/// multiple of `offset_alignment`, and bounds (of the words a binding of it
+/// covers: [`BufferRegion::bound_len`]).
 pub(crate) fn check_region(
     what: &'static str,
     region: &BufferRegion<'_>,
@@ -791,12 +878,15 @@ pub(crate) fn check_region(
             alignment: offset_alignment,
         });
     }
-    let end = region.offset.checked_add(region.byte_len());
+    let bytes = (region.len as u64)
+        .checked_mul(region.dtype.size() as u64)
+        .map(|_| region.bound_len());
+    let end = bytes.and_then(|bytes| region.offset.checked_add(bytes));
     if end.is_none_or(|end| end > region.buffer.size()) {
         return Err(Error::OutOfRange {
             what,
             offset: region.offset,
-            bytes: region.byte_len(),
+            bytes: bytes.unwrap_or(u64::MAX),
             buffer_size: region.buffer.size(),
         });
     }

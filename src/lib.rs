@@ -31,6 +31,7 @@ mod activation;
 pub mod browser;
 mod context;
 pub mod cpu;
+mod dtype;
 mod error;
 mod family;
 mod gated;
@@ -44,6 +45,7 @@ pub mod wgsl;
 
 pub use activation::{Activation, Mode, ParseActivationError, SELU_ALPHA, SELU_SCALE};
 pub use context::{Batch, Context, DEFAULT_POLL_TIMEOUT, recommended_features};
+pub use dtype::{Dtype, Element};
 pub use error::Error;
 pub use gated::{Gated, GatedKernels, ParseGatedError};
 pub use kernels::{BufferRegion, Kernels, Tuning};

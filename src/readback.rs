@@ -5,31 +5,38 @@ use std::time::Duration;
 
 use crate::Error;
 
-/// Maps the first `bytes` of `staging` (MAP_READ) once `submission` has
-/// completed and copies them out as f32. Waits at most `timeout`, so a lost
-/// or hung device becomes an `Error::Poll` instead of a hang.
-pub(crate) fn read_f32(
+/// Maps the start of `staging` (MAP_READ) once `submission` has completed
+/// and copies `len` elements of `T` out of it. Waits at most `timeout`, so a
+/// lost or hung device becomes an `Error::Poll` instead of a hang.
+pub(crate) fn read_vec<T: bytemuck::Pod>(
     device: &wgpu::Device,
     staging: &wgpu::Buffer,
-    bytes: u64,
+    len: usize,
     submission: wgpu::SubmissionIndex,
     timeout: Duration,
-) -> Result<Vec<f32>, Error> {
-    let mut data = output_vec((bytes / 4) as usize);
-    read_f32_into(device, staging, submission, timeout, &mut data)?;
+) -> Result<Vec<T>, Error> {
+    let mut data = output_vec::<T>(len);
+    read_into(
+        device,
+        staging,
+        submission,
+        timeout,
+        bytemuck::cast_slice_mut(&mut data),
+    )?;
     Ok(data)
 }
 
-/// [`read_f32`] into the caller's slice (its length gives the byte count):
-/// no allocation, and no page faults when the caller reuses `out`.
-pub(crate) fn read_f32_into(
+/// [`read_vec`] into the caller's bytes (their length gives the count; the
+/// mapped range is that rounded up to whole words): no allocation, and no
+/// page faults when the caller reuses `out`.
+pub(crate) fn read_into(
     device: &wgpu::Device,
     staging: &wgpu::Buffer,
     submission: wgpu::SubmissionIndex,
     timeout: Duration,
-    out: &mut [f32],
+    out: &mut [u8],
 ) -> Result<(), Error> {
-    let slice = staging.slice(..out.len() as u64 * 4);
+    let slice = staging.slice(..(out.len() as u64).next_multiple_of(4));
     let (sender, receiver) = futures_intrusive::channel::shared::oneshot_channel();
     slice.map_async(wgpu::MapMode::Read, move |result| {
         sender.send(result).ok();
@@ -43,7 +50,7 @@ pub(crate) fn read_f32_into(
     mapped?;
     {
         let view = slice.get_mapped_range()?;
-        copy_bytes(bytemuck::cast_slice_mut(out), &view);
+        copy_bytes(out, &view[..out.len()]);
     }
     staging.unmap();
     Ok(())
@@ -130,18 +137,33 @@ pub(crate) fn output_copy(bytes: &[u8]) -> Vec<f32> {
 
 /// Writes `src` to the start of `buffer`, which is mapped for writing;
 /// split over threads when large, each writing its own mapped range (wgpu's
-/// write-only view of one range cannot be shared between threads).
+/// write-only view of one range cannot be shared between threads). A
+/// length that is not whole 4-byte words (an odd number of 16-bit values)
+/// is padded with zero bytes to the next word, which must fit in `buffer`.
 pub(crate) fn write_mapped(buffer: &wgpu::Buffer, src: &[u8]) -> Result<(), Error> {
-    let Some(chunk) = parallel_chunk(src.len()) else {
+    let words = src.len() / 4 * 4;
+    let (whole, rest) = src.split_at(words);
+    if !rest.is_empty() {
+        let mut last = [0u8; 4];
+        last[..rest.len()].copy_from_slice(rest);
         buffer
-            .slice(..src.len() as u64)
+            .slice(words as u64..words as u64 + 4)
             .get_mapped_range_mut()?
-            .copy_from_slice(src);
+            .copy_from_slice(&last);
+    }
+    if whole.is_empty() {
+        return Ok(());
+    }
+    let Some(chunk) = parallel_chunk(whole.len()) else {
+        buffer
+            .slice(..whole.len() as u64)
+            .get_mapped_range_mut()?
+            .copy_from_slice(whole);
         return Ok(());
     };
     // Page-sized chunks keep every range's offset aligned (MAP_ALIGNMENT).
     let mut views = Vec::new();
-    for (i, from) in src.chunks(chunk).enumerate() {
+    for (i, from) in whole.chunks(chunk).enumerate() {
         let start = (i * chunk) as u64;
         let view = buffer
             .slice(start..start + from.len() as u64)
@@ -156,22 +178,22 @@ pub(crate) fn write_mapped(buffer: &wgpu::Buffer, src: &[u8]) -> Result<(), Erro
     Ok(())
 }
 
-/// A zeroed `Vec` for `len` results. Fresh memory costs a page fault per page
+/// A zeroed `Vec` for `len` results of `T` (allocated zeroed, untouched). Fresh memory costs a page fault per page
 /// on first write: for a 64 MiB output on Linux that was 16,384 faults and
 /// about 40-50 ms, more than the copy itself. Large outputs therefore ask for
 /// transparent huge pages (`madvise(MADV_HUGEPAGE)`, honoured where THP is
 /// enabled for "madvise" or "always"): 32 faults for the same 64 MiB.
-pub(crate) fn output_vec(len: usize) -> Vec<f32> {
-    // `vec![0.0; n]` allocates zeroed memory (calloc, a fresh mapping for
+pub(crate) fn output_vec<T: bytemuck::Pod>(len: usize) -> Vec<T> {
+    // `zeroed_vec` allocates zeroed memory (calloc, a fresh mapping for
     // large sizes) without touching it, so the advice comes before any fault.
-    let out = vec![0.0_f32; len];
+    let out = bytemuck::zeroed_vec::<T>(len);
     #[cfg(target_os = "linux")]
     advise_huge_pages(&out);
     out
 }
 
 #[cfg(target_os = "linux")]
-fn advise_huge_pages(memory: &[f32]) {
+fn advise_huge_pages<T>(memory: &[T]) {
     const HUGE_PAGE: usize = 2 << 20;
     let start = memory.as_ptr() as usize;
     let end = start + std::mem::size_of_val(memory);

@@ -1,8 +1,8 @@
-//! GPU-resident data: a region of a storage buffer and its length.
+//! GPU-resident data: a region of a storage buffer, its length and dtype.
 
-use crate::{BufferRegion, Error};
+use crate::{BufferRegion, Dtype, Error};
 
-/// `len` f32 values resident on a device: a region of a storage buffer
+/// `len` values of one [`Dtype`] resident on a device: a region of a storage buffer
 /// (this crate's own, from [`Context::upload`](crate::Context::upload) or
 /// [`Context::apply`](crate::Context::apply), or the caller's, wrapped with
 /// [`GpuTensor::from_buffer`] without a copy). Not `Clone`: two handles to one
@@ -12,6 +12,7 @@ pub struct GpuTensor {
     buffer: wgpu::Buffer,
     offset: u64,
     len: usize,
+    dtype: Dtype,
 }
 
 impl GpuTensor {
@@ -21,6 +22,19 @@ impl GpuTensor {
     /// when an activation runs on it, of the device's
     /// `min_storage_buffer_offset_alignment` (usually 256).
     pub fn from_buffer(buffer: wgpu::Buffer, offset: u64, len: usize) -> Result<GpuTensor, Error> {
+        Self::from_buffer_typed(buffer, offset, len, Dtype::F32)
+    }
+
+    /// [`GpuTensor::from_buffer`] for `len` values of `dtype`. A 16-bit
+    /// tensor of odd length ends in half a 4-byte word; that whole word must
+    /// lie inside the buffer (kernels and reads move whole words, and leave
+    /// the other half as it was).
+    pub fn from_buffer_typed(
+        buffer: wgpu::Buffer,
+        offset: u64,
+        len: usize,
+        dtype: Dtype,
+    ) -> Result<GpuTensor, Error> {
         if !buffer.usage().contains(wgpu::BufferUsages::STORAGE) {
             return Err(Error::BufferUsage {
                 what: "tensor",
@@ -35,7 +49,9 @@ impl GpuTensor {
                 alignment: 4,
             });
         }
-        let bytes = (len as u64).saturating_mul(4);
+        let bytes = (len as u64)
+            .checked_mul(dtype.size() as u64)
+            .map_or(u64::MAX, |b| b.next_multiple_of(4));
         if offset
             .checked_add(bytes)
             .is_none_or(|end| end > buffer.size())
@@ -51,10 +67,16 @@ impl GpuTensor {
             buffer,
             offset,
             len,
+            dtype,
         })
     }
 
-    /// Number of f32 values.
+    /// The element type.
+    pub fn dtype(&self) -> Dtype {
+        self.dtype
+    }
+
+    /// Number of values.
     pub fn len(&self) -> usize {
         self.len
     }
@@ -74,14 +96,20 @@ impl GpuTensor {
         self.offset
     }
 
-    /// Size in bytes.
+    /// Size of the values in bytes.
     pub fn byte_len(&self) -> u64 {
-        self.len as u64 * 4
+        self.len as u64 * self.dtype.size() as u64
+    }
+
+    /// [`GpuTensor::byte_len`] rounded up to whole 4-byte words: what a
+    /// copy or binding of the tensor moves.
+    pub fn bound_len(&self) -> u64 {
+        self.dtype.bound_bytes(self.len as u64)
     }
 
     /// The tensor as a region for the lower layer ([`Kernels`](crate::Kernels)).
     pub fn region(&self) -> BufferRegion<'_> {
-        BufferRegion::new(&self.buffer, self.offset, self.len)
+        BufferRegion::typed(&self.buffer, self.offset, self.len, self.dtype)
     }
 
     /// Gives the buffer back.

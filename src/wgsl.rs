@@ -32,6 +32,20 @@ pub const ELEMENTWISE_TEMPLATE_WGSL: &str = include_str!("../shaders/elementwise
 pub const ELEMENT_FLOAT_WGSL: &str = include_str!("../shaders/element_float.wgsl");
 /// The template's element functions for packed storage ([`Width::Packed`]).
 pub const ELEMENT_PACKED_WGSL: &str = include_str!("../shaders/element_packed.wgsl");
+/// The template's element functions for 16-bit storage, over words.
+pub const ELEMENT_HALF_WGSL: &str = include_str!("../shaders/element_half.wgsl");
+/// Element functions for f16 storage with WGSL's `f16` type ([`Storage::F16`]).
+pub const HALF_F16_WGSL: &str = include_str!("../shaders/half_f16.wgsl");
+/// f16 conversions on u32 words ([`Storage::F16Packed`]).
+pub const HALF_F16_PACKED_WGSL: &str = include_str!("../shaders/half_f16_packed.wgsl");
+/// bf16 conversions on u32 words ([`Storage::Bf16`]).
+pub const HALF_BF16_WGSL: &str = include_str!("../shaders/half_bf16.wgsl");
+/// 16-bit element functions at each [`Width`].
+const HALF_WIDTH_WGSL: [(Width, &str); 3] = [
+    (Width::Vec4, include_str!("../shaders/half_vec4.wgsl")),
+    (Width::Packed, include_str!("../shaders/half_packed.wgsl")),
+    (Width::Scalar, include_str!("../shaders/half_scalar.wgsl")),
+];
 
 /// The WGSL function library: math helpers followed by every activation's
 /// `<name>_forward` and `<name>_derivative` (and, for the smooth ops whose
@@ -129,6 +143,68 @@ impl Width {
     }
 }
 
+/// How a kernel module stores its elements: the dtype, and for f16 which
+/// conversions it uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Storage {
+    /// f32.
+    F32,
+    /// f16 through WGSL's `f16` type (`enable f16;`; needs
+    /// `wgpu::Features::SHADER_F16`).
+    F16,
+    /// f16 in u32 words (`unpack2x16float`, rounding on the bits): every
+    /// device.
+    F16Packed,
+    /// bf16 in u32 words: every device.
+    Bf16,
+}
+
+impl Storage {
+    /// The dtype stored.
+    pub fn dtype(self) -> crate::Dtype {
+        match self {
+            Storage::F32 => crate::Dtype::F32,
+            Storage::F16 | Storage::F16Packed => crate::Dtype::F16,
+            Storage::Bf16 => crate::Dtype::Bf16,
+        }
+    }
+
+    /// Elements in one storage element of `width`: 4, 8, 1 for f32; 8, 16,
+    /// 2 for the 16-bit types in u32 words; 4 and 1 for [`Storage::F16`]
+    /// (`vec4<f16>` and `f16`, which has no [`Width::Packed`] form: it is
+    /// stored as [`Width::Vec4`]).
+    pub fn lanes(self, width: Width) -> usize {
+        match (self, width) {
+            (Storage::F32, _) => width.lanes(),
+            (Storage::F16, Width::Scalar) => 1,
+            (Storage::F16, _) => 4,
+            _ => 2 * width.lanes(),
+        }
+    }
+
+    /// The width of the main body for these kernels' preference `width`:
+    /// [`Storage::F16`] has no packed form.
+    pub fn body_width(self, width: Width) -> Width {
+        match (self, width) {
+            (Storage::F16, Width::Packed) => Width::Vec4,
+            _ => width,
+        }
+    }
+
+    /// The WGSL type of one storage element at `width`.
+    fn element(self, width: Width) -> &'static str {
+        match (self, width) {
+            (Storage::F16, Width::Scalar) => "f16",
+            (Storage::F16, _) => "vec4<f16>",
+            (Storage::F32, Width::Vec4) => "vec4<f32>",
+            (_, Width::Packed) => "vec4<u64>",
+            (Storage::F32, Width::Scalar) => "f32",
+            (_, Width::Vec4) => "vec4<u32>",
+            (_, Width::Scalar) => "u32",
+        }
+    }
+}
+
 /// The WGSL call of `act`'s function for one direction (`"forward"` or
 /// `"derivative"`), with parameters read from the kernel's `param` vec4.
 fn call(act: &Activation, direction: &str) -> String {
@@ -154,14 +230,66 @@ pub fn elementwise_module(
     data: DispatchData,
     items_per_invocation: u32,
 ) -> String {
+    elementwise_module_typed(act, width, Storage::F32, data, items_per_invocation)
+}
+
+/// [`elementwise_module`] for any [`Storage`]: the same math on f32 values
+/// widened from (and rounded once back to) 16-bit storage. For 16-bit
+/// storage `len` and `base` of the dispatch data count storage elements
+/// (words for [`Width::Scalar`]), and `keep_high` (the third u32) is 1 where
+/// the dispatch's last word holds one element of the region (odd length):
+/// its high half is written back unchanged.
+pub fn elementwise_module_typed(
+    act: &Activation,
+    width: Width,
+    storage: Storage,
+    data: DispatchData,
+    items_per_invocation: u32,
+) -> String {
     const VEC4_MAP: &str = "vec4<f32>(F(v.x), F(v.y), F(v.z), F(v.w))";
     const VEC4_MAP2: &str =
         "vec4<f32>(F(grad.x, v.x), F(grad.y, v.y), F(grad.z, v.z), F(grad.w, v.w))";
-    let (element, functions, map, map2) = match width {
-        Width::Vec4 => ("vec4<f32>", ELEMENT_FLOAT_WGSL, VEC4_MAP, VEC4_MAP2),
-        Width::Packed => ("vec4<u64>", ELEMENT_PACKED_WGSL, VEC4_MAP, VEC4_MAP2),
-        Width::Scalar => ("f32", ELEMENT_FLOAT_WGSL, "F(v)", "F(grad, v)"),
+    let element = storage.element(width);
+    let (functions, map, map2) = match (storage, width) {
+        (Storage::F32, Width::Vec4) => (ELEMENT_FLOAT_WGSL.to_string(), VEC4_MAP, VEC4_MAP2),
+        (Storage::F32, Width::Packed) => (ELEMENT_PACKED_WGSL.to_string(), VEC4_MAP, VEC4_MAP2),
+        (Storage::F32, Width::Scalar) => (ELEMENT_FLOAT_WGSL.to_string(), "F(v)", "F(grad, v)"),
+        (Storage::F16, _) => {
+            let (wide, narrow) = match width {
+                Width::Scalar => ("vec4<f32>(f32(v))", "half_narrow(X).x"),
+                _ => ("vec4<f32>(v)", "half_narrow(X)"),
+            };
+            let mut source = HALF_F16_WGSL.replace("{{WIDE}}", wide);
+            for call in [
+                "lanes_forward(half_wide(v))",
+                "lanes_derivative(half_wide(v))",
+                "lanes_backward(half_wide(grad), half_wide(v))",
+            ] {
+                source = source.replace(
+                    &format!("{{{{NARROW:{call}}}}}"),
+                    &narrow.replace('X', call),
+                );
+            }
+            (source, VEC4_MAP, VEC4_MAP2)
+        }
+        (_, _) => {
+            let conversions = match storage {
+                Storage::F16Packed => HALF_F16_PACKED_WGSL,
+                _ => HALF_BF16_WGSL,
+            };
+            let widths = HALF_WIDTH_WGSL
+                .iter()
+                .find(|(w, _)| *w == width)
+                .map_or("", |(_, source)| source);
+            (
+                format!("{conversions}\n{ELEMENT_HALF_WGSL}\n{widths}"),
+                VEC4_MAP,
+                VEC4_MAP2,
+            )
+        }
     };
+    // The last word of a 16-bit region may hold one element of it only.
+    let half_tail = matches!(storage, Storage::F16Packed | Storage::Bf16) && width == Width::Scalar;
     let backward = if has_scaled(act, "derivative") {
         format!(
             "let d = {};\n    return (grad * d.x) * d.y;",
@@ -183,15 +311,22 @@ pub fn elementwise_module(
     let entry_points: Vec<String> = ENTRY_POINTS
         .iter()
         .map(|(name, body)| {
+            let body = match (half_tail, body.strip_prefix("output[j] = ")) {
+                (true, Some(value)) => format!(
+                    "output[j] = half_tail_store(i, {}, output[j]);",
+                    value.trim_end_matches(';')
+                ),
+                _ => body.to_string(),
+            };
             ENTRY_TEMPLATE_WGSL
                 .replace("{{NAME}}", name)
                 .replace("{{EACH_ITEM}}", each_item)
-                .replace("{{BODY}}", body)
+                .replace("{{BODY}}", &body)
         })
         .collect();
     let kernel = ELEMENTWISE_TEMPLATE_WGSL
         .replace("{{ENTRY_POINTS}}", &entry_points.join("\n"))
-        .replace("{{ELEMENT_FUNCTIONS}}", functions)
+        .replace("{{ELEMENT_FUNCTIONS}}", &functions)
         .replace("{{DISPATCH}}", dispatch)
         .replace("{{ITEMS}}", &items.to_string())
         .replace("{{ELEMENT}}", element)
@@ -210,7 +345,12 @@ pub fn elementwise_module(
         .replace("{{BACKWARD}}", &backward)
         .replace("{{FORWARD}}", &call(act, "forward"))
         .replace("{{DERIVATIVE}}", &call(act, "derivative"));
-    format!("{}\n{kernel}", library())
+    let enable = if storage == Storage::F16 {
+        "enable f16;\n"
+    } else {
+        ""
+    };
+    format!("{enable}{}\n{kernel}", library())
 }
 
 /// Invocations per workgroup of [`portable_module`]'s kernels (the default

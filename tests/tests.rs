@@ -7,6 +7,7 @@ mod families;
 mod gated;
 mod gpu;
 mod gpu_resident;
+mod half;
 mod prelu;
 mod rowwise;
 mod shaders;
