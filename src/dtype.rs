@@ -249,7 +249,7 @@ mod tests {
                 assert_eq!(T::round_from_f64(mid).to_bits_u32(), even, "mid {mid:e}");
                 let below = mid - mid.abs() * 1e-12;
                 let above = mid + mid.abs() * 1e-12;
-                let (lo, hi) = if x < 0.0 {
+                let (lo, hi) = if x.is_sign_negative() {
                     (above, below)
                 } else {
                     (below, above)
