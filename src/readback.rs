@@ -141,16 +141,21 @@ pub(crate) fn output_copy(bytes: &[u8]) -> Vec<f32> {
 /// length that is not whole 4-byte words (an odd number of 16-bit values)
 /// is padded with zero bytes to the next word, which must fit in `buffer`.
 pub(crate) fn write_mapped(buffer: &wgpu::Buffer, src: &[u8]) -> Result<(), Error> {
-    let words = src.len() / 4 * 4;
-    let (whole, rest) = src.split_at(words);
-    if !rest.is_empty() {
-        let mut last = [0u8; 4];
+    if !src.len().is_multiple_of(4) {
+        // The last bytes from an 8-byte boundary (mapped ranges start at
+        // multiples of MAP_ALIGNMENT), padded to whole words.
+        let at = src.len() / 8 * 8;
+        let rest = &src[at..];
+        let mut last = [0u8; 8];
         last[..rest.len()].copy_from_slice(rest);
+        let padded = rest.len().next_multiple_of(4);
         buffer
-            .slice(words as u64..words as u64 + 4)
+            .slice(at as u64..(at + padded) as u64)
             .get_mapped_range_mut()?
-            .copy_from_slice(&last);
+            .copy_from_slice(&last[..padded]);
+        return write_mapped(buffer, &src[..at]);
     }
+    let whole = src;
     if whole.is_empty() {
         return Ok(());
     }

@@ -245,3 +245,397 @@ fn every_16_bit_pattern_is_within_one_ulp_on_every_path() {
         failures.join("\n")
     );
 }
+
+/// Lengths that leave every kind of tail: 1..=9, and around the body
+/// element (8 or 16 values in words, 4 natively) and workgroup sizes.
+const ODD_LENGTHS: [usize; 21] = [
+    1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 31, 33, 255, 256, 257, 2047, 4095, 4097, 65535,
+];
+
+/// The same values give the same bits whatever the length: every prefix
+/// of a run over all patterns, through the host-slice API (forward,
+/// derivative, backward and the `_into` forms), equals the long run's
+/// prefix, on every adapter.
+fn host_api_matches_long_run<T: Element>(ctx: &Context) {
+    let x = all_patterns::<T>();
+    // Start the prefixes at interesting values, not at +0.
+    let x: Vec<T> = x
+        .iter()
+        .cycle()
+        .skip(0x3c00 - 40)
+        .take(x.len())
+        .copied()
+        .collect();
+    let grad = grad_patterns::<T>();
+    for act in [
+        Activation::Gelu,
+        Activation::Sigmoid,
+        Activation::leaky_relu(),
+        Activation::Hardswish,
+    ] {
+        let full = [
+            ctx.forward(act, &x).unwrap(),
+            ctx.derivative(act, &x).unwrap(),
+            ctx.backward(act, &x, &grad).unwrap(),
+        ];
+        for &n in &ODD_LENGTHS {
+            let on = format!("{act} {:?} n = {n} on {}", T::DTYPE, describe(ctx));
+            let (x, grad) = (&x[..n], &grad[..n]);
+            let bits = |v: &[T]| v.iter().map(|e| e.to_bits_u32()).collect::<Vec<_>>();
+            assert_eq!(
+                bits(&ctx.forward(act, x).unwrap()),
+                bits(&full[0][..n]),
+                "forward {on}"
+            );
+            assert_eq!(
+                bits(&ctx.derivative(act, x).unwrap()),
+                bits(&full[1][..n]),
+                "derivative {on}"
+            );
+            assert_eq!(
+                bits(&ctx.backward(act, x, grad).unwrap()),
+                bits(&full[2][..n]),
+                "backward {on}"
+            );
+            let mut out = vec![T::from_bits_u32(0x7e01); n];
+            ctx.forward_into(act, x, &mut out).unwrap();
+            assert_eq!(bits(&out), bits(&full[0][..n]), "forward_into {on}");
+            ctx.backward_into(act, x, grad, &mut out).unwrap();
+            assert_eq!(bits(&out), bits(&full[2][..n]), "backward_into {on}");
+        }
+    }
+}
+
+#[test]
+fn odd_lengths_give_the_long_runs_bits_through_the_host_api() {
+    for ctx in adapters() {
+        host_api_matches_long_run::<f16>(ctx);
+        host_api_matches_long_run::<bf16>(ctx);
+    }
+}
+
+/// A region of odd length at a nonzero offset, in a buffer full of a
+/// sentinel: the kernels write exactly the region's bytes (not the other
+/// half of its last word, nor anything after or before it), in every mode,
+/// out of place and in place, on every f16 path and for bf16.
+#[test]
+fn kernels_never_write_outside_a_16_bit_region() {
+    for ctx in adapters() {
+        let device = ctx.device();
+        let offset = u64::from(device.limits().min_storage_buffer_offset_alignment);
+        let mut paths: Vec<(Dtype, Storage, Kernels)> = f16_paths(ctx)
+            .into_iter()
+            .map(|(s, k)| (Dtype::F16, s, k))
+            .collect();
+        paths.push((Dtype::Bf16, Storage::Bf16, Kernels::new(device)));
+        for (dtype, storage, kernels) in &paths {
+            for n in [1usize, 3, 9, 17, 255, 4097] {
+                let size = offset + (n as u64 * 2).next_multiple_of(4) + 64;
+                // x and grad: 1.0 in both types' bits where it is read.
+                let one = match dtype {
+                    Dtype::F16 => 0x3c00u16,
+                    _ => 0x3f80,
+                };
+                let filled = |value: u16, label| {
+                    let words = vec![value; size as usize / 2];
+                    wgpu::util::DeviceExt::create_buffer_init(
+                        device,
+                        &wgpu::util::BufferInitDescriptor {
+                            label: Some(label),
+                            contents: bytemuck::cast_slice(&words),
+                            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+                        },
+                    )
+                };
+                const SENTINEL: u16 = 0xabcd;
+                for mode in [Mode::Forward, Mode::Derivative, Mode::Backward] {
+                    for in_place in [false, true] {
+                        let x = filled(one, "test.x");
+                        let out = filled(SENTINEL, "test.out");
+                        let grad = filled(one, "test.grad");
+                        let region = |b| BufferRegion::typed(b, offset, n, *dtype);
+                        // In place: forward/derivative overwrite x, backward overwrites grad.
+                        let (input, grad_region, output) = match (in_place, mode) {
+                            (false, Mode::Backward) => {
+                                (region(&x), Some(region(&grad)), region(&out))
+                            }
+                            (false, _) => (region(&x), None, region(&out)),
+                            (true, Mode::Backward) => {
+                                (region(&x), Some(region(&out)), region(&out))
+                            }
+                            (true, _) => (region(&out), None, region(&out)),
+                        };
+                        if in_place {
+                            // The in-place region starts as x = grad = 1.0.
+                            ctx.queue().write_buffer(
+                                &out,
+                                offset,
+                                &vec![one; n]
+                                    .iter()
+                                    .flat_map(|v| v.to_le_bytes())
+                                    .chain([0u8; 2])
+                                    .take((n * 2).next_multiple_of(4))
+                                    .collect::<Vec<u8>>(),
+                            );
+                            // ...and the half word after an odd region keeps the sentinel.
+                            if n % 2 == 1 {
+                                ctx.queue().write_buffer(
+                                    &out,
+                                    offset + n as u64 * 2 - 2,
+                                    &[one.to_le_bytes(), SENTINEL.to_le_bytes()].concat(),
+                                );
+                            }
+                        }
+                        let mut encoder = device.create_command_encoder(&Default::default());
+                        kernels
+                            .record(
+                                &mut encoder,
+                                Activation::Sigmoid,
+                                mode,
+                                input,
+                                grad_region,
+                                output,
+                            )
+                            .unwrap();
+                        let words: Vec<u16> =
+                            read_back::<f16>(ctx, encoder, &out, size as usize / 2)
+                                .into_iter()
+                                .map(f16::to_bits)
+                                .collect();
+                        let first = offset as usize / 2;
+                        let on = format!(
+                            "{storage:?} {mode:?} n = {n} in place {in_place} on {}",
+                            describe(ctx)
+                        );
+                        assert!(
+                            words[..first].iter().all(|&w| w == SENTINEL),
+                            "before the region: {on}"
+                        );
+                        assert!(
+                            words[first + n..].iter().all(|&w| w == SENTINEL),
+                            "after the region: {on}"
+                        );
+                        // sigmoid(1) = 0.731, sigmoid'(1) = 0.197: never the sentinel.
+                        assert!(
+                            words[first..first + n].iter().all(|&w| w != SENTINEL),
+                            "inside: {on}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// SEMANTICS.md's seed values in f16 and bf16: sigmoid([-3, 0, 3]) is
+/// [0.0474259, 0.5, 0.952574] rounded once to the type.
+#[test]
+fn seed_values_in_16_bits() {
+    let truth = [0.04742587317756678_f64, 0.5, 0.9525741268224334];
+    for ctx in adapters() {
+        let x = [-3.0, 0.0, 3.0].map(f16::from_f32);
+        let y: Vec<f16> = ctx.forward(Activation::Sigmoid, &x).unwrap();
+        assert_eq!(
+            y,
+            truth.map(<f16 as Element>::round_from_f64),
+            "{}",
+            describe(ctx)
+        );
+        // The f16 values themselves: 0.04742 (0x2a12), 0.5, 0.9526 (0x3b9f).
+        assert_eq!(
+            y.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            [0x2a12, 0x3800, 0x3b9f]
+        );
+        let x = [-3.0, 0.0, 3.0].map(bf16::from_f32);
+        let y: Vec<bf16> = ctx.forward(Activation::Sigmoid, &x).unwrap();
+        assert_eq!(
+            y,
+            truth.map(<bf16 as Element>::round_from_f64),
+            "{}",
+            describe(ctx)
+        );
+    }
+}
+
+/// Resident tensors carry their dtype: upload, apply (all modes, in place
+/// too), batch and read_as give the host API's bits; mixing dtypes, reading
+/// with the wrong type, and the f32-only families are clear errors.
+#[test]
+fn resident_tensors_carry_their_dtype() {
+    for ctx in adapters() {
+        let on = describe(ctx);
+        let x: Vec<f16> = all_patterns::<f16>().into_iter().step_by(7).collect();
+        let dy: Vec<f16> = grad_patterns::<f16>().into_iter().step_by(7).collect();
+        let act = Activation::Mish;
+        let tx = ctx.upload(&x).unwrap();
+        let tdy = ctx.upload(&dy).unwrap();
+        assert_eq!(
+            (tx.dtype(), tx.len(), tx.byte_len()),
+            (Dtype::F16, x.len(), x.len() as u64 * 2)
+        );
+        let bits = |v: Vec<f16>| v.into_iter().map(f16::to_bits).collect::<Vec<_>>();
+        assert!(
+            bits(ctx.read_as::<f16>(&tx).unwrap()) == bits(x.clone()),
+            "{on}"
+        );
+        let y = ctx.apply(act, &tx).unwrap();
+        assert_eq!(y.dtype(), Dtype::F16);
+        assert_eq!(
+            bits(ctx.read_as(&y).unwrap()),
+            bits(ctx.forward(act, &x).unwrap()),
+            "{on}"
+        );
+        let dx = ctx.apply_backward(act, &tx, &tdy).unwrap();
+        assert_eq!(
+            bits(ctx.read_as(&dx).unwrap()),
+            bits(ctx.backward(act, &x, &dy).unwrap()),
+            "{on}"
+        );
+        let mut batch = ctx.batch();
+        let d = batch.apply_derivative(act, &tx).unwrap();
+        assert_eq!(
+            bits(batch.read_as(&d).unwrap()),
+            bits(ctx.derivative(act, &x).unwrap()),
+            "{on}"
+        );
+        let mut t = ctx.upload(&x).unwrap();
+        ctx.apply_in_place(act, &mut t).unwrap();
+        assert_eq!(
+            bits(ctx.read_as(&t).unwrap()),
+            bits(ctx.forward(act, &x).unwrap()),
+            "{on}"
+        );
+
+        // Mixing and mismatching.
+        let f32_dy = ctx.upload(&vec![1.0_f32; x.len()]).unwrap();
+        let bf16_x = ctx
+            .upload(
+                &x.iter()
+                    .map(|v| bf16::from_f32(v.to_f32()))
+                    .collect::<Vec<_>>(),
+            )
+            .unwrap();
+        assert!(matches!(
+            ctx.apply_backward(act, &tx, &f32_dy),
+            Err(Error::DtypeMismatch {
+                what: "grad_output",
+                expected: Dtype::F16,
+                actual: Dtype::F32
+            })
+        ));
+        assert!(matches!(
+            ctx.apply_backward(act, &bf16_x, &tdy),
+            Err(Error::DtypeMismatch {
+                expected: Dtype::Bf16,
+                actual: Dtype::F16,
+                ..
+            })
+        ));
+        assert!(matches!(
+            ctx.read(&tx),
+            Err(Error::DtypeMismatch {
+                expected: Dtype::F32,
+                actual: Dtype::F16,
+                ..
+            })
+        ));
+        assert!(matches!(
+            ctx.read_as::<bf16>(&tx),
+            Err(Error::DtypeMismatch { .. })
+        ));
+        assert!(matches!(
+            ctx.batch().read_all(&[&tx]),
+            Err(Error::DtypeMismatch { .. })
+        ));
+        let message = ctx
+            .apply_backward(act, &tx, &f32_dy)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("float32") && message.contains("float16"),
+            "{message}"
+        );
+
+        // The lower layer: regions of different dtypes.
+        let kernels = ctx.kernels();
+        let mut encoder = ctx.device().create_command_encoder(&Default::default());
+        let out = ctx.upload(&vec![0.0_f32; x.len()]).unwrap();
+        assert!(matches!(
+            kernels.record(
+                &mut encoder,
+                act,
+                Mode::Forward,
+                tx.region(),
+                None,
+                out.region()
+            ),
+            Err(Error::DtypeMismatch {
+                what: "input",
+                expected: Dtype::F32,
+                actual: Dtype::F16
+            })
+        ));
+        // The families take f32 only.
+        let gated = ctx.gated_kernels().record_forward(
+            &mut encoder,
+            wgpu_activations::Gated::Swiglu,
+            tx.region(),
+            tx.region(),
+            y.region(),
+        );
+        assert!(
+            matches!(
+                gated,
+                Err(Error::UnsupportedDtype {
+                    dtype: Dtype::F16,
+                    ..
+                })
+            ),
+            "{gated:?}"
+        );
+        drop(encoder);
+
+        // A 16-bit tensor of odd length needs its last whole word in the buffer.
+        let buffer = ctx.device().create_buffer(&wgpu::BufferDescriptor {
+            label: Some("test.short"),
+            size: 8,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        });
+        assert!(
+            wgpu_activations::GpuTensor::from_buffer_typed(buffer.clone(), 0, 4, Dtype::F16)
+                .is_ok()
+        );
+        assert!(matches!(
+            wgpu_activations::GpuTensor::from_buffer_typed(buffer, 4, 3, Dtype::F16),
+            Err(Error::OutOfRange { bytes: 8, .. })
+        ));
+    }
+}
+
+/// Offsets follow the f32 rule for 16-bit regions too.
+#[test]
+fn misaligned_16_bit_offsets_are_errors() {
+    for ctx in adapters() {
+        let buffer = ctx.device().create_buffer(&wgpu::BufferDescriptor {
+            label: Some("test.misaligned"),
+            size: 1024,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        });
+        let mut encoder = ctx.device().create_command_encoder(&Default::default());
+        let at = |offset| BufferRegion::typed(&buffer, offset, 8, Dtype::Bf16);
+        let result = ctx.kernels().record(
+            &mut encoder,
+            Activation::Relu,
+            Mode::Forward,
+            at(2),
+            None,
+            at(512),
+        );
+        assert!(
+            matches!(result, Err(Error::Misaligned { offset: 2, .. })),
+            "{result:?}"
+        );
+    }
+}
