@@ -1,21 +1,34 @@
 // f16 storage without WGSL's f16 type (adapters without
-// Features::SHADER_F16, e.g. GL): widened with unpack2x16float, narrowed
-// on the bits (pack2x16float's result is indeterminate outside f16's
-// finite range, and its rounding is not specified): to nearest, ties to
-// even; infinity exactly where the rounded value overflows (|v| >= 65520);
-// subnormal results kept; NaN stays a quiet NaN with its sign.
+// Features::SHADER_F16, e.g. GL): converted on the bits of u32 words, with
+// no capability beyond core WGSL. (Not unpack2x16float / pack2x16float:
+// naga requires a downlevel capability for them, pack2x16float's result is
+// indeterminate outside f16's finite range, and its rounding is not
+// specified.) Widening is exact, subnormals included; narrowing rounds to
+// nearest, ties to even; infinity exactly where the rounded value
+// overflows (|v| >= 65520); subnormal results kept; NaN stays a quiet NaN
+// with its sign.
 
 struct Halves {
     lo: vec4<f32>,
     hi: vec4<f32>,
 }
 
+// The f32 values of four f16 bit patterns (in the low 16 bits).
+fn half_widen(h: vec4<u32>) -> vec4<f32> {
+    let sign = (h & vec4<u32>(0x8000u)) << vec4<u32>(16u);
+    let magnitude = h & vec4<u32>(0x7fffu);
+    // Normal: rebias the exponent (15 -> 127); inf and NaN: all ones.
+    let normal = (magnitude << vec4<u32>(13u)) + vec4<u32>(0x38000000u);
+    let special = (magnitude << vec4<u32>(13u)) | vec4<u32>(0x7f800000u);
+    // Subnormal (and zero): m 2^-24, exact in f32.
+    let subnormal = bitcast<vec4<u32>>(vec4<f32>(magnitude) * 5.9604644775390625e-8);
+    var bits = select(normal, special, magnitude >= vec4<u32>(0x7c00u));
+    bits = select(bits, subnormal, magnitude < vec4<u32>(0x0400u));
+    return bitcast<vec4<f32>>(sign | bits);
+}
+
 fn half_unpack(w: vec4<u32>) -> Halves {
-    let x = unpack2x16float(w.x);
-    let y = unpack2x16float(w.y);
-    let z = unpack2x16float(w.z);
-    let u = unpack2x16float(w.w);
-    return Halves(vec4<f32>(x.x, y.x, z.x, u.x), vec4<f32>(x.y, y.y, z.y, u.y));
+    return Halves(half_widen(w & vec4<u32>(0xffffu)), half_widen(w >> vec4<u32>(16u)));
 }
 
 // The f16 bits of each lane (in the low 16 bits), rounded to nearest, ties

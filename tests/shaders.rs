@@ -1,7 +1,7 @@
 //! Every WGSL source parses and validates with naga (no GPU needed).
 
 use wgpu_activations::Activation;
-use wgpu_activations::wgsl::{self as shader, DispatchData, Width};
+use wgpu_activations::wgsl::{self as shader, DispatchData, Storage, Width};
 
 fn validate(label: &str, source: &str) {
     validate_with(
@@ -58,6 +58,41 @@ fn every_composed_kernel_validates() {
                         &source,
                     );
                 }
+            }
+        }
+    }
+}
+
+/// The 16-bit modules of every op, storage and width validate: the u32-word
+/// ones (f16 and bf16) with only the capabilities their width needs, the
+/// WGSL-f16 ones with `SHADER_FLOAT16`; and none holds a constant that
+/// evaluates to inf or NaN (Tint would reject it).
+#[test]
+fn every_16_bit_kernel_validates() {
+    use naga::valid::Capabilities;
+    for act in Activation::ALL {
+        for storage in [Storage::F16, Storage::F16Packed, Storage::Bf16] {
+            for width in [Width::Vec4, Width::Packed, Width::Scalar] {
+                let source =
+                    shader::elementwise_module_typed(act, width, storage, DispatchData::Uniform, 1);
+                let label = format!("{} {storage:?} {width:?}", act.name());
+                assert!(
+                    !source.contains("{{"),
+                    "{label}: template slot left unfilled"
+                );
+                let mut capabilities = Capabilities::empty();
+                if storage == Storage::F16 {
+                    capabilities |= Capabilities::SHADER_FLOAT16;
+                }
+                if storage.body_width(width) == Width::Packed {
+                    capabilities |= Capabilities::SHADER_INT64;
+                }
+                let module = validate_with(&label, &source, capabilities);
+                assert!(
+                    nonfinite_constant_bitcasts(&module, &source).is_empty(),
+                    "{label}"
+                );
+                assert!(out_of_range_float_literals(&source).is_empty(), "{label}");
             }
         }
     }
