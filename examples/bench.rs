@@ -25,7 +25,7 @@ use std::error::Error;
 use std::sync::Arc;
 use std::time::Instant;
 
-use wgpu_activations::{Activation, BufferRegion, Context, Gated, GpuTensor, Mode, RowOp};
+use wgpu_activations::{Activation, BufferRegion, Context, Dtype, Gated, GpuTensor, Mode, RowOp};
 
 #[path = "../benches/baselines.rs"]
 mod baselines;
@@ -43,6 +43,8 @@ usage: cargo run --release --example bench -- [options]
                    (default: all)
   --modes LIST     forward,derivative,backward (default: all)
   --sizes LIST     element counts, e.g. 1024,1048576 or 2^10,2^20
+  --dtype LIST     element types: f32,f16,bf16 (default f32); each 16-bit row
+                   also shows its elements/s over f32's of the same run
                    (default: 2^10,2^16,2^20,2^24)
   --adapter TEXT   only adapters whose name or backend contains TEXT (case-insensitive)
   --iters N        calls per measurement (default: enough for ~0.2 s each)
@@ -76,6 +78,7 @@ struct Options {
     iters: Option<u32>,
     json: bool,
     wall: bool,
+    dtypes: Vec<Dtype>,
 }
 
 fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, String> {
@@ -87,6 +90,7 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Option<Option
         iters: None,
         json: false,
         wall: false,
+        dtypes: vec![Dtype::F32],
     };
     while let Some(arg) = args.next() {
         // `--flag value` or `--flag=value`.
@@ -115,6 +119,11 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Option<Option
                     .collect::<Result<_, _>>()?
             }
             "--adapter" => options.adapter = Some(value()?.to_lowercase()),
+            "--dtype" | "--dtypes" => {
+                options.dtypes = split_list(&value()?)
+                    .map(parse_dtype)
+                    .collect::<Result<_, _>>()?;
+            }
             "--iters" => {
                 let text = value()?;
                 options.iters = Some(
@@ -140,6 +149,15 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Option<Option
 /// `Activation::parse_list`, which knows about parentheses).
 fn split_list(text: &str) -> impl Iterator<Item = &str> {
     text.split(',').map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn parse_dtype(text: &str) -> Result<Dtype, String> {
+    match text {
+        "f32" | "float32" => Ok(Dtype::F32),
+        "f16" | "float16" | "half" => Ok(Dtype::F16),
+        "bf16" | "bfloat16" => Ok(Dtype::Bf16),
+        _ => Err(format!("--dtype: {text:?} is not one of f32, f16, bf16")),
+    }
 }
 
 fn parse_mode(text: &str) -> Result<Mode, String> {
@@ -495,6 +513,10 @@ impl BaselineRow {
 struct Row {
     op: String,
     mode: Mode,
+    dtype: Dtype,
+    /// Elements per second over those of the f32 row of the same op, mode
+    /// and N in this run (where f32 was measured).
+    vs_f32: Option<f64>,
     n: usize,
     seconds: f64,
     baseline: Baseline,
@@ -504,7 +526,7 @@ struct Row {
 
 impl Row {
     fn bytes(&self) -> u64 {
-        bytes_moved(self.mode, self.n)
+        bytes_moved(self.mode, self.n) * self.dtype.size() as u64 / 4
     }
     fn gbps(&self) -> f64 {
         gbps(self.bytes(), self.seconds)
@@ -536,6 +558,9 @@ fn run_adapter(bench: &Bench, options: &Options) -> Res<Report> {
     let baselines = Baselines::new(device);
     // Compile every pipeline up front, so that no measurement includes it.
     for act in options.ops.iter().chain([&Activation::Sigmoid]) {
+        for &dtype in &options.dtypes {
+            ctx.kernels().prepare_dtype(*act, dtype)?;
+        }
         ctx.kernels().prepare(*act)?;
     }
     let op_width = options
@@ -554,8 +579,8 @@ fn run_adapter(bench: &Bench, options: &Options) -> Res<Report> {
             ctx.kernels().tuning()
         );
         println!(
-            "{:<op_width$}  {:<10}  {:>8}  {:>9}  {:>12}  {:>11}",
-            "op", "mode", "N", "GB/s", "vs baseline", "time/call"
+            "{:<op_width$}  {:<10}  {:<8}  {:>8}  {:>9}  {:>12}  {:>11}  {:>7}",
+            "op", "mode", "dtype", "N", "GB/s", "vs baseline", "time/call", "vs f32"
         );
     }
     let mut report = Report {
@@ -643,7 +668,16 @@ fn run_adapter(bench: &Bench, options: &Options) -> Res<Report> {
 
 /// The first `n` elements of `t`.
 fn region(t: &GpuTensor, n: usize) -> BufferRegion<'_> {
-    BufferRegion::new(t.buffer(), t.offset(), n)
+    BufferRegion::typed(t.buffer(), t.offset(), n, t.dtype())
+}
+
+/// `values` uploaded as `dtype`.
+fn upload_as(ctx: &Context, values: &[f32], dtype: Dtype) -> Res<GpuTensor> {
+    Ok(match dtype {
+        Dtype::F32 => ctx.upload(values)?,
+        Dtype::F16 => ctx.upload(&values.iter().map(|&v| half::f16::from_f32(v)).collect::<Vec<_>>())?,
+        _ => ctx.upload(&values.iter().map(|&v| half::bf16::from_f32(v)).collect::<Vec<_>>())?,
+    })
 }
 
 /// Deterministic inputs over [-10, 10].
@@ -708,43 +742,71 @@ fn run_size(
         );
     }
 
+    // The same values in each 16-bit dtype asked for.
+    let mut typed = Vec::new();
+    for &dtype in &options.dtypes {
+        typed.push(if dtype == Dtype::F32 {
+            None
+        } else {
+            let grad_values: Vec<f32> = (0..padded).map(|i| 0.5 + (i % 7) as f32 * 0.25).collect();
+            Some((
+                upload_as(ctx, &inputs(padded), dtype)?,
+                upload_as(ctx, &grad_values, dtype)?,
+                upload_as(ctx, &vec![0.0; padded], dtype)?,
+            ))
+        });
+    }
     for &act in &options.ops {
         for &mode in &options.modes {
-            let grad_region = (mode == Mode::Backward).then(|| region(&grad, n));
-            let seconds = measure_kernel(bench, options.iters, &mut |encoder| {
-                ctx.kernels().record(
-                    encoder,
-                    act,
+            let mut f32_seconds = None;
+            for (&dtype, tensors) in options.dtypes.iter().zip(&typed) {
+                let (x, grad, out) = match tensors {
+                    Some((x, grad, out)) => (x, grad, out),
+                    None => (&x, &grad, &out),
+                };
+                let grad_region = (mode == Mode::Backward).then(|| region(grad, n));
+                let seconds = measure_kernel(bench, options.iters, &mut |encoder| {
+                    ctx.kernels().record(
+                        encoder,
+                        act,
+                        mode,
+                        region(x, n),
+                        grad_region,
+                        region(out, n),
+                    )?;
+                    Ok(())
+                })?;
+                if dtype == Dtype::F32 {
+                    f32_seconds = Some(seconds);
+                }
+                let kind = Baseline::of(mode);
+                let mut row = Row {
+                    op: act.to_string(),
                     mode,
-                    region(&x, n),
-                    grad_region,
-                    region(&out, n),
-                )?;
-                Ok(())
-            })?;
-            let kind = Baseline::of(mode);
-            let mut row = Row {
-                op: act.to_string(),
-                mode,
-                n,
-                seconds,
-                baseline: kind,
-                ratio: None,
-            };
-            row.ratio = baseline.gbps_of(kind).map(|base| row.gbps() / base);
-            if !options.json {
-                println!(
-                    "{:<op_width$}  {:<10}  {:>8}  {:>9.3}  {:>12}  {:>11}",
-                    row.op,
-                    mode.entry_point(),
-                    size_label(n),
-                    row.gbps(),
-                    row.ratio
-                        .map_or("n/a".into(), |r| format!("{r:.2} {}", kind.label())),
-                    duration_label(seconds),
-                );
+                    dtype,
+                    vs_f32: f32_seconds.filter(|_| dtype != Dtype::F32).map(|f| f / seconds),
+                    n,
+                    seconds,
+                    baseline: kind,
+                    ratio: None,
+                };
+                row.ratio = baseline.gbps_of(kind).map(|base| row.gbps() / base);
+                if !options.json {
+                    println!(
+                        "{:<op_width$}  {:<10}  {:<8}  {:>8}  {:>9.3}  {:>12}  {:>11}  {:>7}",
+                        row.op,
+                        mode.entry_point(),
+                        dtype.name(),
+                        size_label(n),
+                        row.gbps(),
+                        row.ratio
+                            .map_or("n/a".into(), |r| format!("{r:.2} {}", kind.label())),
+                        duration_label(seconds),
+                        row.vs_f32.map_or(String::new(), |r| format!("{r:.2}x")),
+                    );
+                }
+                rows.push(row);
             }
-            rows.push(row);
         }
     }
     if !options.json {
@@ -926,13 +988,14 @@ fn json(reports: &[Report]) -> String {
     for r in reports {
         for row in &r.rows {
             rows.push(format!(
-                "{{\"adapter\": {}, \"backend\": {}, \"op\": {}, \"mode\": {}, \"n\": {}, \
-                 \"bytes\": {}, \"seconds_per_call\": {}, \"gbps\": {}, \"baseline\": {}, \
-                 \"ratio_to_baseline\": {}}}",
+                "{{\"adapter\": {}, \"backend\": {}, \"op\": {}, \"mode\": {}, \"dtype\": {}, \
+                 \"n\": {}, \"bytes\": {}, \"seconds_per_call\": {}, \"gbps\": {}, \"baseline\": {}, \
+                 \"ratio_to_baseline\": {}, \"elements_per_second_vs_f32\": {}}}",
                 json_string(&r.adapter),
                 json_string(&r.backend),
                 json_string(&row.op),
                 json_string(row.mode.entry_point()),
+                json_string(row.dtype.name()),
                 row.n,
                 row.bytes(),
                 json_number(Some(row.seconds)),
@@ -942,6 +1005,7 @@ fn json(reports: &[Report]) -> String {
                     Baseline::Add => "add_kernel",
                 }),
                 json_number(row.ratio),
+                json_number(row.vs_f32),
             ));
         }
         let baselines: Vec<String> = r

@@ -112,22 +112,22 @@ fn read_back<T: Element>(
     bytemuck::cast_slice::<u8, T>(&view[..len * T::DTYPE.size()]).to_vec()
 }
 
-/// The f16 paths of an adapter: its default kernels, and, where those use
-/// WGSL's f16 type, kernels forced onto the u32-word conversions.
+/// The f16 paths of an adapter: the u32-word conversions everywhere, and
+/// WGSL's f16 type too where the device has `SHADER_F16` (whichever of the
+/// two its default kernels use).
 fn f16_paths(ctx: &Context) -> Vec<(Storage, Kernels)> {
-    let default = Kernels::new(ctx.device());
-    let mut paths = Vec::new();
-    if default.storage(Dtype::F16) == Storage::F16 {
-        let tuning = wgpu_activations::Tuning {
-            shader_f16: false,
-            ..default.tuning()
-        };
-        paths.push((
-            Storage::F16Packed,
-            Kernels::with_tuning(ctx.device(), tuning),
-        ));
+    let base = Kernels::new(ctx.device()).tuning();
+    let mut paths: Vec<(Storage, Kernels)> = Vec::new();
+    for shader_f16 in [false, true] {
+        let tuning = wgpu_activations::Tuning { shader_f16, ..base };
+        let kernels = Kernels::with_tuning(ctx.device(), tuning);
+        let storage = kernels.storage(Dtype::F16);
+        if paths.iter().all(|(s, _)| *s != storage) {
+            paths.push((storage, kernels));
+        }
     }
-    paths.insert(0, (default.storage(Dtype::F16), default));
+    let has_f16 = ctx.device().features().contains(wgpu::Features::SHADER_F16);
+    assert_eq!(paths.len(), if has_f16 { 2 } else { 1 }, "{}", describe(ctx));
     paths
 }
 
