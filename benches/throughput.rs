@@ -14,7 +14,10 @@
 //! - `resident`: every op and mode on GPU-resident buffers, one record +
 //!   submit + wait per iteration;
 //! - `host_slice`: `ctx.forward` from a slice to a `Vec` (upload, dispatch,
-//!   readback), and the f64 CPU reference on the same input.
+//!   readback), and the f64 CPU reference on the same input;
+//! - `dtype`: the forward of each op on resident f32, f16 and bf16 data
+//!   (labels `op/forward/dtype/N`), throughput in elements per second so the
+//!   three compare directly.
 //!
 //! By default only N = 2^20 and sigmoid, relu, gelu and mish run;
 //! `WGPU_ACTIVATIONS_BENCH_FULL=1` runs all ops at 2^10, 2^16, 2^20 and 2^24.
@@ -23,7 +26,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use wgpu_activations::{Activation, Context, GpuTensor, Mode, cpu};
+use half::{bf16, f16};
+use wgpu_activations::{Activation, BufferRegion, Context, Dtype, GpuTensor, Mode, cpu};
 #[path = "baselines.rs"]
 #[allow(dead_code)]
 mod baselines;
@@ -195,6 +199,44 @@ fn host_slice(c: &mut Criterion) {
     group.finish();
 }
 
+/// The forward of each op over f32, f16 and bf16 copies of the same values.
+fn dtype(c: &mut Criterion) {
+    let ctx = context();
+    let mut group = c.benchmark_group("dtype");
+    for n in sizes() {
+        let values = inputs(n);
+        let upload = |dtype| match dtype {
+            Dtype::F32 => ctx.upload(&values),
+            Dtype::F16 => ctx.upload(&values.iter().map(|&v| f16::from_f32(v)).collect::<Vec<_>>()),
+            _ => ctx.upload(
+                &values
+                    .iter()
+                    .map(|&v| bf16::from_f32(v))
+                    .collect::<Vec<_>>(),
+            ),
+        };
+        for dtype in Dtype::ALL {
+            let x = upload(dtype).expect("upload x");
+            let out = upload(dtype).expect("upload output");
+            for act in ops() {
+                ctx.kernels().prepare_dtype(act, dtype).expect("compile");
+                let region = |t: &GpuTensor| BufferRegion::typed(t.buffer(), 0, n, dtype);
+                let record = |encoder: &mut wgpu::CommandEncoder| {
+                    ctx.kernels()
+                        .record(encoder, act, Mode::Forward, region(&x), None, region(&out))
+                        .unwrap_or_else(|e| panic!("{act} {dtype}: {e}"));
+                };
+                group.throughput(Throughput::Elements(n as u64));
+                group.bench_function(
+                    format!("{}/forward/{}/{n}", act.name(), dtype.name()),
+                    |b| b.iter_custom(|iters| timed_calls(&ctx, iters, record)),
+                );
+            }
+        }
+    }
+    group.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .sample_size(10)
@@ -205,6 +247,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = copy_kernel, resident, host_slice
+    targets = copy_kernel, resident, host_slice, dtype
 }
 criterion_main!(benches);

@@ -675,8 +675,18 @@ fn region(t: &GpuTensor, n: usize) -> BufferRegion<'_> {
 fn upload_as(ctx: &Context, values: &[f32], dtype: Dtype) -> Res<GpuTensor> {
     Ok(match dtype {
         Dtype::F32 => ctx.upload(values)?,
-        Dtype::F16 => ctx.upload(&values.iter().map(|&v| half::f16::from_f32(v)).collect::<Vec<_>>())?,
-        _ => ctx.upload(&values.iter().map(|&v| half::bf16::from_f32(v)).collect::<Vec<_>>())?,
+        Dtype::F16 => ctx.upload(
+            &values
+                .iter()
+                .map(|&v| half::f16::from_f32(v))
+                .collect::<Vec<_>>(),
+        )?,
+        _ => ctx.upload(
+            &values
+                .iter()
+                .map(|&v| half::bf16::from_f32(v))
+                .collect::<Vec<_>>(),
+        )?,
     })
 }
 
@@ -784,7 +794,9 @@ fn run_size(
                     op: act.to_string(),
                     mode,
                     dtype,
-                    vs_f32: f32_seconds.filter(|_| dtype != Dtype::F32).map(|f| f / seconds),
+                    vs_f32: f32_seconds
+                        .filter(|_| dtype != Dtype::F32)
+                        .map(|f| f / seconds),
                     n,
                     seconds,
                     baseline: kind,

@@ -29,6 +29,14 @@ fn main() -> Result<(), wgpu_activations::Error> {
         );
     }
 
+    // The same seed values stored as f16 and bf16 (computed in f32 inside,
+    // rounded once to the type).
+    let y16 = ctx.forward(Activation::Sigmoid, &seed.map(half::f16::from_f32))?;
+    let r16 = cpu::forward(Activation::Sigmoid, &seed.map(half::f16::from_f32))?;
+    let yb = ctx.forward(Activation::Sigmoid, &seed.map(half::bf16::from_f32))?;
+    let rb = cpu::forward(Activation::Sigmoid, &seed.map(half::bf16::from_f32))?;
+    println!("sigmoid as f16: {y16:?} (reference {r16:?}); as bf16: {yb:?} (reference {rb:?})");
+
     // Every 0.001 over [-20, 20], plus the special values of SEMANTICS.md.
     let mut x: Vec<f32> = (0..=40_000)
         .map(|i| (-20.0 + f64::from(i) * 1e-3) as f32)

@@ -15,16 +15,15 @@ struct Halves {
 
 // The f32 values of four f16 bit patterns (in the low 16 bits).
 fn half_widen(h: vec4<u32>) -> vec4<f32> {
-    let sign = (h & vec4<u32>(0x8000u)) << vec4<u32>(16u);
-    let magnitude = h & vec4<u32>(0x7fffu);
-    // Normal: rebias the exponent (15 -> 127); inf and NaN: all ones.
-    let normal = (magnitude << vec4<u32>(13u)) + vec4<u32>(0x38000000u);
-    let special = (magnitude << vec4<u32>(13u)) | vec4<u32>(0x7f800000u);
-    // Subnormal (and zero): m 2^-24, exact in f32.
-    let subnormal = bitcast<vec4<u32>>(vec4<f32>(magnitude) * 5.9604644775390625e-8);
-    var bits = select(normal, special, magnitude >= vec4<u32>(0x7c00u));
-    bits = select(bits, subnormal, magnitude < vec4<u32>(0x0400u));
-    return bitcast<vec4<f32>>(sign | bits);
+    let shifted = (h & vec4<u32>(0x7fffu)) << vec4<u32>(13u);
+    let exponent = shifted & vec4<u32>(0x0f800000u);
+    // Rebias the exponent (15 -> 127); inf and NaN get all ones.
+    var bits = shifted + select(vec4<u32>(0x38000000u), vec4<u32>(0x70000000u), exponent == vec4<u32>(0x0f800000u));
+    // Subnormal (and zero): m 2^-24 as (2^-14 + m 2^-24) - 2^-14, exact,
+    // with no subnormal operand (a device that flushes them loses nothing).
+    let subnormal = bitcast<vec4<u32>>(bitcast<vec4<f32>>(bits + vec4<u32>(0x00800000u)) - 6.103515625e-5);
+    bits = select(bits, subnormal, exponent == vec4<u32>(0u));
+    return bitcast<vec4<f32>>(((h & vec4<u32>(0x8000u)) << vec4<u32>(16u)) | bits);
 }
 
 fn half_unpack(w: vec4<u32>) -> Halves {
@@ -32,21 +31,21 @@ fn half_unpack(w: vec4<u32>) -> Halves {
 }
 
 // The f16 bits of each lane (in the low 16 bits), rounded to nearest, ties
-// to even.
+// to even (after F. Giesen's float_to_half_fast3_rtne).
 fn half_bits(v: vec4<f32>) -> vec4<u32> {
     let b = bitcast<vec4<u32>>(v);
     let a = b & vec4<u32>(0x7fffffffu);
-    let sign = (b >> vec4<u32>(16u)) & vec4<u32>(0x8000u);
-    // |v| >= 2^-14: drop 13 fraction bits, rounding to nearest even; a
-    // carry out of the top binade gives 0x7c00, infinity.
-    let normal = (a - vec4<u32>(0x38000000u) + vec4<u32>(0xfffu) + ((a >> vec4<u32>(13u)) & vec4<u32>(1u))) >> vec4<u32>(13u);
-    // |v| < 2^-14: a whole number of 2^-24 (the product is exact; round()
-    // ties to even); 1024 is the bits of 2^-14 itself.
-    let subnormal = vec4<u32>(round(bitcast<vec4<f32>>(a) * 16777216.0));
+    // |v| >= 2^-14: rebias (127 -> 15) and drop 13 fraction bits, rounding
+    // to nearest even; a carry out of the top binade gives 0x7c00, infinity.
+    let normal = (a + vec4<u32>(0xc8000fffu) + ((a >> vec4<u32>(13u)) & vec4<u32>(1u))) >> vec4<u32>(13u);
+    // |v| < 2^-14: adding 0.5, whose ULP is 2^-24, rounds |v| to a whole
+    // number of 2^-24 (to nearest even); its bits minus 0.5's are that
+    // number (1024, 2^-14 itself, is the right bits too).
+    let subnormal = bitcast<vec4<u32>>(bitcast<vec4<f32>>(a) + 0.5) - vec4<u32>(0x3f000000u);
     var h = select(normal, subnormal, a < vec4<u32>(0x38800000u));
-    h = select(h, vec4<u32>(0x7c00u), a >= vec4<u32>(0x477ff000u));
-    h = select(h, vec4<u32>(0x7e00u) | ((a >> vec4<u32>(13u)) & vec4<u32>(0x1ffu)), a > vec4<u32>(0x7f800000u));
-    return sign | h;
+    let special = select(vec4<u32>(0x7c00u), vec4<u32>(0x7e00u), a > vec4<u32>(0x7f800000u));
+    h = select(h, special, a >= vec4<u32>(0x477ff000u));
+    return ((b >> vec4<u32>(16u)) & vec4<u32>(0x8000u)) | h;
 }
 
 fn half_pack(h: Halves) -> vec4<u32> {

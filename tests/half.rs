@@ -127,7 +127,12 @@ fn f16_paths(ctx: &Context) -> Vec<(Storage, Kernels)> {
         }
     }
     let has_f16 = ctx.device().features().contains(wgpu::Features::SHADER_F16);
-    assert_eq!(paths.len(), if has_f16 { 2 } else { 1 }, "{}", describe(ctx));
+    assert_eq!(
+        paths.len(),
+        if has_f16 { 2 } else { 1 },
+        "{}",
+        describe(ctx)
+    );
     paths
 }
 
