@@ -220,10 +220,13 @@ fn dtype(c: &mut Criterion) {
             let out = upload(dtype).expect("upload output");
             for act in ops() {
                 ctx.kernels().prepare_dtype(act, dtype).expect("compile");
-                let region = |t: &GpuTensor| BufferRegion::typed(t.buffer(), 0, n, dtype);
+                let (input, output) = (
+                    BufferRegion::typed(x.buffer(), 0, n, dtype),
+                    BufferRegion::typed(out.buffer(), 0, n, dtype),
+                );
                 let record = |encoder: &mut wgpu::CommandEncoder| {
                     ctx.kernels()
-                        .record(encoder, act, Mode::Forward, region(&x), None, region(&out))
+                        .record(encoder, act, Mode::Forward, input, None, output)
                         .unwrap_or_else(|e| panic!("{act} {dtype}: {e}"));
                 };
                 group.throughput(Throughput::Elements(n as u64));

@@ -194,6 +194,9 @@ impl<'a> BufferRegion<'a> {
     }
 }
 
+/// What identifies a compiled pipeline: op, entry point, width, storage.
+type PipelineKey = (&'static str, Entry, Width, Storage);
+
 /// One compiled entry point of an op's module.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Entry {
@@ -276,7 +279,7 @@ pub struct Kernels {
     window_bytes: u64,
     pipeline_cache: Option<PipelineCacheFile>,
     modules: Mutex<HashMap<(&'static str, Width, Storage), wgpu::ShaderModule>>,
-    pipelines: Mutex<HashMap<(&'static str, Entry, Width, Storage), wgpu::ComputePipeline>>,
+    pipelines: Mutex<HashMap<PipelineKey, wgpu::ComputePipeline>>,
 }
 
 impl std::fmt::Debug for Kernels {
