@@ -54,7 +54,7 @@ impl Tuning {
     /// `WGPU_ACTIVATIONS_ITEMS` and `WGPU_ACTIVATIONS_PACKED` (0 or 1)
     /// override them, for experiments. f16 data goes through WGSL's `f16`
     /// type on GPUs and through u32 words on CPU adapters (where that was
-    /// measured 1.2-2x faster); `WGPU_ACTIVATIONS_F16=native` or `=packed`
+    /// measured faster); `WGPU_ACTIVATIONS_F16=native` or `=packed`
     /// overrides [`Tuning::shader_f16`].
     pub fn for_device(device: &wgpu::Device) -> Tuning {
         let limits = device.limits();
@@ -90,9 +90,10 @@ impl Tuning {
             _ => llvmpipe,
         };
         // f16 through WGSL's f16 type on GPUs; on CPU adapters the u32-word
-        // conversions (measured on lavapipe, 2^24, forward: relu 32.4 vs
-        // 15.6 ms, sigmoid 53.9 vs 35.2, gelu 57.8 vs 50.2: its f16 storage
-        // is accessed one 16-bit component at a time).
+        // conversions (measured on lavapipe, 2^24, forward, elements/s over
+        // f32's in the same run: WGSL f16 relu 0.39x, sigmoid 0.59x, gelu
+        // 0.85x; words 0.89x, 1.22x, 1.46x: its f16 storage is accessed one
+        // 16-bit component at a time).
         // WGPU_ACTIVATIONS_F16=native or =packed overrides.
         let shader_f16 = match std::env::var("WGPU_ACTIVATIONS_F16").as_deref() {
             Ok("packed") => false,
