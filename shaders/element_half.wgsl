@@ -6,18 +6,6 @@
 // half_bf16.wgsl), spliced in before this one; the «ELEMENT» forms from
 // half_vec4.wgsl, half_packed.wgsl or half_scalar.wgsl, after it.
 
-fn lanes_forward(v: vec4<f32>) -> vec4<f32> {
-    return {{MAP:activation_forward}};
-}
-
-fn lanes_derivative(v: vec4<f32>) -> vec4<f32> {
-    return {{MAP:activation_derivative}};
-}
-
-fn lanes_backward(grad: vec4<f32>, v: vec4<f32>) -> vec4<f32> {
-    return {{MAP2:activation_backward}};
-}
-
 // Eight elements in four words.
 fn words_forward(w: vec4<u32>) -> vec4<u32> {
     let x = half_unpack(w);

@@ -17,24 +17,12 @@ fn packed(low: vec4<f32>, high: vec4<f32>) -> vec4<u64> {
     return vec4<u64>(bitcast<vec4<u32>>(low)) | (vec4<u64>(bitcast<vec4<u32>>(high)) << vec4<u32>(32u));
 }
 
-fn lanes_forward(v: vec4<f32>) -> vec4<f32> {
-    return {{MAP:activation_forward}};
-}
-
-fn lanes_derivative(v: vec4<f32>) -> vec4<f32> {
-    return {{MAP:activation_derivative}};
-}
-
 fn element_forward(w: vec4<u64>) -> vec4<u64> {
     return packed(lanes_forward(packed_low(w)), lanes_forward(packed_high(w)));
 }
 
 fn element_derivative(w: vec4<u64>) -> vec4<u64> {
     return packed(lanes_derivative(packed_low(w)), lanes_derivative(packed_high(w)));
-}
-
-fn lanes_backward(grad: vec4<f32>, v: vec4<f32>) -> vec4<f32> {
-    return {{MAP2:activation_backward}};
 }
 
 // grad_input = grad_output * f'(x).

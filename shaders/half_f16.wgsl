@@ -15,18 +15,6 @@ fn half_narrow(v: vec4<f32>) -> vec4<f16> {
     return select(h, h * vec4<f16>(2.0h), a >= vec4<u32>(0x477ff000u) & !nan);
 }
 
-fn lanes_forward(v: vec4<f32>) -> vec4<f32> {
-    return {{MAP:activation_forward}};
-}
-
-fn lanes_derivative(v: vec4<f32>) -> vec4<f32> {
-    return {{MAP:activation_derivative}};
-}
-
-fn lanes_backward(grad: vec4<f32>, v: vec4<f32>) -> vec4<f32> {
-    return {{MAP2:activation_backward}};
-}
-
 fn half_wide(v: {{ELEMENT}}) -> vec4<f32> {
     return {{WIDE}};
 }

@@ -32,6 +32,8 @@ pub const ELEMENTWISE_TEMPLATE_WGSL: &str = include_str!("../shaders/elementwise
 pub const ELEMENT_FLOAT_WGSL: &str = include_str!("../shaders/element_float.wgsl");
 /// The template's element functions for packed storage ([`Width::Packed`]).
 pub const ELEMENT_PACKED_WGSL: &str = include_str!("../shaders/element_packed.wgsl");
+/// The op over four f32 lanes, for the packed and 16-bit element functions.
+pub const LANES_WGSL: &str = include_str!("../shaders/lanes.wgsl");
 /// The template's element functions for 16-bit storage, over words.
 pub const ELEMENT_HALF_WGSL: &str = include_str!("../shaders/element_half.wgsl");
 /// Element functions for f16 storage with WGSL's `f16` type ([`Storage::F16`]).
@@ -252,14 +254,18 @@ pub fn elementwise_module_typed(
     let element = storage.element(width);
     let (functions, map, map2) = match (storage, width) {
         (Storage::F32, Width::Vec4) => (ELEMENT_FLOAT_WGSL.to_string(), VEC4_MAP, VEC4_MAP2),
-        (Storage::F32, Width::Packed) => (ELEMENT_PACKED_WGSL.to_string(), VEC4_MAP, VEC4_MAP2),
+        (Storage::F32, Width::Packed) => (
+            format!("{LANES_WGSL}\n{ELEMENT_PACKED_WGSL}"),
+            VEC4_MAP,
+            VEC4_MAP2,
+        ),
         (Storage::F32, Width::Scalar) => (ELEMENT_FLOAT_WGSL.to_string(), "F(v)", "F(grad, v)"),
         (Storage::F16, _) => {
             let (wide, narrow) = match width {
                 Width::Scalar => ("vec4<f32>(f32(v))", "half_narrow(X).x"),
                 _ => ("vec4<f32>(v)", "half_narrow(X)"),
             };
-            let mut source = HALF_F16_WGSL.replace("{{WIDE}}", wide);
+            let mut source = format!("{LANES_WGSL}\n{HALF_F16_WGSL}").replace("{{WIDE}}", wide);
             for call in [
                 "lanes_forward(half_wide(v))",
                 "lanes_derivative(half_wide(v))",
@@ -282,7 +288,7 @@ pub fn elementwise_module_typed(
                 .find(|(w, _)| *w == width)
                 .map_or("", |(_, source)| source);
             (
-                format!("{conversions}\n{ELEMENT_HALF_WGSL}\n{widths}"),
+                format!("{conversions}\n{LANES_WGSL}\n{ELEMENT_HALF_WGSL}\n{widths}"),
                 VEC4_MAP,
                 VEC4_MAP2,
             )
