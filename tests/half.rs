@@ -644,3 +644,53 @@ fn misaligned_16_bit_offsets_are_errors() {
         );
     }
 }
+
+/// On a device without immediates and with a 1 MiB storage-binding limit,
+/// 16-bit data longer than one binding window (2^19 values) and of odd
+/// length gives the default device's bits: the windows start on whole
+/// words and only the last one has a tail.
+#[test]
+fn windows_and_the_uniform_path_give_the_same_16_bit_bits() {
+    let n = (1 << 21) + 37;
+    fn check<T: Element>(constrained: &Context, ctx: &Context, n: usize) {
+        let patterns = all_patterns::<T>();
+        let x: Vec<T> = patterns.iter().cycle().take(n).copied().collect();
+        let g: Vec<T> = grad_patterns::<T>()
+            .into_iter()
+            .rev()
+            .cycle()
+            .take(n)
+            .collect();
+        let bits = |v: Vec<T>| v.into_iter().map(Element::to_bits_u32).collect::<Vec<_>>();
+        for act in [
+            Activation::Silu,
+            Activation::Hardtanh {
+                min_val: -2.0,
+                max_val: 0.5,
+            },
+        ] {
+            let on = format!("{act} {:?} on {}", T::DTYPE, describe(ctx));
+            assert!(
+                bits(constrained.forward(act, &x).unwrap()) == bits(ctx.forward(act, &x).unwrap()),
+                "forward {on}"
+            );
+            assert!(
+                bits(constrained.backward(act, &x, &g).unwrap())
+                    == bits(ctx.backward(act, &x, &g).unwrap()),
+                "backward {on}"
+            );
+        }
+    }
+    for (constrained, ctx) in crate::support::constrained_contexts()
+        .iter()
+        .zip(adapters())
+    {
+        assert_eq!(constrained.backend(), ctx.backend());
+        assert_eq!(
+            constrained.kernels().storage(Dtype::F16),
+            ctx.kernels().storage(Dtype::F16)
+        );
+        check::<f16>(constrained, ctx, n);
+        check::<bf16>(constrained, ctx, n);
+    }
+}
