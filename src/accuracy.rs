@@ -775,3 +775,132 @@ pub fn half_ulps<T: crate::Element>(got: T, want: T) -> Result<u32, Rule> {
     let distance = ordered(got.to_bits_u32()) - ordered(want.to_bits_u32());
     Ok(distance.unsigned_abs() as u32)
 }
+
+/// Every 16-bit pattern of `T` (f16 or bf16), in order: the inputs of the
+/// exhaustive 16-bit sweep ([`sweep_half`]).
+pub fn half_inputs<T: crate::Element>() -> Vec<T> {
+    (0..=0xffffu32).map(T::from_bits_u32).collect()
+}
+
+/// Largest grad_output exponent of the bf16 sweep: 2^15 (see
+/// [`half_grad_outputs`]).
+pub const MAX_BF16_GRAD_EXPONENT: u32 = 127 + 15;
+
+/// The grad_output [`sweep_half`] pairs with each of [`half_inputs`]: every
+/// pattern once more, in another order (an odd multiplier permutes 0..65536),
+/// so each x meets an unrelated grad. For bf16, finite grads above 2^15 are
+/// reflected below it (exponent 15 + k becomes 15 - k): the kernels compute
+/// f'(x) in f32, where an f'(x) below f32's smallest subnormal (2^-149) is 0
+/// for some ops (GELU's beyond x = -14; as in PyTorch, whose bf16 math is f32
+/// too), and up to 2^15 times such an f'(x) is below half of bf16's smallest
+/// subnormal (2^-133): 0 in the reference too. f16's whole range is covered.
+pub fn half_grad_outputs<T: crate::Element>() -> Vec<T> {
+    (0..=0xffffu32)
+        .map(|i| {
+            let bits = i.wrapping_mul(40503).wrapping_add(12345) & 0xffff;
+            let exponent = (bits >> 7) & 0xff;
+            if T::DTYPE == crate::Dtype::Bf16
+                && exponent > MAX_BF16_GRAD_EXPONENT
+                && exponent < 0xff
+            {
+                let reflected = 2 * MAX_BF16_GRAD_EXPONENT - exponent;
+                T::from_bits_u32((bits & 0x807f) | (reflected << 7))
+            } else {
+                T::from_bits_u32(bits)
+            }
+        })
+        .collect()
+}
+
+/// The outcome of a 16-bit sweep of one op and mode ([`judge_half`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HalfStats {
+    /// Results judged.
+    pub count: u64,
+    /// Largest ULP distance among results that break no rule.
+    pub worst_ulps: u32,
+    /// Results exactly 1 ULP from the rounded reference.
+    pub one_ulp_off: u64,
+    /// Results more than 1 ULP off or breaking a rule.
+    pub wrong: u64,
+    /// The first few wrong results, described.
+    pub examples: Vec<String>,
+}
+
+/// Judges 16-bit results `got` of `act` in `mode` on `x` (and `grad_output`
+/// for the backward) against the CPU reference rounded once to `T`
+/// ([`half_ulps`]): right within 1 ULP.
+pub fn judge_half<T: crate::Element>(
+    act: Activation,
+    mode: Mode,
+    x: &[T],
+    grad_output: &[T],
+    got: &[T],
+) -> Result<HalfStats, crate::Error> {
+    let want = match mode {
+        Mode::Forward => cpu::forward(act, x)?,
+        Mode::Derivative => cpu::derivative(act, x)?,
+        Mode::Backward => cpu::backward(act, x, grad_output)?,
+    };
+    crate::Error::check_len("results", want.len(), got.len())?;
+    let mut stats = HalfStats::default();
+    for i in 0..want.len() {
+        stats.count += 1;
+        match half_ulps(got[i], want[i]) {
+            Ok(u) if u <= 1 => {
+                stats.worst_ulps = stats.worst_ulps.max(u);
+                stats.one_ulp_off += u64::from(u);
+            }
+            verdict => {
+                stats.wrong += 1;
+                if stats.examples.len() < 3 {
+                    let g = if mode == Mode::Backward {
+                        format!(", grad {}", grad_output[i])
+                    } else {
+                        String::new()
+                    };
+                    stats.examples.push(format!(
+                        "x = {} ({:#06x}){g}: got {} ({:#06x}), want {} ({:#06x}): {verdict:?}",
+                        x[i],
+                        x[i].to_bits_u32(),
+                        got[i],
+                        got[i].to_bits_u32(),
+                        want[i],
+                        want[i].to_bits_u32(),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(stats)
+}
+
+/// Runs `act` in `mode` through `kernels` (which must belong to `ctx`'s
+/// device: pass [`crate::Context::kernels`], or kernels with another
+/// [`crate::Tuning`] to sweep another f16 path) over every 16-bit pattern of
+/// `T` ([`half_inputs`], with [`half_grad_outputs`] for the backward) and
+/// judges every result ([`judge_half`]).
+pub fn sweep_half<T: crate::Element>(
+    ctx: &crate::Context,
+    kernels: &crate::Kernels,
+    act: Activation,
+    mode: Mode,
+) -> Result<HalfStats, crate::Error> {
+    let x = half_inputs::<T>();
+    let grad = half_grad_outputs::<T>();
+    let tx = ctx.upload(&x)?;
+    let tg = ctx.upload(&grad)?;
+    let out = ctx.upload(&vec![T::default(); x.len()])?;
+    let mut batch = ctx.batch();
+    let grad_region = (mode == Mode::Backward).then(|| tg.region());
+    kernels.record(
+        batch.encoder(),
+        act,
+        mode,
+        tx.region(),
+        grad_region,
+        out.region(),
+    )?;
+    let got = batch.read_as::<T>(&out)?;
+    judge_half(act, mode, &x, &grad, &got)
+}

@@ -7,84 +7,12 @@
 //! host, resident and encoder layers.
 
 use half::{bf16, f16};
-use wgpu_activations::accuracy::half_ulps;
+use wgpu_activations::accuracy::{half_grad_outputs, half_inputs, sweep_half};
 use wgpu_activations::{
-    Activation, BufferRegion, Context, Dtype, Element, Error, Kernels, Mode, cpu, wgsl::Storage,
+    Activation, BufferRegion, Context, Dtype, Element, Error, Kernels, Mode, wgsl::Storage,
 };
 
 use crate::support::{adapters, describe, ops_under_test};
-
-/// Every 16-bit pattern, in order.
-fn all_patterns<T: Element>() -> Vec<T> {
-    (0..=0xffffu32).map(T::from_bits_u32).collect()
-}
-
-/// A grad_output for each x: every pattern once more, in another order (an
-/// odd multiplier permutes 0..65536), so each x meets an unrelated grad.
-/// For bf16, finite grads above 2^15 are reflected below it (exponent
-/// 15 + k becomes 15 - k): the kernels compute f'(x) in f32, where an
-/// f'(x) below f32's smallest subnormal (2^-149) is 0 for some ops (GELU's
-/// beyond x = -14; as in PyTorch, whose bf16 math is f32 too), and up to
-/// 2^15 times such an f'(x) is below half of bf16's smallest subnormal
-/// (2^-133): 0 in the reference too. (Measured: grads up to 2^48 pass for
-/// every op but GELU.) f16's whole range is covered.
-fn grad_patterns<T: Element>() -> Vec<T> {
-    (0..=0xffffu32)
-        .map(|i| {
-            let bits = i.wrapping_mul(40503).wrapping_add(12345) & 0xffff;
-            let exponent = (bits >> 7) & 0xff;
-            if T::DTYPE == Dtype::Bf16 && exponent > MAX_BF16_GRAD_EXPONENT && exponent < 0xff {
-                let reflected = 2 * MAX_BF16_GRAD_EXPONENT - exponent;
-                T::from_bits_u32((bits & 0x807f) | (reflected << 7))
-            } else {
-                T::from_bits_u32(bits)
-            }
-        })
-        .collect()
-}
-
-/// The biased exponent of 2^15 in bf16 (see [`grad_patterns`]).
-const MAX_BF16_GRAD_EXPONENT: u32 = 127 + 15;
-
-/// Runs `mode` of `act` through `kernels` (the lower layer) on `x` (and
-/// `grad`), in buffers of the test's own, and reads the result back.
-pub fn run_kernels<T: Element>(
-    ctx: &Context,
-    kernels: &Kernels,
-    act: Activation,
-    mode: Mode,
-    x: &[T],
-    grad: Option<&[T]>,
-) -> Result<Vec<T>, Error> {
-    let device = ctx.device();
-    let bytes = T::DTYPE.bound_bytes(x.len() as u64).max(4);
-    let buffer = |data: &[T], label| {
-        let mut contents = bytemuck::cast_slice::<T, u8>(data).to_vec();
-        contents.resize(bytes as usize, 0);
-        wgpu::util::DeviceExt::create_buffer_init(
-            device,
-            &wgpu::util::BufferInitDescriptor {
-                label: Some(label),
-                contents: &contents,
-                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-            },
-        )
-    };
-    let input = buffer(x, "test.x");
-    let grad_buffer = grad.map(|g| buffer(g, "test.grad"));
-    let output = buffer(&vec![T::default(); x.len()], "test.y");
-    let region = |b| BufferRegion::typed(b, 0, x.len(), T::DTYPE);
-    let mut encoder = device.create_command_encoder(&Default::default());
-    kernels.record(
-        &mut encoder,
-        act,
-        mode,
-        region(&input),
-        grad_buffer.as_ref().map(region),
-        region(&output),
-    )?;
-    Ok(read_back(ctx, encoder, &output, x.len()))
-}
 
 /// Submits `encoder` with a copy of `buffer`'s first `len` elements of `T`
 /// (whole words) and reads them.
@@ -136,94 +64,47 @@ fn f16_paths(ctx: &Context) -> Vec<(Storage, Kernels)> {
     paths
 }
 
-/// Judges `got` against the reference; returns (worst ULPs, failures).
-fn judge_all<T: Element>(
-    act: Activation,
-    mode: Mode,
-    x: &[T],
-    grad: &[T],
-    got: &[T],
-    on: &str,
-    failures: &mut Vec<String>,
-) -> u32 {
-    let want = match mode {
-        Mode::Forward => cpu::forward(act, x),
-        Mode::Derivative => cpu::derivative(act, x),
-        Mode::Backward => cpu::backward(act, x, grad),
-    }
-    .unwrap();
-    let mut worst = 0;
-    let mut bad = 0;
-    let mut inexact = 0;
-    for i in 0..x.len() {
-        match half_ulps(got[i], want[i]) {
-            Ok(u) if u <= 1 => {
-                worst = worst.max(u);
-                inexact += u as usize;
-            }
-            verdict => {
-                bad += 1;
-
-                if bad <= 3 {
-                    failures.push(format!(
-                        "{act} {mode:?} {:?} on {on}: x = {} ({:#06x}), grad {}: got {} ({:#06x}), want {} ({:#06x}): {verdict:?}",
-                        T::DTYPE,
-                        x[i],
-                        x[i].to_bits_u32(),
-                        grad[i],
-                        got[i],
-                        got[i].to_bits_u32(),
-                        want[i],
-                        want[i].to_bits_u32(),
-                    ));
-                }
-            }
-        }
-    }
-    if bad > 3 {
-        failures.push(format!(
-            "{act} {mode:?} {:?} on {on}: {bad} results wrong in all",
-            T::DTYPE
-        ));
-    }
-    // f32 math is a few f32 ULPs from the truth, so the result can miss the
-    // correctly rounded value only where the truth lies within that of a
-    // midpoint between two 16-bit values: rarely (measured: at most 0.26%,
-    // sigmoid's backward, except RReLU's 2.1%: its slope (lower + upper) / 2
-    // is rounded to f32 first, as in PyTorch). Truncating instead of
-    // rounding is within 1 ULP too, but misses about half the time.
-    if inexact > x.len() / 20 {
-        failures.push(format!(
-            "{act} {mode:?} {:?} on {on}: {inexact} of {} results are 1 ULP off (more than 5%)",
-            T::DTYPE,
-            x.len()
-        ));
-    }
-    if std::env::var_os("HALF_REPORT").is_some() {
-        eprintln!(
-            "{act} {mode:?} {:?} on {on}: worst {worst} ULP, {inexact} off by 1",
-            T::DTYPE
-        );
-    }
-    worst
-}
-
+/// Sweeps every op (defaults and other parameters) in every mode over
+/// every pattern of `T` through `kernels`; failures are described into
+/// `failures`. Returns the results judged.
 fn sweep_type<T: Element>(
     ctx: &Context,
     kernels: &Kernels,
     on: &str,
     failures: &mut Vec<String>,
 ) -> u64 {
-    let x = all_patterns::<T>();
-    let grad = grad_patterns::<T>();
     let mut judged = 0;
     for act in ops_under_test() {
         for mode in [Mode::Forward, Mode::Derivative, Mode::Backward] {
-            let g = (mode == Mode::Backward).then_some(grad.as_slice());
-            let got = run_kernels(ctx, kernels, act, mode, &x, g)
+            let stats = sweep_half::<T>(ctx, kernels, act, mode)
                 .unwrap_or_else(|e| panic!("{act} {mode:?} on {on}: {e}"));
-            judge_all(act, mode, &x, &grad, &got, on, failures);
-            judged += x.len() as u64;
+            let label = format!("{act} {mode:?} {:?} on {on}", T::DTYPE);
+            for example in &stats.examples {
+                failures.push(format!("{label}: {example}"));
+            }
+            if stats.wrong > 3 {
+                failures.push(format!("{label}: {} results wrong in all", stats.wrong));
+            }
+            // f32 math is a few f32 ULPs from the truth, so the result can
+            // miss the correctly rounded value only where the truth lies
+            // within that of a midpoint between two 16-bit values: rarely
+            // (measured: at most 0.26%, sigmoid's backward, except RReLU's
+            // 2.1%: its slope (lower + upper) / 2 is rounded to f32 first, as
+            // in PyTorch). Truncating instead of rounding is within 1 ULP
+            // too, but misses about half the time.
+            if stats.one_ulp_off > stats.count / 20 {
+                failures.push(format!(
+                    "{label}: {} of {} results are 1 ULP off (more than 5%)",
+                    stats.one_ulp_off, stats.count
+                ));
+            }
+            if std::env::var_os("HALF_REPORT").is_some() {
+                eprintln!(
+                    "{label}: worst {} ULP, {} off by 1",
+                    stats.worst_ulps, stats.one_ulp_off
+                );
+            }
+            judged += stats.count;
         }
     }
     judged
@@ -262,7 +143,7 @@ const ODD_LENGTHS: [usize; 21] = [
 /// derivative, backward and the `_into` forms), equals the long run's
 /// prefix, on every adapter.
 fn host_api_matches_long_run<T: Element>(ctx: &Context) {
-    let x = all_patterns::<T>();
+    let x = half_inputs::<T>();
     // Start the prefixes at interesting values, not at +0.
     let x: Vec<T> = x
         .iter()
@@ -271,7 +152,7 @@ fn host_api_matches_long_run<T: Element>(ctx: &Context) {
         .take(x.len())
         .copied()
         .collect();
-    let grad = grad_patterns::<T>();
+    let grad = half_grad_outputs::<T>();
     for act in [
         Activation::Gelu,
         Activation::Sigmoid,
@@ -469,8 +350,8 @@ fn seed_values_in_16_bits() {
 fn resident_tensors_carry_their_dtype() {
     for ctx in adapters() {
         let on = describe(ctx);
-        let x: Vec<f16> = all_patterns::<f16>().into_iter().step_by(7).collect();
-        let dy: Vec<f16> = grad_patterns::<f16>().into_iter().step_by(7).collect();
+        let x: Vec<f16> = half_inputs::<f16>().into_iter().step_by(7).collect();
+        let dy: Vec<f16> = half_grad_outputs::<f16>().into_iter().step_by(7).collect();
         let act = Activation::Mish;
         let tx = ctx.upload(&x).unwrap();
         let tdy = ctx.upload(&dy).unwrap();
@@ -653,9 +534,9 @@ fn misaligned_16_bit_offsets_are_errors() {
 fn windows_and_the_uniform_path_give_the_same_16_bit_bits() {
     let n = (1 << 21) + 37;
     fn check<T: Element>(constrained: &Context, ctx: &Context, n: usize) {
-        let patterns = all_patterns::<T>();
+        let patterns = half_inputs::<T>();
         let x: Vec<T> = patterns.iter().cycle().take(n).copied().collect();
-        let g: Vec<T> = grad_patterns::<T>()
+        let g: Vec<T> = half_grad_outputs::<T>()
             .into_iter()
             .rev()
             .cycle()
