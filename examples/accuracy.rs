@@ -10,6 +10,7 @@
 //! cargo run --release --example accuracy -- --browser          # Chromium's WebGPU (Tint, SwiftShader) too
 //! cargo run --release --example accuracy -- --json             # machine-readable, on stdout
 //! cargo run --release --example accuracy -- --markdown-out accuracy.md
+//! cargo run --release --example accuracy -- --half             # every f16 and bf16 pattern instead
 //! ```
 //!
 //! # Inputs
@@ -60,6 +61,12 @@
 //!   hashed from each input's bits).
 //! - `--json`: print JSON instead of the Markdown table.
 //! - `--markdown-out FILE`: also write the Markdown table to FILE.
+//! - `--half`: instead of the f32 sweep, every one of the 65,536 f16 and
+//!   65,536 bf16 bit patterns through every op (`--ops`) in every mode, on
+//!   every adapter and f16 path (WGSL f16 where the device has it, and u32
+//!   words), judged against the reference rounded once to the type
+//!   ([`wgpu_activations::accuracy::sweep_half`]): a Markdown table of the
+//!   worst ULPs and the results 1 ULP off, per op, mode and column.
 //!
 //! The Markdown report ends with a summary: one row per op and mode, one
 //! column per implementation, worst scaled ULPs with the plain maximum in
@@ -91,10 +98,11 @@ struct Options {
     browser: bool,
     json: bool,
     markdown_out: Option<String>,
+    half: bool,
 }
 
 const USAGE: &str = "usage: accuracy [--stride-log2 K | --exhaustive] [--adapter SUBSTRING] \
-[--ops a,b(..),...] [--backward] [--browser] [--json] [--markdown-out FILE]";
+[--ops a,b(..),...] [--backward] [--browser] [--json] [--markdown-out FILE] [--half]";
 
 fn parse_args() -> Result<Options, String> {
     let mut options = Options {
@@ -105,6 +113,7 @@ fn parse_args() -> Result<Options, String> {
         browser: false,
         json: false,
         markdown_out: None,
+        half: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -133,6 +142,7 @@ fn parse_args() -> Result<Options, String> {
             "--backward" => options.backward = true,
             "--browser" => options.browser = true,
             "--json" => options.json = true,
+            "--half" => options.half = true,
             "--markdown-out" => options.markdown_out = Some(value("--markdown-out")?),
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -487,6 +497,9 @@ fn main() {
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
     let options = parse_args()?;
+    if options.half {
+        return run_half(&options);
+    }
     let started = Instant::now();
     let mut implementations: Vec<Implementation> = Context::all_adapters()?
         .into_iter()
@@ -555,5 +568,88 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     eprintln!("wall time {}", hms(elapsed));
+    Ok(())
+}
+
+/// `--half`: the exhaustive f16 and bf16 sweep, one column per adapter,
+/// dtype and f16 path; each cell the worst ULP and how many of the 65,536
+/// results are 1 ULP off (a cell with wrong results says so).
+fn run_half(options: &Options) -> Result<(), Box<dyn std::error::Error>> {
+    use wgpu_activations::accuracy::sweep_half;
+    use wgpu_activations::{Dtype, Kernels, Tuning};
+    let started = Instant::now();
+    let mut columns: Vec<(String, Context, Kernels, Dtype)> = Vec::new();
+    for ctx in Context::all_adapters()? {
+        let name = format!("{} ({:?})", ctx.adapter_name(), ctx.backend());
+        if let Some(wanted) = &options.adapter
+            && !name.to_lowercase().contains(wanted)
+        {
+            continue;
+        }
+        let base = ctx.kernels().tuning();
+        let mut f16_paths = Vec::new();
+        for shader_f16 in [false, true] {
+            let kernels = Kernels::with_tuning(ctx.device(), Tuning { shader_f16, ..base });
+            let storage = kernels.storage(Dtype::F16);
+            if !f16_paths.contains(&storage) {
+                f16_paths.push(storage);
+                columns.push((
+                    format!("{name} f16 {storage:?}"),
+                    ctx.clone(),
+                    kernels,
+                    Dtype::F16,
+                ));
+            }
+        }
+        let kernels = Kernels::with_tuning(ctx.device(), base);
+        columns.push((format!("{name} bf16"), ctx, kernels, Dtype::Bf16));
+    }
+    if columns.is_empty() {
+        return Err("no adapter matches --adapter".into());
+    }
+    let mut table = String::from("| op | mode |");
+    for (label, ..) in &columns {
+        let _ = write!(table, " {label} |");
+    }
+    table.push_str("\n|---|---|");
+    table.push_str(&"--:|".repeat(columns.len()));
+    table.push('\n');
+    let mut wrong_total = 0u64;
+    for &act in &options.ops {
+        for mode in Mode::ALL {
+            let _ = write!(table, "| {act} | {} |", mode.entry_point());
+            for (label, ctx, kernels, dtype) in &columns {
+                let stats = match dtype {
+                    Dtype::F16 => sweep_half::<half::f16>(ctx, kernels, act, mode)?,
+                    _ => sweep_half::<half::bf16>(ctx, kernels, act, mode)?,
+                };
+                wrong_total += stats.wrong;
+                for example in &stats.examples {
+                    eprintln!("{act} {mode:?} on {label}: {example}");
+                }
+                let cell = if stats.wrong > 0 {
+                    format!("**{} wrong**", stats.wrong)
+                } else {
+                    format!(
+                        "{} ({:.2}%)",
+                        stats.worst_ulps,
+                        100.0 * stats.one_ulp_off as f64 / stats.count as f64
+                    )
+                };
+                let _ = write!(table, " {cell} |");
+            }
+            table.push('\n');
+        }
+    }
+    println!("{table}");
+    println!(
+        "(worst ULP against the f64 reference rounded once to the type, and the share of \
+         results 1 ULP off; every 16-bit pattern, {} results wrong in all, {:.1} s)",
+        wrong_total,
+        started.elapsed().as_secs_f64()
+    );
+    if let Some(path) = &options.markdown_out {
+        std::fs::write(path, &table)?;
+    }
     Ok(())
 }
