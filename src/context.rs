@@ -561,22 +561,22 @@ impl Context {
     /// region per entry of `output_lens`, reads every output back, one
     /// submission in all. Lengths of zero are allowed (regions of length 0
     /// that `record` must not dispatch over).
-    pub(crate) fn run_host<const N: usize>(
+    pub(crate) fn run_host<T: Element, const N: usize>(
         &self,
-        inputs: &[&[f32]],
+        inputs: &[&[T]],
         output_lens: &[usize; N],
         record: impl FnOnce(
             &mut wgpu::CommandEncoder,
             &[BufferRegion<'_>],
             &[BufferRegion<'_>],
         ) -> Result<(), Error>,
-    ) -> Result<[Vec<f32>; N], Error> {
+    ) -> Result<[Vec<T>; N], Error> {
         for len in inputs
             .iter()
             .map(|x| x.len())
             .chain(output_lens.iter().copied())
         {
-            self.checked_bytes(len)?;
+            self.checked_bytes_of(len, T::DTYPE)?;
         }
         let device = &self.inner.device;
         let mut staging = HostStaging::new(self);
@@ -590,34 +590,36 @@ impl Context {
                 .collect::<Result<Vec<_>, Error>>()?;
             let storage_out: Vec<wgpu::Buffer> = output_lens
                 .iter()
-                .map(|&len| staging.output(len as u64 * 4))
+                .map(|&len| staging.output(T::DTYPE.bound_bytes(len as u64)))
                 .collect();
             {
                 let in_regions: Vec<BufferRegion<'_>> = storage_in
                     .iter()
                     .zip(inputs)
-                    .map(|(b, x)| BufferRegion::new(b, 0, x.len()))
+                    .map(|(b, x)| BufferRegion::typed(b, 0, x.len(), T::DTYPE))
                     .collect();
                 let out_regions: Vec<BufferRegion<'_>> = storage_out
                     .iter()
                     .zip(output_lens)
-                    .map(|(b, &len)| BufferRegion::new(b, 0, len))
+                    .map(|(b, &len)| BufferRegion::typed(b, 0, len, T::DTYPE))
                     .collect();
                 record(&mut encoder, &in_regions, &out_regions)?;
             }
             Ok(storage_out
                 .into_iter()
                 .zip(output_lens)
-                .map(|(buffer, &len)| staging.readable(&mut encoder, buffer, len as u64 * 4))
+                .map(|(buffer, &len)| {
+                    staging.readable(&mut encoder, buffer, T::DTYPE.bound_bytes(len as u64))
+                })
                 .collect())
         })??;
         let submission = scoped(device, || self.inner.queue.submit([encoder.finish()]))?;
         staging.submitted();
-        let mut outputs: [Vec<f32>; N] = std::array::from_fn(|_| Vec::new());
+        let mut outputs: [Vec<T>; N] = std::array::from_fn(|_| Vec::new());
         for (((role, buffer), &len), out) in
             readables.into_iter().zip(output_lens).zip(&mut outputs)
         {
-            *out = crate::readback::output_vec(len);
+            *out = crate::readback::output_vec::<T>(len);
             if len > 0 {
                 crate::readback::read_into(
                     device,
@@ -640,10 +642,6 @@ impl Context {
             usage: TENSOR_USAGE,
             mapped_at_creation: false,
         })
-    }
-
-    fn checked_bytes(&self, len: usize) -> Result<u64, Error> {
-        self.checked_bytes_of(len, Dtype::F32)
     }
 
     /// The bytes of a buffer of `len` elements of `dtype` (whole words), or
@@ -926,17 +924,18 @@ impl Batch<'_> {
     /// resident forms): `record` gets the encoder and their regions.
     pub(crate) fn record_into_new<const N: usize>(
         &mut self,
+        dtype: Dtype,
         lens: &[usize; N],
         record: impl FnOnce(&mut wgpu::CommandEncoder, &[BufferRegion<'_>]) -> Result<(), Error>,
     ) -> Result<[GpuTensor; N], Error> {
         let ctx = self.ctx;
         let mut outputs = Vec::with_capacity(N);
         for &len in lens {
-            let bytes = ctx.checked_bytes(len)?;
+            let bytes = ctx.checked_bytes_of(len, dtype)?;
             let buffer = scoped(ctx.device(), || {
                 ctx.tensor_buffer("wgpu-activations.tensor", bytes)
             })?;
-            outputs.push(GpuTensor::from_buffer(buffer, 0, len)?);
+            outputs.push(GpuTensor::from_buffer_typed(buffer, 0, len, dtype)?);
         }
         let regions: Vec<BufferRegion<'_>> = outputs.iter().map(GpuTensor::region).collect();
         let encoder = &mut self.encoder;

@@ -114,20 +114,6 @@ pub enum Error {
         actual: crate::Dtype,
     },
 
-    /// The operation does not take this element type yet (the kernel
-    /// families beyond the unary ops take f32 only).
-    #[error("{operation} takes {supported} data, got {dtype} for {what}")]
-    UnsupportedDtype {
-        /// The operation, e.g. `"gated activations"`.
-        operation: &'static str,
-        /// Which region or tensor.
-        what: &'static str,
-        /// The dtype given.
-        dtype: crate::Dtype,
-        /// The dtypes it takes, e.g. `"float32"`.
-        supported: &'static str,
-    },
-
     /// The output shares a buffer with an input in a way the kernel cannot
     /// do in place.
     #[error("aliasing in {mode:?}: {what}")]

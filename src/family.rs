@@ -54,11 +54,38 @@ pub(crate) fn module_source(module: &str) -> String {
         "rowwise" => crate::wgsl::rowwise_module(),
         "rowwise_subgroups" => crate::wgsl::rowwise_module_subgroups(),
         "prelu" => crate::wgsl::prelu_module(),
+        "convert_f16" | "convert_bf16" => convert_module(module),
         gated => crate::wgsl::gated_module(
             gated
                 .parse()
                 .expect("a plan names a family module or a gated kind"),
         ),
+    }
+}
+
+/// The 16-bit conversion module (`"convert_f16"` or `"convert_bf16"`): the
+/// dtype's conversions on u32 words (exact, no optional capability),
+/// `shaders/family.wgsl` and `shaders/convert.wgsl`.
+fn convert_module(module: &str) -> String {
+    let conversions = if module == "convert_f16" {
+        crate::wgsl::HALF_F16_PACKED_WGSL
+    } else {
+        crate::wgsl::HALF_BF16_WGSL
+    };
+    format!(
+        "{conversions}\n{}\n{}",
+        include_str!("../shaders/family.wgsl"),
+        include_str!("../shaders/convert.wgsl")
+    )
+}
+
+/// The bindings a family module's kernels write (`read_write` in its
+/// template): the rest are read only. (A test checks this against the WGSL.)
+pub(crate) fn written_bindings(module: &str) -> &'static [u32] {
+    if module.starts_with("rowwise") {
+        &[3]
+    } else {
+        &[4, 5]
     }
 }
 
@@ -137,13 +164,24 @@ impl FamilyPipelines {
         Ok(pipeline)
     }
 
-    /// Records `plan` over `bindings`.
+    /// Records `plan` over `bindings`. 16-bit regions (all of a call have
+    /// one dtype: [`FamilyPipelines::check_call`]) go through f32 scratch
+    /// buffers: each read one is widened into its own first, the kernel
+    /// runs on the scratch, each written one is narrowed back (rounded once;
+    /// the other half of an odd region's last word keeps its bits).
     pub(crate) fn run(
         &self,
         encoder: &mut wgpu::CommandEncoder,
         plan: &Plan,
         bindings: &[(u32, &BufferRegion<'_>)],
     ) -> Result<(), Error> {
+        let dtype = bindings
+            .iter()
+            .map(|(_, r)| r.dtype)
+            .find(|d| *d != crate::Dtype::F32);
+        if let Some(dtype) = dtype {
+            return self.run_through_f32(encoder, plan, bindings, dtype);
+        }
         let pipeline = self.pipeline(&plan.module, &plan.entry)?;
         self.dispatch(
             encoder,
@@ -154,6 +192,118 @@ impl FamilyPipelines {
             plan.grid,
         );
         Ok(())
+    }
+
+    /// [`FamilyPipelines::run`] for 16-bit regions.
+    fn run_through_f32(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        plan: &Plan,
+        bindings: &[(u32, &BufferRegion<'_>)],
+        dtype: crate::Dtype,
+    ) -> Result<(), Error> {
+        let written = written_bindings(&plan.module);
+        let scratch: Vec<wgpu::Buffer> = bindings
+            .iter()
+            .map(|(_, region)| {
+                self.device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("wgpu-activations.family.f32-scratch"),
+                    size: (region.len.div_ceil(2) as u64 * 8).max(8),
+                    usage: wgpu::BufferUsages::STORAGE,
+                    mapped_at_creation: false,
+                })
+            })
+            .collect();
+        for ((binding, region), buffer) in bindings.iter().zip(&scratch) {
+            if !written.contains(binding) {
+                self.convert(encoder, "widen", dtype, region, buffer)?;
+            }
+        }
+        let f32_regions: Vec<BufferRegion<'_>> = bindings
+            .iter()
+            .zip(&scratch)
+            .map(|((_, region), buffer)| BufferRegion::new(buffer, 0, region.len))
+            .collect();
+        let f32_bindings: Vec<(u32, &BufferRegion<'_>)> = bindings
+            .iter()
+            .zip(&f32_regions)
+            .map(|((binding, _), region)| (*binding, region))
+            .collect();
+        let pipeline = self.pipeline(&plan.module, &plan.entry)?;
+        self.dispatch(
+            encoder,
+            &pipeline,
+            &plan.data,
+            &f32_bindings,
+            plan.groups,
+            plan.grid,
+        );
+        for ((binding, region), buffer) in bindings.iter().zip(&scratch) {
+            if written.contains(binding) {
+                self.convert(encoder, "narrow", dtype, region, buffer)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Records `direction` (`"widen"`: `region` into `scratch` as f32;
+    /// `"narrow"`: `scratch` back into `region`, rounded once) over the
+    /// words of the 16-bit `region`.
+    fn convert(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        direction: &str,
+        dtype: crate::Dtype,
+        region: &BufferRegion<'_>,
+        scratch: &wgpu::Buffer,
+    ) -> Result<(), Error> {
+        let words = region.len.div_ceil(2);
+        if words == 0 {
+            return Ok(());
+        }
+        let module = if dtype == crate::Dtype::F16 {
+            "convert_f16"
+        } else {
+            "convert_bf16"
+        };
+        let pipeline = self.pipeline(module, direction)?;
+        let data = FamilyDispatch {
+            counts: [words as u32, (region.len % 2) as u32, 0, 0],
+            param: [0.0; 4],
+        };
+        // The 16-bit region as whole words, the scratch as f32 pairs.
+        let as_words = BufferRegion::new(region.buffer, region.offset, words);
+        let floats = BufferRegion::new(scratch, 0, words * 2);
+        let bindings = if direction == "widen" {
+            [(1, &as_words), (2, &floats)]
+        } else {
+            [(3, &floats), (4, &as_words)]
+        };
+        self.dispatch(
+            encoder,
+            &pipeline,
+            &data,
+            &bindings,
+            (words as u64).div_ceil(256),
+            None,
+        );
+        Ok(())
+    }
+
+    /// Sets a 16-bit `region` to +0.0 (its last word's other half kept), as
+    /// `clear_buffer` cannot where the region ends in half a word.
+    pub(crate) fn clear_16_bit(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        region: &BufferRegion<'_>,
+    ) -> Result<(), Error> {
+        let zeros = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("wgpu-activations.family.f32-scratch"),
+            size: (region.len.div_ceil(2) as u64 * 8).max(8),
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        });
+        self.convert(encoder, "narrow", region.dtype, region, &zeros)
     }
 
     /// Checks the regions of one call before anything is recorded: each
@@ -168,16 +318,17 @@ impl FamilyPipelines {
         written: &[(&'static str, &BufferRegion<'_>)],
         read: &[(&'static str, &BufferRegion<'_>)],
     ) -> Result<(), Error> {
+        let dtype = written.first().or(read.first()).map(|(_, r)| r.dtype);
         for (what, region) in written.iter().chain(read) {
-            if region.dtype != crate::Dtype::F32 {
-                return Err(Error::UnsupportedDtype {
-                    operation: self.family,
+            if let Some(expected) = dtype.filter(|d| *d != region.dtype) {
+                return Err(Error::DtypeMismatch {
                     what,
-                    dtype: region.dtype,
-                    supported: "float32",
+                    expected,
+                    actual: region.dtype,
                 });
             }
-            let bytes = region.byte_len();
+            // 16-bit regions are bound as f32 scratch: 4 bytes per value.
+            let bytes = region.len as u64 * 4;
             if bytes > self.max_binding_bytes {
                 return Err(Error::TooLarge {
                     len: region.len,
@@ -256,4 +407,49 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{convert_module, written_bindings};
+
+    /// `written_bindings` names exactly the `read_write` bindings of each
+    /// family template, so the 16-bit path narrows every output and widens
+    /// every input.
+    #[test]
+    fn written_bindings_match_the_templates() {
+        for (module, template) in [
+            ("swiglu", include_str!("../shaders/gated.wgsl")),
+            ("prelu", include_str!("../shaders/prelu.wgsl")),
+            ("rowwise", include_str!("../shaders/rowwise.wgsl")),
+            ("rowwise_subgroups", include_str!("../shaders/rowwise.wgsl")),
+        ] {
+            let declared: Vec<u32> = template
+                .lines()
+                .filter(|line| line.contains("var<storage, read_write>"))
+                .filter_map(|line| {
+                    let start = line.find("@binding(")? + "@binding(".len();
+                    let end = start + line[start..].find(')')?;
+                    line[start..end].parse().ok()
+                })
+                .collect();
+            assert_eq!(written_bindings(module), declared.as_slice(), "{module}");
+        }
+    }
+
+    /// Both conversion modules validate in naga with no optional capability.
+    #[test]
+    fn convert_modules_validate() {
+        for module in ["convert_f16", "convert_bf16"] {
+            let source = convert_module(module);
+            let parsed = naga::front::wgsl::parse_str(&source)
+                .unwrap_or_else(|e| panic!("{module}: {}", e.emit_to_string(&source)));
+            naga::valid::Validator::new(
+                naga::valid::ValidationFlags::all(),
+                naga::valid::Capabilities::empty(),
+            )
+            .validate(&parsed)
+            .unwrap_or_else(|e| panic!("{module}: {}", e.emit_to_string(&source)));
+        }
+    }
 }

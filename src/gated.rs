@@ -7,6 +7,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::Element;
 use crate::family::{FamilyDispatch, FamilyPipelines, Plan};
 use crate::{Activation, Batch, BufferRegion, Context, Error, GpuTensor, Mode, wgsl};
 
@@ -310,12 +311,12 @@ pub(crate) fn plan(kind: Gated, entry: &str, len: usize, half: u32) -> Plan {
 
 impl Context {
     /// `value * act(gate)` element-wise ([`Gated`]), host slices of one length.
-    pub fn gated_forward(
+    pub fn gated_forward<T: Element>(
         &self,
         kind: Gated,
-        value: &[f32],
-        gate: &[f32],
-    ) -> Result<Vec<f32>, Error> {
+        value: &[T],
+        gate: &[T],
+    ) -> Result<Vec<T>, Error> {
         let kernels = self.gated_kernels();
         let [out] = self.run_host(&[value, gate], &[value.len()], |encoder, i, o| {
             kernels.record_forward(encoder, kind, i[0], i[1], o[0])
@@ -324,13 +325,13 @@ impl Context {
     }
 
     /// `(d_value, d_gate)` of [`Context::gated_forward`] in one pass.
-    pub fn gated_backward(
+    pub fn gated_backward<T: Element>(
         &self,
         kind: Gated,
-        value: &[f32],
-        gate: &[f32],
-        grad_output: &[f32],
-    ) -> Result<(Vec<f32>, Vec<f32>), Error> {
+        value: &[T],
+        gate: &[T],
+        grad_output: &[T],
+    ) -> Result<(Vec<T>, Vec<T>), Error> {
         let kernels = self.gated_kernels();
         let n = value.len();
         let [d_value, d_gate] =
@@ -342,12 +343,12 @@ impl Context {
 
     /// `x` is `[rows, row_len]`, `row_len = 2d` even, each row `[value |
     /// gate]`: the result is `[rows, d]`, `value * act(gate)`.
-    pub fn gated_forward_packed(
+    pub fn gated_forward_packed<T: Element>(
         &self,
         kind: Gated,
-        x: &[f32],
+        x: &[T],
         row_len: usize,
-    ) -> Result<Vec<f32>, Error> {
+    ) -> Result<Vec<T>, Error> {
         packed_half(x.len(), row_len)?;
         let kernels = self.gated_kernels();
         let [out] = self.run_host(&[x], &[x.len() / 2], |encoder, i, o| {
@@ -358,13 +359,13 @@ impl Context {
 
     /// The gradient `[rows, row_len]` (rows `[d_value | d_gate]`) of
     /// [`Context::gated_forward_packed`] for `grad_output` `[rows, d]`.
-    pub fn gated_backward_packed(
+    pub fn gated_backward_packed<T: Element>(
         &self,
         kind: Gated,
-        x: &[f32],
+        x: &[T],
         row_len: usize,
-        grad_output: &[f32],
-    ) -> Result<Vec<f32>, Error> {
+        grad_output: &[T],
+    ) -> Result<Vec<T>, Error> {
         packed_half(x.len(), row_len)?;
         let kernels = self.gated_kernels();
         let [out] = self.run_host(&[x, grad_output], &[x.len()], |encoder, i, o| {
@@ -383,7 +384,7 @@ impl Batch<'_> {
         gate: &GpuTensor,
     ) -> Result<GpuTensor, Error> {
         let kernels = self.context().gated_kernels();
-        let [out] = self.record_into_new(&[value.len()], |encoder, o| {
+        let [out] = self.record_into_new(value.dtype(), &[value.len()], |encoder, o| {
             kernels.record_forward(encoder, kind, value.region(), gate.region(), o[0])
         })?;
         Ok(out)
@@ -399,7 +400,7 @@ impl Batch<'_> {
     ) -> Result<(GpuTensor, GpuTensor), Error> {
         let kernels = self.context().gated_kernels();
         let n = value.len();
-        let [d_value, d_gate] = self.record_into_new(&[n, n], |encoder, o| {
+        let [d_value, d_gate] = self.record_into_new(value.dtype(), &[n, n], |encoder, o| {
             let (v, g, dy) = (value.region(), gate.region(), grad_output.region());
             kernels.record_backward(encoder, kind, v, g, dy, o[0], o[1])
         })?;
@@ -415,7 +416,7 @@ impl Batch<'_> {
     ) -> Result<GpuTensor, Error> {
         packed_half(x.len(), row_len)?;
         let kernels = self.context().gated_kernels();
-        let [out] = self.record_into_new(&[x.len() / 2], |encoder, o| {
+        let [out] = self.record_into_new(x.dtype(), &[x.len() / 2], |encoder, o| {
             kernels.record_forward_packed(encoder, kind, x.region(), row_len, o[0])
         })?;
         Ok(out)
@@ -431,7 +432,7 @@ impl Batch<'_> {
     ) -> Result<GpuTensor, Error> {
         packed_half(x.len(), row_len)?;
         let kernels = self.context().gated_kernels();
-        let [out] = self.record_into_new(&[x.len()], |encoder, o| {
+        let [out] = self.record_into_new(x.dtype(), &[x.len()], |encoder, o| {
             let (x, dy) = (x.region(), grad_output.region());
             kernels.record_backward_packed(encoder, kind, x, row_len, dy, o[0])
         })?;

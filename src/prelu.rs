@@ -5,6 +5,7 @@
 
 use std::fmt;
 
+use crate::Element;
 use crate::family::{FamilyDispatch, FamilyPipelines, Plan};
 use crate::{Activation, Batch, BufferRegion, Context, Error, GpuTensor, Mode};
 
@@ -159,6 +160,9 @@ impl PreluKernels {
         )?;
         if x.len == 0 {
             // Nothing to sum: the gradient of every slope is 0.
+            if d_slopes.len > 0 && d_slopes.dtype != crate::Dtype::F32 {
+                return self.pipelines.clear_16_bit(encoder, &d_slopes);
+            }
             if d_slopes.len > 0 {
                 let usage = d_slopes.buffer.usage();
                 if !usage.contains(wgpu::BufferUsages::COPY_DST) {
@@ -301,7 +305,12 @@ impl Context {
     /// # let _ = (y, dx, d_slopes, y_train, noise);
     /// # Ok::<(), wgpu_activations::Error>(())
     /// ```
-    pub fn prelu(&self, x: &[f32], slopes: &[f32], shape: [usize; 3]) -> Result<Vec<f32>, Error> {
+    pub fn prelu<T: Element>(
+        &self,
+        x: &[T],
+        slopes: &[T],
+        shape: [usize; 3],
+    ) -> Result<Vec<T>, Error> {
         prelu_layout(x.len(), slopes.len(), shape)?;
         let kernels = self.prelu_kernels();
         let [out] = self.run_host(&[x, slopes], &[x.len()], |encoder, i, o| {
@@ -313,13 +322,13 @@ impl Context {
     /// `(dx, d_slopes)` of [`Context::prelu`]: `dx = dy * (x > 0 ? 1 :
     /// slope)`, `d_slopes` the per-channel sums of `x * dy` where x is not
     /// > 0 (the same bits on every run and device).
-    pub fn prelu_backward(
+    pub fn prelu_backward<T: Element>(
         &self,
-        x: &[f32],
-        slopes: &[f32],
-        grad_output: &[f32],
+        x: &[T],
+        slopes: &[T],
+        grad_output: &[T],
         shape: [usize; 3],
-    ) -> Result<(Vec<f32>, Vec<f32>), Error> {
+    ) -> Result<(Vec<T>, Vec<T>), Error> {
         prelu_layout(x.len(), slopes.len(), shape)?;
         let kernels = self.prelu_kernels();
         let lens = [x.len(), slopes.len()];
@@ -334,13 +343,13 @@ impl Context {
     /// `(seed, index)`, so the same seed gives the same slopes on every
     /// adapter and in [`crate::cpu::rrelu_train`]). With `lower == upper`
     /// it is LeakyReLU with that slope, bit for bit.
-    pub fn rrelu_train(
+    pub fn rrelu_train<T: Element>(
         &self,
-        x: &[f32],
+        x: &[T],
         lower: f32,
         upper: f32,
         seed: u64,
-    ) -> Result<(Vec<f32>, Vec<f32>), Error> {
+    ) -> Result<(Vec<T>, Vec<T>), Error> {
         check_rrelu_train(x.len(), lower, upper)?;
         let kernels = self.prelu_kernels();
         let [y, noise] = self.run_host(&[x], &[x.len(), x.len()], |encoder, i, o| {
@@ -350,11 +359,11 @@ impl Context {
     }
 
     /// The backward of [`Context::rrelu_train`]: `dy * noise`.
-    pub fn rrelu_train_backward(
+    pub fn rrelu_train_backward<T: Element>(
         &self,
-        noise: &[f32],
-        grad_output: &[f32],
-    ) -> Result<Vec<f32>, Error> {
+        noise: &[T],
+        grad_output: &[T],
+    ) -> Result<Vec<T>, Error> {
         let kernels = self.prelu_kernels();
         let [out] = self.run_host(&[noise, grad_output], &[noise.len()], |encoder, i, o| {
             kernels.record_rrelu_backward(encoder, i[0], i[1], o[0])
@@ -373,7 +382,7 @@ impl Batch<'_> {
     ) -> Result<GpuTensor, Error> {
         prelu_layout(x.len(), slopes.len(), shape)?;
         let kernels = self.context().prelu_kernels();
-        let [out] = self.record_into_new(&[x.len()], |encoder, o| {
+        let [out] = self.record_into_new(x.dtype(), &[x.len()], |encoder, o| {
             kernels.record_prelu(encoder, x.region(), slopes.region(), shape, o[0])
         })?;
         Ok(out)
@@ -389,10 +398,11 @@ impl Batch<'_> {
     ) -> Result<(GpuTensor, GpuTensor), Error> {
         prelu_layout(x.len(), slopes.len(), shape)?;
         let kernels = self.context().prelu_kernels();
-        let [dx, d_slopes] = self.record_into_new(&[x.len(), slopes.len()], |encoder, o| {
-            let (x, s, dy) = (x.region(), slopes.region(), grad_output.region());
-            kernels.record_prelu_backward(encoder, x, s, dy, shape, o[0], o[1])
-        })?;
+        let [dx, d_slopes] =
+            self.record_into_new(x.dtype(), &[x.len(), slopes.len()], |encoder, o| {
+                let (x, s, dy) = (x.region(), slopes.region(), grad_output.region());
+                kernels.record_prelu_backward(encoder, x, s, dy, shape, o[0], o[1])
+            })?;
         Ok((dx, d_slopes))
     }
 
@@ -406,7 +416,7 @@ impl Batch<'_> {
     ) -> Result<(GpuTensor, GpuTensor), Error> {
         check_rrelu_train(x.len(), lower, upper)?;
         let kernels = self.context().prelu_kernels();
-        let [y, noise] = self.record_into_new(&[x.len(), x.len()], |encoder, o| {
+        let [y, noise] = self.record_into_new(x.dtype(), &[x.len(), x.len()], |encoder, o| {
             kernels.record_rrelu_train(encoder, x.region(), lower, upper, seed, o[0], o[1])
         })?;
         Ok((y, noise))

@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use crate::Element;
 use crate::family::{FamilyDispatch, FamilyPipelines, Plan};
 use crate::{Batch, BufferRegion, Context, Error, GpuTensor, Mode};
 
@@ -325,7 +326,7 @@ impl RowKernels {
 }
 
 impl Context {
-    fn row_forward(&self, op: RowOp, x: &[f32], cols: usize) -> Result<Vec<f32>, Error> {
+    fn row_forward<T: Element>(&self, op: RowOp, x: &[T], cols: usize) -> Result<Vec<T>, Error> {
         rows_of(x.len(), cols)?;
         let kernels = self.row_kernels();
         let [out] = self.run_host(&[x], &[x.len()], |encoder, i, o| {
@@ -334,13 +335,13 @@ impl Context {
         Ok(out)
     }
 
-    fn row_backward(
+    fn row_backward<T: Element>(
         &self,
         op: RowOp,
-        y: &[f32],
-        grad_output: &[f32],
+        y: &[T],
+        grad_output: &[T],
         cols: usize,
-    ) -> Result<Vec<f32>, Error> {
+    ) -> Result<Vec<T>, Error> {
         rows_of(y.len(), cols)?;
         let kernels = self.row_kernels();
         let [out] = self.run_host(&[y, grad_output], &[y.len()], |encoder, i, o| {
@@ -360,50 +361,50 @@ impl Context {
     /// # let _ = dx;
     /// # Ok::<(), wgpu_activations::Error>(())
     /// ```
-    pub fn softmax(&self, x: &[f32], cols: usize) -> Result<Vec<f32>, Error> {
+    pub fn softmax<T: Element>(&self, x: &[T], cols: usize) -> Result<Vec<T>, Error> {
         self.row_forward(RowOp::Softmax, x, cols)
     }
 
     /// Log-softmax over the last dimension of `[rows, cols]`.
-    pub fn log_softmax(&self, x: &[f32], cols: usize) -> Result<Vec<f32>, Error> {
+    pub fn log_softmax<T: Element>(&self, x: &[T], cols: usize) -> Result<Vec<T>, Error> {
         self.row_forward(RowOp::LogSoftmax, x, cols)
     }
 
     /// Softmin (`softmax(-x)`) over the last dimension of `[rows, cols]`.
-    pub fn softmin(&self, x: &[f32], cols: usize) -> Result<Vec<f32>, Error> {
+    pub fn softmin<T: Element>(&self, x: &[T], cols: usize) -> Result<Vec<T>, Error> {
         self.row_forward(RowOp::Softmin, x, cols)
     }
 
     /// The gradient of [`Context::softmax`] from its output `y`:
     /// `y (dy - sum(dy y))` per row.
-    pub fn softmax_backward(
+    pub fn softmax_backward<T: Element>(
         &self,
-        y: &[f32],
-        grad_output: &[f32],
+        y: &[T],
+        grad_output: &[T],
         cols: usize,
-    ) -> Result<Vec<f32>, Error> {
+    ) -> Result<Vec<T>, Error> {
         self.row_backward(RowOp::Softmax, y, grad_output, cols)
     }
 
     /// The gradient of [`Context::log_softmax`] from its output:
     /// `dy - e^y sum(dy)` per row.
-    pub fn log_softmax_backward(
+    pub fn log_softmax_backward<T: Element>(
         &self,
-        log_y: &[f32],
-        grad_output: &[f32],
+        log_y: &[T],
+        grad_output: &[T],
         cols: usize,
-    ) -> Result<Vec<f32>, Error> {
+    ) -> Result<Vec<T>, Error> {
         self.row_backward(RowOp::LogSoftmax, log_y, grad_output, cols)
     }
 
     /// The gradient of [`Context::softmin`] from its output `y`:
     /// `-y (dy - sum(dy y))` per row.
-    pub fn softmin_backward(
+    pub fn softmin_backward<T: Element>(
         &self,
-        y: &[f32],
-        grad_output: &[f32],
+        y: &[T],
+        grad_output: &[T],
         cols: usize,
-    ) -> Result<Vec<f32>, Error> {
+    ) -> Result<Vec<T>, Error> {
         self.row_backward(RowOp::Softmin, y, grad_output, cols)
     }
 }
@@ -418,7 +419,7 @@ impl Batch<'_> {
     ) -> Result<GpuTensor, Error> {
         rows_of(x.len(), cols)?;
         let kernels = self.context().row_kernels();
-        let [out] = self.record_into_new(&[x.len()], |encoder, o| {
+        let [out] = self.record_into_new(x.dtype(), &[x.len()], |encoder, o| {
             kernels.record_forward(encoder, op, x.region(), cols, o[0])
         })?;
         Ok(out)
@@ -434,7 +435,7 @@ impl Batch<'_> {
     ) -> Result<GpuTensor, Error> {
         rows_of(y.len(), cols)?;
         let kernels = self.context().row_kernels();
-        let [out] = self.record_into_new(&[y.len()], |encoder, o| {
+        let [out] = self.record_into_new(y.dtype(), &[y.len()], |encoder, o| {
             kernels.record_backward(encoder, op, y.region(), grad_output.region(), cols, o[0])
         })?;
         Ok(out)

@@ -202,7 +202,7 @@ fn gated_bad_input_is_an_error() {
         cpu::gated_forward_packed(k, &[1.0, 2.0, 3.0], 3),
         Err(Error::ShapeMismatch { .. })
     ));
-    assert!(ctx.gated_forward(k, &[], &[]).unwrap().is_empty());
+    assert!(ctx.gated_forward(k, &[0.0_f32; 0], &[]).unwrap().is_empty());
     // Still usable afterwards.
     assert_eq!(
         ctx.gated_forward(Gated::Reglu, &[2.0], &[3.0]).unwrap(),

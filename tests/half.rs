@@ -461,19 +461,20 @@ fn resident_tensors_carry_their_dtype() {
                 actual: Dtype::F16
             })
         ));
-        // The families take f32 only.
+        // The families too: one dtype per call.
         let gated = ctx.gated_kernels().record_forward(
             &mut encoder,
             wgpu_activations::Gated::Swiglu,
             tx.region(),
-            tx.region(),
+            out.region(),
             y.region(),
         );
         assert!(
             matches!(
                 gated,
-                Err(Error::UnsupportedDtype {
-                    dtype: Dtype::F16,
+                Err(Error::DtypeMismatch {
+                    expected: Dtype::F16,
+                    actual: Dtype::F32,
                     ..
                 })
             ),
@@ -573,5 +574,152 @@ fn windows_and_the_uniform_path_give_the_same_16_bit_bits() {
         );
         check::<f16>(constrained, ctx, n);
         check::<bf16>(constrained, ctx, n);
+    }
+}
+
+/// The kernel families on f16 and bf16 data give exactly the f32 kernels'
+/// results on the same (widened) values, rounded once to the type: the
+/// 16-bit path widens exactly, runs the same f32 kernel and rounds to
+/// nearest even. Host slices of odd lengths and packed rows of odd halves,
+/// every family and its backward, on every adapter.
+#[test]
+fn families_on_16_bit_data_round_the_f32_results_once() {
+    use wgpu_activations::{Gated, RowOp};
+    fn widen<T: Element>(v: &[T]) -> Vec<f32> {
+        v.iter().map(|e| e.to_f64() as f32).collect()
+    }
+    fn check<T: Element>(ctx: &Context) {
+        let on = format!("{:?} on {}", T::DTYPE, describe(ctx));
+        // Bits, with every NaN as one value (the kernels keep a NaN's
+        // payload, the host's rounding makes a canonical NaN).
+        let canonical = |e: T| {
+            if e.to_f64().is_nan() {
+                0x7fff
+            } else {
+                e.to_bits_u32()
+            }
+        };
+        let bits = |v: &[T]| v.iter().map(|&e| canonical(e)).collect::<Vec<_>>();
+        let rounded = |v: &[f32]| {
+            v.iter()
+                .map(|&f| canonical(T::round_from_f64(f64::from(f))))
+                .collect::<Vec<_>>()
+        };
+        // Finite values over a wide range (a few NaN and inf too), odd length.
+        let n = 3 * 37 * 2 * 5; // 1110: rows of 74 = 2 * 37 (odd halves), 15 rows
+        let x: Vec<T> = half_inputs::<T>()
+            .into_iter()
+            .cycle()
+            .step_by(59)
+            .take(n)
+            .collect();
+        let b: Vec<T> = half_grad_outputs::<T>()
+            .into_iter()
+            .cycle()
+            .step_by(61)
+            .take(n)
+            .collect();
+        let dy: Vec<T> = half_inputs::<T>()
+            .into_iter()
+            .cycle()
+            .skip(0x3000)
+            .step_by(13)
+            .take(n)
+            .collect();
+        let (xf, bf, dyf) = (widen(&x), widen(&b), widen(&dy));
+        for kind in [Gated::Swiglu, Gated::Geglu, Gated::Reglu] {
+            let y = ctx.gated_forward(kind, &x[..n - 1], &b[..n - 1]).unwrap();
+            let yf = ctx.gated_forward(kind, &xf[..n - 1], &bf[..n - 1]).unwrap();
+            assert_eq!(bits(&y), rounded(&yf), "{kind:?} forward {on}");
+            let (dv, dg) = ctx.gated_backward(kind, &x, &b, &dy).unwrap();
+            let (dvf, dgf) = ctx.gated_backward(kind, &xf, &bf, &dyf).unwrap();
+            assert_eq!(bits(&dv), rounded(&dvf), "{kind:?} d_value {on}");
+            assert_eq!(bits(&dg), rounded(&dgf), "{kind:?} d_gate {on}");
+            let y = ctx.gated_forward_packed(kind, &x, 74).unwrap();
+            let yf = ctx.gated_forward_packed(kind, &xf, 74).unwrap();
+            assert_eq!(bits(&y), rounded(&yf), "{kind:?} packed forward {on}");
+            let dx = ctx
+                .gated_backward_packed(kind, &x, 74, &dy[..n / 2])
+                .unwrap();
+            let dxf = ctx
+                .gated_backward_packed(kind, &xf, 74, &dyf[..n / 2])
+                .unwrap();
+            assert_eq!(bits(&dx), rounded(&dxf), "{kind:?} packed backward {on}");
+        }
+        // Softmax and friends over rows of 37 values (odd: rows share words).
+        let small: Vec<T> = (0..n)
+            .map(|i| T::round_from_f64(((i * 7919) % 2001) as f64 / 100.0 - 10.0))
+            .collect();
+        let smallf = widen(&small);
+        let y = ctx.softmax(&small, 37).unwrap();
+        let yf = ctx.softmax(&smallf, 37).unwrap();
+        assert_eq!(bits(&y), rounded(&yf), "softmax {on}");
+        let dx = ctx.softmax_backward(&y, &dy, 37).unwrap();
+        let dxf = ctx.softmax_backward(&widen(&y), &dyf, 37).unwrap();
+        assert_eq!(bits(&dx), rounded(&dxf), "softmax backward {on}");
+        let y = ctx.log_softmax(&small, 37).unwrap();
+        assert_eq!(
+            bits(&y),
+            rounded(&ctx.log_softmax(&smallf, 37).unwrap()),
+            "log_softmax {on}"
+        );
+        // Resident tensors keep their dtype through the families too.
+        let t = ctx.upload(&small).unwrap();
+        let ty = ctx.apply_row(RowOp::Softmin, &t, 37).unwrap();
+        assert_eq!(ty.dtype(), T::DTYPE);
+        let host = ctx.softmin(&small, 37).unwrap();
+        assert_eq!(
+            bits(&ctx.read_as::<T>(&ty).unwrap()),
+            bits(&host),
+            "softmin resident {on}"
+        );
+        let (tv, tb) = (ctx.upload(&x).unwrap(), ctx.upload(&b).unwrap());
+        let tg = ctx.apply_gated(Gated::Geglu, &tv, &tb).unwrap();
+        let host = ctx.gated_forward(Gated::Geglu, &x, &b).unwrap();
+        assert_eq!(
+            bits(&ctx.read_as::<T>(&tg).unwrap()),
+            bits(&host),
+            "geglu resident {on}"
+        );
+        // PReLU with 3 channels of 370 (odd inner and odd slopes).
+        let slopes: Vec<T> = [0.25, -0.5, 1.5].map(T::round_from_f64).to_vec();
+        let slopesf = widen(&slopes);
+        let y = ctx.prelu(&small, &slopes, [1, 3, n / 3]).unwrap();
+        assert_eq!(
+            bits(&y),
+            rounded(&ctx.prelu(&smallf, &slopesf, [1, 3, n / 3]).unwrap()),
+            "prelu {on}"
+        );
+        let (dx, ds) = ctx
+            .prelu_backward(&small, &slopes, &dy, [1, 3, n / 3])
+            .unwrap();
+        let (dxf, dsf) = ctx
+            .prelu_backward(&smallf, &slopesf, &dyf, [1, 3, n / 3])
+            .unwrap();
+        assert_eq!(bits(&dx), rounded(&dxf), "prelu dx {on}");
+        assert_eq!(bits(&ds), rounded(&dsf), "prelu d_slopes {on}");
+        // An empty x clears the slopes' gradient, also an odd number of them.
+        let (_, ds) = ctx
+            .prelu_backward(&small[..0], &slopes, &dy[..0], [0, 3, 1])
+            .unwrap();
+        assert_eq!(bits(&ds), vec![0; 3], "prelu d_slopes of an empty x {on}");
+        // RReLU training: the same slopes from the same seed.
+        let (y, noise) = ctx.rrelu_train(&x[..n - 1], 0.125, 1.0 / 3.0, 7).unwrap();
+        let (yf, noisef) = ctx.rrelu_train(&xf[..n - 1], 0.125, 1.0 / 3.0, 7).unwrap();
+        assert_eq!(bits(&y), rounded(&yf), "rrelu y {on}");
+        assert_eq!(bits(&noise), rounded(&noisef), "rrelu noise {on}");
+        let dx = ctx.rrelu_train_backward(&noise, &dy[..n - 1]).unwrap();
+        assert_eq!(
+            bits(&dx),
+            rounded(
+                &ctx.rrelu_train_backward(&widen(&noise), &dyf[..n - 1])
+                    .unwrap()
+            ),
+            "rrelu backward {on}"
+        );
+    }
+    for ctx in adapters() {
+        check::<f16>(ctx);
+        check::<bf16>(ctx);
     }
 }
