@@ -1,9 +1,9 @@
 //! The CPU reference: the yardstick the GPU kernels are measured against.
 //!
 //! Every op is computed independently of the shaders, in f64 with std/`libm`
-//! math and PyTorch's kink rules, and rounded once to f32 (or, for the
-//! unary ops, to the 16-bit element type: [`forward`] takes `half::f16`
-//! and `half::bf16` slices too). Per-op functions
+//! math and PyTorch's kink rules, and rounded once to the element type:
+//! every function takes `f32`, `half::f16` or `half::bf16` slices
+//! ([`crate::Element`]; 16-bit inputs widen exactly). Per-op functions
 //! mirror the WGSL names (`sigmoid_forward`, `sigmoid_derivative`, ...).
 //! Where a textbook f64 formula would itself lose the digits that f32 needs
 //! (`1 + tanh` in a tail, `x - tanh x` near 0), a stable f64 form is used.
@@ -474,22 +474,22 @@ pub fn gated_backward_f64(kind: Gated, value: f64, gate: f64, grad_output: f64) 
 }
 
 /// `value * act(gate)` element-wise, each rounded once to f32.
-pub fn gated_forward(kind: Gated, value: &[f32], gate: &[f32]) -> Result<Vec<f32>, Error> {
+pub fn gated_forward<T: Element>(kind: Gated, value: &[T], gate: &[T]) -> Result<Vec<T>, Error> {
     Error::check_len("gate", value.len(), gate.len())?;
     Ok(value
         .iter()
         .zip(gate)
-        .map(|(&a, &b)| gated_forward_f64(kind, f64::from(a), f64::from(b)) as f32)
+        .map(|(&a, &b)| T::round_from_f64(gated_forward_f64(kind, a.to_f64(), b.to_f64())))
         .collect())
 }
 
 /// `(d_value, d_gate)` element-wise, each rounded once to f32.
-pub fn gated_backward(
+pub fn gated_backward<T: Element>(
     kind: Gated,
-    value: &[f32],
-    gate: &[f32],
-    grad_output: &[f32],
-) -> Result<(Vec<f32>, Vec<f32>), Error> {
+    value: &[T],
+    gate: &[T],
+    grad_output: &[T],
+) -> Result<(Vec<T>, Vec<T>), Error> {
     Error::check_len("gate", value.len(), gate.len())?;
     Error::check_len("grad_output", value.len(), grad_output.len())?;
     Ok(value
@@ -497,8 +497,8 @@ pub fn gated_backward(
         .zip(gate)
         .zip(grad_output)
         .map(|((&a, &b), &g)| {
-            let (da, db) = gated_backward_f64(kind, f64::from(a), f64::from(b), f64::from(g));
-            (da as f32, db as f32)
+            let (da, db) = gated_backward_f64(kind, a.to_f64(), b.to_f64(), g.to_f64());
+            (T::round_from_f64(da), T::round_from_f64(db))
         })
         .unzip())
 }
@@ -509,35 +509,39 @@ fn packed_half(len: usize, row_len: usize) -> Result<usize, Error> {
 }
 
 /// `x` is `[rows, row_len]`, rows `[value | gate]`: `[rows, row_len / 2]`.
-pub fn gated_forward_packed(kind: Gated, x: &[f32], row_len: usize) -> Result<Vec<f32>, Error> {
+pub fn gated_forward_packed<T: Element>(
+    kind: Gated,
+    x: &[T],
+    row_len: usize,
+) -> Result<Vec<T>, Error> {
     let half = packed_half(x.len(), row_len)?;
     Ok(x.chunks(row_len.max(1))
         .flat_map(|row| {
             let (a, b) = row.split_at(half);
             a.iter()
                 .zip(b)
-                .map(|(&a, &b)| gated_forward_f64(kind, f64::from(a), f64::from(b)) as f32)
+                .map(|(&a, &b)| T::round_from_f64(gated_forward_f64(kind, a.to_f64(), b.to_f64())))
         })
         .collect())
 }
 
 /// The gradient `[rows, row_len]` (rows `[d_value | d_gate]`) for
 /// `grad_output` `[rows, row_len / 2]`.
-pub fn gated_backward_packed(
+pub fn gated_backward_packed<T: Element>(
     kind: Gated,
-    x: &[f32],
+    x: &[T],
     row_len: usize,
-    grad_output: &[f32],
-) -> Result<Vec<f32>, Error> {
+    grad_output: &[T],
+) -> Result<Vec<T>, Error> {
     let half = packed_half(x.len(), row_len)?;
     Error::check_len("grad_output", x.len() / 2, grad_output.len())?;
-    let mut dx = vec![0.0f32; x.len()];
+    let mut dx = vec![T::default(); x.len()];
     for (r, row) in x.chunks(row_len.max(1)).enumerate() {
         for j in 0..half {
-            let g = f64::from(grad_output[r * half + j]);
-            let (da, db) = gated_backward_f64(kind, f64::from(row[j]), f64::from(row[half + j]), g);
-            dx[r * row_len + j] = da as f32;
-            dx[r * row_len + half + j] = db as f32;
+            let g = grad_output[r * half + j].to_f64();
+            let (da, db) = gated_backward_f64(kind, row[j].to_f64(), row[half + j].to_f64(), g);
+            dx[r * row_len + j] = T::round_from_f64(da);
+            dx[r * row_len + half + j] = T::round_from_f64(db);
         }
     }
     Ok(dx)
@@ -602,53 +606,74 @@ fn rows(len: usize, cols: usize) -> Result<(), Error> {
     crate::rowwise::rows_of(len, cols).map(|_| ())
 }
 
-fn row_forward(op: RowOp, x: &[f32], cols: usize) -> Result<Vec<f32>, Error> {
+/// The values as f32, exactly (16-bit values widen without rounding).
+fn widened<T: Element>(v: &[T]) -> Vec<f32> {
+    v.iter().map(|e| e.to_f64() as f32).collect()
+}
+
+fn row_forward<T: Element>(op: RowOp, x: &[T], cols: usize) -> Result<Vec<T>, Error> {
     rows(x.len(), cols)?;
     Ok(x.chunks(cols)
-        .flat_map(|row| row_forward_f64(op, row).into_iter().map(|v| v as f32))
+        .flat_map(|row| {
+            row_forward_f64(op, &widened(row))
+                .into_iter()
+                .map(T::round_from_f64)
+        })
         .collect())
 }
 
-fn row_backward(op: RowOp, y: &[f32], dy: &[f32], cols: usize) -> Result<Vec<f32>, Error> {
+fn row_backward<T: Element>(op: RowOp, y: &[T], dy: &[T], cols: usize) -> Result<Vec<T>, Error> {
     rows(y.len(), cols)?;
     Error::check_len("grad_output", y.len(), dy.len())?;
     Ok(y.chunks(cols)
         .zip(dy.chunks(cols))
-        .flat_map(|(y, dy)| row_backward_f64(op, y, dy).into_iter().map(|v| v as f32))
+        .flat_map(|(y, dy)| {
+            row_backward_f64(op, &widened(y), &widened(dy))
+                .into_iter()
+                .map(T::round_from_f64)
+        })
         .collect())
 }
 
 /// Softmax over the last dimension of `[rows, cols]`, rounded once.
-pub fn softmax(x: &[f32], cols: usize) -> Result<Vec<f32>, Error> {
+pub fn softmax<T: Element>(x: &[T], cols: usize) -> Result<Vec<T>, Error> {
     row_forward(RowOp::Softmax, x, cols)
 }
 
 /// Log-softmax over the last dimension of `[rows, cols]`, rounded once.
-pub fn log_softmax(x: &[f32], cols: usize) -> Result<Vec<f32>, Error> {
+pub fn log_softmax<T: Element>(x: &[T], cols: usize) -> Result<Vec<T>, Error> {
     row_forward(RowOp::LogSoftmax, x, cols)
 }
 
 /// Softmin over the last dimension of `[rows, cols]`, rounded once.
-pub fn softmin(x: &[f32], cols: usize) -> Result<Vec<f32>, Error> {
+pub fn softmin<T: Element>(x: &[T], cols: usize) -> Result<Vec<T>, Error> {
     row_forward(RowOp::Softmin, x, cols)
 }
 
 /// `y (dy - sum(dy y))` per row, rounded once.
-pub fn softmax_backward(y: &[f32], grad_output: &[f32], cols: usize) -> Result<Vec<f32>, Error> {
+pub fn softmax_backward<T: Element>(
+    y: &[T],
+    grad_output: &[T],
+    cols: usize,
+) -> Result<Vec<T>, Error> {
     row_backward(RowOp::Softmax, y, grad_output, cols)
 }
 
 /// `dy - e^y sum(dy)` per row (`log_y` the log-softmax), rounded once.
-pub fn log_softmax_backward(
-    log_y: &[f32],
-    grad_output: &[f32],
+pub fn log_softmax_backward<T: Element>(
+    log_y: &[T],
+    grad_output: &[T],
     cols: usize,
-) -> Result<Vec<f32>, Error> {
+) -> Result<Vec<T>, Error> {
     row_backward(RowOp::LogSoftmax, log_y, grad_output, cols)
 }
 
 /// `-y (dy - sum(dy y))` per row (`y` the softmin), rounded once.
-pub fn softmin_backward(y: &[f32], grad_output: &[f32], cols: usize) -> Result<Vec<f32>, Error> {
+pub fn softmin_backward<T: Element>(
+    y: &[T],
+    grad_output: &[T],
+    cols: usize,
+) -> Result<Vec<T>, Error> {
     row_backward(RowOp::Softmin, y, grad_output, cols)
 }
 
@@ -656,24 +681,24 @@ pub fn softmin_backward(y: &[f32], grad_output: &[f32], cols: usize) -> Result<V
 
 /// PReLU over `x` of `shape = [n, c, inner]`: `x > 0 ? x : slope * x` with
 /// the channel's slope (or the one slope), rounded once.
-pub fn prelu(x: &[f32], slopes: &[f32], shape: [usize; 3]) -> Result<Vec<f32>, Error> {
+pub fn prelu<T: Element>(x: &[T], slopes: &[T], shape: [usize; 3]) -> Result<Vec<T>, Error> {
     let (channels, inner) = crate::prelu::prelu_layout(x.len(), slopes.len(), shape)?;
-    let slope = |i: usize| f64::from(slopes[(i / inner as usize) % channels as usize]);
+    let slope = |i: usize| slopes[(i / inner as usize) % channels as usize].to_f64();
     Ok(x.iter()
         .enumerate()
-        .map(|(i, &v)| leaky_relu_forward(f64::from(v), slope(i)) as f32)
+        .map(|(i, &v)| T::round_from_f64(leaky_relu_forward(v.to_f64(), slope(i))))
         .collect())
 }
 
 /// `(dx, d_slopes)` of [`prelu`]: `dx = dy * (x > 0 ? 1 : slope)`, each
 /// rounded once; `d_slopes` the per-channel sums of `x * dy` where x is not
 /// > 0, in f64, rounded once.
-pub fn prelu_backward(
-    x: &[f32],
-    slopes: &[f32],
-    grad_output: &[f32],
+pub fn prelu_backward<T: Element>(
+    x: &[T],
+    slopes: &[T],
+    grad_output: &[T],
     shape: [usize; 3],
-) -> Result<(Vec<f32>, Vec<f32>), Error> {
+) -> Result<(Vec<T>, Vec<T>), Error> {
     let (channels, inner) = crate::prelu::prelu_layout(x.len(), slopes.len(), shape)?;
     Error::check_len("grad_output", x.len(), grad_output.len())?;
     let channel = |i: usize| (i / inner as usize) % channels as usize;
@@ -683,15 +708,15 @@ pub fn prelu_backward(
         .zip(grad_output)
         .enumerate()
         .map(|(i, (&v, &g))| {
-            let (v, g) = (f64::from(v), f64::from(g));
+            let (v, g) = (v.to_f64(), g.to_f64());
             let c = channel(i);
             if v.is_nan() || v <= 0.0 {
                 sums[c] += v * g;
             }
-            (g * leaky_relu_derivative(v, f64::from(slopes[c]))) as f32
+            T::round_from_f64(g * leaky_relu_derivative(v, slopes[c].to_f64()))
         })
         .collect();
-    Ok((dx, sums.into_iter().map(|s| s as f32).collect()))
+    Ok((dx, sums.into_iter().map(T::round_from_f64).collect()))
 }
 
 /// lowbias32, the 32-bit integer hash of RReLU's generator.
@@ -722,24 +747,27 @@ pub fn rrelu_train_slope(lower: f32, upper: f32, seed: u64, index: u32) -> f32 {
 /// RReLU in training: `(y, noise)` with the kernel's slopes
 /// ([`rrelu_train_slope`]): `noise` is 1 where x > 0 and the slope elsewhere (NaN
 /// for NaN), `y = x * noise` rounded once.
-pub fn rrelu_train(
-    x: &[f32],
+pub fn rrelu_train<T: Element>(
+    x: &[T],
     lower: f32,
     upper: f32,
     seed: u64,
-) -> Result<(Vec<f32>, Vec<f32>), Error> {
+) -> Result<(Vec<T>, Vec<T>), Error> {
     crate::prelu::check_rrelu_train(x.len(), lower, upper)?;
     Ok(x.iter()
         .enumerate()
         .map(|(i, &v)| {
             let slope = f64::from(rrelu_train_slope(lower, upper, seed, i as u32));
-            let v = f64::from(v);
+            let v = v.to_f64();
             let noise = if v.is_nan() {
                 v
             } else {
                 leaky_relu_derivative(v, slope)
             };
-            (leaky_relu_forward(v, slope) as f32, noise as f32)
+            (
+                T::round_from_f64(leaky_relu_forward(v, slope)),
+                T::round_from_f64(noise),
+            )
         })
         .unzip())
 }

@@ -10,10 +10,10 @@
 //! slices ([`Context::gated_forward`], [`Context::softmax`],
 //! [`Context::prelu`], [`Context::rrelu_train`]), resident tensors
 //! ([`Batch`]) and in the caller's encoder ([`GatedKernels`],
-//! [`RowKernels`], [`PreluKernels`]). The unary ops take `f32`,
+//! [`RowKernels`], [`PreluKernels`]). Every op and family takes `f32`,
 //! `half::f16` and `half::bf16` data ([`Element`], [`Dtype`]): computed in
-//! f32, stored and rounded once to 16 bits, within 1 ULP of the f64
-//! reference over every 16-bit pattern. The same WGSL runs in a browser's
+//! f32, stored and rounded once to 16 bits (the unary ops within 1 ULP of
+//! the f64 reference over every 16-bit pattern). The same WGSL runs in a browser's
 //! WebGPU ([`wgsl::portable_module`]; checked in headless Chromium through
 //! [`browser`]).
 //!

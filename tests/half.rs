@@ -663,6 +663,25 @@ fn families_on_16_bit_data_round_the_f32_results_once() {
             rounded(&ctx.log_softmax(&smallf, 37).unwrap()),
             "log_softmax {on}"
         );
+        // And the generic CPU reference (f64, rounded once to the type) is
+        // within 1 ULP of them.
+        let near = |got: &[T], want: &[T], what: &str| {
+            for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+                let verdict = wgpu_activations::accuracy::half_ulps(g, w);
+                assert!(
+                    matches!(verdict, Ok(0 | 1)),
+                    "{what} {on} at {i}: got {g}, want {w}: {verdict:?}"
+                );
+            }
+        };
+        let want = wgpu_activations::cpu::gated_forward(Gated::Swiglu, &x, &b).unwrap();
+        near(
+            &ctx.gated_forward(Gated::Swiglu, &x, &b).unwrap(),
+            &want,
+            "swiglu vs cpu",
+        );
+        let want = wgpu_activations::cpu::softmax(&small, 37).unwrap();
+        near(&ctx.softmax(&small, 37).unwrap(), &want, "softmax vs cpu");
         // Resident tensors keep their dtype through the families too.
         let t = ctx.upload(&small).unwrap();
         let ty = ctx.apply_row(RowOp::Softmin, &t, 37).unwrap();
@@ -684,6 +703,12 @@ fn families_on_16_bit_data_round_the_f32_results_once() {
         // PReLU with 3 channels of 370 (odd inner and odd slopes).
         let slopes: Vec<T> = [0.25, -0.5, 1.5].map(T::round_from_f64).to_vec();
         let slopesf = widen(&slopes);
+        let want = wgpu_activations::cpu::prelu(&small, &slopes, [1, 3, n / 3]).unwrap();
+        near(
+            &ctx.prelu(&small, &slopes, [1, 3, n / 3]).unwrap(),
+            &want,
+            "prelu vs cpu",
+        );
         let y = ctx.prelu(&small, &slopes, [1, 3, n / 3]).unwrap();
         assert_eq!(
             bits(&y),
