@@ -39,8 +39,8 @@ use std::time::{Duration, Instant};
 
 use crate::accuracy::Subnormals;
 use crate::family::{Plan, module_source};
-use crate::wgsl::{self, PortableModule};
-use crate::{Activation, Error, Gated, Mode, RowOp, gated, prelu, rowwise};
+use crate::wgsl::{self, PortableModule, Storage};
+use crate::{Activation, Dtype, Element, Error, Gated, Mode, RowOp, gated, prelu, rowwise};
 
 /// Elements per job: larger calls of [`Browser::run`] are split (16 MiB per
 /// buffer, well inside WebGPU's default binding limit of 128 MiB).
@@ -116,7 +116,7 @@ pub struct Browser {
     profile: PathBuf,
     log_path: PathBuf,
     adapter: AdapterReport,
-    module_ids: Mutex<HashMap<&'static str, usize>>,
+    module_ids: Mutex<HashMap<(&'static str, Storage), usize>>,
     family_ids: Mutex<HashMap<String, usize>>,
     next_job: Mutex<u64>,
     job_timeout: Duration,
@@ -367,6 +367,19 @@ impl Browser {
         self.run_as(act, mode, x, grad_output, false)
     }
 
+    /// [`Browser::run`] for f16 or bf16 data, through
+    /// [`wgsl::portable_module_typed`] on u32 words (no optional WebGPU
+    /// feature): computed in f32, rounded once to the type.
+    pub fn run_typed<T: Element>(
+        &self,
+        act: Activation,
+        mode: Mode,
+        x: &[T],
+        grad_output: &[T],
+    ) -> Result<Vec<T>, Error> {
+        self.run_as(act, mode, x, grad_output, false)
+    }
+
     /// [`Browser::run`] through the `_in_place` entry points: the output
     /// buffer starts as `x` (forward, derivative) or `grad_output`
     /// (backward) and is overwritten with the result.
@@ -386,14 +399,14 @@ impl Browser {
         self.shared.lock().notes.clone()
     }
 
-    fn run_as(
+    fn run_as<T: Element>(
         &self,
         act: Activation,
         mode: Mode,
-        x: &[f32],
-        grad_output: &[f32],
+        x: &[T],
+        grad_output: &[T],
         in_place: bool,
-    ) -> Result<Vec<f32>, Error> {
+    ) -> Result<Vec<T>, Error> {
         act.validate()?;
         match mode {
             Mode::Backward if grad_output.len() != x.len() => {
@@ -408,7 +421,12 @@ impl Browser {
             }
             _ => {}
         }
-        let module = self.module_id(&act);
+        let storage = match T::DTYPE {
+            Dtype::F32 => Storage::F32,
+            Dtype::F16 => Storage::F16Packed,
+            Dtype::Bf16 => Storage::Bf16,
+        };
+        let module = self.module_id(&act, storage);
         let mut params = [0u32; 4];
         for (slot, value) in params.iter_mut().zip(act.param_values()) {
             *slot = value.to_bits();
@@ -427,31 +445,38 @@ impl Browser {
     }
 
     /// The index of `act`'s modules, composing them on first use.
-    fn module_id(&self, act: &Activation) -> usize {
+    fn module_id(&self, act: &Activation, storage: Storage) -> usize {
         let mut ids = self.module_ids.lock().unwrap_or_else(|e| e.into_inner());
-        *ids.entry(act.name()).or_insert_with(|| {
+        *ids.entry((act.name(), storage)).or_insert_with(|| {
             let mut modules = self
                 .shared
                 .modules
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
-            modules.push(wgsl::portable_module(act));
+            modules.push(wgsl::portable_module_typed(act, storage));
             modules.len() - 1
         })
     }
 
-    fn run_job(
+    fn run_job<T: Element>(
         &self,
         (module, mode, in_place, param_bits): (usize, Mode, bool, [u32; 4]),
-        x: &[f32],
-        grad_output: &[f32],
+        x: &[T],
+        grad_output: &[T],
         act: &Activation,
-    ) -> Result<Vec<f32>, Error> {
+    ) -> Result<Vec<T>, Error> {
+        // Elements per body and tail storage element, bytes per element.
+        let (body_lanes, tail_lanes) = if T::DTYPE == Dtype::F32 {
+            (4, 1)
+        } else {
+            (8, 2)
+        };
         let header = format!(
-            r#""module":{module},"entry":"{}{}","in_place":{in_place},"len":{},"param_bits":[{},{},{},{}]"#,
+            r#""module":{module},"entry":"{}{}","in_place":{in_place},"len":{},"body_lanes":{body_lanes},"tail_lanes":{tail_lanes},"elem_bytes":{},"param_bits":[{},{},{},{}]"#,
             mode.entry_point(),
             if in_place { "_in_place" } else { "" },
             x.len(),
+            T::DTYPE.size(),
             param_bits[0],
             param_bits[1],
             param_bits[2],
@@ -459,10 +484,26 @@ impl Browser {
         );
         let place = if in_place { " in place" } else { "" };
         let what = format!("{act} {mode:?}{place} on {} elements", x.len());
-        let x = bytemuck::cast_slice(x).to_vec();
-        let grad_output = bytemuck::cast_slice(grad_output).to_vec();
-        let n = x.len() / 4;
-        let out = self.exchange(header, x, grad_output, &what)?;
+        // Whole words: the page writes buffers in multiples of 4 bytes.
+        let words = |data: &[T]| {
+            let mut bytes = bytemuck::cast_slice::<T, u8>(data).to_vec();
+            bytes.resize(bytes.len().next_multiple_of(4), 0);
+            bytes
+        };
+        let n = x.len();
+        let (x, grad_output) = (
+            words(x),
+            if grad_output.is_empty() {
+                Vec::new()
+            } else {
+                words(grad_output)
+            },
+        );
+        let bytes = self.exchange(header, x, grad_output, &what)?;
+        let out: Vec<T> = bytes
+            .chunks_exact(T::DTYPE.size())
+            .map(bytemuck::pod_read_unaligned)
+            .collect();
         if out.len() != n {
             return Err(browser_error(format!(
                 "{what}: the page returned {} values, expected {n}",
@@ -480,7 +521,7 @@ impl Browser {
         x: Vec<u8>,
         grad_output: Vec<u8>,
         what: &str,
-    ) -> Result<Vec<f32>, Error> {
+    ) -> Result<Vec<u8>, Error> {
         // One job at a time: the page runs them in turn anyway.
         let mut next_job = self.next_job.lock().unwrap_or_else(|e| e.into_inner());
         *next_job += 1;
@@ -500,11 +541,7 @@ impl Browser {
             // Do not leave a job the page might still pick up.
             self.shared.lock().pending = None;
         }
-        let bytes = result?.map_err(|e| browser_error(format!("{what}: {e}")))?;
-        Ok(bytes
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect())
+        result?.map_err(|e| browser_error(format!("{what}: {e}")))
     }
 
     /// Runs one family dispatch (`plan`) in the page: `inputs` uploaded to
@@ -561,7 +598,11 @@ impl Browser {
             x.extend_from_slice(bytemuck::cast_slice(data));
         }
         let what = format!("{} {}", plan.module, plan.entry);
-        let flat = self.exchange(header, x, Vec::new(), &what)?;
+        let flat: Vec<f32> = self
+            .exchange(header, x, Vec::new(), &what)?
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
         let expected: usize = outputs.iter().map(|(_, n)| n).sum();
         if flat.len() != expected {
             return Err(browser_error(format!(

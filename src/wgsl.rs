@@ -429,8 +429,21 @@ pub struct PortableModule {
 ///
 /// `cargo run --example wgsl -- gelu` writes both modules of an op to files.
 pub fn portable_module(act: &Activation) -> PortableModule {
+    portable_module_typed(act, Storage::F32)
+}
+
+/// [`portable_module`] for data stored as `storage`. For the 16-bit
+/// storages on u32 words ([`Storage::F16Packed`], [`Storage::Bf16`]: no
+/// optional WebGPU feature needed) `body` is over `array<vec4<u32>>`, eight
+/// values per element, and `tail` over `array<u32>`, two values per word:
+/// for `n` values dispatch `body` with `len = n / 8` and `tail` with `base =
+/// n / 8 * 4` words, `len` the remaining words (`ceil((n % 8) / 2)`), and
+/// the uniform's third u32 (`keep_high`) 1 where `n` is odd (the last
+/// word's high half lies past the data and keeps its bits). Buffers are
+/// bound in whole words. [`Storage::F16`] needs the `shader-f16` feature.
+pub fn portable_module_typed(act: &Activation, storage: Storage) -> PortableModule {
     PortableModule {
-        body: elementwise_module(act, Width::Vec4, DispatchData::Uniform, 1),
-        tail: elementwise_module(act, Width::Scalar, DispatchData::Uniform, 1),
+        body: elementwise_module_typed(act, Width::Vec4, storage, DispatchData::Uniform, 1),
+        tail: elementwise_module_typed(act, Width::Scalar, storage, DispatchData::Uniform, 1),
     }
 }
