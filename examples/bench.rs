@@ -752,6 +752,68 @@ fn run_size(
         );
     }
 
+    // What a user calls: `apply` (a pooled result, submitted and waited
+    // for) against the kernel alone recorded into the caller's encoder over
+    // a fixed output, submitted and waited for the same way, and `apply`
+    // with the pool switched off (a fresh result buffer per call), in turns.
+    if !options.json {
+        let act = options.ops[0];
+        let budget = ctx.pool_stats().budget_bytes;
+        let [kernel, apply, fresh] = measure_in_turn(
+            options.iters,
+            [
+                &mut |calls| {
+                    wall_per_call(calls, &mut || {
+                        let mut encoder = encoder(ctx);
+                        ctx.kernels().record(
+                            &mut encoder,
+                            act,
+                            Mode::Forward,
+                            region(&x, n),
+                            None,
+                            region(&out, n),
+                        )?;
+                        ctx.queue().submit([encoder.finish()]);
+                        wait(ctx)
+                    })
+                },
+                &mut |calls| {
+                    wall_per_call(calls, &mut || {
+                        let y = ctx.apply(act, &x)?;
+                        wait(ctx)?;
+                        drop(y);
+                        Ok(())
+                    })
+                },
+                &mut |calls| {
+                    ctx.set_pool_budget(0);
+                    let seconds = wall_per_call(calls, &mut || {
+                        let y = ctx.apply(act, &x)?;
+                        wait(ctx)?;
+                        drop(y);
+                        Ok(())
+                    });
+                    ctx.set_pool_budget(budget);
+                    // Untimed: a result back in the pool for the pooled calls.
+                    let y = ctx.apply(act, &x)?;
+                    wait(ctx)?;
+                    drop(y);
+                    seconds
+                },
+            ],
+        )?;
+        println!(
+            "-- N={}: {act} apply {} per call = {:.2}x the kernel alone ({}, submitted and waited for); \
+             without the result pool {} ({:.2}x)",
+            size_label(n),
+            duration_label(apply),
+            apply / kernel,
+            duration_label(kernel),
+            duration_label(fresh),
+            fresh / kernel,
+        );
+    }
+
     // The same values in each 16-bit dtype asked for.
     let mut typed = Vec::new();
     for &dtype in &options.dtypes {

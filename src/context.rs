@@ -434,11 +434,20 @@ impl Context {
         self.run_into(act, Mode::Backward, x, Some(grad_output), out)
     }
 
-    /// The buffer pool of the host-slice API and of reads (staging): free
-    /// buffers kept for reuse (at most 512 MiB of them) and buffers created
-    /// so far. Repeated calls of similar size create none.
+    /// The context's buffer pool: the host-slice API's staging and storage,
+    /// reads' staging, and the results of `apply`, `apply_*` and `Batch`,
+    /// which go back to it when their `GpuTensor` is dropped (see its
+    /// `Drop`). Free buffers kept for reuse (at most
+    /// [`PoolStats::budget_bytes`], 512 MiB unless set), their bytes, and
+    /// buffers created so far: repeated calls of similar size create none.
     pub fn pool_stats(&self) -> PoolStats {
         self.inner.pool.stats()
+    }
+
+    /// Sets the most bytes of free buffers the pool keeps (0 keeps none:
+    /// every call allocates, as without a pool); the oldest go first.
+    pub fn set_pool_budget(&self, bytes: u64) {
+        self.inner.pool.set_budget(bytes);
     }
 
     /// Copies `x` (f32, `half::f16` or `half::bf16`) into a new GPU tensor
@@ -552,7 +561,11 @@ impl Context {
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("wgpu-activations.batch"),
             });
-        Batch { ctx: self, encoder }
+        self.inner.pool.open_batch();
+        Batch {
+            ctx: self,
+            encoder: Some(encoder),
+        }
     }
 
     /// The host-slice path of the kernel families beyond the unary ops:
@@ -633,6 +646,13 @@ impl Context {
         }
         staging.finish();
         Ok(outputs)
+    }
+
+    /// A storage buffer for a result of `bytes`, from the pool: no new
+    /// buffer (and no zero-filling of one) when a free one of a similar size
+    /// is there.
+    fn result_buffer(&self, bytes: u64) -> wgpu::Buffer {
+        self.inner.pool.take(Role::Storage, bytes)
     }
 
     fn tensor_buffer(&self, label: &str, size: u64) -> wgpu::Buffer {
@@ -827,7 +847,16 @@ fn scoped<T>(device: &wgpu::Device, f: impl FnOnce() -> T) -> Result<T, Error> {
 /// ```
 pub struct Batch<'c> {
     ctx: &'c Context,
-    encoder: wgpu::CommandEncoder,
+    /// Taken by [`Batch::submit`].
+    encoder: Option<wgpu::CommandEncoder>,
+}
+
+impl Drop for Batch<'_> {
+    /// Submitted or discarded: result buffers given back to the pool while
+    /// the batch was open may be reused once no batch is open.
+    fn drop(&mut self) {
+        self.ctx.inner.pool.close_batch();
+    }
 }
 
 impl std::fmt::Debug for Batch<'_> {
@@ -848,7 +877,9 @@ impl<'c> Batch<'c> {
 impl Batch<'_> {
     /// The encoder, to record the caller's own passes between ours.
     pub fn encoder(&mut self) -> &mut wgpu::CommandEncoder {
-        &mut self.encoder
+        self.encoder
+            .as_mut()
+            .expect("a batch has its encoder until submitted")
     }
 
     /// Records `mode` into a new tensor.
@@ -871,19 +902,20 @@ impl Batch<'_> {
         }
         let ctx = self.ctx;
         let bytes = ctx.checked_bytes_of(x.len(), x.dtype())?;
-        let output = scoped(ctx.device(), || {
-            ctx.tensor_buffer("wgpu-activations.tensor", bytes)
-        })?;
-        let output = GpuTensor::from_buffer_typed(output, 0, x.len(), x.dtype())?;
-        let encoder = &mut self.encoder;
+        let output = scoped(ctx.device(), || ctx.result_buffer(bytes))?;
+        let output = GpuTensor::pooled(output, x.len(), x.dtype(), ctx.inner.pool.clone())?;
+        let encoder = self
+            .encoder
+            .as_mut()
+            .expect("a batch has its encoder until submitted");
         scoped(ctx.device(), || {
             ctx.inner.kernels.record(
                 encoder,
                 act,
                 mode,
-                x.region(),
-                grad.map(GpuTensor::region),
-                output.region(),
+                x.batch_region(),
+                grad.map(GpuTensor::batch_region),
+                output.batch_region(),
             )
         })??;
         Ok(output)
@@ -897,11 +929,19 @@ impl Batch<'_> {
     /// Records `x = f(x)` in place.
     pub fn apply_in_place(&mut self, act: Activation, x: &mut GpuTensor) -> Result<(), Error> {
         let ctx = self.ctx;
-        let encoder = &mut self.encoder;
+        let encoder = self
+            .encoder
+            .as_mut()
+            .expect("a batch has its encoder until submitted");
         scoped(ctx.device(), || {
-            ctx.inner
-                .kernels
-                .record(encoder, act, Mode::Forward, x.region(), None, x.region())
+            ctx.inner.kernels.record(
+                encoder,
+                act,
+                Mode::Forward,
+                x.batch_region(),
+                None,
+                x.batch_region(),
+            )
         })?
     }
 
@@ -932,13 +972,19 @@ impl Batch<'_> {
         let mut outputs = Vec::with_capacity(N);
         for &len in lens {
             let bytes = ctx.checked_bytes_of(len, dtype)?;
-            let buffer = scoped(ctx.device(), || {
-                ctx.tensor_buffer("wgpu-activations.tensor", bytes)
-            })?;
-            outputs.push(GpuTensor::from_buffer_typed(buffer, 0, len, dtype)?);
+            let buffer = scoped(ctx.device(), || ctx.result_buffer(bytes))?;
+            outputs.push(GpuTensor::pooled(
+                buffer,
+                len,
+                dtype,
+                ctx.inner.pool.clone(),
+            )?);
         }
-        let regions: Vec<BufferRegion<'_>> = outputs.iter().map(GpuTensor::region).collect();
-        let encoder = &mut self.encoder;
+        let regions: Vec<BufferRegion<'_>> = outputs.iter().map(GpuTensor::batch_region).collect();
+        let encoder = self
+            .encoder
+            .as_mut()
+            .expect("a batch has its encoder until submitted");
         scoped(ctx.device(), || record(encoder, &regions))??;
         // One tensor per length, so the conversion cannot fail.
         outputs
@@ -947,9 +993,12 @@ impl Batch<'_> {
     }
 
     /// Submits what was recorded.
-    pub fn submit(self) -> Result<wgpu::SubmissionIndex, Error> {
+    pub fn submit(mut self) -> Result<wgpu::SubmissionIndex, Error> {
         let ctx = self.ctx;
-        let encoder = self.encoder;
+        let encoder = self
+            .encoder
+            .take()
+            .expect("a batch has its encoder until submitted");
         scoped(ctx.device(), || ctx.queue().submit([encoder.finish()]))
     }
 
@@ -1043,11 +1092,11 @@ impl Batch<'_> {
     ) -> Result<(Option<wgpu::Buffer>, u64, wgpu::SubmissionIndex), Error> {
         let ctx = self.ctx;
         for t in tensors {
-            if !t.is_empty() && !t.buffer().usage().contains(wgpu::BufferUsages::COPY_SRC) {
+            if !t.is_empty() && !t.handle().usage().contains(wgpu::BufferUsages::COPY_SRC) {
                 return Err(Error::BufferUsage {
                     what: "tensor to read",
                     required: wgpu::BufferUsages::COPY_SRC,
-                    actual: t.buffer().usage(),
+                    actual: t.handle().usage(),
                 });
             }
         }
@@ -1056,7 +1105,10 @@ impl Batch<'_> {
         let staging = if bytes == 0 {
             None
         } else {
-            let encoder = &mut self.encoder;
+            let encoder = self
+                .encoder
+                .as_mut()
+                .expect("a batch has its encoder until submitted");
             Some(scoped(ctx.device(), || {
                 // From the pool: a fresh 64 MiB staging buffer cost ~30 ms
                 // of page faults per read on lavapipe.
@@ -1064,7 +1116,7 @@ impl Batch<'_> {
                 let mut offset = 0;
                 for t in tensors.iter().filter(|t| !t.is_empty()) {
                     encoder.copy_buffer_to_buffer(
-                        t.buffer(),
+                        t.handle(),
                         t.offset(),
                         &staging,
                         offset,

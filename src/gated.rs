@@ -385,7 +385,13 @@ impl Batch<'_> {
     ) -> Result<GpuTensor, Error> {
         let kernels = self.context().gated_kernels();
         let [out] = self.record_into_new(value.dtype(), &[value.len()], |encoder, o| {
-            kernels.record_forward(encoder, kind, value.region(), gate.region(), o[0])
+            kernels.record_forward(
+                encoder,
+                kind,
+                value.batch_region(),
+                gate.batch_region(),
+                o[0],
+            )
         })?;
         Ok(out)
     }
@@ -401,7 +407,11 @@ impl Batch<'_> {
         let kernels = self.context().gated_kernels();
         let n = value.len();
         let [d_value, d_gate] = self.record_into_new(value.dtype(), &[n, n], |encoder, o| {
-            let (v, g, dy) = (value.region(), gate.region(), grad_output.region());
+            let (v, g, dy) = (
+                value.batch_region(),
+                gate.batch_region(),
+                grad_output.batch_region(),
+            );
             kernels.record_backward(encoder, kind, v, g, dy, o[0], o[1])
         })?;
         Ok((d_value, d_gate))
@@ -417,7 +427,7 @@ impl Batch<'_> {
         packed_half(x.len(), row_len)?;
         let kernels = self.context().gated_kernels();
         let [out] = self.record_into_new(x.dtype(), &[x.len() / 2], |encoder, o| {
-            kernels.record_forward_packed(encoder, kind, x.region(), row_len, o[0])
+            kernels.record_forward_packed(encoder, kind, x.batch_region(), row_len, o[0])
         })?;
         Ok(out)
     }
@@ -433,7 +443,7 @@ impl Batch<'_> {
         packed_half(x.len(), row_len)?;
         let kernels = self.context().gated_kernels();
         let [out] = self.record_into_new(x.dtype(), &[x.len()], |encoder, o| {
-            let (x, dy) = (x.region(), grad_output.region());
+            let (x, dy) = (x.batch_region(), grad_output.batch_region());
             kernels.record_backward_packed(encoder, kind, x, row_len, dy, o[0])
         })?;
         Ok(out)

@@ -54,13 +54,31 @@ impl Role {
     }
 }
 
+/// Open batches, and result buffers waiting for them to close
+/// ([`Pool::give_result`]).
+#[derive(Default)]
+struct Results {
+    open: usize,
+    waiting: Vec<wgpu::Buffer>,
+}
+
 /// Free buffers, newest last; at most `budget` bytes are kept.
 pub(crate) struct Pool {
     device: wgpu::Device,
     free: Mutex<VecDeque<(Role, wgpu::Buffer)>>,
-    budget: u64,
+    budget: AtomicU64,
+    /// Open batches and the results given back while any was open.
+    results: Mutex<Results>,
     /// Buffers created so far (for checks that reuse works).
     created: AtomicU64,
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool")
+            .field("stats", &self.stats())
+            .finish()
+    }
 }
 
 impl Pool {
@@ -69,7 +87,8 @@ impl Pool {
         Arc::new(Pool {
             device: device.clone(),
             free: Mutex::new(VecDeque::new()),
-            budget,
+            budget: AtomicU64::new(budget),
+            results: Mutex::new(Results::default()),
             created: AtomicU64::new(0),
         })
     }
@@ -103,7 +122,8 @@ impl Pool {
         let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
         free.push_back((role, buffer));
         let mut total: u64 = free.iter().map(|(_, b)| b.size()).sum();
-        while total > self.budget {
+        let budget = self.budget.load(Ordering::Relaxed);
+        while total > budget {
             match free.pop_front() {
                 Some((_, b)) => total -= b.size(),
                 None => break,
@@ -111,20 +131,87 @@ impl Pool {
         }
     }
 
-    /// Free buffers held now, and buffers created so far.
+    /// Sets the most bytes of free buffers kept (dropping the oldest free
+    /// ones now if over it).
+    pub fn set_budget(&self, budget: u64) {
+        self.budget.store(budget, Ordering::Relaxed);
+        let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
+        let mut total: u64 = free.iter().map(|(_, b)| b.size()).sum();
+        while total > budget {
+            match free.pop_front() {
+                Some((_, b)) => total -= b.size(),
+                None => break,
+            }
+        }
+    }
+
+    /// A batch (an encoder of this context's own) is open: results given
+    /// back from now on wait until every open batch is closed.
+    pub fn open_batch(&self) {
+        self.lock_results().open += 1;
+    }
+
+    /// A batch was submitted or dropped: when it was the last open one, the
+    /// results given back meanwhile become free for reuse.
+    pub fn close_batch(&self) {
+        let done = {
+            let mut results = self.lock_results();
+            results.open = results.open.saturating_sub(1);
+            if results.open == 0 {
+                std::mem::take(&mut results.waiting)
+            } else {
+                Vec::new()
+            }
+        };
+        for buffer in done {
+            self.give(Role::Storage, buffer);
+        }
+    }
+
+    /// A result tensor's buffer, given back on drop. While a batch is open
+    /// it may still record a use of the buffer (the tensor was an input or
+    /// output of it), to run after anything submitted meanwhile: reusing
+    /// the buffer then would let the batch overwrite, or read, another
+    /// result's data. So it waits until no batch is open.
+    pub fn give_result(&self, buffer: wgpu::Buffer) {
+        {
+            let mut results = self.lock_results();
+            if results.open > 0 {
+                results.waiting.push(buffer);
+                return;
+            }
+        }
+        self.give(Role::Storage, buffer);
+    }
+
+    fn lock_results(&self) -> std::sync::MutexGuard<'_, Results> {
+        self.results.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Free buffers held now, their bytes, the budget, and buffers created
+    /// so far.
     pub fn stats(&self) -> PoolStats {
+        let free = self.free.lock().unwrap_or_else(|p| p.into_inner());
         PoolStats {
-            free: self.free.lock().unwrap_or_else(|p| p.into_inner()).len(),
+            free: free.len(),
+            free_bytes: free.iter().map(|(_, b)| b.size()).sum(),
+            budget_bytes: self.budget.load(Ordering::Relaxed),
             created: self.created.load(Ordering::Relaxed),
         }
     }
 }
 
-/// Counts of the host-slice API's buffer pool ([`Context::pool_stats`](crate::Context::pool_stats)).
+/// Counts of the context's buffer pool ([`Context::pool_stats`](crate::Context::pool_stats)):
+/// the host-slice API's staging and storage, and the results of `apply` and
+/// `Batch`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PoolStats {
     /// Free buffers kept for reuse now.
     pub free: usize,
+    /// Their bytes.
+    pub free_bytes: u64,
+    /// The most bytes of free buffers kept ([`Context::set_pool_budget`](crate::Context::set_pool_budget)).
+    pub budget_bytes: u64,
     /// GPU buffers the pool has created since the context was made.
     pub created: u64,
 }

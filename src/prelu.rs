@@ -383,7 +383,13 @@ impl Batch<'_> {
         prelu_layout(x.len(), slopes.len(), shape)?;
         let kernels = self.context().prelu_kernels();
         let [out] = self.record_into_new(x.dtype(), &[x.len()], |encoder, o| {
-            kernels.record_prelu(encoder, x.region(), slopes.region(), shape, o[0])
+            kernels.record_prelu(
+                encoder,
+                x.batch_region(),
+                slopes.batch_region(),
+                shape,
+                o[0],
+            )
         })?;
         Ok(out)
     }
@@ -400,7 +406,11 @@ impl Batch<'_> {
         let kernels = self.context().prelu_kernels();
         let [dx, d_slopes] =
             self.record_into_new(x.dtype(), &[x.len(), slopes.len()], |encoder, o| {
-                let (x, s, dy) = (x.region(), slopes.region(), grad_output.region());
+                let (x, s, dy) = (
+                    x.batch_region(),
+                    slopes.batch_region(),
+                    grad_output.batch_region(),
+                );
                 kernels.record_prelu_backward(encoder, x, s, dy, shape, o[0], o[1])
             })?;
         Ok((dx, d_slopes))
@@ -417,7 +427,7 @@ impl Batch<'_> {
         check_rrelu_train(x.len(), lower, upper)?;
         let kernels = self.context().prelu_kernels();
         let [y, noise] = self.record_into_new(x.dtype(), &[x.len(), x.len()], |encoder, o| {
-            kernels.record_rrelu_train(encoder, x.region(), lower, upper, seed, o[0], o[1])
+            kernels.record_rrelu_train(encoder, x.batch_region(), lower, upper, seed, o[0], o[1])
         })?;
         Ok((y, noise))
     }

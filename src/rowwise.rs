@@ -420,7 +420,7 @@ impl Batch<'_> {
         rows_of(x.len(), cols)?;
         let kernels = self.context().row_kernels();
         let [out] = self.record_into_new(x.dtype(), &[x.len()], |encoder, o| {
-            kernels.record_forward(encoder, op, x.region(), cols, o[0])
+            kernels.record_forward(encoder, op, x.batch_region(), cols, o[0])
         })?;
         Ok(out)
     }
@@ -436,7 +436,14 @@ impl Batch<'_> {
         rows_of(y.len(), cols)?;
         let kernels = self.context().row_kernels();
         let [out] = self.record_into_new(y.dtype(), &[y.len()], |encoder, o| {
-            kernels.record_backward(encoder, op, y.region(), grad_output.region(), cols, o[0])
+            kernels.record_backward(
+                encoder,
+                op,
+                y.batch_region(),
+                grad_output.batch_region(),
+                cols,
+                o[0],
+            )
         })?;
         Ok(out)
     }

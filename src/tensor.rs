@@ -1,5 +1,9 @@
 //! GPU-resident data: a region of a storage buffer, its length and dtype.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::pool::Pool;
 use crate::{BufferRegion, Dtype, Error};
 
 /// `len` values of one [`Dtype`] resident on a device: a region of a storage buffer
@@ -13,6 +17,29 @@ pub struct GpuTensor {
     offset: u64,
     len: usize,
     dtype: Dtype,
+    /// The context's pool the buffer goes back to on drop (results of
+    /// `apply` and `Batch`), or none (uploads, the caller's buffers).
+    pool: Option<Arc<Pool>>,
+    /// The buffer or a region of it was handed out ([`GpuTensor::buffer`],
+    /// [`GpuTensor::region`]): it may be in an encoder of the caller's, so
+    /// it never goes back to the pool.
+    exposed: AtomicBool,
+}
+
+impl Drop for GpuTensor {
+    /// A result of `apply` or `Batch` gives its buffer back to the
+    /// context's pool for a later result of a similar size: at once, or,
+    /// while one of the context's batches is open (it may still record a
+    /// use of the buffer), when the last open batch is submitted or
+    /// dropped. A buffer whose handle or region was handed out
+    /// ([`GpuTensor::buffer`], [`GpuTensor::region`]) is not reused.
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool.take()
+            && !self.exposed.load(Ordering::Relaxed)
+        {
+            pool.give_result(self.buffer.clone());
+        }
+    }
 }
 
 impl GpuTensor {
@@ -68,6 +95,8 @@ impl GpuTensor {
             offset,
             len,
             dtype,
+            pool: None,
+            exposed: AtomicBool::new(false),
         })
     }
 
@@ -86,8 +115,17 @@ impl GpuTensor {
         self.len == 0
     }
 
-    /// The underlying buffer.
+    /// The underlying buffer. A result of `apply` or `Batch` whose buffer
+    /// was asked for this way is not reused by the context's pool after the
+    /// tensor is dropped (the handle may be in the caller's encoder).
     pub fn buffer(&self) -> &wgpu::Buffer {
+        self.exposed.store(true, Ordering::Relaxed);
+        &self.buffer
+    }
+
+    /// The buffer, for this crate's own recording into its batches (the
+    /// tensor stays reusable).
+    pub(crate) fn handle(&self) -> &wgpu::Buffer {
         &self.buffer
     }
 
@@ -108,12 +146,36 @@ impl GpuTensor {
     }
 
     /// The tensor as a region for the lower layer ([`Kernels`](crate::Kernels)).
+    /// As with [`GpuTensor::buffer`], a pooled result's buffer is then not
+    /// reused after the tensor is dropped.
     pub fn region(&self) -> BufferRegion<'_> {
+        self.exposed.store(true, Ordering::Relaxed);
+        self.batch_region()
+    }
+
+    /// [`GpuTensor::region`] for this crate's own batches (the tensor stays
+    /// reusable: the context knows when its batches are submitted).
+    pub(crate) fn batch_region(&self) -> BufferRegion<'_> {
         BufferRegion::typed(&self.buffer, self.offset, self.len, self.dtype)
     }
 
-    /// Gives the buffer back.
-    pub fn into_buffer(self) -> wgpu::Buffer {
-        self.buffer
+    /// Gives the buffer back; it leaves the context's pool for good (a
+    /// pooled result's buffer may be larger than the tensor: the pool hands
+    /// out buffers of up to twice the bytes asked for).
+    pub fn into_buffer(mut self) -> wgpu::Buffer {
+        self.pool = None;
+        self.buffer.clone()
+    }
+
+    /// A result tensor over a buffer of `pool`, which gets it back on drop.
+    pub(crate) fn pooled(
+        buffer: wgpu::Buffer,
+        len: usize,
+        dtype: Dtype,
+        pool: Arc<Pool>,
+    ) -> Result<GpuTensor, Error> {
+        let mut t = GpuTensor::from_buffer_typed(buffer, 0, len, dtype)?;
+        t.pool = Some(pool);
+        Ok(t)
     }
 }

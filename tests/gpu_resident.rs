@@ -700,3 +700,102 @@ fn one_and_several_items_per_invocation_give_the_same_bits() {
         assert_same_bits(ctx, [&one, &three], &acts, &lengths, &x, &g);
     }
 }
+
+/// Results of `apply` and `Batch` come from the context's pool and go back
+/// to it on drop: repeated calls of one size create no new buffer, and the
+/// results are right every time (a reused buffer is fully overwritten).
+#[test]
+fn repeated_apply_reuses_pooled_results() {
+    for ctx in adapters() {
+        let on = describe(ctx);
+        let x: Vec<f32> = (0..10_000).map(|i| i as f32 * 0.01 - 50.0).collect();
+        let want_gelu = ctx.forward(Activation::Gelu, &x).unwrap();
+        let want_tanh = ctx.forward(Activation::Tanh, &x).unwrap();
+        let t = ctx.upload(&x).unwrap();
+        // Warm: one result buffer and one readback staging buffer in the pool.
+        let y = ctx.apply(Activation::Gelu, &t).unwrap();
+        assert!(ctx.read(&y).unwrap() == want_gelu, "{on}");
+        drop(y);
+        let before = ctx.pool_stats();
+        for i in 0..10 {
+            let act = if i % 2 == 0 {
+                Activation::Tanh
+            } else {
+                Activation::Gelu
+            };
+            let y = ctx.apply(act, &t).unwrap();
+            let want = if i % 2 == 0 { &want_tanh } else { &want_gelu };
+            assert!(ctx.read(&y).unwrap() == *want, "call {i} on {on}");
+        }
+        let mut batch = ctx.batch();
+        let h = batch.apply(Activation::Gelu, &t).unwrap();
+        drop(h);
+        batch.submit().unwrap();
+        let after = ctx.pool_stats();
+        assert_eq!(
+            after.created, before.created,
+            "no new buffer on {on}: {before:?} -> {after:?}"
+        );
+        assert!(
+            after.free >= 1 && after.free_bytes <= after.budget_bytes,
+            "{after:?}"
+        );
+    }
+}
+
+/// A result dropped while a batch is open is not handed to another result
+/// before that batch is submitted: the batch, submitted later, would
+/// overwrite it (as output) or read the other data (as input).
+#[test]
+fn a_result_dropped_under_an_open_batch_is_not_reused_early() {
+    for ctx in adapters() {
+        let on = describe(ctx);
+        let x: Vec<f32> = (0..4096).map(|i| i as f32 * 0.01 - 20.0).collect();
+        let t = ctx.upload(&x).unwrap();
+        // As an output of the open batch.
+        let mut batch = ctx.batch();
+        let y = batch.apply(Activation::Gelu, &t).unwrap();
+        drop(y);
+        let z = ctx.apply(Activation::Relu, &t).unwrap();
+        batch.submit().unwrap();
+        assert_eq!(
+            ctx.read(&z).unwrap(),
+            ctx.forward(Activation::Relu, &x).unwrap(),
+            "{on}"
+        );
+        // As an input of the open batch.
+        let y = ctx.apply(Activation::Sigmoid, &t).unwrap();
+        let mut batch = ctx.batch();
+        let w = batch.apply(Activation::Tanh, &y).unwrap();
+        drop(y);
+        let z = ctx.apply(Activation::Relu, &t).unwrap();
+        let w = batch.read(&w).unwrap();
+        let sigmoid = ctx.forward(Activation::Sigmoid, &x).unwrap();
+        assert_eq!(w, ctx.forward(Activation::Tanh, &sigmoid).unwrap(), "{on}");
+        assert_eq!(
+            ctx.read(&z).unwrap(),
+            ctx.forward(Activation::Relu, &x).unwrap(),
+            "{on}"
+        );
+    }
+}
+
+/// A result whose buffer or region was handed out may be in the caller's
+/// own encoder: it leaves the pool, and so does one taken with
+/// `into_buffer`.
+#[test]
+fn exposed_results_leave_the_pool() {
+    for ctx in adapters() {
+        let t = ctx.upload(&[1.0_f32; 1000]).unwrap();
+        drop(ctx.apply(Activation::Relu, &t).unwrap());
+        let free = ctx.pool_stats().free;
+        let y = ctx.apply(Activation::Relu, &t).unwrap(); // takes the free one
+        let _ = y.region();
+        drop(y);
+        assert_eq!(ctx.pool_stats().free, free - 1, "{}", describe(ctx));
+        let y = ctx.apply(Activation::Relu, &t).unwrap();
+        let buffer = y.into_buffer();
+        assert!(buffer.size() >= 4000);
+        assert_eq!(ctx.pool_stats().free, free - 1, "{}", describe(ctx));
+    }
+}
