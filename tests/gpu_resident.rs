@@ -706,7 +706,10 @@ fn one_and_several_items_per_invocation_give_the_same_bits() {
 /// results are right every time (a reused buffer is fully overwritten).
 #[test]
 fn repeated_apply_reuses_pooled_results() {
-    for ctx in adapters() {
+    for shared in adapters() {
+        // A context of its own on the same device: other tests running at
+        // the same time use the shared contexts' pools and batches.
+        let ctx = &Context::from_device(shared.device().clone(), shared.queue().clone());
         let on = describe(ctx);
         let x: Vec<f32> = (0..10_000).map(|i| i as f32 * 0.01 - 50.0).collect();
         let want_gelu = ctx.forward(Activation::Gelu, &x).unwrap();
@@ -748,7 +751,10 @@ fn repeated_apply_reuses_pooled_results() {
 /// overwrite it (as output) or read the other data (as input).
 #[test]
 fn a_result_dropped_under_an_open_batch_is_not_reused_early() {
-    for ctx in adapters() {
+    for shared in adapters() {
+        // A context of its own on the same device: other tests running at
+        // the same time use the shared contexts' pools and batches.
+        let ctx = &Context::from_device(shared.device().clone(), shared.queue().clone());
         let on = describe(ctx);
         let x: Vec<f32> = (0..4096).map(|i| i as f32 * 0.01 - 20.0).collect();
         let t = ctx.upload(&x).unwrap();
@@ -785,7 +791,8 @@ fn a_result_dropped_under_an_open_batch_is_not_reused_early() {
 /// `into_buffer`.
 #[test]
 fn exposed_results_leave_the_pool() {
-    for ctx in adapters() {
+    for shared in adapters() {
+        let ctx = &Context::from_device(shared.device().clone(), shared.queue().clone());
         let t = ctx.upload(&[1.0_f32; 1000]).unwrap();
         drop(ctx.apply(Activation::Relu, &t).unwrap());
         let free = ctx.pool_stats().free;
