@@ -25,7 +25,26 @@ pub struct Baselines {
     pub add: wgpu::ComputePipeline,
     /// Does nothing (workgroup 1, no bindings).
     pub empty: wgpu::ComputePipeline,
+    /// The naive forward of each op in [`NAIVE_OPS`] (`out = f(a)` with
+    /// WGSL built-ins), by the op's name.
+    pub naive: Vec<(&'static str, wgpu::ComputePipeline)>,
 }
+
+/// The ops with a naive built-in kernel, in the order of `naive_op` in
+/// baselines.wgsl (GELU with erf has no WGSL built-in to write it with).
+pub const NAIVE_OPS: [&str; 11] = [
+    "sigmoid",
+    "tanh",
+    "elu",
+    "selu",
+    "celu",
+    "gelu_tanh",
+    "silu",
+    "mish",
+    "softplus",
+    "log_sigmoid",
+    "tanhshrink",
+];
 
 impl Baselines {
     pub fn new(device: &wgpu::Device) -> Baselines {
@@ -43,11 +62,35 @@ impl Baselines {
                 cache: None,
             })
         };
+        let naive = NAIVE_OPS
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                    label: Some(name),
+                    layout: None,
+                    module: &module,
+                    entry_point: Some("naive"),
+                    compilation_options: wgpu::PipelineCompilationOptions {
+                        constants: &[("NAIVE_OP", i as f64)],
+                        zero_initialize_workgroup_memory: false,
+                    },
+                    cache: None,
+                });
+                (*name, pipeline)
+            })
+            .collect();
         Baselines {
             copy: pipeline("copy"),
             add: pipeline("add"),
             empty: pipeline("empty"),
+            naive,
         }
+    }
+
+    /// The naive kernel of the op named `name`, if it has one.
+    pub fn naive_of(&self, name: &str) -> Option<&wgpu::ComputePipeline> {
+        self.naive.iter().find(|(n, _)| *n == name).map(|(_, p)| p)
     }
 
     /// `pipeline` (copy or add) bound to `inputs` (bindings 0, 1) and `out`

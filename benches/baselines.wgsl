@@ -27,3 +27,33 @@ fn add(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) g
 
 @compute @workgroup_size(1)
 fn empty() {}
+
+// Naive forwards of the smooth ops, as a user would write them with WGSL
+// built-ins (default parameters; one vec4 per invocation): what each op of
+// the crate is measured against in examples/bench.rs's "vs naive" column.
+// They make no promise about NaN, infinities, signed zeros or accuracy.
+fn naive_op(op: u32, x: vec4<f32>) -> vec4<f32> {
+    switch op {
+        case 0u: { return 1.0 / (1.0 + exp(-x)); }                                   // sigmoid
+        case 1u: { return tanh(x); }                                                  // tanh
+        case 2u: { return select(exp(x) - 1.0, x, x > vec4<f32>(0.0)); }              // elu
+        case 3u: { return 1.0507009873554805 * select(1.6732632423543772 * (exp(x) - 1.0), x, x > vec4<f32>(0.0)); } // selu
+        case 4u: { return max(x, vec4<f32>(0.0)) + min(vec4<f32>(0.0), exp(x) - 1.0); } // celu
+        case 5u: { return 0.5 * x * (1.0 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))); } // gelu_tanh
+        case 6u: { return x / (1.0 + exp(-x)); }                                      // silu
+        case 7u: { return x * tanh(log(1.0 + exp(x))); }                              // mish
+        case 8u: { return select(log(1.0 + exp(x)), x, x > vec4<f32>(20.0)); }        // softplus
+        case 9u: { return -log(1.0 + exp(-x)); }                                      // log_sigmoid
+        default: { return x - tanh(x); }                                              // tanhshrink
+    }
+}
+
+override NAIVE_OP: u32 = 0u;
+
+@compute @workgroup_size(256)
+fn naive(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+    let i = index(gid, groups);
+    if i < arrayLength(&out) {
+        out[i] = naive_op(NAIVE_OP, a[i]);
+    }
+}

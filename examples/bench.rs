@@ -517,6 +517,9 @@ struct Row {
     /// Elements per second over those of the f32 row of the same op, mode
     /// and N in this run (where f32 was measured).
     vs_f32: Option<f64>,
+    /// The naive built-in kernel's time over ours (above 1: ours is
+    /// faster), for the f32 forward of the smooth ops with one.
+    vs_naive: Option<f64>,
     n: usize,
     seconds: f64,
     baseline: Baseline,
@@ -579,8 +582,8 @@ fn run_adapter(bench: &Bench, options: &Options) -> Res<Report> {
             ctx.kernels().tuning()
         );
         println!(
-            "{:<op_width$}  {:<10}  {:<8}  {:>8}  {:>9}  {:>12}  {:>11}  {:>7}",
-            "op", "mode", "dtype", "N", "GB/s", "vs baseline", "time/call", "vs f32"
+            "{:<op_width$}  {:<10}  {:<8}  {:>8}  {:>9}  {:>12}  {:>11}  {:>7}  {:>8}",
+            "op", "mode", "dtype", "N", "GB/s", "vs baseline", "time/call", "vs f32", "vs naive"
         );
     }
     let mut report = Report {
@@ -851,6 +854,30 @@ fn run_size(
                 if dtype == Dtype::F32 {
                     f32_seconds = Some(seconds);
                 }
+                // The naive built-in kernel of the op (default parameters),
+                // over the same buffers, measured right after.
+                let naive = baselines
+                    .naive_of(act.name())
+                    .filter(|_| {
+                        dtype == Dtype::F32
+                            && mode == Mode::Forward
+                            && bindable
+                            && Activation::ALL.contains(&act)
+                    })
+                    .map(|pipeline| {
+                        let kernel = baselines.bind(
+                            device,
+                            pipeline,
+                            &[x.buffer()],
+                            out.buffer(),
+                            padded / 4,
+                        );
+                        measure_kernel(bench, options.iters, &mut |encoder| {
+                            kernel.record(encoder);
+                            Ok(())
+                        })
+                    })
+                    .transpose()?;
                 let kind = Baseline::of(mode);
                 let mut row = Row {
                     op: act.to_string(),
@@ -859,6 +886,7 @@ fn run_size(
                     vs_f32: f32_seconds
                         .filter(|_| dtype != Dtype::F32)
                         .map(|f| f / seconds),
+                    vs_naive: naive.map(|naive| naive / seconds),
                     n,
                     seconds,
                     baseline: kind,
@@ -867,7 +895,7 @@ fn run_size(
                 row.ratio = baseline.gbps_of(kind).map(|base| row.gbps() / base);
                 if !options.json {
                     println!(
-                        "{:<op_width$}  {:<10}  {:<8}  {:>8}  {:>9.3}  {:>12}  {:>11}  {:>7}",
+                        "{:<op_width$}  {:<10}  {:<8}  {:>8}  {:>9.3}  {:>12}  {:>11}  {:>7}  {:>8}",
                         row.op,
                         mode.entry_point(),
                         dtype.name(),
@@ -877,6 +905,7 @@ fn run_size(
                             .map_or("n/a".into(), |r| format!("{r:.2} {}", kind.label())),
                         duration_label(seconds),
                         row.vs_f32.map_or(String::new(), |r| format!("{r:.2}x")),
+                        row.vs_naive.map_or(String::new(), |r| format!("{r:.2}x")),
                     );
                 }
                 rows.push(row);
@@ -1064,7 +1093,7 @@ fn json(reports: &[Report]) -> String {
             rows.push(format!(
                 "{{\"adapter\": {}, \"backend\": {}, \"op\": {}, \"mode\": {}, \"dtype\": {}, \
                  \"n\": {}, \"bytes\": {}, \"seconds_per_call\": {}, \"gbps\": {}, \"baseline\": {}, \
-                 \"ratio_to_baseline\": {}, \"elements_per_second_vs_f32\": {}}}",
+                 \"ratio_to_baseline\": {}, \"elements_per_second_vs_f32\": {}, \"naive_time_over_ours\": {}}}",
                 json_string(&r.adapter),
                 json_string(&r.backend),
                 json_string(&row.op),
@@ -1080,6 +1109,7 @@ fn json(reports: &[Report]) -> String {
                 }),
                 json_number(row.ratio),
                 json_number(row.vs_f32),
+                json_number(row.vs_naive),
             ));
         }
         let baselines: Vec<String> = r
