@@ -1,7 +1,7 @@
 //! The reference kernels every throughput figure is compared with, shared by
 //! `benches/throughput.rs` and `examples/bench.rs` (included with `#[path]`).
 
-use wgpu_activations::Mode;
+use wgpu_activations::{Context, Dtype, Element, Error, GpuTensor, Mode};
 
 /// The naive one-vec4-per-invocation copy, the two-in-one-out copy (`a + b`)
 /// and an empty kernel (for the dispatch round trip).
@@ -25,26 +25,39 @@ pub struct Baselines {
     pub add: wgpu::ComputePipeline,
     /// Does nothing (workgroup 1, no bindings).
     pub empty: wgpu::ComputePipeline,
-    /// The naive forward of each op in [`NAIVE_OPS`] (`out = f(a)` with
+    /// The naive forward of each op in [`naive_ops`] (`out = f(a)` with
     /// WGSL built-ins), by the op's name.
     pub naive: Vec<(&'static str, wgpu::ComputePipeline)>,
 }
 
-/// The ops with a naive built-in kernel, in the order of `naive_op` in
-/// baselines.wgsl (GELU with erf has no WGSL built-in to write it with).
-pub const NAIVE_OPS: [&str; 11] = [
-    "sigmoid",
-    "tanh",
-    "elu",
-    "selu",
-    "celu",
-    "gelu_tanh",
-    "silu",
-    "mish",
-    "softplus",
-    "log_sigmoid",
-    "tanhshrink",
-];
+/// The ops with a naive built-in kernel, read from `naive_op` in
+/// baselines.wgsl (one `case` per op, in order, each ending in a `// name`
+/// comment), so the list and the kernel cannot disagree. GELU with erf has
+/// no WGSL built-in to write it with.
+pub fn naive_ops() -> Vec<&'static str> {
+    BASELINE_WGSL
+        .lines()
+        .map(str::trim_start)
+        .filter(|line| line.starts_with("case ") || line.starts_with("default:"))
+        .filter_map(|line| line.rsplit("// ").next())
+        .map(str::trim)
+        .collect()
+}
+
+/// `values` uploaded as `dtype` (rounded once to 16 bits).
+pub fn upload_as(ctx: &Context, values: &[f32], dtype: Dtype) -> Result<GpuTensor, Error> {
+    fn typed<T: Element>(values: &[f32]) -> Vec<T> {
+        values
+            .iter()
+            .map(|&v| T::round_from_f64(f64::from(v)))
+            .collect()
+    }
+    match dtype {
+        Dtype::F32 => ctx.upload(values),
+        Dtype::F16 => ctx.upload(&typed::<half::f16>(values)),
+        _ => ctx.upload(&typed::<half::bf16>(values)),
+    }
+}
 
 impl Baselines {
     pub fn new(device: &wgpu::Device) -> Baselines {
@@ -62,8 +75,8 @@ impl Baselines {
                 cache: None,
             })
         };
-        let naive = NAIVE_OPS
-            .iter()
+        let naive = naive_ops()
+            .into_iter()
             .enumerate()
             .map(|(i, name)| {
                 let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
@@ -77,7 +90,7 @@ impl Baselines {
                     },
                     cache: None,
                 });
-                (*name, pipeline)
+                (name, pipeline)
             })
             .collect();
         Baselines {

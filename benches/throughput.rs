@@ -26,12 +26,11 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use half::{bf16, f16};
 use wgpu_activations::{Activation, BufferRegion, Context, Dtype, GpuTensor, Mode, cpu};
 #[path = "baselines.rs"]
 #[allow(dead_code)]
 mod baselines;
-use baselines::{Baselines, bytes_moved};
+use baselines::{Baselines, bytes_moved, upload_as};
 
 const FULL_VAR: &str = "WGPU_ACTIVATIONS_BENCH_FULL";
 
@@ -205,16 +204,7 @@ fn dtype(c: &mut Criterion) {
     let mut group = c.benchmark_group("dtype");
     for n in sizes() {
         let values = inputs(n);
-        let upload = |dtype| match dtype {
-            Dtype::F32 => ctx.upload(&values),
-            Dtype::F16 => ctx.upload(&values.iter().map(|&v| f16::from_f32(v)).collect::<Vec<_>>()),
-            _ => ctx.upload(
-                &values
-                    .iter()
-                    .map(|&v| bf16::from_f32(v))
-                    .collect::<Vec<_>>(),
-            ),
-        };
+        let upload = |dtype| upload_as(&ctx, &values, dtype);
         for dtype in Dtype::ALL {
             let x = upload(dtype).expect("upload x");
             let out = upload(dtype).expect("upload output");

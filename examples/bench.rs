@@ -31,7 +31,7 @@ use wgpu_activations::{Activation, BufferRegion, Context, Dtype, Gated, GpuTenso
 mod baselines;
 #[path = "support/json.rs"]
 mod json;
-use baselines::{Baselines, bytes_moved};
+use baselines::{Baselines, bytes_moved, upload_as};
 use json::json_string;
 
 type Res<T> = Result<T, Box<dyn Error>>;
@@ -672,25 +672,6 @@ fn run_adapter(bench: &Bench, options: &Options) -> Res<Report> {
 /// The first `n` elements of `t`.
 fn region(t: &GpuTensor, n: usize) -> BufferRegion<'_> {
     BufferRegion::typed(t.buffer(), t.offset(), n, t.dtype())
-}
-
-/// `values` uploaded as `dtype`.
-fn upload_as(ctx: &Context, values: &[f32], dtype: Dtype) -> Res<GpuTensor> {
-    Ok(match dtype {
-        Dtype::F32 => ctx.upload(values)?,
-        Dtype::F16 => ctx.upload(
-            &values
-                .iter()
-                .map(|&v| half::f16::from_f32(v))
-                .collect::<Vec<_>>(),
-        )?,
-        _ => ctx.upload(
-            &values
-                .iter()
-                .map(|&v| half::bf16::from_f32(v))
-                .collect::<Vec<_>>(),
-        )?,
-    })
 }
 
 /// Deterministic inputs over [-10, 10].

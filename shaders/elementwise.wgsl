@@ -19,6 +19,7 @@
 //   «DERIVATIVE»   likewise for f'(x)
 //   «BACKWARD»     grad * f'(x): `(grad * d.x) * d.y` from the op's
 //                  `<name>_derivative_scaled` where it has one
+//   «STORE»        how element_store writes a result (see there)
 //   «ENTRY_POINTS» entry.wgsl once per entry point: the three modes out of
 //                  place, and in place (`output` read and written: forward
 //                  and derivative overwrite x, backward overwrites
@@ -69,6 +70,13 @@ fn activation_backward(grad: f32, x: f32) -> f32 {
 }
 
 {{ELEMENT_FUNCTIONS}}
+
+// Stores element j (the dispatch's i-th) of the result: «STORE» is
+// `output[j] = value;`, or for the last words of 16-bit data
+// half_scalar.wgsl's half_tail_store, which keeps the half past the end.
+fn element_store(i: u32, j: u32, value: {{ELEMENT}}) {
+    {{STORE}}
+}
 
 // Index (relative to `base`) of this invocation's first element: workgroups
 // form a 2-D grid (x, then y) so a dispatch may exceed 65,535 in x.

@@ -352,25 +352,14 @@ impl Browser {
 
     /// `act` in `mode` over `x` (and `grad_output` for [`Mode::Backward`],
     /// else `&[]`) in the browser's WebGPU, through the same modules and
-    /// dispatches a JavaScript user of [`wgsl::portable_module`] would use.
+    /// dispatches a JavaScript user of [`wgsl::portable_module`] would use:
+    /// f32, or f16 / bf16 data on u32 words ([`wgsl::portable_module_typed`],
+    /// no optional WebGPU feature), computed in f32 and rounded once.
     /// Parameters and lengths are checked as on wgpu; calls longer than
     /// [`JOB_LEN`] are split. Any compilation message of type error, WebGPU
     /// validation error, device loss or timeout is an [`Error::Browser`]
     /// with the browser's message.
-    pub fn run(
-        &self,
-        act: Activation,
-        mode: Mode,
-        x: &[f32],
-        grad_output: &[f32],
-    ) -> Result<Vec<f32>, Error> {
-        self.run_as(act, mode, x, grad_output, false)
-    }
-
-    /// [`Browser::run`] for f16 or bf16 data, through
-    /// [`wgsl::portable_module_typed`] on u32 words (no optional WebGPU
-    /// feature): computed in f32, rounded once to the type.
-    pub fn run_typed<T: Element>(
+    pub fn run<T: Element>(
         &self,
         act: Activation,
         mode: Mode,
@@ -383,13 +372,13 @@ impl Browser {
     /// [`Browser::run`] through the `_in_place` entry points: the output
     /// buffer starts as `x` (forward, derivative) or `grad_output`
     /// (backward) and is overwritten with the result.
-    pub fn run_in_place(
+    pub fn run_in_place<T: Element>(
         &self,
         act: Activation,
         mode: Mode,
-        x: &[f32],
-        grad_output: &[f32],
-    ) -> Result<Vec<f32>, Error> {
+        x: &[T],
+        grad_output: &[T],
+    ) -> Result<Vec<T>, Error> {
         self.run_as(act, mode, x, grad_output, true)
     }
 

@@ -460,23 +460,14 @@ impl Context {
         scoped(device, || {
             let buffer = if x.is_empty() {
                 self.tensor_buffer("wgpu-activations.tensor", 4)
-            } else if bytes.len().is_multiple_of(4) {
+            } else {
+                // Padded to whole words by wgpu (an odd number of 16-bit
+                // values ends in half a word, the other half zero).
                 device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
                     label: Some("wgpu-activations.tensor"),
                     contents: bytes,
                     usage: TENSOR_USAGE,
                 })
-            } else {
-                // An odd number of 16-bit values: whole words, the last half zero.
-                let buffer = device.create_buffer(&wgpu::BufferDescriptor {
-                    label: Some("wgpu-activations.tensor"),
-                    size: bytes.len().next_multiple_of(4) as u64,
-                    usage: TENSOR_USAGE,
-                    mapped_at_creation: true,
-                });
-                crate::readback::write_mapped(&buffer, bytes)?;
-                buffer.unmap();
-                buffer
             };
             GpuTensor::from_buffer_typed(buffer, 0, x.len(), T::DTYPE)
         })?
@@ -890,16 +881,10 @@ impl Batch<'_> {
         x: &GpuTensor,
         grad: Option<&GpuTensor>,
     ) -> Result<GpuTensor, Error> {
-        // Kernels::record checks lengths and regions; parameters are checked
-        // here as well only so that a bad one allocates no output buffer.
+        // Kernels::record checks lengths, regions and dtypes (an output taken
+        // for a call that fails goes back to the pool); parameters are
+        // checked here as well only so that a bad one takes no output buffer.
         act.validate()?;
-        if let Some(grad) = grad.filter(|g| g.dtype() != x.dtype()) {
-            return Err(Error::DtypeMismatch {
-                what: "grad_output",
-                expected: x.dtype(),
-                actual: grad.dtype(),
-            });
-        }
         let ctx = self.ctx;
         let bytes = ctx.checked_bytes_of(x.len(), x.dtype())?;
         let output = scoped(ctx.device(), || ctx.result_buffer(bytes))?;

@@ -91,23 +91,26 @@ pub const ENTRY_TEMPLATE_WGSL: &str = include_str!("../shaders/entry.wgsl");
 
 /// The entry points of every element-wise module: name and per-element body.
 pub(crate) const ENTRY_POINTS: [(&str, &str); 6] = [
-    ("forward", "output[j] = element_forward(input[j]);"),
-    ("derivative", "output[j] = element_derivative(input[j]);"),
+    ("forward", "element_store(i, j, element_forward(input[j]));"),
+    (
+        "derivative",
+        "element_store(i, j, element_derivative(input[j]));",
+    ),
     (
         "backward",
-        "output[j] = element_backward(grad_output[j], input[j]);",
+        "element_store(i, j, element_backward(grad_output[j], input[j]));",
     ),
     (
         "forward_in_place",
-        "output[j] = element_forward(output[j]);",
+        "element_store(i, j, element_forward(output[j]));",
     ),
     (
         "derivative_in_place",
-        "output[j] = element_derivative(output[j]);",
+        "element_store(i, j, element_derivative(output[j]));",
     ),
     (
         "backward_in_place",
-        "output[j] = element_backward(output[j], input[j]);",
+        "element_store(i, j, element_backward(output[j], input[j]));",
     ),
 ];
 
@@ -294,8 +297,13 @@ pub fn elementwise_module_typed(
             )
         }
     };
-    // The last word of a 16-bit region may hold one element of it only.
-    let half_tail = matches!(storage, Storage::F16Packed | Storage::Bf16) && width == Width::Scalar;
+    // The last word of a 16-bit region may hold one element of it only
+    // (half_scalar.wgsl's half_tail_store keeps the other half).
+    let store = if matches!(storage, Storage::F16Packed | Storage::Bf16) && width == Width::Scalar {
+        "output[j] = half_tail_store(i, value, output[j]);"
+    } else {
+        "output[j] = value;"
+    };
     let backward = if has_scaled(act, "derivative") {
         format!(
             "let d = {};\n    return (grad * d.x) * d.y;",
@@ -317,22 +325,16 @@ pub fn elementwise_module_typed(
     let entry_points: Vec<String> = ENTRY_POINTS
         .iter()
         .map(|(name, body)| {
-            let body = match (half_tail, body.strip_prefix("output[j] = ")) {
-                (true, Some(value)) => format!(
-                    "output[j] = half_tail_store(i, {}, output[j]);",
-                    value.trim_end_matches(';')
-                ),
-                _ => body.to_string(),
-            };
             ENTRY_TEMPLATE_WGSL
                 .replace("{{NAME}}", name)
                 .replace("{{EACH_ITEM}}", each_item)
-                .replace("{{BODY}}", &body)
+                .replace("{{BODY}}", body)
         })
         .collect();
     let kernel = ELEMENTWISE_TEMPLATE_WGSL
         .replace("{{ENTRY_POINTS}}", &entry_points.join("\n"))
         .replace("{{ELEMENT_FUNCTIONS}}", &functions)
+        .replace("{{STORE}}", store)
         .replace("{{DISPATCH}}", dispatch)
         .replace("{{ITEMS}}", &items.to_string())
         .replace("{{ELEMENT}}", element)

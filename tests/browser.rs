@@ -151,7 +151,7 @@ fn browser_bad_input_is_an_error() {
     ));
     assert_eq!(
         browser
-            .run(Activation::Gelu, Mode::Forward, &[], &[])
+            .run(Activation::Gelu, Mode::Forward, &[0.0_f32; 0], &[])
             .unwrap(),
         Vec::<f32>::new()
     );
@@ -343,7 +343,7 @@ fn browser_16_bit_data_is_within_one_ulp() {
             for mode in Mode::ALL {
                 let g: &[T] = if mode == Mode::Backward { &grad } else { &[] };
                 let got = browser
-                    .run_typed(act, mode, &x, g)
+                    .run(act, mode, &x, g)
                     .unwrap_or_else(|e| panic!("{act} {mode:?} {:?}: {e}", T::DTYPE));
                 let reference = |x: &[T]| {
                     match mode {
@@ -423,7 +423,7 @@ fn browser_16_bit_data_is_within_one_ulp() {
     fn odd_lengths<T: Element>(browser: &Browser, act: Activation, start: usize) {
         for n in [1usize, 3, 7, 9, 17] {
             let x: Vec<T> = half_inputs::<T>()[start..start + n].to_vec();
-            let got = browser.run_typed(act, Mode::Derivative, &x, &[]).unwrap();
+            let got = browser.run(act, Mode::Derivative, &x, &[]).unwrap();
             let want = wgpu_activations::cpu::derivative(act, &x).unwrap();
             for (g, w) in got.iter().zip(&want) {
                 let verdict = half_ulps(*g, *w);
