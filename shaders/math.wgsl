@@ -5,7 +5,8 @@
 // and tiny inputs (`tanh(1e-8)` is 2.98e-8 on llvmpipe), and `exp` may be
 // lowered to `exp2(x * log2(e))`, whose error grows with |x|. Classification is
 // therefore done on the bit pattern, and `exp`/`expm1` are ports of the
-// FreeBSD/musl single-precision routines (< 1 ULP, only IEEE +, -, *, /).
+// FreeBSD/musl single-precision routines (< 1 ULP, only IEEE +, -, *, /;
+// wa_exp with a polynomial of our own).
 // Every helper is prefixed `wa_` so it can be spliced into a caller's shader.
 //
 // Portability (checked in Chromium's WebGPU, Tint on SwiftShader, besides
@@ -111,7 +112,7 @@ fn wa_exp_special(x: f32, e: f32) -> f32 {
     return select(e, x, wa_is_nan(x) || x > 3.4028234663852886e38);
 }
 
-// e^x, < 1 ULP (the reduction and polynomial of FreeBSD e_expf.c), written
+// e^x, < 1 ULP (the reduction of FreeBSD e_expf.c, see wa_exp_reduce), written
 // without branches: GPUs and CPU drivers run divergent branches one after the
 // other, so every input takes the general path x = k ln2 + r (exact for small
 // x too, where k = 0), and 2^k is applied in two halves so that k from -150 to
@@ -135,18 +136,22 @@ fn wa_exp_scaled(x: f32) -> vec2<f32> {
     return vec2<f32>(wa_exp_special(x, m), select(1.0, WA_SCALE_DOWN, tiny));
 }
 
-// e^x = 2^k (1 + m) for finite |x| <= 150 (wa_exp's reduction and
-// polynomial): vec2(k, m), k an exact integer, |m| < 0.42. Callers that add
-// something to e^x can do it before the last rounding, e.g.
-// 1 + e^x = (1 + 2^k) + 2^k m.
+// e^x = 2^k (1 + m) for finite |x| <= 150: vec2(k, m), k an exact integer,
+// |m| < 0.42. Callers that add something to e^x can do it before the last
+// rounding, e.g. 1 + e^x = (1 + 2^k) + 2^k m. FreeBSD e_expf.c's reduction
+// x = k ln2 + (hi - lo) (ln 2 in two parts), with k = round(x / ln2) and
+// e^r - 1 = r + r^2 Q(r), Q a degree-4 fit (tools/fit_exp.py, error of
+// 1 + m below 0.07 ULP) instead of e_expf.c's rational form: no division
+// and fewer operations. Every op stays within its accuracy bounds (sweep of
+// every 2^6-th f32, lavapipe).
 fn wa_exp_reduce(x: f32) -> vec2<f32> {
-    let t = f32(i32(WA_INV_LN2 * x + select(0.5, -0.5, x < 0.0)));
+    let t = round(WA_INV_LN2 * x);
     let hi = x - t * WA_LN2_HI;
     let lo = t * WA_LN2_LO;
     let r = hi - lo;
-    let r2 = r * r;
-    let c = r - r2 * (1.6666625440e-1 + r2 * -2.7667332906e-3);
-    return vec2<f32>(t, hi - (lo - (r * c) / (2.0 - c)));
+    let q = 0.49999988079071045 + r * (0.166665181517601 + r * (0.04166953265666962
+        + r * (0.008368936367332935 + r * 0.0013751594815403223)));
+    return vec2<f32>(t, hi - (lo - (r * r) * q));
 }
 
 // e^x - 1, < 1 ULP (FreeBSD/musl s_expm1f.c): accurate for tiny x where
