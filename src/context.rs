@@ -1,9 +1,8 @@
 //! The owning convenience: a device, its queue and the cached kernels.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-use wgpu::util::DeviceExt;
 
 use crate::pool::{Pool, PoolStats, Role};
 use crate::{
@@ -48,6 +47,35 @@ struct Inner {
     pool: Arc<Pool>,
     /// Kernels may bind mappable buffers (unified memory): no staging copies.
     mapped_storage: bool,
+    /// Set once the device is lost (or a readback timed out).
+    lost: Arc<Lost>,
+}
+
+/// Whether a context's device is lost, and why.
+#[derive(Default)]
+struct Lost {
+    lost: AtomicBool,
+    reason: Mutex<Option<String>>,
+}
+
+impl Lost {
+    fn mark(&self, reason: String) {
+        let mut slot = self.reason.lock().unwrap_or_else(|e| e.into_inner());
+        slot.get_or_insert(reason);
+        self.lost.store(true, Ordering::Release);
+    }
+
+    fn check(&self) -> Result<(), Error> {
+        if !self.lost.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let reason = self.reason.lock().unwrap_or_else(|e| e.into_inner());
+        Err(Error::DeviceLost {
+            reason: reason
+                .clone()
+                .unwrap_or_else(|| "no reason given".to_string()),
+        })
+    }
 }
 
 impl std::fmt::Debug for Context {
@@ -118,7 +146,15 @@ async fn open(adapter: &wgpu::Adapter) -> Result<Context, Error> {
     device.on_uncaptured_error(Arc::new(|error| {
         eprintln!("wgpu-activations: uncaptured wgpu error: {error}");
     }));
-    Ok(Context::from_device(device, queue))
+    let ctx = Context::from_device(device, queue);
+    // The device is this context's own: its loss is the context's to report.
+    let lost = ctx.inner.lost.clone();
+    ctx.inner
+        .device
+        .set_device_lost_callback(move |reason, message| {
+            lost.mark(format!("{reason:?}: {message}"));
+        });
+    Ok(ctx)
 }
 
 impl Context {
@@ -202,7 +238,11 @@ impl Context {
     }
 
     /// Wraps a device the caller already owns; pipelines are compiled on it
-    /// as needed. The caller's uncaptured-error handler is left alone.
+    /// as needed. The caller's uncaptured-error handler and device-lost
+    /// callback are left alone: wgpu keeps one of each per device, so this
+    /// context learns of a loss only from a readback that fails or times out,
+    /// or when told with [`Context::notify_device_lost`] (call it from your
+    /// own `set_device_lost_callback` closure).
     pub fn from_device(device: wgpu::Device, queue: wgpu::Queue) -> Context {
         let info = device.adapter_info();
         let kernels = Kernels::new(&device);
@@ -225,9 +265,73 @@ impl Context {
                 prelu,
                 pool,
                 mapped_storage,
+                lost: Arc::new(Lost::default()),
             }),
             poll_timeout: DEFAULT_POLL_TIMEOUT,
         }
+    }
+
+    /// True once the device is lost ([`Error::DeviceLost`]) or a readback
+    /// timed out ([`Error::Poll`]): every call fails at once from then on.
+    /// A context opened by [`Context::new`] or [`Context::all_adapters`]
+    /// follows its device's lost callback; one made by
+    /// [`Context::from_device`] learns of a loss from a failed or timed-out
+    /// readback, or from [`Context::notify_device_lost`].
+    ///
+    /// ```no_run
+    /// use wgpu_activations::{Activation, Context, Error};
+    ///
+    /// let ctx = Context::new()?;
+    /// ctx.device().destroy(); // what a driver reset looks like
+    /// assert!(ctx.is_lost());
+    /// assert!(matches!(ctx.forward(Activation::Relu, &[1.0]), Err(Error::DeviceLost { .. })));
+    /// let fresh = Context::new()?; // a new device works
+    /// # let _ = fresh;
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn is_lost(&self) -> bool {
+        // wgpu reports a loss from its next maintenance, which a
+        // non-blocking poll runs.
+        let _ = self.inner.device.poll(wgpu::PollType::Poll);
+        self.inner.lost.lost.load(Ordering::Acquire)
+    }
+
+    /// Tells the context that its device is lost (for contexts over the
+    /// caller's device, [`Context::from_device`]): every later call fails
+    /// with [`Error::DeviceLost`] and `reason`.
+    pub fn notify_device_lost(&self, reason: &str) {
+        self.inner.lost.mark(reason.to_string());
+    }
+
+    /// `Ok` while the device is usable, [`Error::DeviceLost`] after.
+    fn usable(&self) -> Result<(), Error> {
+        self.inner.lost.check()
+    }
+
+    /// A readback's result: a failed or timed-out wait for the GPU means a
+    /// lost or hung device, after which the context is not used again.
+    fn watch<T>(&self, result: Result<T, Error>) -> Result<T, Error> {
+        match &result {
+            Err(Error::Poll(e)) => {
+                self.inner
+                    .lost
+                    .mark(format!("waiting for the GPU failed: {e}"));
+            }
+            // This crate's own staging buffer could not be mapped: nothing
+            // but a lost device (or one out of memory) does that.
+            Err(Error::Map(e)) => {
+                self.inner
+                    .lost
+                    .mark(format!("mapping a readback buffer failed: {e}"));
+            }
+            Err(Error::MapRange(e)) => {
+                self.inner
+                    .lost
+                    .mark(format!("mapping a buffer of this crate's failed: {e}"));
+            }
+            _ => {}
+        }
+        result
     }
 
     /// The same context with a different limit on how long a readback waits
@@ -347,6 +451,18 @@ impl Context {
         grad_output: Option<&[T]>,
         out: &mut [T],
     ) -> Result<(), Error> {
+        self.watch(self.run_into_unwatched(act, mode, x, grad_output, out))
+    }
+
+    fn run_into_unwatched<T: Element>(
+        &self,
+        act: Activation,
+        mode: Mode,
+        x: &[T],
+        grad_output: Option<&[T]>,
+        out: &mut [T],
+    ) -> Result<(), Error> {
+        self.usable()?;
         act.validate()?;
         for (what, len) in [
             ("grad_output", grad_output.map(<[T]>::len)),
@@ -388,15 +504,15 @@ impl Context {
             Ok(staging.readable(&mut encoder, output, bytes))
         })??;
         let submission = scoped(device, || self.inner.queue.submit([encoder.finish()]))?;
-        staging.submitted();
+        scoped(device, || staging.submitted())?;
         let (role, buffer) = readable;
-        crate::readback::read_into(
+        self.watch(crate::readback::read_into(
             device,
             &buffer,
             submission,
             self.poll_timeout,
             bytemuck::cast_slice_mut(out),
-        )?;
+        ))?;
         self.inner.pool.give(role, buffer);
         staging.finish();
         Ok(())
@@ -454,22 +570,29 @@ impl Context {
     /// of that dtype (usable as input and output of every unary op, and
     /// readable).
     pub fn upload<T: Element>(&self, x: &[T]) -> Result<GpuTensor, Error> {
+        self.watch(self.upload_unwatched(x))
+    }
+
+    fn upload_unwatched<T: Element>(&self, x: &[T]) -> Result<GpuTensor, Error> {
         self.checked_bytes_of(x.len(), T::DTYPE)?;
         let device = &self.inner.device;
         let bytes: &[u8] = bytemuck::cast_slice(x);
         scoped(device, || {
-            let buffer = if x.is_empty() {
-                self.tensor_buffer("wgpu-activations.tensor", 4)
-            } else {
-                // Padded to whole words by wgpu (an odd number of 16-bit
-                // values ends in half a word, the other half zero).
-                device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some("wgpu-activations.tensor"),
-                    contents: bytes,
-                    usage: TENSOR_USAGE,
-                })
-            };
-            GpuTensor::from_buffer_typed(buffer, 0, x.len(), T::DTYPE)
+            // Mapped at creation and written here, padded to whole words (an
+            // odd number of 16-bit values ends in half a word, the other
+            // half zero). Not `create_buffer_init`: it panics where mapping
+            // fails (a lost device); this returns the error.
+            let buffer = device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("wgpu-activations.tensor"),
+                size: T::DTYPE.bound_bytes(x.len() as u64).max(4),
+                usage: TENSOR_USAGE,
+                mapped_at_creation: !x.is_empty(),
+            });
+            if !x.is_empty() {
+                crate::readback::write_mapped(&buffer, bytes)?;
+                buffer.unmap();
+            }
+            Ok(GpuTensor::from_buffer_typed(buffer, 0, x.len(), T::DTYPE)?.made_on(device))
         })?
     }
 
@@ -575,6 +698,20 @@ impl Context {
             &[BufferRegion<'_>],
         ) -> Result<(), Error>,
     ) -> Result<[Vec<T>; N], Error> {
+        self.watch(self.run_host_unwatched(inputs, output_lens, record))
+    }
+
+    fn run_host_unwatched<T: Element, const N: usize>(
+        &self,
+        inputs: &[&[T]],
+        output_lens: &[usize; N],
+        record: impl FnOnce(
+            &mut wgpu::CommandEncoder,
+            &[BufferRegion<'_>],
+            &[BufferRegion<'_>],
+        ) -> Result<(), Error>,
+    ) -> Result<[Vec<T>; N], Error> {
+        self.usable()?;
         for len in inputs
             .iter()
             .map(|x| x.len())
@@ -618,20 +755,20 @@ impl Context {
                 .collect())
         })??;
         let submission = scoped(device, || self.inner.queue.submit([encoder.finish()]))?;
-        staging.submitted();
+        scoped(device, || staging.submitted())?;
         let mut outputs: [Vec<T>; N] = std::array::from_fn(|_| Vec::new());
         for (((role, buffer), &len), out) in
             readables.into_iter().zip(output_lens).zip(&mut outputs)
         {
             *out = crate::readback::output_vec::<T>(len);
             if len > 0 {
-                crate::readback::read_into(
+                self.watch(crate::readback::read_into(
                     device,
                     &buffer,
                     submission.clone(),
                     self.poll_timeout,
                     bytemuck::cast_slice_mut(out.as_mut_slice()),
-                )?;
+                ))?;
             }
             self.inner.pool.give(role, buffer);
         }
@@ -646,18 +783,10 @@ impl Context {
         self.inner.pool.take(Role::Storage, bytes)
     }
 
-    fn tensor_buffer(&self, label: &str, size: u64) -> wgpu::Buffer {
-        self.inner.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some(label),
-            size: size.max(4),
-            usage: TENSOR_USAGE,
-            mapped_at_creation: false,
-        })
-    }
-
     /// The bytes of a buffer of `len` elements of `dtype` (whole words), or
     /// [`Error::TooLarge`] beyond the device's `max_buffer_size`.
     fn checked_bytes_of(&self, len: usize, dtype: Dtype) -> Result<u64, Error> {
+        self.usable()?;
         let max_bytes = self.inner.device.limits().max_buffer_size;
         let bytes = (len as u64)
             .checked_mul(dtype.size() as u64)
@@ -806,7 +935,7 @@ fn check_dtype(what: &'static str, expected: Dtype, t: &GpuTensor) -> Result<(),
 
 /// Runs `f` inside validation and out-of-memory error scopes, so wgpu errors
 /// come back as `Error::Gpu` instead of reaching the uncaptured-error handler.
-fn scoped<T>(device: &wgpu::Device, f: impl FnOnce() -> T) -> Result<T, Error> {
+pub(crate) fn scoped<T>(device: &wgpu::Device, f: impl FnOnce() -> T) -> Result<T, Error> {
     let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
     let oom = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
     let value = f();
@@ -886,9 +1015,20 @@ impl Batch<'_> {
         // checked here as well only so that a bad one takes no output buffer.
         act.validate()?;
         let ctx = self.ctx;
+        ctx.usable()?;
+        x.check_device("x", ctx.device())?;
+        if let Some(grad) = grad {
+            grad.check_device("grad_output", ctx.device())?;
+        }
         let bytes = ctx.checked_bytes_of(x.len(), x.dtype())?;
         let output = scoped(ctx.device(), || ctx.result_buffer(bytes))?;
-        let output = GpuTensor::pooled(output, x.len(), x.dtype(), ctx.inner.pool.clone())?;
+        let output = GpuTensor::pooled(
+            output,
+            x.len(),
+            x.dtype(),
+            ctx.inner.pool.clone(),
+            ctx.device(),
+        )?;
         let encoder = self
             .encoder
             .as_mut()
@@ -914,6 +1054,8 @@ impl Batch<'_> {
     /// Records `x = f(x)` in place.
     pub fn apply_in_place(&mut self, act: Activation, x: &mut GpuTensor) -> Result<(), Error> {
         let ctx = self.ctx;
+        ctx.usable()?;
+        x.check_device("x", ctx.device())?;
         let encoder = self
             .encoder
             .as_mut()
@@ -949,11 +1091,16 @@ impl Batch<'_> {
     /// resident forms): `record` gets the encoder and their regions.
     pub(crate) fn record_into_new<const N: usize>(
         &mut self,
+        inputs: &[(&'static str, &GpuTensor)],
         dtype: Dtype,
         lens: &[usize; N],
         record: impl FnOnce(&mut wgpu::CommandEncoder, &[BufferRegion<'_>]) -> Result<(), Error>,
     ) -> Result<[GpuTensor; N], Error> {
         let ctx = self.ctx;
+        ctx.usable()?;
+        for (what, t) in inputs {
+            t.check_device(what, ctx.device())?;
+        }
         let mut outputs = Vec::with_capacity(N);
         for &len in lens {
             let bytes = ctx.checked_bytes_of(len, dtype)?;
@@ -963,6 +1110,7 @@ impl Batch<'_> {
                 len,
                 dtype,
                 ctx.inner.pool.clone(),
+                ctx.device(),
             )?);
         }
         let regions: Vec<BufferRegion<'_>> = outputs.iter().map(GpuTensor::batch_region).collect();
@@ -980,11 +1128,19 @@ impl Batch<'_> {
     /// Submits what was recorded.
     pub fn submit(mut self) -> Result<wgpu::SubmissionIndex, Error> {
         let ctx = self.ctx;
+        ctx.usable()?;
         let encoder = self
             .encoder
             .take()
             .expect("a batch has its encoder until submitted");
-        scoped(ctx.device(), || ctx.queue().submit([encoder.finish()]))
+        let submission = scoped(ctx.device(), || ctx.queue().submit([encoder.finish()]))?;
+        // wgpu drops the errors of a lost device's calls (its lost callback
+        // reports the loss instead, from the next maintenance): a
+        // non-blocking poll runs that maintenance, so a submit on a lost
+        // device is an error here rather than a silent no-op.
+        let _ = ctx.device().poll(wgpu::PollType::Poll);
+        ctx.usable()?;
+        Ok(submission)
     }
 
     /// Records a copy of `t` (an f32 tensor) to a staging buffer, submits
@@ -1003,13 +1159,13 @@ impl Batch<'_> {
         let Some(staging) = staging else {
             return Ok(Vec::new());
         };
-        let data = crate::readback::read_vec::<T>(
+        let data = ctx.watch(crate::readback::read_vec::<T>(
             ctx.device(),
             &staging,
             t.len(),
             submission,
             ctx.poll_timeout,
-        )?;
+        ))?;
         ctx.inner.pool.give(Role::Readback, staging);
         Ok(data)
     }
@@ -1025,13 +1181,13 @@ impl Batch<'_> {
         let Some(staging) = staging else {
             return Ok(tensors.iter().map(|_| Vec::new()).collect());
         };
-        let mut all = crate::readback::read_vec::<f32>(
+        let mut all = ctx.watch(crate::readback::read_vec::<f32>(
             ctx.device(),
             &staging,
             (bytes / 4) as usize,
             submission,
             ctx.poll_timeout,
-        )?;
+        ))?;
         ctx.inner.pool.give(Role::Readback, staging);
         // Split from the back: each later piece is copied into a fresh
         // output (huge pages for large ones), the first keeps `all`.
@@ -1056,14 +1212,16 @@ impl Batch<'_> {
         let Some(staging) = staging else {
             return Ok(Vec::new());
         };
-        let data = crate::readback::read_f32_async(
-            ctx.device(),
-            &staging,
-            bytes,
-            submission,
-            ctx.poll_timeout,
-        )
-        .await?;
+        let data = ctx.watch(
+            crate::readback::read_f32_async(
+                ctx.device(),
+                &staging,
+                bytes,
+                submission,
+                ctx.poll_timeout,
+            )
+            .await,
+        )?;
         ctx.inner.pool.give(Role::Readback, staging);
         Ok(data)
     }
@@ -1076,7 +1234,9 @@ impl Batch<'_> {
         tensors: &[&GpuTensor],
     ) -> Result<(Option<wgpu::Buffer>, u64, wgpu::SubmissionIndex), Error> {
         let ctx = self.ctx;
+        ctx.usable()?;
         for t in tensors {
+            t.check_device("tensor to read", ctx.device())?;
             if !t.is_empty() && !t.handle().usage().contains(wgpu::BufferUsages::COPY_SRC) {
                 return Err(Error::BufferUsage {
                     what: "tensor to read",

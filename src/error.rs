@@ -160,9 +160,39 @@ pub enum Error {
         detail: String,
     },
 
-    /// Waiting for the GPU failed or timed out (a lost or hung device).
-    #[error("waiting for the GPU failed: {0}")]
+    /// Waiting for the GPU failed or timed out (a lost or hung device). The
+    /// context is unusable from then on ([`Error::DeviceLost`] for every
+    /// later call): make a new [`Context`](crate::Context).
+    #[error(
+        "waiting for the GPU failed: {0}; this context is unusable from now on, \
+         open a new Context (a longer poll timeout: Context::with_poll_timeout)"
+    )]
     Poll(#[from] wgpu::PollError),
+
+    /// The context's device was lost (destroyed, reset by the driver, or a
+    /// readback timed out): every call on the context fails at once with
+    /// this error. Its tensors are gone too; open a new
+    /// [`Context`](crate::Context) and upload again.
+    #[error(
+        "the GPU device was lost ({reason}); this context is unusable: open a new Context \
+         and upload the data again"
+    )]
+    DeviceLost {
+        /// What wgpu or this crate said about the loss.
+        reason: String,
+    },
+
+    /// A tensor made by one context (on one device) was passed to another
+    /// context's call. Read it back and upload it to this context, or use
+    /// the context that made it.
+    #[error(
+        "{what} belongs to another device than this context's: use the context that made it, \
+         or read it back and upload it here"
+    )]
+    ForeignTensor {
+        /// Which tensor, e.g. `"x"`.
+        what: &'static str,
+    },
 }
 
 impl Error {

@@ -384,15 +384,20 @@ impl Batch<'_> {
         gate: &GpuTensor,
     ) -> Result<GpuTensor, Error> {
         let kernels = self.context().gated_kernels();
-        let [out] = self.record_into_new(value.dtype(), &[value.len()], |encoder, o| {
-            kernels.record_forward(
-                encoder,
-                kind,
-                value.batch_region(),
-                gate.batch_region(),
-                o[0],
-            )
-        })?;
+        let [out] = self.record_into_new(
+            &[("value", value), ("gate", gate)],
+            value.dtype(),
+            &[value.len()],
+            |encoder, o| {
+                kernels.record_forward(
+                    encoder,
+                    kind,
+                    value.batch_region(),
+                    gate.batch_region(),
+                    o[0],
+                )
+            },
+        )?;
         Ok(out)
     }
 
@@ -406,14 +411,23 @@ impl Batch<'_> {
     ) -> Result<(GpuTensor, GpuTensor), Error> {
         let kernels = self.context().gated_kernels();
         let n = value.len();
-        let [d_value, d_gate] = self.record_into_new(value.dtype(), &[n, n], |encoder, o| {
-            let (v, g, dy) = (
-                value.batch_region(),
-                gate.batch_region(),
-                grad_output.batch_region(),
-            );
-            kernels.record_backward(encoder, kind, v, g, dy, o[0], o[1])
-        })?;
+        let [d_value, d_gate] = self.record_into_new(
+            &[
+                ("value", value),
+                ("gate", gate),
+                ("grad_output", grad_output),
+            ],
+            value.dtype(),
+            &[n, n],
+            |encoder, o| {
+                let (v, g, dy) = (
+                    value.batch_region(),
+                    gate.batch_region(),
+                    grad_output.batch_region(),
+                );
+                kernels.record_backward(encoder, kind, v, g, dy, o[0], o[1])
+            },
+        )?;
         Ok((d_value, d_gate))
     }
 
@@ -426,9 +440,10 @@ impl Batch<'_> {
     ) -> Result<GpuTensor, Error> {
         packed_half(x.len(), row_len)?;
         let kernels = self.context().gated_kernels();
-        let [out] = self.record_into_new(x.dtype(), &[x.len() / 2], |encoder, o| {
-            kernels.record_forward_packed(encoder, kind, x.batch_region(), row_len, o[0])
-        })?;
+        let [out] =
+            self.record_into_new(&[("x", x)], x.dtype(), &[x.len() / 2], |encoder, o| {
+                kernels.record_forward_packed(encoder, kind, x.batch_region(), row_len, o[0])
+            })?;
         Ok(out)
     }
 
@@ -442,10 +457,15 @@ impl Batch<'_> {
     ) -> Result<GpuTensor, Error> {
         packed_half(x.len(), row_len)?;
         let kernels = self.context().gated_kernels();
-        let [out] = self.record_into_new(x.dtype(), &[x.len()], |encoder, o| {
-            let (x, dy) = (x.batch_region(), grad_output.batch_region());
-            kernels.record_backward_packed(encoder, kind, x, row_len, dy, o[0])
-        })?;
+        let [out] = self.record_into_new(
+            &[("x", x), ("grad_output", grad_output)],
+            x.dtype(),
+            &[x.len()],
+            |encoder, o| {
+                let (x, dy) = (x.batch_region(), grad_output.batch_region());
+                kernels.record_backward_packed(encoder, kind, x, row_len, dy, o[0])
+            },
+        )?;
         Ok(out)
     }
 }

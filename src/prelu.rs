@@ -382,15 +382,20 @@ impl Batch<'_> {
     ) -> Result<GpuTensor, Error> {
         prelu_layout(x.len(), slopes.len(), shape)?;
         let kernels = self.context().prelu_kernels();
-        let [out] = self.record_into_new(x.dtype(), &[x.len()], |encoder, o| {
-            kernels.record_prelu(
-                encoder,
-                x.batch_region(),
-                slopes.batch_region(),
-                shape,
-                o[0],
-            )
-        })?;
+        let [out] = self.record_into_new(
+            &[("x", x), ("weight", slopes)],
+            x.dtype(),
+            &[x.len()],
+            |encoder, o| {
+                kernels.record_prelu(
+                    encoder,
+                    x.batch_region(),
+                    slopes.batch_region(),
+                    shape,
+                    o[0],
+                )
+            },
+        )?;
         Ok(out)
     }
 
@@ -404,15 +409,19 @@ impl Batch<'_> {
     ) -> Result<(GpuTensor, GpuTensor), Error> {
         prelu_layout(x.len(), slopes.len(), shape)?;
         let kernels = self.context().prelu_kernels();
-        let [dx, d_slopes] =
-            self.record_into_new(x.dtype(), &[x.len(), slopes.len()], |encoder, o| {
+        let [dx, d_slopes] = self.record_into_new(
+            &[("x", x), ("weight", slopes), ("grad_output", grad_output)],
+            x.dtype(),
+            &[x.len(), slopes.len()],
+            |encoder, o| {
                 let (x, s, dy) = (
                     x.batch_region(),
                     slopes.batch_region(),
                     grad_output.batch_region(),
                 );
                 kernels.record_prelu_backward(encoder, x, s, dy, shape, o[0], o[1])
-            })?;
+            },
+        )?;
         Ok((dx, d_slopes))
     }
 
@@ -426,9 +435,18 @@ impl Batch<'_> {
     ) -> Result<(GpuTensor, GpuTensor), Error> {
         check_rrelu_train(x.len(), lower, upper)?;
         let kernels = self.context().prelu_kernels();
-        let [y, noise] = self.record_into_new(x.dtype(), &[x.len(), x.len()], |encoder, o| {
-            kernels.record_rrelu_train(encoder, x.batch_region(), lower, upper, seed, o[0], o[1])
-        })?;
+        let [y, noise] =
+            self.record_into_new(&[("x", x)], x.dtype(), &[x.len(), x.len()], |encoder, o| {
+                kernels.record_rrelu_train(
+                    encoder,
+                    x.batch_region(),
+                    lower,
+                    upper,
+                    seed,
+                    o[0],
+                    o[1],
+                )
+            })?;
         Ok((y, noise))
     }
 }

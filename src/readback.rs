@@ -38,9 +38,11 @@ pub(crate) fn read_into(
 ) -> Result<(), Error> {
     let slice = staging.slice(..(out.len() as u64).next_multiple_of(4));
     let (sender, receiver) = futures_intrusive::channel::shared::oneshot_channel();
-    slice.map_async(wgpu::MapMode::Read, move |result| {
-        sender.send(result).ok();
-    });
+    crate::context::scoped(device, || {
+        slice.map_async(wgpu::MapMode::Read, move |result| {
+            sender.send(result).ok();
+        })
+    })?;
     device.poll(wgpu::PollType::Wait {
         submission_index: Some(submission),
         timeout: Some(timeout),
@@ -69,9 +71,11 @@ pub(crate) async fn read_f32_async(
     let (sender, receiver) = futures_intrusive::channel::shared::channel::<Result<(), Error>>(2);
     let on_mapped = sender.clone();
     let slice = staging.slice(..bytes);
-    slice.map_async(wgpu::MapMode::Read, move |result| {
-        on_mapped.try_send(result.map_err(Error::from)).ok();
-    });
+    crate::context::scoped(device, || {
+        slice.map_async(wgpu::MapMode::Read, move |result| {
+            on_mapped.try_send(result.map_err(Error::from)).ok();
+        })
+    })?;
     let poller = device.clone();
     std::thread::spawn(move || {
         if let Err(e) = poller.poll(wgpu::PollType::Wait {

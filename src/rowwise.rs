@@ -419,7 +419,7 @@ impl Batch<'_> {
     ) -> Result<GpuTensor, Error> {
         rows_of(x.len(), cols)?;
         let kernels = self.context().row_kernels();
-        let [out] = self.record_into_new(x.dtype(), &[x.len()], |encoder, o| {
+        let [out] = self.record_into_new(&[("x", x)], x.dtype(), &[x.len()], |encoder, o| {
             kernels.record_forward(encoder, op, x.batch_region(), cols, o[0])
         })?;
         Ok(out)
@@ -435,16 +435,21 @@ impl Batch<'_> {
     ) -> Result<GpuTensor, Error> {
         rows_of(y.len(), cols)?;
         let kernels = self.context().row_kernels();
-        let [out] = self.record_into_new(y.dtype(), &[y.len()], |encoder, o| {
-            kernels.record_backward(
-                encoder,
-                op,
-                y.batch_region(),
-                grad_output.batch_region(),
-                cols,
-                o[0],
-            )
-        })?;
+        let [out] = self.record_into_new(
+            &[("y", y), ("grad_output", grad_output)],
+            y.dtype(),
+            &[y.len()],
+            |encoder, o| {
+                kernels.record_backward(
+                    encoder,
+                    op,
+                    y.batch_region(),
+                    grad_output.batch_region(),
+                    cols,
+                    o[0],
+                )
+            },
+        )?;
         Ok(out)
     }
 }

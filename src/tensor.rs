@@ -24,6 +24,10 @@ pub struct GpuTensor {
     /// [`GpuTensor::region`]): it may be in an encoder of the caller's, so
     /// it never goes back to the pool.
     exposed: AtomicBool,
+    /// The device of the context that made the tensor (uploads and results;
+    /// none for the caller's own buffers), so that another context's call
+    /// can refuse it ([`Error::ForeignTensor`]).
+    device: Option<wgpu::Device>,
 }
 
 impl Drop for GpuTensor {
@@ -97,7 +101,30 @@ impl GpuTensor {
             dtype,
             pool: None,
             exposed: AtomicBool::new(false),
+            device: None,
         })
+    }
+
+    /// The tensor, marked as made by a context on `device`.
+    pub(crate) fn made_on(mut self, device: &wgpu::Device) -> GpuTensor {
+        self.device = Some(device.clone());
+        self
+    }
+
+    /// [`Error::ForeignTensor`] for `what` when the tensor was made by a
+    /// context on another device than `device` (the caller's own buffers,
+    /// wrapped with [`GpuTensor::from_buffer`], are left to wgpu's
+    /// validation, which this crate's error scopes turn into
+    /// [`Error::Gpu`]).
+    pub(crate) fn check_device(
+        &self,
+        what: &'static str,
+        device: &wgpu::Device,
+    ) -> Result<(), Error> {
+        match &self.device {
+            Some(own) if own != device => Err(Error::ForeignTensor { what }),
+            _ => Ok(()),
+        }
     }
 
     /// The element type.
@@ -173,8 +200,9 @@ impl GpuTensor {
         len: usize,
         dtype: Dtype,
         pool: Arc<Pool>,
+        device: &wgpu::Device,
     ) -> Result<GpuTensor, Error> {
-        let mut t = GpuTensor::from_buffer_typed(buffer, 0, len, dtype)?;
+        let mut t = GpuTensor::from_buffer_typed(buffer, 0, len, dtype)?.made_on(device);
         t.pool = Some(pool);
         Ok(t)
     }
