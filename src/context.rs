@@ -49,7 +49,13 @@ struct Inner {
     mapped_storage: bool,
     /// Set once the device is lost (or a readback timed out).
     lost: Arc<Lost>,
+    /// This context's id (shared by its clones), marked on the tensors it
+    /// makes.
+    id: u64,
 }
+
+/// Ids of contexts, one per [`Context::from_device`] call.
+static NEXT_CONTEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// Whether a context's device is lost, and why.
 #[derive(Default)]
@@ -266,6 +272,7 @@ impl Context {
                 pool,
                 mapped_storage,
                 lost: Arc::new(Lost::default()),
+                id: NEXT_CONTEXT_ID.fetch_add(1, Ordering::Relaxed),
             }),
             poll_timeout: DEFAULT_POLL_TIMEOUT,
         }
@@ -592,7 +599,7 @@ impl Context {
                 crate::readback::write_mapped(&buffer, bytes)?;
                 buffer.unmap();
             }
-            Ok(GpuTensor::from_buffer_typed(buffer, 0, x.len(), T::DTYPE)?.made_on(device))
+            Ok(GpuTensor::from_buffer_typed(buffer, 0, x.len(), T::DTYPE)?.made_by(self.inner.id))
         })?
     }
 
@@ -1016,9 +1023,9 @@ impl Batch<'_> {
         act.validate()?;
         let ctx = self.ctx;
         ctx.usable()?;
-        x.check_device("x", ctx.device())?;
+        x.check_owner("x", ctx.inner.id)?;
         if let Some(grad) = grad {
-            grad.check_device("grad_output", ctx.device())?;
+            grad.check_owner("grad_output", ctx.inner.id)?;
         }
         let bytes = ctx.checked_bytes_of(x.len(), x.dtype())?;
         let output = scoped(ctx.device(), || ctx.result_buffer(bytes))?;
@@ -1027,7 +1034,7 @@ impl Batch<'_> {
             x.len(),
             x.dtype(),
             ctx.inner.pool.clone(),
-            ctx.device(),
+            ctx.inner.id,
         )?;
         let encoder = self
             .encoder
@@ -1055,7 +1062,7 @@ impl Batch<'_> {
     pub fn apply_in_place(&mut self, act: Activation, x: &mut GpuTensor) -> Result<(), Error> {
         let ctx = self.ctx;
         ctx.usable()?;
-        x.check_device("x", ctx.device())?;
+        x.check_owner("x", ctx.inner.id)?;
         let encoder = self
             .encoder
             .as_mut()
@@ -1099,7 +1106,7 @@ impl Batch<'_> {
         let ctx = self.ctx;
         ctx.usable()?;
         for (what, t) in inputs {
-            t.check_device(what, ctx.device())?;
+            t.check_owner(what, ctx.inner.id)?;
         }
         let mut outputs = Vec::with_capacity(N);
         for &len in lens {
@@ -1110,7 +1117,7 @@ impl Batch<'_> {
                 len,
                 dtype,
                 ctx.inner.pool.clone(),
-                ctx.device(),
+                ctx.inner.id,
             )?);
         }
         let regions: Vec<BufferRegion<'_>> = outputs.iter().map(GpuTensor::batch_region).collect();
@@ -1236,7 +1243,7 @@ impl Batch<'_> {
         let ctx = self.ctx;
         ctx.usable()?;
         for t in tensors {
-            t.check_device("tensor to read", ctx.device())?;
+            t.check_owner("tensor to read", ctx.inner.id)?;
             if !t.is_empty() && !t.handle().usage().contains(wgpu::BufferUsages::COPY_SRC) {
                 return Err(Error::BufferUsage {
                     what: "tensor to read",

@@ -182,11 +182,14 @@ pub enum Error {
         reason: String,
     },
 
-    /// A tensor made by one context (on one device) was passed to another
-    /// context's call. Read it back and upload it to this context, or use
-    /// the context that made it.
+    /// A tensor made by one context was passed to another context's call
+    /// (another device, or another [`Context`](crate::Context) over the same
+    /// device: each context's pool and batches track only their own
+    /// tensors). Use the context that made it (or a clone of it), or read it
+    /// back and upload it here; on one device, `into_buffer` and
+    /// `GpuTensor::from_buffer` hand a buffer over.
     #[error(
-        "{what} belongs to another device than this context's: use the context that made it, \
+        "{what} was made by another Context: use the context that made it (or its clones), \
          or read it back and upload it here"
     )]
     ForeignTensor {

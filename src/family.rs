@@ -7,8 +7,6 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use wgpu::util::DeviceExt;
-
 use crate::kernels::LABEL;
 use crate::{BufferRegion, Error};
 
@@ -175,23 +173,27 @@ impl FamilyPipelines {
         plan: &Plan,
         bindings: &[(u32, &BufferRegion<'_>)],
     ) -> Result<(), Error> {
-        let dtype = bindings
-            .iter()
-            .map(|(_, r)| r.dtype)
-            .find(|d| *d != crate::Dtype::F32);
-        if let Some(dtype) = dtype {
-            return self.run_through_f32(encoder, plan, bindings, dtype);
-        }
-        let pipeline = self.pipeline(&plan.module, &plan.entry)?;
-        self.dispatch(
-            encoder,
-            &pipeline,
-            &plan.data,
-            bindings,
-            plan.groups,
-            plan.grid,
-        );
-        Ok(())
+        // The library's own device work (scratch and uniform buffers, bind
+        // groups) inside error scopes: a validation error comes back as
+        // `Error::Gpu`, never through the uncaptured-error handler.
+        crate::context::scoped(&self.device, || {
+            let dtype = bindings
+                .iter()
+                .map(|(_, r)| r.dtype)
+                .find(|d| *d != crate::Dtype::F32);
+            if let Some(dtype) = dtype {
+                return self.run_through_f32(encoder, plan, bindings, dtype);
+            }
+            let pipeline = self.pipeline(&plan.module, &plan.entry)?;
+            self.dispatch(
+                encoder,
+                &pipeline,
+                &plan.data,
+                bindings,
+                plan.groups,
+                plan.grid,
+            )
+        })?
     }
 
     /// [`FamilyPipelines::run`] for 16-bit regions.
@@ -237,7 +239,7 @@ impl FamilyPipelines {
             &f32_bindings,
             plan.groups,
             plan.grid,
-        );
+        )?;
         for ((binding, region), buffer) in bindings.iter().zip(&scratch) {
             if written.contains(binding) {
                 self.convert(encoder, "narrow", dtype, region, buffer)?;
@@ -286,8 +288,7 @@ impl FamilyPipelines {
             &bindings,
             (words as u64).div_ceil(256),
             None,
-        );
-        Ok(())
+        )
     }
 
     /// Sets a 16-bit `region` to +0.0 (its last word's other half kept), as
@@ -362,14 +363,17 @@ impl FamilyPipelines {
         bindings: &[(u32, &BufferRegion<'_>)],
         groups: u64,
         grid: Option<[u32; 3]>,
-    ) {
-        let uniform = self
-            .device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("wgpu-activations.family.dispatch"),
-                contents: bytemuck::bytes_of(data),
-                usage: wgpu::BufferUsages::UNIFORM,
-            });
+    ) -> Result<(), Error> {
+        // Not `create_buffer_init`, which panics where mapping fails (a lost
+        // device).
+        let uniform = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("wgpu-activations.family.dispatch"),
+            size: std::mem::size_of::<FamilyDispatch>() as u64,
+            usage: wgpu::BufferUsages::UNIFORM,
+            mapped_at_creation: true,
+        });
+        crate::readback::write_mapped(&uniform, bytemuck::bytes_of(data))?;
+        uniform.unmap();
         let mut entries = vec![wgpu::BindGroupEntry {
             binding: 0,
             resource: uniform.as_entire_binding(),
@@ -400,6 +404,7 @@ impl FamilyPipelines {
         pass.set_pipeline(pipeline);
         pass.set_bind_group(0, &bind_group, &[]);
         pass.dispatch_workgroups(x, y, z);
+        Ok(())
     }
 }
 

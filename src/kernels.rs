@@ -6,8 +6,6 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use wgpu::util::DeviceExt;
-
 use crate::wgsl::{self, DispatchData, Storage, Width};
 use crate::{Activation, Dtype, Error, Mode};
 
@@ -649,43 +647,48 @@ impl Kernels {
         let window_len = (self.window_bytes / output.dtype.size() as u64).min(1 << 30);
         let (param, _) = act.params();
         let regions = (input, grad_output, output);
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some("wgpu-activations.pass"),
-            timestamp_writes: None,
-        });
-        let mut start = 0;
-        while start < len {
-            // A window of whole body elements, then (in the last window
-            // only) the few scalars left.
-            let window = (len - start).min(window_len);
-            let body = window / lanes;
-            if body > 0 {
-                let data = DispatchData32 {
-                    len: body as u32,
-                    base: 0,
-                    keep_high: 0,
-                    _pad: 0,
-                    param,
-                };
-                let bind_group = self.bind_group(entry, regions, start, body * lanes, &data);
-                let groups = body.div_ceil(self.elements_per_workgroup());
-                self.dispatch(&mut pass, &body_pipeline, &bind_group, &data, groups);
+        // Bind groups are the library's own device work: a validation error
+        // there (a destroyed buffer, one of another device) comes back as
+        // `Error::Gpu` instead of reaching the uncaptured-error handler.
+        crate::context::scoped(&self.device, || {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("wgpu-activations.pass"),
+                timestamp_writes: None,
+            });
+            let mut start = 0;
+            while start < len {
+                // A window of whole body elements, then (in the last window
+                // only) the few scalars left.
+                let window = (len - start).min(window_len);
+                let body = window / lanes;
+                if body > 0 {
+                    let data = DispatchData32 {
+                        len: body as u32,
+                        base: 0,
+                        keep_high: 0,
+                        _pad: 0,
+                        param,
+                    };
+                    let bind_group = self.bind_group(entry, regions, start, body * lanes, &data)?;
+                    let groups = body.div_ceil(self.elements_per_workgroup());
+                    self.dispatch(&mut pass, &body_pipeline, &bind_group, &data, groups);
+                }
+                if let (Some(tail), true) = (&tail_pipeline, !window.is_multiple_of(lanes)) {
+                    let rest = window % lanes;
+                    let data = DispatchData32 {
+                        len: rest.div_ceil(scalar_lanes) as u32,
+                        base: (body * lanes / scalar_lanes) as u32,
+                        keep_high: (rest % scalar_lanes) as u32,
+                        _pad: 0,
+                        param,
+                    };
+                    let bind_group = self.bind_group(entry, regions, start, window, &data)?;
+                    self.dispatch(&mut pass, tail, &bind_group, &data, 1);
+                }
+                start += window;
             }
-            if let (Some(tail), true) = (&tail_pipeline, !window.is_multiple_of(lanes)) {
-                let rest = window % lanes;
-                let data = DispatchData32 {
-                    len: rest.div_ceil(scalar_lanes) as u32,
-                    base: (body * lanes / scalar_lanes) as u32,
-                    keep_high: (rest % scalar_lanes) as u32,
-                    _pad: 0,
-                    param,
-                };
-                let bind_group = self.bind_group(entry, regions, start, window, &data);
-                self.dispatch(&mut pass, tail, &bind_group, &data, 1);
-            }
-            start += window;
-        }
-        Ok(())
+            Ok(())
+        })?
     }
 
     /// The storage element of the main body: packed where the tuning asks
@@ -717,15 +720,22 @@ impl Kernels {
         start: u64,
         len: u64,
         data: &DispatchData32,
-    ) -> wgpu::BindGroup {
-        let uniform = (self.dispatch_data == DispatchData::Uniform).then(|| {
-            self.device
-                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some("wgpu-activations.dispatch"),
-                    contents: bytemuck::bytes_of(data),
-                    usage: wgpu::BufferUsages::UNIFORM,
-                })
-        });
+    ) -> Result<wgpu::BindGroup, Error> {
+        // Not `create_buffer_init`, which panics where mapping fails (a lost
+        // device).
+        let uniform = if self.dispatch_data == DispatchData::Uniform {
+            let uniform = self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("wgpu-activations.dispatch"),
+                size: std::mem::size_of::<DispatchData32>() as u64,
+                usage: wgpu::BufferUsages::UNIFORM,
+                mapped_at_creation: true,
+            });
+            crate::readback::write_mapped(&uniform, bytemuck::bytes_of(data))?;
+            uniform.unmap();
+            Some(uniform)
+        } else {
+            None
+        };
         let mut entries = vec![wgpu::BindGroupEntry {
             binding: 2,
             resource: output.window(start, len),
@@ -758,11 +768,11 @@ impl Kernels {
                 &self.binary_layout
             }
         };
-        self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+        Ok(self.device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("wgpu-activations.dispatch"),
             layout,
             entries: &entries,
-        })
+        }))
     }
 
     /// One dispatch of `groups` workgroups, spread over x and y.

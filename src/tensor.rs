@@ -24,10 +24,11 @@ pub struct GpuTensor {
     /// [`GpuTensor::region`]): it may be in an encoder of the caller's, so
     /// it never goes back to the pool.
     exposed: AtomicBool,
-    /// The device of the context that made the tensor (uploads and results;
-    /// none for the caller's own buffers), so that another context's call
-    /// can refuse it ([`Error::ForeignTensor`]).
-    device: Option<wgpu::Device>,
+    /// The context that made the tensor (uploads and results; none for the
+    /// caller's own buffers), so that another context's call can refuse it
+    /// ([`Error::ForeignTensor`]). (Not the `wgpu::Device`: wgpu compares
+    /// devices by an id that repeats across instances.)
+    owner: Option<u64>,
 }
 
 impl Drop for GpuTensor {
@@ -101,28 +102,23 @@ impl GpuTensor {
             dtype,
             pool: None,
             exposed: AtomicBool::new(false),
-            device: None,
+            owner: None,
         })
     }
 
-    /// The tensor, marked as made by a context on `device`.
-    pub(crate) fn made_on(mut self, device: &wgpu::Device) -> GpuTensor {
-        self.device = Some(device.clone());
+    /// The tensor, marked as made by the context `owner` (its id).
+    pub(crate) fn made_by(mut self, owner: u64) -> GpuTensor {
+        self.owner = Some(owner);
         self
     }
 
-    /// [`Error::ForeignTensor`] for `what` when the tensor was made by a
-    /// context on another device than `device` (the caller's own buffers,
-    /// wrapped with [`GpuTensor::from_buffer`], are left to wgpu's
-    /// validation, which this crate's error scopes turn into
-    /// [`Error::Gpu`]).
-    pub(crate) fn check_device(
-        &self,
-        what: &'static str,
-        device: &wgpu::Device,
-    ) -> Result<(), Error> {
-        match &self.device {
-            Some(own) if own != device => Err(Error::ForeignTensor { what }),
+    /// [`Error::ForeignTensor`] for `what` when the tensor was made by
+    /// another context than `owner` (the caller's own buffers, wrapped with
+    /// [`GpuTensor::from_buffer`], are left to wgpu's validation, which this
+    /// crate's error scopes turn into [`Error::Gpu`]).
+    pub(crate) fn check_owner(&self, what: &'static str, owner: u64) -> Result<(), Error> {
+        match self.owner {
+            Some(own) if own != owner => Err(Error::ForeignTensor { what }),
             _ => Ok(()),
         }
     }
@@ -200,9 +196,9 @@ impl GpuTensor {
         len: usize,
         dtype: Dtype,
         pool: Arc<Pool>,
-        device: &wgpu::Device,
+        owner: u64,
     ) -> Result<GpuTensor, Error> {
-        let mut t = GpuTensor::from_buffer_typed(buffer, 0, len, dtype)?.made_on(device);
+        let mut t = GpuTensor::from_buffer_typed(buffer, 0, len, dtype)?.made_by(owner);
         t.pool = Some(pool);
         Ok(t)
     }
