@@ -39,7 +39,7 @@ fn generate(@builtin(global_invocation_id) id: vec3<u32>) {
     if id.x < arrayLength(&signal) {
         let t = f32(id.x) / 512.0 - 4.0;
         signal[id.x] = 3.0 * sin(t * 2.5) + t;
-        gated[id.x] = silu_forward(signal[id.x]); // from wgpu_activations::wgsl::library()
+        gated[id.x] = wa_silu_forward(signal[id.x]); // from wgpu_activations::wgsl::library()
     }
 }
 "#

@@ -1,7 +1,7 @@
 // wgpu-activations: the one definition of each activation's math.
 //
-// For every op `<name>` there is `<name>_forward(x, params...)` and
-// `<name>_derivative(x, params...)` (f'(x), PyTorch's value at kinks). Every
+// For every op `<name>` there is `wa_<name>_forward(x, params...)` and
+// `wa_<name>_derivative(x, params...)` (f'(x), PyTorch's value at kinks). Every
 // kernel (forward, derivative, backward) is generated from these functions;
 // nothing here depends on bindings, so the file can be spliced into any
 // shader together with math.wgsl. Each function keeps the rules of
@@ -9,11 +9,11 @@
 // zeros, no overflow of an intermediate for finite x.
 //
 // A smooth op whose derivative can be subnormal (its tails) defines
-// `<name>_derivative_scaled` instead, f'(x) as a scaled pair (math.wgsl,
+// `wa_<name>_derivative_scaled` instead, f'(x) as a scaled pair (math.wgsl,
 // "Scaled values"), so that the backward's grad_output * f'(x) is right
 // where f'(x) is subnormal but the product is not, also on devices that
-// flush subnormals; src/wgsl.rs generates `<name>_derivative` from it.
-// Likewise `<name>_forward_scaled` for the gate activations of the gated
+// flush subnormals; src/wgsl.rs generates `wa_<name>_derivative` from it.
+// Likewise `wa_<name>_forward_scaled` for the gate activations of the gated
 // kernels (sigmoid, SiLU, GELU, tanh-GELU), whose value * f(gate) must not
 // lose a subnormal f(gate).
 
@@ -30,27 +30,27 @@ fn wa_sigmoid_scaled(z: f32) -> vec2<f32> {
     return vec2<f32>(select(s, es.x * s, negative), select(1.0, es.y, negative));
 }
 
-fn sigmoid_forward_scaled(x: f32) -> vec2<f32> {
+fn wa_sigmoid_forward_scaled(x: f32) -> vec2<f32> {
     return wa_sigmoid_scaled(x);
 }
 
 // sigma'(x) = e / (1 + e)^2 with e = e^-|x|: stable, computed from x (not
 // from the rounded output), exact limit 0 at +-inf.
-fn sigmoid_derivative_scaled(x: f32) -> vec2<f32> {
+fn wa_sigmoid_derivative_scaled(x: f32) -> vec2<f32> {
     let es = wa_exp_scaled(-wa_abs(x));
     let d = 1.0 + es.x; // = 1 + e^-|x| (both 1 where es.x is scaled)
     return vec2<f32>(es.x / (d * d), es.y);
 }
 
 // ---- Tanh ----------------------------------------------------------------
-fn tanh_forward(x: f32) -> f32 {
+fn wa_tanh_forward(x: f32) -> f32 {
     return wa_tanh(x);
 }
 
 // 1 - tanh^2 x = (1 - t)(1 + t) = 4e / (1 + e)^2 with e = e^-2|x|: no
 // cancellation anywhere, and near 0 the result hardly depends on e's
 // rounding (its derivative in e vanishes at e = 1). 0 at +-inf.
-fn tanh_derivative_scaled(x: f32) -> vec2<f32> {
+fn wa_tanh_derivative_scaled(x: f32) -> vec2<f32> {
     let es = wa_exp_scaled(-2.0 * wa_abs(x));
     let d = 1.0 + es.x; // = 1 + e^-2|x| (both 1 where es.x is scaled)
     return vec2<f32>((4.0 * es.x) / (d * d), es.y);
@@ -58,23 +58,23 @@ fn tanh_derivative_scaled(x: f32) -> vec2<f32> {
 
 // ---- ReLU ----------------------------------------------------------------
 // x < 0 ? 0 : x, so relu(-0.0) = -0.0 and relu(NaN) = NaN.
-fn relu_forward(x: f32) -> f32 {
+fn wa_relu_forward(x: f32) -> f32 {
     return select(x, 0.0, wa_lt_zero(x));
 }
 
 // 1 for x > 0, 0 for x <= 0 (0 at the kink), NaN for NaN.
-fn relu_derivative(x: f32) -> f32 {
+fn wa_relu_derivative(x: f32) -> f32 {
     return wa_keep_nan(x, select(0.0, 1.0, wa_gt_zero(x)));
 }
 
 // ---- LeakyReLU -----------------------------------------------------------
 // x > 0 ? x : negative_slope * x (keeps -0.0 for a positive slope).
-fn leaky_relu_forward(x: f32, negative_slope: f32) -> f32 {
+fn wa_leaky_relu_forward(x: f32, negative_slope: f32) -> f32 {
     return wa_keep_nan(x, select(negative_slope * x, x, wa_gt_zero(x)));
 }
 
 // 1 for x > 0, negative_slope for x <= 0 (slope at the kink), NaN for NaN.
-fn leaky_relu_derivative(x: f32, negative_slope: f32) -> f32 {
+fn wa_leaky_relu_derivative(x: f32, negative_slope: f32) -> f32 {
     return wa_keep_nan(x, select(negative_slope, 1.0, wa_gt_zero(x)));
 }
 
@@ -86,12 +86,12 @@ fn wa_nonpositive_part(x: f32) -> f32 {
 }
 
 // x > 0 ? x : alpha (e^x - 1); keeps -0.0.
-fn elu_forward(x: f32, alpha: f32) -> f32 {
+fn wa_elu_forward(x: f32, alpha: f32) -> f32 {
     return select(alpha * wa_expm1_nonpositive(wa_nonpositive_part(x)), x, wa_gt_zero(x));
 }
 
 // x > 0 ? 1 : alpha e^x (alpha at 0), scaled.
-fn elu_derivative_scaled(x: f32, alpha: f32) -> vec2<f32> {
+fn wa_elu_derivative_scaled(x: f32, alpha: f32) -> vec2<f32> {
     let es = wa_exp_scaled(wa_nonpositive_part(x));
     return select(vec2<f32>(alpha * es.x, es.y), vec2<f32>(1.0, 1.0), wa_gt_zero(x));
 }
@@ -101,12 +101,12 @@ const WA_SELU_SCALE: f32 = 1.0507009873554804934193349852946;
 const WA_SELU_SCALE_ALPHA: f32 = 1.7580993408473768599402175208123;
 
 // scale (x > 0 ? x : alpha (e^x - 1)).
-fn selu_forward(x: f32) -> f32 {
+fn wa_selu_forward(x: f32) -> f32 {
     return select(WA_SELU_SCALE_ALPHA * wa_expm1_nonpositive(wa_nonpositive_part(x)), WA_SELU_SCALE * x, wa_gt_zero(x));
 }
 
 // scale (x > 0 ? 1 : alpha e^x), scaled.
-fn selu_derivative_scaled(x: f32) -> vec2<f32> {
+fn wa_selu_derivative_scaled(x: f32) -> vec2<f32> {
     let es = wa_exp_scaled(wa_nonpositive_part(x));
     return select(vec2<f32>(WA_SELU_SCALE_ALPHA * es.x, es.y), vec2<f32>(WA_SELU_SCALE, 1.0), wa_gt_zero(x));
 }
@@ -114,14 +114,14 @@ fn selu_derivative_scaled(x: f32) -> vec2<f32> {
 // x > 0 ? x : alpha (e^(x / alpha) - 1); x itself where |x / alpha| < 2^-24
 // (the result rounds to x there), so that a large alpha never makes the
 // result hang on a subnormal x / alpha.
-fn celu_forward(x: f32, alpha: f32) -> f32 {
+fn wa_celu_forward(x: f32, alpha: f32) -> f32 {
     let u = wa_nonpositive_part(x) / alpha;
     let tiny = (bitcast<u32>(u) & 0x7fffffffu) < 0x33800000u;
     return select(alpha * wa_expm1_nonpositive(u), x, wa_gt_zero(x) || tiny);
 }
 
 // x > 0 ? 1 : e^(x / alpha) (1 at 0), scaled.
-fn celu_derivative_scaled(x: f32, alpha: f32) -> vec2<f32> {
+fn wa_celu_derivative_scaled(x: f32, alpha: f32) -> vec2<f32> {
     return select(wa_exp_scaled(wa_nonpositive_part(x) / alpha), vec2<f32>(1.0, 1.0), wa_gt_zero(x));
 }
 
@@ -169,7 +169,7 @@ fn wa_times_sigmoid_scaled(x: f32, v: vec2<f32>) -> vec2<f32> {
 // Scaled: on the left, where 2^k < 2^-64, x Q(a) is formed times 2^64 (it
 // is subnormal from -13 on), and in the centre a tiny x (|x| < 2^-100, the
 // result about x / 2) carries 2^64.
-fn gelu_forward_scaled(x: f32) -> vec2<f32> {
+fn wa_gelu_forward_scaled(x: f32) -> vec2<f32> {
     let a = min(wa_abs(x), WA_NORMAL_END);
     let km = wa_exp_reduce(-0.5 * (a * a));
     let g = wa_normal_mills_rational(max(a, WA_NORMAL_CENTER));
@@ -192,7 +192,7 @@ fn gelu_forward_scaled(x: f32) -> vec2<f32> {
 // 2^k is 1 or 1/2. Beyond 14.6 it is 1 on the right and a zero with x's
 // sign (the limit) on the left. Scaled: on the left, where 2^k < 2^-64, d
 // is formed times 2^64.
-fn gelu_derivative_scaled(x: f32) -> vec2<f32> {
+fn wa_gelu_derivative_scaled(x: f32) -> vec2<f32> {
     let n = wa_normal(x);
     let ce = WA_NORMAL_SQRT2PI_INV * n.e;
     let scaled = x < 0.0 && n.k < -64;
@@ -247,7 +247,7 @@ fn wa_exp_neg_abs2(v: vec2<f32>) -> vec2<f32> {
 // number |v| sigma(-v) would turn an f32 v's rounding into ~|v| ULPs). For
 // |x| > 16 sigma(v) is 0 or 1 to f32 precision (|v| > 317): x itself, or a
 // zero with x's sign (also at +-inf).
-fn gelu_tanh_forward_scaled(x: f32) -> vec2<f32> {
+fn wa_gelu_tanh_forward_scaled(x: f32) -> vec2<f32> {
     let y = wa_times_sigmoid_scaled(x, wa_gelu_tanh_args(x).v);
     return select(y, vec2<f32>(select(wa_copysign(0.0, x), x, x > 0.0), 1.0), wa_abs(x) > 16.0);
 }
@@ -259,7 +259,7 @@ fn gelu_tanh_forward_scaled(x: f32) -> vec2<f32> {
 // at -0.75), so it is summed in double-f32: only the root itself loses
 // digits. One division for both sides. Scaled: on the left e is carried
 // scaled into the product (normal down to x = -10.2, e only to -10.01).
-fn gelu_tanh_derivative_scaled(x: f32) -> vec2<f32> {
+fn wa_gelu_tanh_derivative_scaled(x: f32) -> vec2<f32> {
     let args = wa_gelu_tanh_args(x);
     let es = wa_exp_neg_abs2(args.v);
     let e = wa_unscaled(es);
@@ -277,7 +277,7 @@ fn gelu_tanh_derivative_scaled(x: f32) -> vec2<f32> {
 }
 
 // ---- SiLU ------------------------------------------------------------------
-fn silu_forward_scaled(x: f32) -> vec2<f32> {
+fn wa_silu_forward_scaled(x: f32) -> vec2<f32> {
     return wa_times_sigmoid_scaled(x, vec2<f32>(x, 0.0));
 }
 
@@ -288,7 +288,7 @@ fn silu_forward_scaled(x: f32) -> vec2<f32> {
 // 1 + x is exact, so only the root at x = -1.278 loses digits (w^2 as
 // 1 + e (2 + e): fewer roundings than squaring a rounded w). Scaled: e is
 // carried scaled into the far left's product.
-fn silu_derivative_scaled(x: f32) -> vec2<f32> {
+fn wa_silu_derivative_scaled(x: f32) -> vec2<f32> {
     let es = wa_exp_scaled(-wa_abs(x));
     let e = wa_unscaled(es);
     let w = 1.0 + e;
@@ -309,7 +309,7 @@ fn silu_derivative_scaled(x: f32) -> vec2<f32> {
 // x = -64, n / (n + 2) = e^x to f32 precision and the result is x e^x from
 // e^x scaled (wa_exp_scaled): it is normal down to x = -92, e^x only down
 // to -87.3.
-fn mish_forward(x: f32) -> f32 {
+fn wa_mish_forward(x: f32) -> f32 {
     let es = wa_exp_scaled(select(20.0, x, x < 20.0));
     // es.x is e^x itself except below -64, where n / (n + 2) is not used.
     let e = es.x;
@@ -327,7 +327,7 @@ fn mish_forward(x: f32) -> f32 {
 // exact for x <= -1/2, so only the root at x = -1.19 loses digits. Exactly 1
 // to f32 precision for x > 20; -0 (the limit, with its sign) once e
 // underflows. Scaled: e is carried scaled into e P.
-fn mish_derivative_scaled(x: f32) -> vec2<f32> {
+fn wa_mish_derivative_scaled(x: f32) -> vec2<f32> {
     let es = wa_exp_scaled(select(20.0, x, x < 20.0));
     // es.x is e^x except below -64, on the left, where e (or 2^64 e < 3e-9)
     // vanishes beside the terms it is added to: the same bits either way.
@@ -348,7 +348,7 @@ fn mish_derivative_scaled(x: f32) -> vec2<f32> {
 // x itself where z > threshold (PyTorch's test on the rounded product).
 // Below z = -64 log1p(e^z) = e^z to f32 precision, and e^z / beta is taken
 // from e^z scaled: for beta < 1 it is normal where e^z is not.
-fn softplus_forward(x: f32, beta: f32, threshold: f32) -> f32 {
+fn wa_softplus_forward(x: f32, beta: f32, threshold: f32) -> f32 {
     let z = beta * x;
     let positive_part = select(0.0, z, wa_gt_zero(z));
     let es = wa_exp_scaled(-wa_abs(z));
@@ -361,20 +361,20 @@ fn softplus_forward(x: f32, beta: f32, threshold: f32) -> f32 {
 }
 
 // z > threshold ? 1 : sigma(beta x), scaled.
-fn softplus_derivative_scaled(x: f32, beta: f32, threshold: f32) -> vec2<f32> {
+fn wa_softplus_derivative_scaled(x: f32, beta: f32, threshold: f32) -> vec2<f32> {
     let z = beta * x;
     return select(wa_sigmoid_scaled(z), vec2<f32>(1.0, 1.0), z > threshold);
 }
 
 // ---- Softsign --------------------------------------------------------------
 // x / (1 + |x|), +-1 at +-inf.
-fn softsign_forward(x: f32) -> f32 {
+fn wa_softsign_forward(x: f32) -> f32 {
     return select(x / (1.0 + wa_abs(x)), wa_copysign(1.0, x), wa_is_inf(x));
 }
 
 // 1 / (1 + |x|)^2, scaled: from |x| = 2^32 on as 1 / (d 2^-32)^2 times
 // 2^-64 (1 / d^2 is subnormal above 2^63).
-fn softsign_derivative_scaled(x: f32) -> vec2<f32> {
+fn wa_softsign_derivative_scaled(x: f32) -> vec2<f32> {
     let d = 1.0 + wa_abs(x);
     let big = d > 4294967296.0;
     let ds = d * select(1.0, 2.3283064365386963e-10, big);
@@ -383,39 +383,39 @@ fn softsign_derivative_scaled(x: f32) -> vec2<f32> {
 
 // ---- Hardtanh / ReLU6 ------------------------------------------------------
 // clamp(x, min_val, max_val); keeps -0.0 inside the range, NaN for NaN.
-fn hardtanh_forward(x: f32, min_val: f32, max_val: f32) -> f32 {
+fn wa_hardtanh_forward(x: f32, min_val: f32, max_val: f32) -> f32 {
     let k = wa_key(x);
     let clamped = select(select(x, max_val, k > wa_key(max_val)), min_val, k < wa_key(min_val));
     return wa_keep_nan(x, clamped);
 }
 
 // min_val < x < max_val ? 1 : 0 (0 at both ends).
-fn hardtanh_derivative(x: f32, min_val: f32, max_val: f32) -> f32 {
+fn wa_hardtanh_derivative(x: f32, min_val: f32, max_val: f32) -> f32 {
     let k = wa_key(x);
     return wa_keep_nan(x, select(0.0, 1.0, k > wa_key(min_val) && k < wa_key(max_val)));
 }
 
-fn relu6_forward(x: f32) -> f32 {
-    return hardtanh_forward(x, 0.0, 6.0);
+fn wa_relu6_forward(x: f32) -> f32 {
+    return wa_hardtanh_forward(x, 0.0, 6.0);
 }
 
-fn relu6_derivative(x: f32) -> f32 {
-    return hardtanh_derivative(x, 0.0, 6.0);
+fn wa_relu6_derivative(x: f32) -> f32 {
+    return wa_hardtanh_derivative(x, 0.0, 6.0);
 }
 
 // ---- Hardsigmoid / Hardswish -----------------------------------------------
 // clamp(x + 3, 0, 6) / 6, as PyTorch computes it.
-fn hardsigmoid_forward(x: f32) -> f32 {
-    return hardtanh_forward(x + 3.0, 0.0, 6.0) / 6.0;
+fn wa_hardsigmoid_forward(x: f32) -> f32 {
+    return wa_hardtanh_forward(x + 3.0, 0.0, 6.0) / 6.0;
 }
 
 // -3 < x < 3 ? 1/6 : 0.
-fn hardsigmoid_derivative(x: f32) -> f32 {
-    return hardtanh_derivative(x, -3.0, 3.0) * (1.0 / 6.0);
+fn wa_hardsigmoid_derivative(x: f32) -> f32 {
+    return wa_hardtanh_derivative(x, -3.0, 3.0) * (1.0 / 6.0);
 }
 
 // x clamp(x + 3, 0, 6) / 6: -0.0 for x <= -3 (also -inf), x for x >= 3.
-fn hardswish_forward(x: f32) -> f32 {
+fn wa_hardswish_forward(x: f32) -> f32 {
     let k = wa_key(x);
     let middle = x * (x + 3.0) / 6.0;
     let y = select(select(middle, x, k >= wa_key(3.0)), wa_copysign(0.0, x), k <= wa_key(-3.0));
@@ -424,7 +424,7 @@ fn hardswish_forward(x: f32) -> f32 {
 
 // x <= -3 ? 0 : x >= 3 ? 1 : x/3 + 1/2 (computed as (2x + 3) / 6, exact
 // around the root at -1.5).
-fn hardswish_derivative(x: f32) -> f32 {
+fn wa_hardswish_derivative(x: f32) -> f32 {
     let k = wa_key(x);
     let y = select(select((2.0 * x + 3.0) / 6.0, 1.0, k >= wa_key(3.0)), 0.0, k <= wa_key(-3.0));
     return wa_keep_nan(x, y);
@@ -433,13 +433,13 @@ fn hardswish_derivative(x: f32) -> f32 {
 // ---- LogSigmoid ------------------------------------------------------------
 // min(x, 0) - log1p(e^-|x|), written -(log1p(e^-|x|) - min(x, 0)) so that a
 // vanishing result for large x is -0.0 (it is negative), not +0.0.
-fn log_sigmoid_forward(x: f32) -> f32 {
+fn wa_log_sigmoid_forward(x: f32) -> f32 {
     let negative_part = select(0.0, x, wa_lt_zero(x));
     return -(wa_log1p_unit(wa_exp(-wa_abs(x))) - negative_part);
 }
 
 // 1 - sigma(x) = sigma(-x), scaled.
-fn log_sigmoid_derivative_scaled(x: f32) -> vec2<f32> {
+fn wa_log_sigmoid_derivative_scaled(x: f32) -> vec2<f32> {
     return wa_sigmoid_scaled(-x);
 }
 
@@ -453,7 +453,7 @@ fn log_sigmoid_derivative_scaled(x: f32) -> vec2<f32> {
 // From 1.5 on, with e = e^-2|x|, tanh |x| = 1 - 2e / (1 + e) and
 // |x| - tanh |x| = (|x| - 1) + 2e / (1 + e), a sum of two positive terms.
 // tanhshrink(+-0) = +0 as in PyTorch. Both sides are computed (no branch).
-fn tanhshrink_forward(x: f32) -> f32 {
+fn wa_tanhshrink_forward(x: f32) -> f32 {
     let a = wa_abs(x);
     let z = a * a;
     let p = z * (3.3333333333e-01 + z * (2.3529411765e-02 + z * (3.7348272642e-04 + z * 1.2768640220e-06)));
@@ -469,7 +469,7 @@ fn tanhshrink_forward(x: f32) -> f32 {
 
 // tanh^2 x, scaled: below |t| = 2^-32 as (t 2^32)^2 times 2^-64 (t^2 is
 // subnormal below 2^-63).
-fn tanhshrink_derivative_scaled(x: f32) -> vec2<f32> {
+fn wa_tanhshrink_derivative_scaled(x: f32) -> vec2<f32> {
     let t = wa_tanh(x);
     let small = wa_abs(t) < 2.3283064365386963e-10;
     let ts = t * select(1.0, 4294967296.0, small);
@@ -479,45 +479,45 @@ fn tanhshrink_derivative_scaled(x: f32) -> vec2<f32> {
 // ---- Softshrink / Hardshrink -----------------------------------------------
 // x > lambda ? x - lambda : x < -lambda ? x + lambda : +0 (PyTorch returns a
 // literal 0 in the dead zone, so softshrink(-0.0) = +0.0).
-fn softshrink_forward(x: f32, lambda: f32) -> f32 {
+fn wa_softshrink_forward(x: f32, lambda: f32) -> f32 {
     let k = wa_key(x);
     let y = select(select(0.0, x + lambda, k < wa_key(-lambda)), x - lambda, k > wa_key(lambda));
     return wa_keep_nan(x, y);
 }
 
 // |x| > lambda ? 1 : 0.
-fn softshrink_derivative(x: f32, lambda: f32) -> f32 {
+fn wa_softshrink_derivative(x: f32, lambda: f32) -> f32 {
     return wa_keep_nan(x, select(0.0, 1.0, wa_key(wa_abs(x)) > wa_key(lambda)));
 }
 
 // |x| > lambda ? x : +0.
-fn hardshrink_forward(x: f32, lambda: f32) -> f32 {
+fn wa_hardshrink_forward(x: f32, lambda: f32) -> f32 {
     return wa_keep_nan(x, select(0.0, x, wa_key(wa_abs(x)) > wa_key(lambda)));
 }
 
 // |x| > lambda ? 1 : 0.
-fn hardshrink_derivative(x: f32, lambda: f32) -> f32 {
-    return softshrink_derivative(x, lambda);
+fn wa_hardshrink_derivative(x: f32, lambda: f32) -> f32 {
+    return wa_softshrink_derivative(x, lambda);
 }
 
 // ---- Threshold -------------------------------------------------------------
 // x > threshold ? x : value.
-fn threshold_forward(x: f32, threshold: f32, value: f32) -> f32 {
+fn wa_threshold_forward(x: f32, threshold: f32, value: f32) -> f32 {
     return wa_keep_nan(x, select(value, x, wa_key(x) > wa_key(threshold)));
 }
 
 // x > threshold ? 1 : 0.
-fn threshold_derivative(x: f32, threshold: f32, value: f32) -> f32 {
+fn wa_threshold_derivative(x: f32, threshold: f32, value: f32) -> f32 {
     return wa_keep_nan(x, select(0.0, 1.0, wa_key(x) > wa_key(threshold)));
 }
 
 // ---- RReLU (evaluation mode) -----------------------------------------------
 // LeakyReLU with slope (lower + upper) / 2 (rounded once, as PyTorch's f64
 // mean cast to f32).
-fn rrelu_forward(x: f32, lower: f32, upper: f32) -> f32 {
-    return leaky_relu_forward(x, 0.5 * (lower + upper));
+fn wa_rrelu_forward(x: f32, lower: f32, upper: f32) -> f32 {
+    return wa_leaky_relu_forward(x, 0.5 * (lower + upper));
 }
 
-fn rrelu_derivative(x: f32, lower: f32, upper: f32) -> f32 {
-    return leaky_relu_derivative(x, 0.5 * (lower + upper));
+fn wa_rrelu_derivative(x: f32, lower: f32, upper: f32) -> f32 {
+    return wa_leaky_relu_derivative(x, 0.5 * (lower + upper));
 }

@@ -15,10 +15,10 @@
 //                  element-wise forward, derivative and backward over one
 //                  «ELEMENT», with «MAP:f» applying `f` to each f32 lane
 //                  and «MAP2:f» applying `f` to each (grad, x) lane pair
-//   «FORWARD»      one op's call, e.g. `leaky_relu_forward(x, param.x)`
+//   «FORWARD»      one op's call, e.g. `wa_leaky_relu_forward(x, param.x)`
 //   «DERIVATIVE»   likewise for f'(x)
 //   «BACKWARD»     grad * f'(x): `(grad * d.x) * d.y` from the op's
-//                  `<name>_derivative_scaled` where it has one
+//                  `wa_<name>_derivative_scaled` where it has one
 //   «STORE»        how element_store writes a result (see there)
 //   «ENTRY_POINTS» entry.wgsl once per entry point: the three modes out of
 //                  place, and in place (`output` read and written: forward

@@ -5,11 +5,11 @@
 // as the function library (math.wgsl, normal.wgsl, activations.wgsl) +
 // family.wgsl + this file, filling (written «NAME» here, double-braced in the code):
 //   «GATE_FORWARD»     act(b) as a scaled pair: the gate activation's own
-//                      forward, e.g. `silu_forward_scaled(b)`, or
-//                      `vec2<f32>(relu_forward(b), 1.0)`
+//                      forward, e.g. `wa_silu_forward_scaled(b)`, or
+//                      `vec2<f32>(wa_relu_forward(b), 1.0)`
 //   «GATE_DERIVATIVE»  act'(b) as a scaled pair (math.wgsl, "Scaled
-//                      values"), e.g. `silu_derivative_scaled(b)`, or
-//                      `vec2<f32>(relu_derivative(b), 1.0)`
+//                      values"), e.g. `wa_silu_derivative_scaled(b)`, or
+//                      `vec2<f32>(wa_relu_derivative(b), 1.0)`
 // so no activation's math is written twice.
 
 struct Dispatch {

@@ -1,7 +1,7 @@
 // wgpu-activations: PReLU with learned slopes over [n, c, inner] (a slope
 // per channel), and RReLU in training (a random slope per element). Composed
 // by src/prelu.rs after the function library and family.wgsl: both use LeakyReLU's own
-// functions (leaky_relu_forward, leaky_relu_derivative), so no activation's
+// functions (wa_leaky_relu_forward, wa_leaky_relu_derivative), so no activation's
 // math is written twice.
 
 struct Dispatch {
@@ -42,7 +42,7 @@ fn prelu_forward(
 ) {
     let i = element(workgroup, workgroups, local);
     if i < dispatch.len {
-        output[i] = leaky_relu_forward(input[i], slope_of(i));
+        output[i] = wa_leaky_relu_forward(input[i], slope_of(i));
     }
 }
 
@@ -64,7 +64,7 @@ fn prelu_forward_blocks(
 ) {
     let e = block_element(workgroup, local);
     if e.z != 0u {
-        output[e.x] = leaky_relu_forward(input[e.x], slopes[e.y]);
+        output[e.x] = wa_leaky_relu_forward(input[e.x], slopes[e.y]);
     }
 }
 
@@ -75,7 +75,7 @@ fn prelu_backward_input_blocks(
 ) {
     let e = block_element(workgroup, local);
     if e.z != 0u {
-        output[e.x] = grad_output[e.x] * leaky_relu_derivative(input[e.x], slopes[e.y]);
+        output[e.x] = grad_output[e.x] * wa_leaky_relu_derivative(input[e.x], slopes[e.y]);
     }
 }
 
@@ -88,7 +88,7 @@ fn prelu_backward_input(
 ) {
     let i = element(workgroup, workgroups, local);
     if i < dispatch.len {
-        output[i] = grad_output[i] * leaky_relu_derivative(input[i], slope_of(i));
+        output[i] = grad_output[i] * wa_leaky_relu_derivative(input[i], slope_of(i));
     }
 }
 
@@ -181,8 +181,8 @@ fn rrelu_train(
         let upper = dispatch.param.y;
         let x = input[i];
         let slope = lower + wa_opaque((upper - lower) * uniform_of(i));
-        output[i] = leaky_relu_forward(x, slope);
-        noise[i] = leaky_relu_derivative(x, slope);
+        output[i] = wa_leaky_relu_forward(x, slope);
+        noise[i] = wa_leaky_relu_derivative(x, slope);
     }
 }
 

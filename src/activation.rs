@@ -237,7 +237,7 @@ impl Activation {
 
     /// PyTorch's functional name (`"sigmoid"`, `"leaky_relu"`, `"gelu_tanh"`,
     /// `"log_sigmoid"`, ...); also the prefix of the op's WGSL functions
-    /// (`<name>_forward`, `<name>_derivative`).
+    /// (`wa_<name>_forward`, `wa_<name>_derivative`).
     pub fn name(&self) -> &'static str {
         match self {
             Activation::Sigmoid => "sigmoid",

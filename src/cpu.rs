@@ -4,7 +4,8 @@
 //! math and PyTorch's kink rules, and rounded once to the element type:
 //! every function takes `f32`, `half::f16` or `half::bf16` slices
 //! ([`crate::Element`]; 16-bit inputs widen exactly). Per-op functions
-//! mirror the WGSL names (`sigmoid_forward`, `sigmoid_derivative`, ...).
+//! mirror the WGSL names without their `wa_` prefix (`wa_sigmoid_forward` is
+//! `cpu::sigmoid_forward`, ...).
 //! Where a textbook f64 formula would itself lose the digits that f32 needs
 //! (`1 + tanh` in a tail, `x - tanh x` near 0), a stable f64 form is used.
 

@@ -115,7 +115,7 @@ impl fmt::Debug for GatedKernels {
 /// `shaders/gated.wgsl`.
 pub fn gated_module(kind: Gated) -> String {
     let gate = kind.gate();
-    let call = |suffix: &str| format!("{}_{suffix}(b)", gate.name());
+    let call = |suffix: &str| format!("wa_{}_{suffix}(b)", gate.name());
     let scaled = |direction: &str| {
         if wgsl::has_scaled(&gate, direction) {
             call(&format!("{direction}_scaled"))

@@ -6,7 +6,7 @@
 //! let source = format!(
 //!     "{}\n@group(0) @binding(0) var<storage, read_write> data: array<f32>;\n\
 //!      @compute @workgroup_size(64) fn main(@builtin(global_invocation_id) id: vec3<u32>) {{\n\
-//!          if id.x < arrayLength(&data) {{ data[id.x] = gelu_forward(data[id.x]); }}\n\
+//!          if id.x < arrayLength(&data) {{ data[id.x] = wa_gelu_forward(data[id.x]); }}\n\
 //!      }}",
 //!     wgpu_activations::wgsl::library()
 //! );
@@ -24,7 +24,7 @@ pub use crate::rowwise::{
 pub const MATH_WGSL: &str = include_str!("../shaders/math.wgsl");
 /// The standard normal CDF and density (`wa_normal_cdf`, `wa_normal_pdf`) for GELU.
 pub const NORMAL_WGSL: &str = include_str!("../shaders/normal.wgsl");
-/// The activations' math: `<name>_forward` and `<name>_derivative` per op.
+/// The activations' math: `wa_<name>_forward` and `wa_<name>_derivative` per op.
 pub const ACTIVATIONS_WGSL: &str = include_str!("../shaders/activations.wgsl");
 /// The element-wise kernel template with `{{FORWARD}}` / `{{DERIVATIVE}}` slots.
 pub const ELEMENTWISE_TEMPLATE_WGSL: &str = include_str!("../shaders/elementwise.wgsl");
@@ -50,8 +50,8 @@ const HALF_WIDTH_WGSL: [(Width, &str); 3] = [
 ];
 
 /// The WGSL function library: math helpers followed by every activation's
-/// `<name>_forward` and `<name>_derivative` (and, for the smooth ops whose
-/// derivative has tails, `<name>_derivative_scaled`: f'(x) as a pair
+/// `wa_<name>_forward` and `wa_<name>_derivative` (and, for the smooth ops whose
+/// derivative has tails, `wa_<name>_derivative_scaled`: f'(x) as a pair
 /// `vec2(m, s)` with f'(x) = m s, for a `grad * f'(x)` that must not lose a
 /// subnormal f'(x); see math.wgsl, "Scaled values"), ready to be spliced
 /// into a caller's own shader.
@@ -71,8 +71,8 @@ pub fn library() -> String {
         for direction in ["forward", "derivative"] {
             if has_scaled(act, direction) {
                 source.push_str(&format!(
-                    "fn {name}_{direction}(x: f32{params}) -> f32 {{\n    \
-                     return wa_unscaled({name}_{direction}_scaled(x{args}));\n}}\n"
+                    "fn wa_{name}_{direction}(x: f32{params}) -> f32 {{\n    \
+                     return wa_unscaled(wa_{name}_{direction}_scaled(x{args}));\n}}\n"
                 ));
             }
         }
@@ -81,9 +81,9 @@ pub fn library() -> String {
 }
 
 /// True when activations.wgsl defines `act`'s `direction` (`"forward"` or
-/// `"derivative"`) in scaled form (`<name>_<direction>_scaled`).
+/// `"derivative"`) in scaled form (`wa_<name>_<direction>_scaled`).
 pub(crate) fn has_scaled(act: &Activation, direction: &str) -> bool {
-    ACTIVATIONS_WGSL.contains(&format!("fn {}_{direction}_scaled(", act.name()))
+    ACTIVATIONS_WGSL.contains(&format!("fn wa_{}_{direction}_scaled(", act.name()))
 }
 
 /// One entry point of the element-wise template.
@@ -219,7 +219,7 @@ fn call(act: &Activation, direction: &str) -> String {
         args.push_str(", param.");
         args.push_str(component);
     }
-    format!("{}_{direction}({args})", act.name())
+    format!("wa_{}_{direction}({args})", act.name())
 }
 
 /// The complete kernel module for `act` at `width` (entry points `forward`,

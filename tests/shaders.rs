@@ -184,7 +184,7 @@ fn the_library_holds_every_ops_functions() {
     let library = shader::library();
     for act in Activation::ALL {
         for direction in ["forward", "derivative"] {
-            let name = format!("fn {}_{direction}(", act.name());
+            let name = format!("fn wa_{}_{direction}(", act.name());
             assert!(
                 library.contains(&name),
                 "{name} missing from wgsl::library()"
@@ -397,4 +397,77 @@ fn portable_modules_need_no_optional_capability() {
             assert!(source.contains(&default), "{label}: no `{default}`");
         }
     }
+}
+
+/// Every top-level name of `wgsl::library()` is prefixed (`wa_`, `Wa`,
+/// `WA_`), so the library splices into a shader that defines the common
+/// names itself (`main`, `sigmoid`, `gelu`, `relu_forward`, `exp`-like
+/// helpers, `PI`, `Params`): the spliced module validates with naga and calls
+/// both its own functions and the library's.
+#[test]
+fn the_library_splices_into_a_shader_that_uses_common_names() {
+    let library = shader::library();
+    let module = validate_with("library()", &library, naga::valid::Capabilities::empty());
+    let mut names: Vec<String> = module
+        .functions
+        .iter()
+        .filter_map(|(_, f)| f.name.clone())
+        .collect();
+    names.extend(module.types.iter().filter_map(|(_, t)| t.name.clone()));
+    names.extend(module.constants.iter().filter_map(|(_, c)| c.name.clone()));
+    let unprefixed: Vec<&String> = names
+        .iter()
+        .filter(|n| !(n.starts_with("wa_") || n.starts_with("Wa") || n.starts_with("WA_")))
+        .collect();
+    assert!(
+        unprefixed.is_empty(),
+        "unprefixed library names: {unprefixed:?}"
+    );
+    assert!(names.len() > 100, "only {} names found", names.len());
+
+    let mut user = String::from(
+        "const PI: f32 = 3.14159265;\n\
+         struct Params { scale: f32, bias: f32 }\n\
+         @group(0) @binding(0) var<storage, read_write> data: array<f32>;\n\
+         @group(0) @binding(1) var<uniform> params: Params;\n\
+         fn exp_approx(x: f32) -> f32 { return 1.0 + x; }\n\
+         fn normal_cdf(x: f32) -> f32 { return 0.5; }\n\
+         fn expm1(x: f32) -> f32 { return x; }\n\
+         fn log1p(x: f32) -> f32 { return x; }\n\
+         fn is_nan(x: f32) -> bool { return x != x; }\n",
+    );
+    // A function of the user's for every op name and the old unprefixed
+    // forms (`gelu`, `gelu_forward`, `gelu_derivative`, ...).
+    let mut calls = String::new();
+    for act in Activation::ALL {
+        let name = act.name();
+        for suffix in [
+            "",
+            "_forward",
+            "_derivative",
+            "_forward_scaled",
+            "_derivative_scaled",
+        ] {
+            user.push_str(&format!(
+                "fn {name}{suffix}(x: f32) -> f32 {{ return x * params.scale; }}\n"
+            ));
+            calls.push_str(&format!("    y = y + {name}{suffix}(y);\n"));
+        }
+        let args: String = act.param_names().iter().map(|_| ", 0.5").collect();
+        calls.push_str(&format!(
+            "    y = y + wa_{name}_forward(y{args}) + wa_{name}_derivative(y{args});\n"
+        ));
+    }
+    let source = format!(
+        "{library}\n{user}\n@compute @workgroup_size(64)\n\
+         fn main(@builtin(global_invocation_id) id: vec3<u32>) {{\n\
+         \x20   var y = data[id.x] * PI + exp_approx(params.bias) + normal_cdf(1.0) + expm1(1.0) + log1p(1.0);\n\
+         \x20   if is_nan(y) {{ y = 0.0; }}\n{calls}\
+         \x20   data[id.x] = y;\n}}\n"
+    );
+    validate_with(
+        "library spliced into a user's shader",
+        &source,
+        naga::valid::Capabilities::empty(),
+    );
 }
