@@ -68,9 +68,13 @@ fn wa_relu_derivative(x: f32) -> f32 {
 }
 
 // ---- LeakyReLU -----------------------------------------------------------
-// x > 0 ? x : negative_slope * x (keeps -0.0 for a positive slope).
+// x > 0 ? x : negative_slope * x (keeps -0.0 for a positive slope). A zero
+// slope gives a zero of the product's sign, also at x = -inf (the limit;
+// 0 * -inf would be NaN): found by the property test, PReLU weights and
+// RReLU's (lower + upper) / 2 may well be 0.
 fn wa_leaky_relu_forward(x: f32, negative_slope: f32) -> f32 {
-    return wa_keep_nan(x, select(negative_slope * x, x, wa_gt_zero(x)));
+    let negative = select(negative_slope * x, negative_slope * wa_copysign(1.0, x), negative_slope == 0.0);
+    return wa_keep_nan(x, select(negative, x, wa_gt_zero(x)));
 }
 
 // 1 for x > 0, negative_slope for x <= 0 (slope at the kink), NaN for NaN.

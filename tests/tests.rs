@@ -9,6 +9,7 @@ mod gpu;
 mod gpu_resident;
 mod half;
 mod prelu;
+mod properties;
 mod reliability;
 mod rowwise;
 mod shaders;
