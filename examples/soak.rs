@@ -150,7 +150,7 @@ fn main() -> Res<()> {
             Ok(())
         };
         let mut big_call = |i: usize| -> Res<()> {
-            if i % 2 == 0 {
+            if i.is_multiple_of(2) {
                 ctx.forward_into(Activation::Gelu, &x_big, &mut out_big)?;
             } else {
                 let y = ctx.apply(Activation::Silu, &t_big)?;

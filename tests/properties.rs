@@ -178,7 +178,7 @@ fn grads(seed: u64, len: usize) -> Vec<f32> {
     (0..len)
         .map(|_| {
             let r = rng.next_u64();
-            if r % 16 == 0 {
+            if r.is_multiple_of(16) {
                 specials[(r >> 8) as usize % specials.len()]
             } else {
                 (rng.unit() * 8.0 - 4.0) as f32
