@@ -5,6 +5,7 @@
 //! cargo run --release --example bench
 //! cargo run --release --example bench -- --sizes 2^20,2^24 --ops sigmoid,relu,gelu
 //! cargo run --release --example bench -- --adapter vulkan --modes forward --json
+//! cargo run --release --example bench -- --api --adapter vulkan --sizes 2^10,2^24
 //! ```
 //!
 //! Bytes moved per element: 8 for forward and derivative (read x, write y),
@@ -20,6 +21,14 @@
 //! wait per call. Round trips and the host-slice `forward` are always wall
 //! time. Each figure is the fastest of up to five batches of calls (other
 //! processes on a shared machine only ever add time), after a warm-up call.
+//!
+//! `--api` instead times what a user of the resident API sees, per op and N
+//! (f32 forward): `ctx.apply(op, &x)` (result from the context's pool,
+//! submitted and waited for, then dropped) and the kernel alone
+//! (`Kernels::record` into an encoder over a fixed output, submitted and
+//! waited for), each the median of 21 calls after a warm-up, timed and
+//! printed by `support/api_timing.rs`, which the Burn peer
+//! (`benches/peers/burn`) shares so that the two compare like for like.
 
 use std::error::Error;
 use std::sync::Arc;
@@ -27,12 +36,12 @@ use std::time::Instant;
 
 use wgpu_activations::{Activation, BufferRegion, Context, Dtype, Gated, GpuTensor, Mode, RowOp};
 
+#[path = "support/api_timing.rs"]
+mod api_timing;
 #[path = "../benches/baselines.rs"]
 mod baselines;
-#[path = "support/json.rs"]
-mod json;
+use api_timing::json_string;
 use baselines::{Baselines, bytes_moved, upload_as};
-use json::json_string;
 
 type Res<T> = Result<T, Box<dyn Error>>;
 
@@ -50,6 +59,12 @@ usage: cargo run --release --example bench -- [options]
   --iters N        calls per measurement (default: enough for ~0.2 s each)
   --wall           wall-clock timing even where timestamp queries are supported
   --json           one JSON object on stdout instead of the tables
+  --api            time the resident API instead, f32 forward per op and N:
+                   ctx.apply (pooled result) and the kernel alone (record into
+                   an encoder over a fixed output), each submitted and waited
+                   for, median of 21 calls after 5 warm-up calls; ops default
+                   to those Burn also has (--modes, --dtype, --iters, --wall
+                   do not apply)
   -h, --help       this text
 
 Honours WGPU_BACKEND and WGPU_ADAPTER_NAME like the library.";
@@ -78,6 +93,10 @@ struct Options {
     iters: Option<u32>,
     json: bool,
     wall: bool,
+    /// `--api`: the resident-API table instead of the kernel tables.
+    api: bool,
+    /// Whether `--ops` was given (`--api` has a default list of its own).
+    ops_given: bool,
     dtypes: Vec<Dtype>,
 }
 
@@ -90,6 +109,8 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Option<Option
         iters: None,
         json: false,
         wall: false,
+        api: false,
+        ops_given: false,
         dtypes: vec![Dtype::F32],
     };
     while let Some(arg) = args.next() {
@@ -107,6 +128,7 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Option<Option
         match flag.as_str() {
             "--ops" => {
                 options.ops = Activation::parse_list(&value()?).map_err(|e| e.to_string())?;
+                options.ops_given = true;
             }
             "--modes" => {
                 options.modes = split_list(&value()?)
@@ -135,6 +157,7 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Option<Option
             }
             "--json" if inline.is_none() => options.json = true,
             "--wall" if inline.is_none() => options.wall = true,
+            "--api" if inline.is_none() => options.api = true,
             "-h" | "--help" => return Ok(None),
             _ => return Err(format!("unknown option {arg:?}")),
         }
@@ -674,9 +697,9 @@ fn region(t: &GpuTensor, n: usize) -> BufferRegion<'_> {
     BufferRegion::typed(t.buffer(), t.offset(), n, t.dtype())
 }
 
-/// Deterministic inputs over [-10, 10].
+/// Deterministic inputs over [-10, 10] (shared with `--api` and the Burn peer).
 fn inputs(n: usize) -> Vec<f32> {
-    (0..n).map(|i| (i % 2001) as f32 * 0.01 - 10.0).collect()
+    api_timing::inputs(n)
 }
 
 /// The baselines and every (op, mode) at one N; rows are appended to `rows`.
@@ -1142,6 +1165,98 @@ fn json(reports: &[Report]) -> String {
     )
 }
 
+// ---------------------------------------------------------------- --api
+
+/// The `--api` mode: `apply` and the kernel alone per op and N on every
+/// adapter, timed in turns call by call (see `support/api_timing.rs`).
+fn run_api(options: &Options) -> Res<()> {
+    // Wall time only: no timestamp queries on these devices.
+    let benches = open_adapters(options.adapter.as_deref(), true)?;
+    let ops: Vec<Activation> = if options.ops_given {
+        options.ops.clone()
+    } else {
+        Activation::ALL
+            .iter()
+            .copied()
+            .filter(|a| api_timing::OPS.contains(&a.name()))
+            .collect()
+    };
+    let mut reports = Vec::new();
+    for bench in &benches {
+        let ctx = &bench.ctx;
+        for &act in &ops {
+            ctx.kernels().prepare(act)?;
+        }
+        let info = ctx.adapter_info();
+        let backend = format!("{:?}", ctx.backend());
+        let detail = format!(
+            "wgpu-activations {}; driver {} {}",
+            env!("CARGO_PKG_VERSION"),
+            info.driver,
+            info.driver_info
+        );
+        if !options.json {
+            api_timing::print_header("wgpu-activations", &ctx.adapter_name(), &backend, &detail);
+        }
+        let mut rows = Vec::new();
+        for &n in &options.sizes {
+            let x = ctx.upload(&api_timing::inputs(n))?;
+            let out = ctx.upload(&vec![0.0_f32; n])?;
+            for &act in &ops {
+                let apply: &mut api_timing::Call<'_, Box<dyn Error>> = &mut || {
+                    let y = ctx.apply(act, &x)?;
+                    wait(ctx)?;
+                    drop(y);
+                    Ok(())
+                };
+                let kernel: &mut api_timing::Call<'_, Box<dyn Error>> = &mut || {
+                    let mut encoder = encoder(ctx);
+                    ctx.kernels().record(
+                        &mut encoder,
+                        act,
+                        Mode::Forward,
+                        region(&x, n),
+                        None,
+                        region(&out, n),
+                    )?;
+                    ctx.queue().submit([encoder.finish()]);
+                    wait(ctx)
+                };
+                let [apply, kernel] = api_timing::time_in_turns([apply, kernel])?;
+                // The bare name where the parameters are the defaults both
+                // libraries share, so that rows match the Burn peer's.
+                let op = if Activation::ALL.contains(&act) {
+                    act.name().to_string()
+                } else {
+                    act.to_string()
+                };
+                for (api, timing) in [("apply", apply), ("kernel", kernel)] {
+                    let row = api_timing::Row {
+                        op: op.clone(),
+                        n,
+                        api,
+                        timing,
+                    };
+                    if !options.json {
+                        api_timing::print_row(&row);
+                    }
+                    rows.push(row);
+                }
+            }
+        }
+        reports.push(api_timing::Report {
+            adapter: ctx.adapter_name(),
+            backend,
+            detail,
+            rows,
+        });
+    }
+    if options.json {
+        println!("{}", api_timing::json("wgpu-activations", &reports));
+    }
+    Ok(())
+}
+
 // ---------------------------------------------------------------- main
 
 fn main() -> Res<()> {
@@ -1156,6 +1271,9 @@ fn main() -> Res<()> {
             std::process::exit(2);
         }
     };
+    if options.api {
+        return run_api(&options);
+    }
     let benches = open_adapters(options.adapter.as_deref(), options.wall)?;
     let mut reports = Vec::new();
     for bench in &benches {

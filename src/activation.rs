@@ -474,7 +474,8 @@ impl FromStr for Activation {
     type Err = ParseActivationError;
 
     /// Parses `"name"`, `"name(v, ...)"` or `"name(p=v, ...)"` (positional
-    /// values first, then named ones; missing ones take PyTorch's defaults).
+    /// values first, then named ones; missing ones take PyTorch's defaults;
+    /// a parameter given twice is an error, as in Python).
     /// `"swish"` is accepted for `silu`. The result is validated.
     fn from_str(input: &str) -> Result<Activation, ParseActivationError> {
         let error = |reason: String| ParseActivationError {
@@ -505,10 +506,13 @@ impl FromStr for Activation {
             None => vec![None; names.len()],
         };
         let mut seen_named = false;
+        let mut given = vec![false; names.len()];
         for (position, arg) in args.into_iter().flat_map(|a| a.split(',')).enumerate() {
             let arg = arg.trim();
             if arg.is_empty() {
-                if position == 0 {
+                // `name()` has no arguments; an empty one anywhere else
+                // (`softplus(,2)`, `elu(1,)`) is an error, as in Python.
+                if position == 0 && args.is_some_and(|a| a.trim().is_empty()) {
                     continue;
                 }
                 return Err(error("empty argument".into()));
@@ -535,6 +539,12 @@ impl FromStr for Activation {
                 }
                 None => (position, arg),
             };
+            if std::mem::replace(&mut given[slot], true) {
+                return Err(error(format!(
+                    "{name}: parameter {:?} given more than once",
+                    names[slot]
+                )));
+            }
             let value: f32 = value
                 .parse()
                 .map_err(|_| error(format!("{:?} is not a number", value)))?;

@@ -680,14 +680,37 @@ pub fn softmin_backward<T: Element>(
 
 // ---- PReLU and RReLU in training ---------------------------------------------
 
+/// LeakyReLU with the slope `slope` (an f32, f16 or bf16 value, so exact
+/// in f32), by [`forward_f64`]'s rules: NaN for NaN, the limit at +-inf (a
+/// zero slope gives a signed zero at -inf, not 0 * -inf = NaN).
+fn leaky_relu_with(x: f64, slope: f64) -> f64 {
+    forward_f64(
+        Activation::LeakyRelu {
+            negative_slope: slope as f32,
+        },
+        x,
+    )
+}
+
+/// Its derivative by [`derivative_f64`]'s rules (NaN for NaN).
+fn leaky_relu_derivative_with(x: f64, slope: f64) -> f64 {
+    derivative_f64(
+        Activation::LeakyRelu {
+            negative_slope: slope as f32,
+        },
+        x,
+    )
+}
+
 /// PReLU over `x` of `shape = [n, c, inner]`: `x > 0 ? x : slope * x` with
-/// the channel's slope (or the one slope), rounded once.
+/// the channel's slope (or the one slope), rounded once; NaN for NaN and
+/// the limit at +-inf, as the unary ops.
 pub fn prelu<T: Element>(x: &[T], slopes: &[T], shape: [usize; 3]) -> Result<Vec<T>, Error> {
     let (channels, inner) = crate::prelu::prelu_layout(x.len(), slopes.len(), shape)?;
     let slope = |i: usize| slopes[(i / inner as usize) % channels as usize].to_f64();
     Ok(x.iter()
         .enumerate()
-        .map(|(i, &v)| T::round_from_f64(leaky_relu_forward(v.to_f64(), slope(i))))
+        .map(|(i, &v)| T::round_from_f64(leaky_relu_with(v.to_f64(), slope(i))))
         .collect())
 }
 
@@ -714,7 +737,7 @@ pub fn prelu_backward<T: Element>(
             if v.is_nan() || v <= 0.0 {
                 sums[c] += v * g;
             }
-            T::round_from_f64(g * leaky_relu_derivative(v, slopes[c].to_f64()))
+            T::round_from_f64(g * leaky_relu_derivative_with(v, slopes[c].to_f64()))
         })
         .collect();
     Ok((dx, sums.into_iter().map(T::round_from_f64).collect()))
@@ -747,7 +770,8 @@ pub fn rrelu_train_slope(lower: f32, upper: f32, seed: u64, index: u32) -> f32 {
 
 /// RReLU in training: `(y, noise)` with the kernel's slopes
 /// ([`rrelu_train_slope`]): `noise` is 1 where x > 0 and the slope elsewhere (NaN
-/// for NaN), `y = x * noise` rounded once.
+/// for NaN), `y = x * noise` rounded once (at x = -inf with a zero slope the
+/// limit, a zero, as LeakyReLU gives it).
 pub fn rrelu_train<T: Element>(
     x: &[T],
     lower: f32,
@@ -760,14 +784,9 @@ pub fn rrelu_train<T: Element>(
         .map(|(i, &v)| {
             let slope = f64::from(rrelu_train_slope(lower, upper, seed, i as u32));
             let v = v.to_f64();
-            let noise = if v.is_nan() {
-                v
-            } else {
-                leaky_relu_derivative(v, slope)
-            };
             (
-                T::round_from_f64(leaky_relu_forward(v, slope)),
-                T::round_from_f64(noise),
+                T::round_from_f64(leaky_relu_with(v, slope)),
+                T::round_from_f64(leaky_relu_derivative_with(v, slope)),
             )
         })
         .unzip())

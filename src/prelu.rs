@@ -47,10 +47,12 @@ pub(crate) fn prelu_layout(
     }
     check_indexable(len)?;
     // One shared slope: a single channel spanning [c, inner].
+    // (An empty x may have a shape whose c * inner overflows: found by the
+    // fuzzer; its layout is never used, so it saturates.)
     let (channels, inner) = if slopes == c {
         (c, inner)
     } else {
-        (1, c * inner)
+        (1, c.saturating_mul(inner))
     };
     let per_channel = len.checked_div(channels).unwrap_or(0);
     if per_channel > MAX_PER_CHANNEL {
@@ -61,7 +63,8 @@ pub(crate) fn prelu_layout(
             ),
         });
     }
-    Ok((channels as u32, inner.max(1) as u32))
+    let to_u32 = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
+    Ok((to_u32(channels), to_u32(inner.max(1))))
 }
 
 /// The PReLU and RReLU-training kernels for one device: the lower layer
@@ -95,6 +98,17 @@ pub(crate) fn check_indexable(len: usize) -> Result<(), Error> {
 /// elements a u32 can index (the generator's counter).
 pub(crate) fn check_rrelu_train(len: usize, lower: f32, upper: f32) -> Result<(), Error> {
     Activation::Rrelu { lower, upper }.validate()?;
+    // The drawn slope is lower + (upper - lower) u in f32: a range that
+    // overflows f32 (found by the fuzzer: -3e38, 3e38) would draw infinite
+    // slopes.
+    if !(upper - lower).is_finite() {
+        return Err(Error::InvalidParameter {
+            activation: "rrelu",
+            parameter: "upper",
+            value: upper,
+            reason: "upper - lower must be finite in f32 (the slopes are drawn from lower + (upper - lower) u)",
+        });
+    }
     check_indexable(len)
 }
 

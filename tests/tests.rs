@@ -4,6 +4,7 @@ mod accuracy_sweep;
 mod browser;
 mod cpu_reference;
 mod families;
+mod fuzz_regressions;
 mod gated;
 mod gpu;
 mod gpu_resident;
