@@ -29,6 +29,8 @@
 //! # Ok::<(), wgpu_activations::Error>(())
 //! ```
 
+#![deny(missing_docs)]
+
 pub mod accuracy;
 mod activation;
 pub mod browser;
