@@ -121,10 +121,10 @@ fn main() -> Res<()> {
     let mut all_ok = true;
     for ctx in Context::all_adapters()? {
         let label = format!("{} ({:?})", ctx.adapter_name(), ctx.backend());
-        if let Some(wanted) = &adapter {
-            if !label.to_lowercase().contains(wanted) {
-                continue;
-            }
+        if let Some(wanted) = &adapter
+            && !label.to_lowercase().contains(wanted)
+        {
+            continue;
         }
         println!("== {label}");
         let ops = [

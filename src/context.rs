@@ -213,10 +213,10 @@ impl Context {
             let mut failures = Vec::new();
             for adapter in instance.enumerate_adapters(backends_from_env()).await {
                 let info = adapter.get_info();
-                if let Some(wanted) = &wanted {
-                    if !info.name.to_lowercase().contains(wanted) {
-                        continue;
-                    }
+                if let Some(wanted) = &wanted
+                    && !info.name.to_lowercase().contains(wanted)
+                {
+                    continue;
                 }
                 match open(&adapter).await {
                     Ok(ctx) => contexts.push(ctx),
