@@ -308,6 +308,40 @@ impl Activation {
         ([a, b, 0.0, 0.0], count)
     }
 
+    /// The op's formula, in words a PyTorch user reads (`x sigma(x)`), as
+    /// the variant's documentation gives it.
+    pub fn formula(&self) -> &'static str {
+        match self {
+            Activation::Sigmoid => "1 / (1 + e^-x)",
+            Activation::Tanh => "tanh x",
+            Activation::Relu => "max(x, 0)",
+            Activation::LeakyRelu { .. } => "x > 0 ? x : negative_slope x",
+            Activation::Elu { .. } => "x > 0 ? x : alpha (e^x - 1)",
+            Activation::Selu => "scale (x > 0 ? x : alpha (e^x - 1)), alpha 1.6733, scale 1.0507",
+            Activation::Celu { .. } => "x > 0 ? x : alpha (e^(x / alpha) - 1)",
+            Activation::Gelu => "x Phi(x), Phi the normal CDF",
+            Activation::GeluTanh => "0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))",
+            Activation::Silu => "x sigma(x)",
+            Activation::Mish => "x tanh(softplus(x))",
+            Activation::Softplus { .. } => "log(1 + e^(beta x)) / beta; x where beta x > threshold",
+            Activation::Softsign => "x / (1 + |x|)",
+            Activation::Hardtanh { .. } => "clamp(x, min_val, max_val)",
+            Activation::Relu6 => "clamp(x, 0, 6)",
+            Activation::Hardsigmoid => "clamp(x / 6 + 1/2, 0, 1)",
+            Activation::Hardswish => "x clamp(x + 3, 0, 6) / 6",
+            Activation::LogSigmoid => "log sigma(x)",
+            Activation::Tanhshrink => "x - tanh x",
+            Activation::Softshrink { .. } => {
+                "x > lambda ? x - lambda : x < -lambda ? x + lambda : 0"
+            }
+            Activation::Hardshrink { .. } => "|x| > lambda ? x : 0",
+            Activation::Threshold { .. } => "x > threshold ? x : value",
+            Activation::Rrelu { .. } => {
+                "leaky_relu with slope (lower + upper) / 2 (evaluation mode)"
+            }
+        }
+    }
+
     /// The parameter names (`["beta", "threshold"]` for softplus).
     pub fn param_names(&self) -> &'static [&'static str] {
         param_names(self.name()).unwrap_or(&[])

@@ -1,0 +1,354 @@
+//! `wgpu-activations`: the library's ops on NumPy `.npy` files (and raw
+//! little-endian `.f32`) from the command line.
+//!
+//! ```sh
+//! wgpu-activations apply --op gelu --mode backward --input x.npy --grad dy.npy --output dx.npy
+//! wgpu-activations apply --op "softplus(beta=2)" --input x.npy --output y.npy --backend gl --dtype bf16
+//! wgpu-activations list-ops
+//! wgpu-activations adapters
+//! ```
+//!
+//! Errors (a missing file, an unknown op, a dtype other than float32 or
+//! float16, shapes of x and dy that differ, a file that is not `.npy`) print
+//! one line that says what to do and exit with status 2.
+
+mod npy;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use half::{bf16, f16};
+use npy::{Array, Kind};
+use wgpu_activations::{Activation, Context, Element, Mode};
+
+#[derive(Parser)]
+#[command(
+    name = "wgpu-activations",
+    version,
+    about = "PyTorch's activations on the GPU, on .npy files"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Applies an op to a .npy (or raw .f32) file: forward, derivative or backward.
+    Apply {
+        /// The op, as `str::parse::<Activation>` reads it: `gelu`, `leaky_relu(0.2)`,
+        /// `softplus(beta=2, threshold=10)`.
+        #[arg(long)]
+        op: String,
+        /// Which kernel: `forward` (f(x)), `derivative` (f'(x)), `backward` (dy * f'(x)).
+        #[arg(long, value_enum, default_value = "forward")]
+        mode: ModeArg,
+        /// x: a .npy file of float32 or float16 (any shape, C or Fortran order) or raw .f32.
+        #[arg(long)]
+        input: PathBuf,
+        /// dy for `--mode backward`, of x's shape.
+        #[arg(long)]
+        grad: Option<PathBuf>,
+        /// Where the result goes (.npy, or .f32 for raw f32), in x's shape.
+        #[arg(long)]
+        output: PathBuf,
+        /// The adapter's backend (default: the best adapter, or WGPU_BACKEND).
+        #[arg(long, value_enum)]
+        backend: Option<BackendArg>,
+        /// The element type computed in (default: the input's). bf16 results are written as
+        /// float32 (exactly: .npy has no bfloat16).
+        #[arg(long, value_enum)]
+        dtype: Option<DtypeArg>,
+    },
+    /// Lists every op: name, parameters with their defaults, formula.
+    ListOps,
+    /// Lists the adapters this machine offers, with the features and limits that matter here.
+    Adapters,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ModeArg {
+    Forward,
+    Derivative,
+    Backward,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum BackendArg {
+    Vulkan,
+    Gl,
+    Metal,
+    Dx12,
+}
+
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
+enum DtypeArg {
+    F32,
+    F16,
+    Bf16,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Apply {
+            op,
+            mode,
+            input,
+            grad,
+            output,
+            backend,
+            dtype,
+        } => apply(&op, mode, &input, grad.as_deref(), &output, backend, dtype),
+        Command::ListOps => {
+            list_ops();
+            Ok(())
+        }
+        Command::Adapters => adapters(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Edit distance, for "did you mean".
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let substitute = previous + usize::from(ca != cb);
+            previous = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
+}
+
+fn parse_op(text: &str) -> Result<Activation, String> {
+    text.parse::<Activation>().map_err(|e| {
+        let name = text.split('(').next().unwrap_or(text).trim().to_lowercase();
+        let known = Activation::ALL.iter().any(|a| a.name() == name);
+        let mut names: Vec<&str> = Activation::ALL.iter().map(|a| a.name()).collect();
+        names.sort_by_key(|n| distance(&name, n));
+        if known {
+            format!("{e}")
+        } else {
+            format!(
+                "{e}; did you mean {}? (`wgpu-activations list-ops` lists them all)",
+                names[..3].join(", ")
+            )
+        }
+    })
+}
+
+fn context(backend: Option<BackendArg>) -> Result<Context, String> {
+    let Some(backend) = backend else {
+        return Context::new().map_err(|e| e.to_string());
+    };
+    let wanted = match backend {
+        BackendArg::Vulkan => wgpu::Backend::Vulkan,
+        BackendArg::Gl => wgpu::Backend::Gl,
+        BackendArg::Metal => wgpu::Backend::Metal,
+        BackendArg::Dx12 => wgpu::Backend::Dx12,
+    };
+    let contexts = Context::all_adapters().map_err(|e| e.to_string())?;
+    let found: Vec<String> = contexts
+        .iter()
+        .map(|c| format!("{} ({:?})", c.adapter_name(), c.backend()))
+        .collect();
+    contexts
+        .into_iter()
+        .find(|c| c.backend() == wanted)
+        .ok_or_else(|| {
+            format!(
+                "no {wanted:?} adapter on this machine (found: {})",
+                found.join(", ")
+            )
+        })
+}
+
+/// The array's values as `T` (f32 and f16 data widen exactly; narrowing
+/// rounds to nearest even).
+fn values<T: Element>(array: &Array, convert: impl Fn(f32) -> T) -> Vec<T> {
+    match array.kind {
+        Kind::F32 => array
+            .bytes
+            .chunks_exact(4)
+            .map(|b| convert(f32::from_le_bytes([b[0], b[1], b[2], b[3]])))
+            .collect(),
+        Kind::F16 => array
+            .bytes
+            .chunks_exact(2)
+            .map(|b| convert(f16::from_le_bytes([b[0], b[1]]).to_f32()))
+            .collect(),
+    }
+}
+
+fn run<T: Element>(
+    ctx: &Context,
+    act: Activation,
+    mode: Mode,
+    x: &[T],
+    grad: Option<&[T]>,
+) -> Result<Vec<T>, String> {
+    let result = match (mode, grad) {
+        (Mode::Forward, _) => ctx.forward(act, x),
+        (Mode::Derivative, _) => ctx.derivative(act, x),
+        (Mode::Backward, Some(g)) => ctx.backward(act, x, g),
+        (Mode::Backward, None) => unreachable!("checked before"),
+    };
+    result.map_err(|e| e.to_string())
+}
+
+fn apply(
+    op: &str,
+    mode: ModeArg,
+    input: &std::path::Path,
+    grad: Option<&std::path::Path>,
+    output: &std::path::Path,
+    backend: Option<BackendArg>,
+    dtype: Option<DtypeArg>,
+) -> Result<(), String> {
+    let act = parse_op(op)?;
+    let mode = match mode {
+        ModeArg::Forward => Mode::Forward,
+        ModeArg::Derivative => Mode::Derivative,
+        ModeArg::Backward => Mode::Backward,
+    };
+    let x = npy::read(input)?;
+    let dy = match (mode, grad) {
+        (Mode::Backward, Some(path)) => Some(npy::read(path)?),
+        (Mode::Backward, None) => return Err("--mode backward needs --grad dy.npy".into()),
+        (_, Some(_)) => return Err(format!("--grad is for --mode backward only, not {mode:?}")),
+        (_, None) => None,
+    };
+    if let Some(dy) = &dy
+        && dy.shape != x.shape
+    {
+        return Err(format!(
+            "shape mismatch: x is {:?}, dy is {:?}; they must be equal",
+            x.shape, dy.shape
+        ));
+    }
+    let dtype = dtype.unwrap_or(match x.kind {
+        Kind::F32 => DtypeArg::F32,
+        Kind::F16 => DtypeArg::F16,
+    });
+    let ctx = context(backend)?;
+    let (kind, bytes): (Kind, Vec<u8>) = match dtype {
+        DtypeArg::F32 => {
+            let xs = values(&x, |v| v);
+            let gs = dy.as_ref().map(|g| values(g, |v| v));
+            let y = run(&ctx, act, mode, &xs, gs.as_deref())?;
+            (Kind::F32, bytemuck::cast_slice(&y).to_vec())
+        }
+        DtypeArg::F16 => {
+            let xs = values(&x, f16::from_f32);
+            let gs = dy.as_ref().map(|g| values(g, f16::from_f32));
+            let y = run(&ctx, act, mode, &xs, gs.as_deref())?;
+            (Kind::F16, bytemuck::cast_slice(&y).to_vec())
+        }
+        DtypeArg::Bf16 => {
+            let xs = values(&x, bf16::from_f32);
+            let gs = dy.as_ref().map(|g| values(g, bf16::from_f32));
+            let y: Vec<f32> = run(&ctx, act, mode, &xs, gs.as_deref())?
+                .iter()
+                .map(|v| v.to_f32())
+                .collect();
+            (Kind::F32, bytemuck::cast_slice(&y).to_vec())
+        }
+    };
+    npy::write(
+        output,
+        &Array {
+            kind,
+            shape: x.shape.clone(),
+            fortran_order: x.fortran_order,
+            bytes,
+        },
+    )?;
+    eprintln!(
+        "{} {mode:?} of {} values ({:?}) on {} ({:?}) -> {}",
+        act,
+        x.len(),
+        x.shape,
+        ctx.adapter_name(),
+        ctx.backend(),
+        output.display()
+    );
+    Ok(())
+}
+
+fn list_ops() {
+    println!("{:<12} {:<48} formula", "name", "parameters (defaults)");
+    for act in Activation::ALL {
+        let params: Vec<String> = act
+            .param_names()
+            .iter()
+            .zip(act.param_values())
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect();
+        println!(
+            "{:<12} {:<48} {}",
+            act.name(),
+            params.join(", "),
+            act.formula()
+        );
+    }
+    println!(
+        "(`swish` is accepted for silu; give parameters as `leaky_relu(0.2)` or `softplus(beta=2)`)"
+    );
+}
+
+fn adapters() -> Result<(), String> {
+    let contexts = Context::all_adapters().map_err(|e| e.to_string())?;
+    for ctx in contexts {
+        let info = ctx.adapter_info();
+        let device = ctx.device();
+        let limits = device.limits();
+        let features = device.features();
+        let wanted = [
+            (wgpu::Features::SHADER_F16, "shader-f16"),
+            (wgpu::Features::SHADER_INT64, "shader-int64"),
+            (wgpu::Features::SUBGROUP, "subgroup"),
+            (wgpu::Features::IMMEDIATES, "immediates"),
+            (wgpu::Features::TIMESTAMP_QUERY, "timestamp-query"),
+            (
+                wgpu::Features::MAPPABLE_PRIMARY_BUFFERS,
+                "mappable-primary-buffers",
+            ),
+        ];
+        let present: Vec<&str> = wanted
+            .iter()
+            .filter(|(f, _)| features.contains(*f))
+            .map(|(_, n)| *n)
+            .collect();
+        println!("{} ({:?}, {:?})", info.name, info.backend, info.device_type);
+        println!("  driver: {} {}", info.driver, info.driver_info);
+        println!(
+            "  features used: {}",
+            if present.is_empty() {
+                "none".to_string()
+            } else {
+                present.join(", ")
+            }
+        );
+        println!(
+            "  limits: max_buffer_size {} B, max_storage_buffer_binding_size {} B, \
+             max_compute_workgroups_per_dimension {}, min_storage_buffer_offset_alignment {}",
+            limits.max_buffer_size,
+            limits.max_storage_buffer_binding_size,
+            limits.max_compute_workgroups_per_dimension,
+            limits.min_storage_buffer_offset_alignment
+        );
+    }
+    Ok(())
+}
