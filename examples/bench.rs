@@ -137,7 +137,7 @@ fn parse_options(mut args: impl Iterator<Item = String>) -> Result<Option<Option
             }
             "--sizes" => {
                 options.sizes = split_list(&value()?)
-                    .map(parse_size)
+                    .map(api_timing::parse_size)
                     .collect::<Result<_, _>>()?
             }
             "--adapter" => options.adapter = Some(value()?.to_lowercase()),
@@ -189,21 +189,6 @@ fn parse_mode(text: &str) -> Result<Mode, String> {
         .into_iter()
         .find(|m| m.entry_point() == text)
         .ok_or_else(|| format!("unknown mode {text:?} (forward, derivative, backward)"))
-}
-
-/// `1048576`, `1_048_576` or `2^20`.
-fn parse_size(text: &str) -> Result<usize, String> {
-    let clean = text.replace('_', "");
-    let size = match clean.split_once('^') {
-        Some((base, exp)) => base
-            .parse::<usize>()
-            .ok()
-            .zip(exp.parse::<u32>().ok())
-            .and_then(|(b, e)| b.checked_pow(e)),
-        None => clean.parse::<usize>().ok(),
-    };
-    size.filter(|&n| n > 0)
-        .ok_or_else(|| format!("bad size {text:?} (e.g. 1048576 or 2^20)"))
 }
 
 // ---------------------------------------------------------------- devices
@@ -692,6 +677,29 @@ fn run_adapter(bench: &Bench, options: &Options) -> Res<Report> {
     Ok(report)
 }
 
+/// The kernel alone, as a caller of the lower layer runs it: the forward of
+/// `act` over the first `n` values of `x` recorded into a fresh encoder over
+/// the fixed output `out`, submitted and waited for.
+fn kernel_alone(
+    ctx: &Context,
+    act: Activation,
+    x: &GpuTensor,
+    out: &GpuTensor,
+    n: usize,
+) -> Res<()> {
+    let mut encoder = encoder(ctx);
+    ctx.kernels().record(
+        &mut encoder,
+        act,
+        Mode::Forward,
+        region(x, n),
+        None,
+        region(out, n),
+    )?;
+    ctx.queue().submit([encoder.finish()]);
+    wait(ctx)
+}
+
 /// The first `n` elements of `t`.
 fn region(t: &GpuTensor, n: usize) -> BufferRegion<'_> {
     BufferRegion::typed(t.buffer(), t.offset(), n, t.dtype())
@@ -769,21 +777,7 @@ fn run_size(
         let [kernel, apply, fresh] = measure_in_turn(
             options.iters,
             [
-                &mut |calls| {
-                    wall_per_call(calls, &mut || {
-                        let mut encoder = encoder(ctx);
-                        ctx.kernels().record(
-                            &mut encoder,
-                            act,
-                            Mode::Forward,
-                            region(&x, n),
-                            None,
-                            region(&out, n),
-                        )?;
-                        ctx.queue().submit([encoder.finish()]);
-                        wait(ctx)
-                    })
-                },
+                &mut |calls| wall_per_call(calls, &mut || kernel_alone(ctx, act, &x, &out, n)),
                 &mut |calls| {
                     wall_per_call(calls, &mut || {
                         let y = ctx.apply(act, &x)?;
@@ -1209,19 +1203,8 @@ fn run_api(options: &Options) -> Res<()> {
                     drop(y);
                     Ok(())
                 };
-                let kernel: &mut api_timing::Call<'_, Box<dyn Error>> = &mut || {
-                    let mut encoder = encoder(ctx);
-                    ctx.kernels().record(
-                        &mut encoder,
-                        act,
-                        Mode::Forward,
-                        region(&x, n),
-                        None,
-                        region(&out, n),
-                    )?;
-                    ctx.queue().submit([encoder.finish()]);
-                    wait(ctx)
-                };
+                let kernel: &mut api_timing::Call<'_, Box<dyn Error>> =
+                    &mut || kernel_alone(ctx, act, &x, &out, n);
                 let [apply, kernel] = api_timing::time_in_turns([apply, kernel])?;
                 // The bare name where the parameters are the defaults both
                 // libraries share, so that rows match the Burn peer's.
