@@ -16,7 +16,7 @@ pub const DEFAULT_POLL_TIMEOUT: Duration = Duration::from_secs(120);
 /// A GPU device with compiled activation kernels. `Send + Sync`; cloning is
 /// cheap and shares the device and the pipeline cache.
 ///
-/// ```no_run
+/// ```
 /// use wgpu_activations::{Activation, Context};
 ///
 /// let ctx = Context::new()?;
@@ -285,7 +285,7 @@ impl Context {
     /// [`Context::from_device`] learns of a loss from a failed or timed-out
     /// readback, or from [`Context::notify_device_lost`].
     ///
-    /// ```no_run
+    /// ```
     /// use wgpu_activations::{Activation, Context, Error};
     ///
     /// let ctx = Context::new()?;
@@ -399,7 +399,7 @@ impl Context {
     /// `half::bf16` data (16-bit data is computed in f32 and rounded once to
     /// its type).
     ///
-    /// ```no_run
+    /// ```
     /// use half::f16;
     /// use wgpu_activations::{Activation, Context};
     ///
@@ -958,7 +958,7 @@ pub(crate) fn scoped<T>(device: &wgpu::Device, f: impl FnOnce() -> T) -> Result<
 /// [`Context::batch`]; finish with [`Batch::submit`] or [`Batch::read`]
 /// (dropping it discards what was recorded).
 ///
-/// ```no_run
+/// ```
 /// use wgpu_activations::{Activation, Context};
 ///
 /// let ctx = Context::new()?;

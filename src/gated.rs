@@ -13,7 +13,7 @@ use crate::{Activation, Batch, BufferRegion, Context, Error, GpuTensor, Mode, wg
 
 /// A gated activation: `value * act(gate)`.
 ///
-/// ```no_run
+/// ```
 /// use wgpu_activations::{Context, Gated};
 ///
 /// let ctx = Context::new()?;

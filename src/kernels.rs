@@ -250,7 +250,7 @@ impl Entry {
 /// parameters travel as immediates (a small uniform on devices without
 /// them), so new values never recompile.
 ///
-/// ```no_run
+/// ```
 /// # fn demo(device: &wgpu::Device, queue: &wgpu::Queue, x: &wgpu::Buffer, y: &wgpu::Buffer) -> Result<(), wgpu_activations::Error> {
 /// use wgpu_activations::{Activation, BufferRegion, Kernels, Mode};
 ///

@@ -310,7 +310,7 @@ impl Context {
     /// with the trailing dimensions multiplied out): `x > 0 ? x : slope * x`
     /// with the channel's slope, or the one slope when `slopes.len() == 1`.
     ///
-    /// ```no_run
+    /// ```
     /// let ctx = wgpu_activations::Context::new()?;
     /// let x = [-1.0, 2.0, -3.0, 4.0]; // [n = 1, c = 2, inner = 2]
     /// let y = ctx.prelu(&x, &[0.25, 0.5], [1, 2, 2])?; // [-0.25, 2.0, -1.5, 4.0]

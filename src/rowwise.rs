@@ -354,7 +354,7 @@ impl Context {
     /// no overflow for any finite input; a row with NaN or +inf, or of -inf
     /// only, is all NaN, as in PyTorch).
     ///
-    /// ```no_run
+    /// ```
     /// let ctx = wgpu_activations::Context::new()?;
     /// let y = ctx.softmax(&[1.0, 2.0, 3.0, 0.0, 0.0, f32::NEG_INFINITY], 3)?; // two rows of 3
     /// let dx = ctx.softmax_backward(&y, &[1.0, 0.0, 0.0, 0.0, 1.0, 0.0], 3)?;
