@@ -585,20 +585,14 @@ impl Context {
         let device = &self.inner.device;
         let bytes: &[u8] = bytemuck::cast_slice(x);
         scoped(device, || {
-            // Mapped at creation and written here, padded to whole words (an
-            // odd number of 16-bit values ends in half a word, the other
-            // half zero). Not `create_buffer_init`: it panics where mapping
-            // fails (a lost device); this returns the error.
-            let buffer = device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("wgpu-activations.tensor"),
-                size: T::DTYPE.bound_bytes(x.len() as u64).max(4),
-                usage: TENSOR_USAGE,
-                mapped_at_creation: !x.is_empty(),
-            });
-            if !x.is_empty() {
-                crate::readback::write_mapped(&buffer, bytes)?;
-                buffer.unmap();
-            }
+            // Padded to whole words (an odd number of 16-bit values ends in
+            // half a word, the other half zero).
+            let buffer = crate::readback::buffer_with(
+                device,
+                "wgpu-activations.tensor",
+                TENSOR_USAGE,
+                bytes,
+            )?;
             Ok(GpuTensor::from_buffer_typed(buffer, 0, x.len(), T::DTYPE)?.made_by(self.inner.id))
         })?
     }

@@ -364,16 +364,12 @@ impl FamilyPipelines {
         groups: u64,
         grid: Option<[u32; 3]>,
     ) -> Result<(), Error> {
-        // Not `create_buffer_init`, which panics where mapping fails (a lost
-        // device).
-        let uniform = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("wgpu-activations.family.dispatch"),
-            size: std::mem::size_of::<FamilyDispatch>() as u64,
-            usage: wgpu::BufferUsages::UNIFORM,
-            mapped_at_creation: true,
-        });
-        crate::readback::write_mapped(&uniform, bytemuck::bytes_of(data))?;
-        uniform.unmap();
+        let uniform = crate::readback::buffer_with(
+            &self.device,
+            "wgpu-activations.family.dispatch",
+            wgpu::BufferUsages::UNIFORM,
+            bytemuck::bytes_of(data),
+        )?;
         let mut entries = vec![wgpu::BindGroupEntry {
             binding: 0,
             resource: uniform.as_entire_binding(),

@@ -721,18 +721,13 @@ impl Kernels {
         len: u64,
         data: &DispatchData32,
     ) -> Result<wgpu::BindGroup, Error> {
-        // Not `create_buffer_init`, which panics where mapping fails (a lost
-        // device).
         let uniform = if self.dispatch_data == DispatchData::Uniform {
-            let uniform = self.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some("wgpu-activations.dispatch"),
-                size: std::mem::size_of::<DispatchData32>() as u64,
-                usage: wgpu::BufferUsages::UNIFORM,
-                mapped_at_creation: true,
-            });
-            crate::readback::write_mapped(&uniform, bytemuck::bytes_of(data))?;
-            uniform.unmap();
-            Some(uniform)
+            Some(crate::readback::buffer_with(
+                &self.device,
+                "wgpu-activations.dispatch",
+                wgpu::BufferUsages::UNIFORM,
+                bytemuck::bytes_of(data),
+            )?)
         } else {
             None
         };

@@ -144,6 +144,29 @@ pub(crate) fn output_copy(bytes: &[u8]) -> Vec<f32> {
 /// write-only view of one range cannot be shared between threads). A
 /// length that is not whole 4-byte words (an odd number of 16-bit values)
 /// is padded with zero bytes to the next word, which must fit in `buffer`.
+/// A new buffer of `usage` holding `contents` (padded with zeros to whole
+/// words; 4 bytes at least). Mapped at creation and written here rather
+/// than by `create_buffer_init`, which panics where mapping fails (a lost
+/// device): this returns the error.
+pub(crate) fn buffer_with(
+    device: &wgpu::Device,
+    label: &str,
+    usage: wgpu::BufferUsages,
+    contents: &[u8],
+) -> Result<wgpu::Buffer, Error> {
+    let buffer = device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size: (contents.len() as u64).next_multiple_of(4).max(4),
+        usage,
+        mapped_at_creation: !contents.is_empty(),
+    });
+    if !contents.is_empty() {
+        write_mapped(&buffer, contents)?;
+        buffer.unmap();
+    }
+    Ok(buffer)
+}
+
 pub(crate) fn write_mapped(buffer: &wgpu::Buffer, src: &[u8]) -> Result<(), Error> {
     if !src.len().is_multiple_of(4) {
         // The last bytes from an 8-byte boundary (mapped ranges start at
