@@ -71,6 +71,21 @@ impl Lost {
         self.lost.store(true, Ordering::Release);
     }
 
+    /// `result`, marking the device lost where it is an error that only a
+    /// lost or hung device gives: a failed or timed-out wait for the GPU, or
+    /// a buffer of this crate's own that cannot be mapped.
+    fn watch<T>(&self, result: Result<T, Error>) -> Result<T, Error> {
+        match &result {
+            Err(Error::Poll(e)) => self.mark(format!("waiting for the GPU failed: {e}")),
+            Err(Error::Map(e)) => self.mark(format!("mapping a readback buffer failed: {e}")),
+            Err(Error::MapRange(e)) => {
+                self.mark(format!("mapping a buffer of this crate's failed: {e}"))
+            }
+            _ => {}
+        }
+        result
+    }
+
     fn check(&self) -> Result<(), Error> {
         if !self.lost.load(Ordering::Acquire) {
             return Ok(());
@@ -318,27 +333,7 @@ impl Context {
     /// A readback's result: a failed or timed-out wait for the GPU means a
     /// lost or hung device, after which the context is not used again.
     fn watch<T>(&self, result: Result<T, Error>) -> Result<T, Error> {
-        match &result {
-            Err(Error::Poll(e)) => {
-                self.inner
-                    .lost
-                    .mark(format!("waiting for the GPU failed: {e}"));
-            }
-            // This crate's own staging buffer could not be mapped: nothing
-            // but a lost device (or one out of memory) does that.
-            Err(Error::Map(e)) => {
-                self.inner
-                    .lost
-                    .mark(format!("mapping a readback buffer failed: {e}"));
-            }
-            Err(Error::MapRange(e)) => {
-                self.inner
-                    .lost
-                    .mark(format!("mapping a buffer of this crate's failed: {e}"));
-            }
-            _ => {}
-        }
-        result
+        self.inner.lost.watch(result)
     }
 
     /// The same context with a different limit on how long a readback waits
@@ -458,17 +453,6 @@ impl Context {
         grad_output: Option<&[T]>,
         out: &mut [T],
     ) -> Result<(), Error> {
-        self.watch(self.run_into_unwatched(act, mode, x, grad_output, out))
-    }
-
-    fn run_into_unwatched<T: Element>(
-        &self,
-        act: Activation,
-        mode: Mode,
-        x: &[T],
-        grad_output: Option<&[T]>,
-        out: &mut [T],
-    ) -> Result<(), Error> {
         self.usable()?;
         act.validate()?;
         for (what, len) in [
@@ -577,22 +561,18 @@ impl Context {
     /// of that dtype (usable as input and output of every unary op, and
     /// readable).
     pub fn upload<T: Element>(&self, x: &[T]) -> Result<GpuTensor, Error> {
-        self.watch(self.upload_unwatched(x))
-    }
-
-    fn upload_unwatched<T: Element>(&self, x: &[T]) -> Result<GpuTensor, Error> {
         self.checked_bytes_of(x.len(), T::DTYPE)?;
         let device = &self.inner.device;
         let bytes: &[u8] = bytemuck::cast_slice(x);
         scoped(device, || {
             // Padded to whole words (an odd number of 16-bit values ends in
             // half a word, the other half zero).
-            let buffer = crate::readback::buffer_with(
+            let buffer = self.watch(crate::readback::buffer_with(
                 device,
                 "wgpu-activations.tensor",
                 TENSOR_USAGE,
                 bytes,
-            )?;
+            ))?;
             Ok(GpuTensor::from_buffer_typed(buffer, 0, x.len(), T::DTYPE)?.made_by(self.inner.id))
         })?
     }
@@ -690,19 +670,6 @@ impl Context {
     /// submission in all. Lengths of zero are allowed (regions of length 0
     /// that `record` must not dispatch over).
     pub(crate) fn run_host<T: Element, const N: usize>(
-        &self,
-        inputs: &[&[T]],
-        output_lens: &[usize; N],
-        record: impl FnOnce(
-            &mut wgpu::CommandEncoder,
-            &[BufferRegion<'_>],
-            &[BufferRegion<'_>],
-        ) -> Result<(), Error>,
-    ) -> Result<[Vec<T>; N], Error> {
-        self.watch(self.run_host_unwatched(inputs, output_lens, record))
-    }
-
-    fn run_host_unwatched<T: Element, const N: usize>(
         &self,
         inputs: &[&[T]],
         output_lens: &[usize; N],
@@ -810,6 +777,9 @@ impl Context {
 /// readback ([`HostStaging::finish`]).
 struct HostStaging {
     pool: Arc<Pool>,
+    /// The context's loss state: a staging buffer that cannot be mapped
+    /// means a lost device.
+    lost: Arc<Lost>,
     direct: bool,
     /// Buffers the host wrote, to map for writing again after the submission.
     remap: Vec<(Role, wgpu::Buffer)>,
@@ -821,6 +791,7 @@ impl HostStaging {
     fn new(context: &Context) -> Self {
         HostStaging {
             pool: context.inner.pool.clone(),
+            lost: context.inner.lost.clone(),
             direct: context.inner.mapped_storage,
             remap: Vec::new(),
             give_back: Vec::new(),
@@ -847,7 +818,8 @@ impl HostStaging {
             Role::Upload
         };
         let mapped = self.pool.take(role, bytes);
-        crate::readback::write_mapped(&mapped, data)?;
+        self.lost
+            .watch(crate::readback::write_mapped(&mapped, data))?;
         mapped.unmap();
         self.remap.push((role, mapped.clone()));
         if self.direct {
@@ -1034,16 +1006,15 @@ impl Batch<'_> {
             .encoder
             .as_mut()
             .expect("a batch has its encoder until submitted");
-        scoped(ctx.device(), || {
-            ctx.inner.kernels.record(
-                encoder,
-                act,
-                mode,
-                x.batch_region(),
-                grad.map(GpuTensor::batch_region),
-                output.batch_region(),
-            )
-        })??;
+        // Kernels::record scopes its own device work.
+        ctx.inner.kernels.record(
+            encoder,
+            act,
+            mode,
+            x.batch_region(),
+            grad.map(GpuTensor::batch_region),
+            output.batch_region(),
+        )?;
         Ok(output)
     }
 
@@ -1061,16 +1032,14 @@ impl Batch<'_> {
             .encoder
             .as_mut()
             .expect("a batch has its encoder until submitted");
-        scoped(ctx.device(), || {
-            ctx.inner.kernels.record(
-                encoder,
-                act,
-                Mode::Forward,
-                x.batch_region(),
-                None,
-                x.batch_region(),
-            )
-        })?
+        ctx.inner.kernels.record(
+            encoder,
+            act,
+            Mode::Forward,
+            x.batch_region(),
+            None,
+            x.batch_region(),
+        )
     }
 
     /// Records `f'(x)` into a new tensor.
@@ -1119,7 +1088,8 @@ impl Batch<'_> {
             .encoder
             .as_mut()
             .expect("a batch has its encoder until submitted");
-        scoped(ctx.device(), || record(encoder, &regions))??;
+        // The families' lower layers scope their own device work.
+        record(encoder, &regions)?;
         // One tensor per length, so the conversion cannot fail.
         outputs
             .try_into()

@@ -298,13 +298,16 @@ impl FamilyPipelines {
         encoder: &mut wgpu::CommandEncoder,
         region: &BufferRegion<'_>,
     ) -> Result<(), Error> {
-        let zeros = self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("wgpu-activations.family.f32-scratch"),
-            size: (region.len.div_ceil(2) as u64 * 8).max(8),
-            usage: wgpu::BufferUsages::STORAGE,
-            mapped_at_creation: false,
-        });
-        self.convert(encoder, "narrow", region.dtype, region, &zeros)
+        // In error scopes, as `run`: this is the lower layer's own work.
+        crate::context::scoped(&self.device, || {
+            let zeros = self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("wgpu-activations.family.f32-scratch"),
+                size: (region.len.div_ceil(2) as u64 * 8).max(8),
+                usage: wgpu::BufferUsages::STORAGE,
+                mapped_at_creation: false,
+            });
+            self.convert(encoder, "narrow", region.dtype, region, &zeros)
+        })?
     }
 
     /// Checks the regions of one call before anything is recorded: each
