@@ -530,3 +530,211 @@ fn wa_rrelu_forward(x: f32, lower: f32, upper: f32) -> f32 {
 fn wa_rrelu_derivative(x: f32, lower: f32, upper: f32) -> f32 {
     return wa_leaky_relu_derivative(x, 0.5 * (lower + upper));
 }
+
+// ---- QuickGELU -------------------------------------------------------------
+// x sigma(alpha x) (CLIP's quick_gelu), SiLU's machinery with v = alpha x
+// rounded once: that rounding is a relative change of x inside sigma, which
+// the result's condition number absorbs (under half a scaled ULP). v = 0
+// at x = +-inf where alpha = 0 (x / 2, instead of 0 * inf).
+fn wa_quick_gelu_arg(x: f32, alpha: f32) -> f32 {
+    return select(alpha * x, 0.0, alpha == 0.0 && wa_is_inf(x));
+}
+
+fn wa_quick_gelu_forward_scaled(x: f32, alpha: f32) -> vec2<f32> {
+    return wa_times_sigmoid_scaled(x, vec2<f32>(wa_quick_gelu_arg(x, alpha), 0.0));
+}
+
+// d/dx x sigma(alpha x) = sigma(v) + v sigma(v)(1 - sigma(v)) = silu'(v).
+fn wa_quick_gelu_derivative_scaled(x: f32, alpha: f32) -> vec2<f32> {
+    return wa_silu_derivative_scaled(wa_quick_gelu_arg(x, alpha));
+}
+
+// ---- ReLU squared ------------------------------------------------------------
+// relu(x)^2 (relu2): x^2 for x > 0, +0 otherwise (square(relu(-0.0)) is
+// +0.0), NaN for NaN. One rounding: correctly rounded.
+fn wa_relu_squared_forward(x: f32) -> f32 {
+    return wa_keep_nan(x, select(0.0, x * x, wa_gt_zero(x)));
+}
+
+// 2 relu(x): 2x for x > 0, +0 for x <= 0 (PyTorch's ReLU backward writes a
+// literal 0), NaN for NaN.
+fn wa_relu_squared_derivative(x: f32) -> f32 {
+    return wa_keep_nan(x, select(0.0, 2.0 * x, wa_gt_zero(x)));
+}
+
+// grad * 2 relu(x), rounded once (src/wgsl.rs uses an op's
+// wa_<name>_backward where it has one): (2 grad) x, or grad (2x) where
+// 2 grad would overflow (then 2x overflows only where the product does).
+// grad = +-0 gives a zero of grad's sign, also at x = +inf (the f64
+// product's limit, not 0 * inf).
+fn wa_relu_squared_backward(grad: f32, x: f32) -> f32 {
+    let r = select(0.0, x, wa_gt_zero(x));
+    let p = select((2.0 * grad) * r, grad * (2.0 * r), wa_abs(grad) >= 1.7014118346046923e38);
+    let grad_zero = (bitcast<u32>(grad) & 0x7fffffffu) == 0u;
+    return wa_keep_nan(x, select(p, grad, grad_zero));
+}
+
+// ---- Laplace -----------------------------------------------------------------
+// Phi(z), z = (x - mu) / sigma (MEGA's laplace: 0.5 (1 + erf((x - mu) /
+// (sigma sqrt 2)))). z is formed as hi + lo: x - mu exactly (TwoSum) and the
+// quotient's remainder exactly (Dekker's product), so that near x = 0, where
+// the condition number vanishes but z is about -2.5, the rounding of z costs
+// nothing; Phi(hi + lo) = Phi(hi) + phi(hi) lo. x is first clamped to
+// mu +- 40 sigma (Phi is 0 or 1 and phi 0 to f32 precision beyond 14.6).
+fn wa_laplace_z(x: f32, mu: f32, sigma: f32) -> vec2<f32> {
+    let reach = 40.0 * sigma;
+    let xc = select(select(x, mu + reach, x > mu + reach), mu - reach, x < mu - reach);
+    let d = wa_two_sum(xc, -mu);
+    let hi = d.x / sigma;
+    let p = wa_two_prod(hi, sigma);
+    return vec2<f32>(hi, (((d.x - p.x) - p.y) + d.y) / sigma);
+}
+
+// G(a) = Q(a) e^(a^2/2) for 1.8 <= a <= 3.8 as WA_LAPLACE_G0 + wa_laplace_mills_rest(a),
+// the rest within about half an ULP of G in f32 (tools/fit_laplace.py):
+// the default parameters put x = 0, where the condition number vanishes, at
+// z = -2.5, where normal.wgsl's rational G errs by 2-5 ULPs (plenty for
+// GELU). The constant stays apart so that Q = G e^(-a^2/2) rounds once.
+const WA_LAPLACE_G0: f32 = 1.2877970934e-01;
+
+fn wa_laplace_mills_rest(a: f32) -> f32 {
+    let t = a - 2.8;
+    return -4.2196486305e-09 + t * (-3.8359105587e-02 + t * (1.0687098838e-02 + t * (-2.8117424808e-03 + t * (7.0361222606e-04 + t * (-1.6834821145e-04 + t * (3.8530677557e-05 + t * (-8.5610099632e-06 + t * (2.0320044314e-06 + t * (-4.1114216742e-07)))))))));
+}
+
+fn wa_laplace_forward(x: f32, mu: f32, sigma: f32) -> f32 {
+    let z = wa_laplace_z(x, mu, sigma);
+    let n = wa_normal(z.x);
+    let scale = wa_pow2i(max(n.k, -126));
+    // phi(hi) lo, in units of 2^k.
+    let slope = (WA_NORMAL_SQRT2PI_INV * n.e) * z.y;
+    let center = n.center + slope * scale;
+    // Q(hi -+ lo) 2^-k: from 1.8 to 3.8 as G0 (1 + r + w) + rest e -+ slope
+    // (e^(-a^2/2) = 2^k (1 + r + w)) with one last rounding.
+    let krw = wa_normal_exp_half_sq(n.a);
+    let mid = n.a >= 1.8 && n.a <= 3.8;
+    let rest = select(0.0, wa_laplace_mills_rest(n.a) * n.e, mid);
+    let g0 = select(0.0, WA_LAPLACE_G0, mid);
+    let q = select(n.q, 0.0, mid);
+    let base = (g0 * krw.z + rest) + q;
+    let left = wa_ldexp(g0 + (g0 * krw.y + (base + slope)), n.k);
+    let right = 1.0 - wa_ldexp(g0 + (g0 * krw.y + (base - slope)), n.k);
+    let y = select(select(right, left, z.x < 0.0), center, n.a < WA_NORMAL_CENTER);
+    let far = select(1.0, 0.0, z.x < 0.0);
+    return wa_keep_nan(x, select(y, far, wa_abs(z.x) > WA_NORMAL_END));
+}
+
+// The rest of 1/sqrt(2 pi) after its f32 value WA_NORMAL_SQRT2PI_INV.
+const WA_LAPLACE_SQRT2PI_INV_LO: f32 = -1.1335170136e-08;
+
+// phi(z) / sigma = C (1 + d) / sigma with C = 1/sqrt(2 pi) in two parts and
+// 1 + d = e^(-hi^2/2) 2^-k (1 - hi lo) = (1 + r + w)(1 - hi lo), so that the
+// numerator rounds once (near x = 0 the condition number vanishes).
+// Scaled: where 2^k < 2^-64 the value is formed times 2^64 (it is subnormal
+// from |z| = 13.2 on).
+fn wa_laplace_derivative_scaled(x: f32, mu: f32, sigma: f32) -> vec2<f32> {
+    let z = wa_laplace_z(x, mu, sigma);
+    let n = wa_normal(z.x);
+    let krw = wa_normal_exp_half_sq(n.a);
+    let rho = krw.y + krw.z;
+    let d = rho - (z.x * z.y) * n.e;
+    let numerator = WA_NORMAL_SQRT2PI_INV + (WA_NORMAL_SQRT2PI_INV * d + WA_LAPLACE_SQRT2PI_INV_LO * (1.0 + d));
+    let scaled = n.k < -64;
+    let m = wa_ldexp(numerator / sigma, n.k + select(0, 64, scaled));
+    let value = select(m, 0.0, wa_abs(z.x) > WA_NORMAL_END);
+    return vec2<f32>(wa_keep_nan(x, value), select(1.0, WA_SCALE_DOWN, scaled));
+}
+
+// ---- Clipped GELU --------------------------------------------------------------
+// clamp(gelu(x), min_val, max_val) (gelu_10: -10, 10), the exact GELU.
+// GELU is negative for every x < 0, also where its f32 value is -0.0: there
+// a bound of zero clamps it (to the bound's +-0), as it clamps the exact
+// value; gelu(-0.0) = -0.0 is kept.
+fn wa_clipped_gelu_forward(x: f32, min_val: f32, max_val: f32) -> f32 {
+    let y = wa_gelu_forward(x);
+    let k = wa_key(y);
+    let low = wa_key(min_val);
+    let below = k < low || (k == 0 && low == 0 && x < 0.0);
+    let clamped = select(select(y, max_val, k > wa_key(max_val)), min_val, below);
+    return wa_keep_nan(x, clamped);
+}
+
+// gelu'(x) where min_val <= gelu(x) <= max_val (PyTorch's clamp passes the
+// gradient at both ends, testing its f32 input), 0 where clamped; scaled as
+// GELU's.
+fn wa_clipped_gelu_derivative_scaled(x: f32, min_val: f32, max_val: f32) -> vec2<f32> {
+    let k = wa_key(wa_gelu_forward(x));
+    let inside = k >= wa_key(min_val) && k <= wa_key(max_val);
+    let d = select(vec2<f32>(0.0, 1.0), wa_gelu_derivative_scaled(x), inside);
+    return vec2<f32>(wa_keep_nan(x, d.x), d.y);
+}
+
+// ---- xIELU -------------------------------------------------------------------
+// With the effective parameters: x > 0 ? alpha_p x^2 + beta x :
+// alpha_n (expm1(min(x, eps)) - x) + beta x. The negative side subtracts
+// terms of similar size (at x = -1 with the defaults, 0.29 - 0.5), so it is
+// summed in double-f32: e^m - 1 as hi + lo (wa_expm1_pair, m = min(x, eps)
+// clamped to -150, where e^m is 0 in f32), D = (e^m - 1) - x
+// by TwoSum, alpha_n D and beta x by Dekker's product, one TwoSum and the
+// low parts; a single rounding at the end. Below -2^40 the value is
+// (beta - alpha_n) x - alpha_n to f32 precision and is formed so (no
+// inf - inf at -inf; -alpha_n where beta = alpha_n).
+fn wa_xielu_exp_arg(x: f32, eps: f32) -> f32 {
+    let m = select(x, eps, x >= eps);
+    return select(select(m, -150.0, m < -150.0), 0.0, !(m <= 0.0));
+}
+
+fn wa_xielu_forward(x: f32, alpha_p: f32, alpha_n: f32, beta: f32, eps: f32) -> f32 {
+    let positive = x * (alpha_p * x + beta);
+    let e = wa_expm1_pair(wa_xielu_exp_arg(x, eps));
+    let xs = select(x, 0.0, !(x > -1.0995116e12 && x <= 0.0));
+    let d = wa_two_sum(e.x, -xs);
+    let p1 = wa_two_prod(alpha_n, d.x);
+    let p2 = wa_two_prod(beta, xs);
+    let s = wa_two_sum(p1.x, p2.x);
+    let near = s.x + (s.y + ((p1.y + p2.y) + alpha_n * (d.y + e.y)));
+    let c = wa_two_sum(beta, -alpha_n);
+    let c_lo_x = select(c.y * x, 0.0, c.y == 0.0);
+    let far = select(c.x * x + (c_lo_x - alpha_n), -alpha_n, c.x == 0.0);
+    let negative = select(near, far, x <= -1.0995116e12);
+    return wa_keep_nan(x, select(negative, positive, wa_gt_zero(x)));
+}
+
+// 2 alpha_p x + beta for x > 0; alpha_n W + beta otherwise, with
+// W = d/dx expm1(min(x, eps)) - 1: e^x - 1 below eps (as hi + lo), -1 above,
+// and at x = eps e^eps / 2 - 1 (PyTorch's minimum gives each of two equal
+// operands half the gradient). One rounding at the end, as above.
+fn wa_xielu_derivative(x: f32, alpha_p: f32, alpha_n: f32, beta: f32, eps: f32) -> f32 {
+    let positive = (2.0 * alpha_p) * x + beta;
+    let e = wa_expm1_pair(wa_xielu_exp_arg(x, eps));
+    let half = wa_two_sum(0.5 * e.x, -0.5);
+    let tie = vec2<f32>(half.x, half.y + 0.5 * e.y);
+    let w = select(select(vec2<f32>(-1.0, 0.0), tie, x == eps), e, x < eps);
+    let p = wa_two_prod(alpha_n, w.x);
+    let s = wa_two_sum(p.x, beta);
+    let negative = s.x + (s.y + (p.y + alpha_n * w.y));
+    return wa_keep_nan(x, select(negative, positive, wa_gt_zero(x)));
+}
+
+// grad * f'(x) (src/wgsl.rs uses an op's wa_<name>_backward): f'(x)
+// overflows for x > 2^127 / alpha_p while grad f'(x) may not, so there it
+// is (grad x)(2 alpha_p) + grad beta; grad = +-0 gives a zero of
+// grad's sign (also at +inf, not 0 * inf).
+fn wa_xielu_backward(grad: f32, x: f32, alpha_p: f32, alpha_n: f32, beta: f32, eps: f32) -> f32 {
+    let d = wa_xielu_derivative(x, alpha_p, alpha_n, beta, eps);
+    // Where 2 alpha_p x overflows, 2 alpha_p > 1: grad x first.
+    let far = (grad * x) * (2.0 * alpha_p) + grad * beta;
+    let p = select(grad * d, far, wa_is_inf(d));
+    let grad_zero = (bitcast<u32>(grad) & 0x7fffffffu) == 0u;
+    return wa_keep_nan(x, select(p, grad, grad_zero && !wa_is_nan(d)));
+}
+
+// ---- Identity ----------------------------------------------------------------
+// x (nn.Identity, transformers' linear); derivative 1, NaN for NaN.
+fn wa_identity_forward(x: f32) -> f32 {
+    return x;
+}
+
+fn wa_identity_derivative(x: f32) -> f32 {
+    return wa_keep_nan(x, 1.0);
+}

@@ -17,7 +17,8 @@
 //                  and «MAP2:f» applying `f` to each (grad, x) lane pair
 //   «FORWARD»      one op's call, e.g. `wa_leaky_relu_forward(x, param.x)`
 //   «DERIVATIVE»   likewise for f'(x)
-//   «BACKWARD»     grad * f'(x): `(grad * d.x) * d.y` from the op's
+//   «BACKWARD»     grad * f'(x): the op's own wa_<name>_backward where it has
+//                  one, else `(grad * d.x) * d.y` from the op's
 //                  `wa_<name>_derivative_scaled` where it has one
 //   «STORE»        how element_store writes a result (see there)
 //   «ENTRY_POINTS» entry.wgsl once per entry point: the three modes out of

@@ -145,13 +145,38 @@ fn wa_exp_scaled(x: f32) -> vec2<f32> {
 // and fewer operations. Every op stays within its accuracy bounds (sweep of
 // every 2^6-th f32, lavapipe).
 fn wa_exp_reduce(x: f32) -> vec2<f32> {
+    let p = wa_exp_reduce_parts(x);
+    return vec2<f32>(p.x, p.y - p.z);
+}
+
+// wa_exp_reduce before its last subtraction: vec3(k, hi, c) with
+// e^x = 2^k (1 + (hi - c)), hi = x - k ln2_hi exact (x itself for k = 0)
+// and c = k ln2_lo - r^2 Q(r) the small rest, |c| < 0.061.
+fn wa_exp_reduce_parts(x: f32) -> vec3<f32> {
     let t = round(WA_INV_LN2 * x);
     let hi = x - t * WA_LN2_HI;
     let lo = t * WA_LN2_LO;
     let r = hi - lo;
     let q = 0.49999988079071045 + r * (0.166665181517601 + r * (0.04166953265666962
         + r * (0.008368936367332935 + r * 0.0013751594815403223)));
-    return vec2<f32>(t, hi - (lo - (r * r) * q));
+    return vec3<f32>(t, hi, lo - (r * r) * q);
+}
+
+// e^x - 1 for -150 <= x <= 0 as an unevaluated sum hi + lo, for sums whose
+// terms cancel (xIELU): with e^x = 2^k (1 + (hi - c)) (wa_exp_reduce_parts),
+// e^x - 1 = (2^k - 1) + 2^k hi - 2^k c, where 2^k - 1 is exact for
+// k >= -24, 2^k hi is an exact scaling, and their TwoSum is exact: only c's
+// rounding (a small fraction of an ULP of the result) remains. Below
+// k = -24 it is -1 + e^x, the pair (-1, e^x) with e^x rounded once (to a
+// subnormal, or 0, from -87.3 on).
+fn wa_expm1_pair(x: f32) -> vec2<f32> {
+    let p = wa_exp_reduce_parts(x);
+    let k = i32(p.x);
+    let s = wa_pow2i(max(k, -24));
+    let e = wa_two_sum(s - 1.0, s * p.y);
+    let near = vec2<f32>(e.x, e.y - s * p.z);
+    let far = vec2<f32>(-1.0, wa_ldexp(1.0 + (p.y - p.z), k));
+    return select(near, far, k < -24);
 }
 
 // e^x - 1, < 1 ULP (FreeBSD/musl s_expm1f.c): accurate for tiny x where

@@ -334,7 +334,7 @@ pub const SPECIAL_VALUES: [f32; 19] = [
 /// derivative; the backward rounds once more (`grad_output * f'(x)` after
 /// `f'(x)`), so it is held to the derivative's 4 plus that rounding's 1.
 pub fn target(act: Activation, mode: Mode) -> Option<f64> {
-    if act.is_piecewise_linear() {
+    if act.is_exact() {
         return None;
     }
     Some(match mode {

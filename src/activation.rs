@@ -99,6 +99,56 @@ pub enum Activation {
         /// Upper slope bound, `>= lower` (default 1/3).
         upper: f32,
     },
+    /// `x sigma(alpha x)` (CLIP's `quick_gelu`); derivative
+    /// `silu'(alpha x)`.
+    QuickGelu {
+        /// Sharpness (default 1.702).
+        alpha: f32,
+    },
+    /// `relu(x)^2` (`relu2`: Primer, Nemotron): `x^2` for `x > 0`, `+0`
+    /// otherwise (also at `-0.0`); derivative `2 relu(x)`, 0 at 0.
+    ReluSquared,
+    /// `0.5 (1 + erf((x - mu) / (sigma sqrt 2)))` = `Phi((x - mu) / sigma)`
+    /// (MEGA's `laplace`); derivative the normal density
+    /// `phi((x - mu) / sigma) / sigma`.
+    Laplace {
+        /// Centre (default 0.707107).
+        mu: f32,
+        /// Width, `> 0` (default 0.282095).
+        sigma: f32,
+    },
+    /// `clamp(gelu(x), min_val, max_val)` with the exact GELU (`gelu_10` is
+    /// `(-10, 10)`); derivative `gelu'(x)` where `min_val <= gelu(x) <=
+    /// max_val` (PyTorch's `clamp` passes the gradient at both ends), 0 where
+    /// clamped.
+    ClippedGelu {
+        /// Lower bound (default -10).
+        min_val: f32,
+        /// Upper bound, `>= min_val` (default 10).
+        max_val: f32,
+    },
+    /// xIELU (the Apertus models' `xielu`), with its *effective* parameters:
+    /// `x > 0 ? alpha_p x^2 + beta x : alpha_n (expm1(min(x, eps)) - x) +
+    /// beta x`. A checkpoint stores raw `alpha_p`, `alpha_n`; the effective
+    /// values are `alpha_p = softplus(raw_alpha_p)` and `alpha_n = beta +
+    /// softplus(raw_alpha_n)` (what `transformers`' `XIELUActivation`
+    /// computes in its forward). Derivative `2 alpha_p x + beta` for `x > 0`,
+    /// `alpha_n (e^x - 1) + beta` below `eps`, `beta - alpha_n` on
+    /// `(eps, 0]`, and at `x = eps` the mean of the two sides (PyTorch's
+    /// `minimum` splits the gradient of a tie in halves).
+    Xielu {
+        /// Effective positive quadratic coefficient, `> 0` (default 0.8).
+        alpha_p: f32,
+        /// Effective negative coefficient, `> 0` (default 0.8).
+        alpha_n: f32,
+        /// Linear coefficient (default 0.5).
+        beta: f32,
+        /// Where the exponential stops (default -1e-6).
+        eps: f32,
+    },
+    /// `x` (`nn.Identity`, `transformers`' `linear`); derivative 1 (NaN at
+    /// NaN, like every op here).
+    Identity,
 }
 
 /// Which of an activation's kernels to run.
@@ -135,9 +185,13 @@ pub const SELU_SCALE: f64 = 1.050_700_987_355_480_493_419_334_985_294_6;
 fn param_names(name: &str) -> Option<&'static [&'static str]> {
     Some(match name {
         "sigmoid" | "tanh" | "relu" | "selu" | "gelu" | "gelu_tanh" | "silu" | "mish"
-        | "softsign" | "relu6" | "hardsigmoid" | "hardswish" | "log_sigmoid" | "tanhshrink" => &[],
+        | "softsign" | "relu6" | "hardsigmoid" | "hardswish" | "log_sigmoid" | "tanhshrink"
+        | "relu_squared" | "identity" => &[],
         "leaky_relu" => &["negative_slope"],
-        "elu" | "celu" => &["alpha"],
+        "elu" | "celu" | "quick_gelu" => &["alpha"],
+        "laplace" => &["mu", "sigma"],
+        "clipped_gelu" => &["min_val", "max_val"],
+        "xielu" => &["alpha_p", "alpha_n", "beta", "eps"],
         "softplus" => &["beta", "threshold"],
         "hardtanh" => &["min_val", "max_val"],
         "softshrink" | "hardshrink" => &["lambda"],
@@ -177,6 +231,12 @@ impl Activation {
             value: 20.0,
         },
         Activation::rrelu(),
+        Activation::quick_gelu(),
+        Activation::ReluSquared,
+        Activation::laplace(),
+        Activation::clipped_gelu(),
+        Activation::xielu(),
+        Activation::Identity,
     ];
 
     /// `LeakyRelu { negative_slope: 0.01 }`.
@@ -235,6 +295,38 @@ impl Activation {
         }
     }
 
+    /// `QuickGelu { alpha: 1.702 }`.
+    pub const fn quick_gelu() -> Activation {
+        Activation::QuickGelu { alpha: 1.702 }
+    }
+
+    /// `Laplace { mu: 0.707107, sigma: 0.282095 }`.
+    pub const fn laplace() -> Activation {
+        Activation::Laplace {
+            mu: 0.707107,
+            sigma: 0.282095,
+        }
+    }
+
+    /// `ClippedGelu { min_val: -10.0, max_val: 10.0 }` (`gelu_10`).
+    pub const fn clipped_gelu() -> Activation {
+        Activation::ClippedGelu {
+            min_val: -10.0,
+            max_val: 10.0,
+        }
+    }
+
+    /// `Xielu { alpha_p: 0.8, alpha_n: 0.8, beta: 0.5, eps: -1e-6 }`, the
+    /// effective values of `transformers`' default initialisation.
+    pub const fn xielu() -> Activation {
+        Activation::Xielu {
+            alpha_p: 0.8,
+            alpha_n: 0.8,
+            beta: 0.5,
+            eps: -1e-6,
+        }
+    }
+
     /// PyTorch's functional name (`"sigmoid"`, `"leaky_relu"`, `"gelu_tanh"`,
     /// `"log_sigmoid"`, ...); also the prefix of the op's WGSL functions
     /// (`wa_<name>_forward`, `wa_<name>_derivative`).
@@ -263,6 +355,12 @@ impl Activation {
             Activation::Hardshrink { .. } => "hardshrink",
             Activation::Threshold { .. } => "threshold",
             Activation::Rrelu { .. } => "rrelu",
+            Activation::QuickGelu { .. } => "quick_gelu",
+            Activation::ReluSquared => "relu_squared",
+            Activation::Laplace { .. } => "laplace",
+            Activation::ClippedGelu { .. } => "clipped_gelu",
+            Activation::Xielu { .. } => "xielu",
+            Activation::Identity => "identity",
         }
     }
 
@@ -283,6 +381,13 @@ impl Activation {
         )
     }
 
+    /// True for the ops whose every result (forward, derivative, backward)
+    /// is correctly rounded, so bit-exact: the piecewise-linear ones,
+    /// ReLU squared (one product) and Identity.
+    pub fn is_exact(&self) -> bool {
+        self.is_piecewise_linear() || matches!(self, Activation::ReluSquared | Activation::Identity)
+    }
+
     /// The parameter values, in the order of [`Activation::param_names`]
     /// (the order the WGSL functions take them).
     pub fn param_values(&self) -> Vec<f32> {
@@ -293,19 +398,28 @@ impl Activation {
     /// The parameters packed for the kernel's uniform (`param.x`, `.y`, ...)
     /// and how many there are: the one place that reads them out of the enum.
     pub(crate) fn params(&self) -> ([f32; 4], usize) {
-        let (a, b, count) = match *self {
-            Activation::LeakyRelu { negative_slope } => (negative_slope, 0.0, 1),
-            Activation::Elu { alpha } | Activation::Celu { alpha } => (alpha, 0.0, 1),
-            Activation::Softplus { beta, threshold } => (beta, threshold, 2),
-            Activation::Hardtanh { min_val, max_val } => (min_val, max_val, 2),
-            Activation::Softshrink { lambda } | Activation::Hardshrink { lambda } => {
-                (lambda, 0.0, 1)
-            }
-            Activation::Threshold { threshold, value } => (threshold, value, 2),
-            Activation::Rrelu { lower, upper } => (lower, upper, 2),
-            _ => (0.0, 0.0, 0),
-        };
-        ([a, b, 0.0, 0.0], count)
+        let one = |a| ([a, 0.0, 0.0, 0.0], 1);
+        let two = |a, b| ([a, b, 0.0, 0.0], 2);
+        match *self {
+            Activation::LeakyRelu { negative_slope } => one(negative_slope),
+            Activation::Elu { alpha }
+            | Activation::Celu { alpha }
+            | Activation::QuickGelu { alpha } => one(alpha),
+            Activation::Softplus { beta, threshold } => two(beta, threshold),
+            Activation::Hardtanh { min_val, max_val }
+            | Activation::ClippedGelu { min_val, max_val } => two(min_val, max_val),
+            Activation::Softshrink { lambda } | Activation::Hardshrink { lambda } => one(lambda),
+            Activation::Threshold { threshold, value } => two(threshold, value),
+            Activation::Rrelu { lower, upper } => two(lower, upper),
+            Activation::Laplace { mu, sigma } => two(mu, sigma),
+            Activation::Xielu {
+                alpha_p,
+                alpha_n,
+                beta,
+                eps,
+            } => ([alpha_p, alpha_n, beta, eps], 4),
+            _ => ([0.0; 4], 0),
+        }
     }
 
     /// The op's formula, in words a PyTorch user reads (`x sigma(x)`), as
@@ -339,6 +453,14 @@ impl Activation {
             Activation::Rrelu { .. } => {
                 "leaky_relu with slope (lower + upper) / 2 (evaluation mode)"
             }
+            Activation::QuickGelu { .. } => "x sigma(alpha x)",
+            Activation::ReluSquared => "relu(x)^2",
+            Activation::Laplace { .. } => "0.5 (1 + erf((x - mu) / (sigma sqrt 2)))",
+            Activation::ClippedGelu { .. } => "clamp(x Phi(x), min_val, max_val)",
+            Activation::Xielu { .. } => {
+                "x > 0 ? alpha_p x^2 + beta x : alpha_n (expm1(min(x, eps)) - x) + beta x"
+            }
+            Activation::Identity => "x",
         }
     }
 
@@ -394,6 +516,23 @@ impl Activation {
                 lower: p(0),
                 upper: p(1),
             },
+            "quick_gelu" => Activation::QuickGelu { alpha: p(0) },
+            "relu_squared" => Activation::ReluSquared,
+            "laplace" => Activation::Laplace {
+                mu: p(0),
+                sigma: p(1),
+            },
+            "clipped_gelu" => Activation::ClippedGelu {
+                min_val: p(0),
+                max_val: p(1),
+            },
+            "xielu" => Activation::Xielu {
+                alpha_p: p(0),
+                alpha_n: p(1),
+                beta: p(2),
+                eps: p(3),
+            },
+            "identity" => Activation::Identity,
             _ => return None,
         })
     }
@@ -407,8 +546,9 @@ impl Activation {
     }
 
     /// Checks the parameters: none may be NaN or infinite; `Celu` needs
-    /// `alpha != 0`, `Softplus` `beta != 0`, `Hardtanh` `min_val <= max_val`,
-    /// the shrinks `lambda >= 0`, `Rrelu` `lower <= upper`.
+    /// `alpha != 0`, `Softplus` `beta != 0`, `Hardtanh` and `ClippedGelu`
+    /// `min_val <= max_val`, the shrinks `lambda >= 0`, `Rrelu` `lower <=
+    /// upper`, `Laplace` `sigma > 0`, `Xielu` `alpha_p > 0` and `alpha_n > 0`.
     pub fn validate(&self) -> Result<(), Error> {
         let invalid = |parameter, value, reason| Error::InvalidParameter {
             activation: self.name(),
@@ -440,6 +580,22 @@ impl Activation {
             Activation::Rrelu { lower, upper } if lower > upper => {
                 Err(invalid("lower", lower, "must not exceed upper"))
             }
+            Activation::Laplace { sigma, .. } if sigma <= 0.0 => {
+                Err(invalid("sigma", sigma, "must be > 0"))
+            }
+            Activation::ClippedGelu { min_val, max_val } if min_val > max_val => {
+                Err(invalid("min_val", min_val, "must not exceed max_val"))
+            }
+            Activation::Xielu { alpha_p, .. } if alpha_p <= 0.0 => Err(invalid(
+                "alpha_p",
+                alpha_p,
+                "must be > 0 (the effective value softplus(raw_alpha_p))",
+            )),
+            Activation::Xielu { alpha_n, .. } if alpha_n <= 0.0 => Err(invalid(
+                "alpha_n",
+                alpha_n,
+                "must be > 0 (the effective value beta + softplus(raw_alpha_n))",
+            )),
             _ => Ok(()),
         }
     }
@@ -494,6 +650,85 @@ impl fmt::Display for Activation {
     }
 }
 
+/// Other spellings of the ops, mapped to [`Activation::name`]: PyTorch's
+/// module names and the keys of Hugging Face `transformers`' `ACT2FN`.
+const ALIASES: &[(&str, &str)] = &[
+    ("swish", "silu"),
+    ("logsigmoid", "log_sigmoid"),
+    ("leakyrelu", "leaky_relu"),
+    ("gelu_python", "gelu"),
+    ("gelu_new", "gelu_tanh"),
+    ("gelu_fast", "gelu_tanh"),
+    ("gelu_accurate", "gelu_tanh"),
+    ("gelu_pytorch_tanh", "gelu_tanh"),
+    ("gelu_python_tanh", "gelu_tanh"),
+    ("gelu_10", "clipped_gelu"),
+    ("relu2", "relu_squared"),
+    ("linear", "identity"),
+];
+
+impl Activation {
+    /// The keys of Hugging Face `transformers`' `ACT2FN` registry (the
+    /// strings a model config's `hidden_act` holds). Every one parses with
+    /// `FromStr` to the same function, except `"prelu"` (a learned
+    /// per-channel slope: [`crate::Context::prelu`]).
+    pub const ACT2FN_KEYS: &'static [&'static str] = &[
+        "gelu",
+        "gelu_10",
+        "gelu_fast",
+        "gelu_new",
+        "gelu_python",
+        "gelu_pytorch_tanh",
+        "gelu_python_tanh",
+        "gelu_accurate",
+        "hardswish",
+        "laplace",
+        "leaky_relu",
+        "linear",
+        "mish",
+        "quick_gelu",
+        "relu",
+        "relu2",
+        "relu6",
+        "sigmoid",
+        "silu",
+        "swish",
+        "tanh",
+        "prelu",
+        "xielu",
+    ];
+}
+
+/// The `count` known names (canonical and aliases) closest to `name` in
+/// edit distance, closest first.
+fn closest_names(name: &str, count: usize) -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = Activation::ALL
+        .iter()
+        .map(|a| a.name())
+        .chain(ALIASES.iter().map(|(alias, _)| *alias))
+        .collect();
+    names.sort_by_key(|n| (edit_distance(name, n), *n));
+    names.dedup();
+    names.truncate(count);
+    names
+}
+
+/// Levenshtein distance between two strings.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let substitute = previous + usize::from(ca != cb);
+            previous = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
+}
+
 /// Why a string is not an activation.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("cannot parse activation {input:?}: {reason}")]
@@ -510,7 +745,13 @@ impl FromStr for Activation {
     /// Parses `"name"`, `"name(v, ...)"` or `"name(p=v, ...)"` (positional
     /// values first, then named ones; missing ones take PyTorch's defaults;
     /// a parameter given twice is an error, as in Python).
-    /// `"swish"` is accepted for `silu`. The result is validated.
+    /// Besides the names of [`Activation::name`], every key of Hugging Face
+    /// `transformers`' `ACT2FN` registry parses ([`Activation::ACT2FN_KEYS`]:
+    /// `"gelu_pytorch_tanh"` is `gelu_tanh`, `"swish"` is `silu`, `"gelu_10"`
+    /// is `clipped_gelu(-10, 10)`, `"relu2"` is `relu_squared`, `"linear"` is
+    /// `identity`, ...), except `"prelu"`, whose error points to the PReLU
+    /// API. An unknown name's error lists the closest known names. The
+    /// result is validated.
     fn from_str(input: &str) -> Result<Activation, ParseActivationError> {
         let error = |reason: String| ParseActivationError {
             input: input.to_string(),
@@ -527,14 +768,24 @@ impl FromStr for Activation {
             None => (text, None),
         };
         let name = name.to_ascii_lowercase().replace('-', "_");
-        let name = match name.as_str() {
-            "swish" => "silu".to_string(),
-            "logsigmoid" => "log_sigmoid".to_string(),
-            "leakyrelu" => "leaky_relu".to_string(),
-            _ => name,
-        };
-        let names =
-            param_names(&name).ok_or_else(|| error(format!("unknown activation {name:?}")))?;
+        if name == "prelu" {
+            return Err(error(
+                "PReLU learns one slope per channel, so it is not a unary op: use \
+                 Context::prelu / Context::prelu_backward (or PreluKernels) with the \
+                 checkpoint's weight"
+                    .into(),
+            ));
+        }
+        let name = ALIASES
+            .iter()
+            .find(|(alias, _)| *alias == name)
+            .map_or(name.clone(), |(_, canonical)| canonical.to_string());
+        let names = param_names(&name).ok_or_else(|| {
+            error(format!(
+                "unknown activation {name:?}; the closest known names are {}",
+                closest_names(&name, 3).join(", ")
+            ))
+        })?;
         let mut values: Vec<Option<f32>> = match Activation::default_for(&name) {
             Some(default) => default.param_values().into_iter().map(Some).collect(),
             None => vec![None; names.len()],

@@ -103,6 +103,21 @@ pub fn forward_f64(act: Activation, x: f64) -> f64 {
             threshold_forward(x, f64::from(threshold), f64::from(value))
         }
         Activation::Rrelu { lower, upper } => leaky_relu_forward(x, rrelu_slope(lower, upper)),
+        Activation::QuickGelu { alpha } => quick_gelu_forward(x, f64::from(alpha)),
+        Activation::ReluSquared => relu_squared_forward(x),
+        Activation::Laplace { mu, sigma } => {
+            laplace_forward(x, f64::from(mu), f64::from(sigma))
+        }
+        Activation::ClippedGelu { min_val, max_val } => {
+            clipped_gelu_forward(x, f64::from(min_val), f64::from(max_val))
+        }
+        Activation::Xielu {
+            alpha_p,
+            alpha_n,
+            beta,
+            eps,
+        } => xielu_forward(x, [alpha_p, alpha_n, beta, eps].map(f64::from)),
+        Activation::Identity => identity_forward(x),
     }
 }
 
@@ -143,6 +158,21 @@ pub fn derivative_f64(act: Activation, x: f64) -> f64 {
             threshold_derivative(x, f64::from(threshold), f64::from(value))
         }
         Activation::Rrelu { lower, upper } => leaky_relu_derivative(x, rrelu_slope(lower, upper)),
+        Activation::QuickGelu { alpha } => quick_gelu_derivative(x, f64::from(alpha)),
+        Activation::ReluSquared => relu_squared_derivative(x),
+        Activation::Laplace { mu, sigma } => {
+            laplace_derivative(x, f64::from(mu), f64::from(sigma))
+        }
+        Activation::ClippedGelu { min_val, max_val } => {
+            clipped_gelu_derivative(x, f64::from(min_val), f64::from(max_val))
+        }
+        Activation::Xielu {
+            alpha_p,
+            alpha_n,
+            beta,
+            eps,
+        } => xielu_derivative(x, [alpha_p, alpha_n, beta, eps].map(f64::from)),
+        Activation::Identity => identity_derivative(x),
     }
 }
 
@@ -456,6 +486,104 @@ pub fn threshold_derivative(x: f64, threshold: f64, _value: f64) -> f64 {
 /// f32 as PyTorch passes it to its f32 kernel.
 pub fn rrelu_slope(lower: f32, upper: f32) -> f64 {
     f64::from(((f64::from(lower) + f64::from(upper)) / 2.0) as f32)
+}
+
+/// `x sigma(alpha x)`.
+pub fn quick_gelu_forward(x: f64, alpha: f64) -> f64 {
+    x * sigmoid_forward(alpha * x)
+}
+
+/// `sigma(v) + v sigma(v) (1 - sigma(v))` with `v = alpha x`: SiLU's
+/// derivative at `alpha x`.
+pub fn quick_gelu_derivative(x: f64, alpha: f64) -> f64 {
+    silu_derivative(alpha * x)
+}
+
+/// `relu(x)^2`: `+0` for `x <= 0` (`(-0)^2` is `+0`).
+pub fn relu_squared_forward(x: f64) -> f64 {
+    let r = relu_forward(x);
+    r * r
+}
+
+/// `2 relu(x)`, `+0` for `x <= 0` (PyTorch's ReLU backward writes a literal 0).
+pub fn relu_squared_derivative(x: f64) -> f64 {
+    if x > 0.0 { 2.0 * x } else { 0.0 }
+}
+
+/// `Phi((x - mu) / sigma)`.
+pub fn laplace_forward(x: f64, mu: f64, sigma: f64) -> f64 {
+    normal_cdf((x - mu) / sigma)
+}
+
+/// `phi((x - mu) / sigma) / sigma`.
+pub fn laplace_derivative(x: f64, mu: f64, sigma: f64) -> f64 {
+    normal_pdf((x - mu) / sigma) / sigma
+}
+
+/// `clamp(gelu(x), min_val, max_val)`.
+/// GELU is negative for every `x < 0`, also where its f64 value underflows
+/// to -0.0: a bound of zero clamps it there.
+pub fn clipped_gelu_forward(x: f64, min_val: f64, max_val: f64) -> f64 {
+    let y = gelu_forward(x);
+    if y == 0.0 && x < 0.0 && min_val == 0.0 {
+        return min_val;
+    }
+    hardtanh_forward(y, min_val, max_val)
+}
+
+/// `gelu'(x)` where `min_val <= gelu(x) <= max_val`, else 0: PyTorch's
+/// `clamp` backward tests its f32 input, GELU's result rounded to f32, and
+/// passes the gradient at both ends.
+pub fn clipped_gelu_derivative(x: f64, min_val: f64, max_val: f64) -> f64 {
+    let y = f64::from(gelu_forward(x) as f32);
+    if y >= min_val && y <= max_val {
+        gelu_derivative(x)
+    } else {
+        0.0
+    }
+}
+
+/// xIELU with effective parameters `[alpha_p, alpha_n, beta, eps]`:
+/// `alpha_p x^2 + beta x` for `x > 0`; `alpha_n (expm1(min(x, eps)) - x) +
+/// beta x` otherwise, written `alpha_n expm1(x) + (beta - alpha_n) x` below
+/// `eps` (the same number; no `inf - inf` at the limit).
+pub fn xielu_forward(x: f64, [alpha_p, alpha_n, beta, eps]: [f64; 4]) -> f64 {
+    if x > 0.0 {
+        alpha_p * x * x + beta * x
+    } else if x < eps {
+        alpha_n * x.exp_m1() + (beta - alpha_n) * x
+    } else {
+        alpha_n * (eps.exp_m1() - x) + beta * x
+    }
+}
+
+/// `2 alpha_p x + beta` for `x > 0`, `alpha_n expm1(x) + beta` below `eps`,
+/// `beta - alpha_n` on `(eps, 0]`, and at `x = eps` the mean of both sides'
+/// `expm1` term (PyTorch's `minimum` gives each of two equal operands half
+/// the gradient): `alpha_n (e^eps / 2 - 1) + beta`.
+pub fn xielu_derivative(x: f64, [alpha_p, alpha_n, beta, eps]: [f64; 4]) -> f64 {
+    // (beta - alpha_n) + alpha_n e^x rather than alpha_n expm1(x) + beta:
+    // the same number, without rounding e^x against 1 (beta - alpha_n is
+    // exact in f64).
+    if x > 0.0 {
+        2.0 * alpha_p * x + beta
+    } else if x < eps {
+        (beta - alpha_n) + alpha_n * x.exp()
+    } else if x == eps {
+        (beta - alpha_n) + 0.5 * alpha_n * eps.exp()
+    } else {
+        beta - alpha_n
+    }
+}
+
+/// `x`.
+pub fn identity_forward(x: f64) -> f64 {
+    x
+}
+
+/// `1`.
+pub fn identity_derivative(_x: f64) -> f64 {
+    1.0
 }
 
 // ---- Gated activations ------------------------------------------------------

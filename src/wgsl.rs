@@ -86,6 +86,14 @@ pub(crate) fn has_scaled(act: &Activation, direction: &str) -> bool {
     ACTIVATIONS_WGSL.contains(&format!("fn wa_{}_{direction}_scaled(", act.name()))
 }
 
+/// True when activations.wgsl defines `act`'s own backward,
+/// `wa_<name>_backward(grad, x, ...)`, for an op where `grad * f'(x)` would
+/// round twice or meet `0 * inf` (ReLU squared): the kernels call it instead
+/// of multiplying by the derivative.
+pub(crate) fn has_backward(act: &Activation) -> bool {
+    ACTIVATIONS_WGSL.contains(&format!("fn wa_{}_backward(", act.name()))
+}
+
 /// One entry point of the element-wise template.
 pub const ENTRY_TEMPLATE_WGSL: &str = include_str!("../shaders/entry.wgsl");
 
@@ -304,7 +312,9 @@ pub fn elementwise_module_typed(
     } else {
         "output[j] = value;"
     };
-    let backward = if has_scaled(act, "derivative") {
+    let backward = if has_backward(act) {
+        format!("return {};", call(act, "backward").replacen("(x", "(grad, x", 1))
+    } else if has_scaled(act, "derivative") {
         format!(
             "let d = {};\n    return (grad * d.x) * d.y;",
             call(act, "derivative_scaled")
