@@ -647,23 +647,36 @@ fn wa_laplace_derivative_scaled(x: f32, mu: f32, sigma: f32) -> vec2<f32> {
 
 // ---- Clipped GELU --------------------------------------------------------------
 // clamp(gelu(x), min_val, max_val) (gelu_10: -10, 10), the exact GELU.
-// GELU is negative for every x < 0, also where its f32 value is -0.0: there
-// a bound of zero clamps it (to the bound's +-0), as it clamps the exact
-// value; gelu(-0.0) = -0.0 is kept.
+// GELU is negative for every x < 0 (subnormal x included, decided on the
+// bits), also where its f32 value is -0.0: there a bound of zero clamps it
+// (to the bound's +-0), as it clamps the exact value; gelu(-0.0) = -0.0 is
+// kept.
 fn wa_clipped_gelu_forward(x: f32, min_val: f32, max_val: f32) -> f32 {
     let y = wa_gelu_forward(x);
     let k = wa_key(y);
     let low = wa_key(min_val);
-    let below = k < low || (k == 0 && low == 0 && x < 0.0);
+    let below = k < low || (k == 0 && low == 0 && wa_lt_zero(x));
     let clamped = select(select(y, max_val, k > wa_key(max_val)), min_val, below);
     return wa_keep_nan(x, clamped);
+}
+
+// The order key (wa_key) of gelu(x) rounded to f32 as PyTorch's clamp sees
+// it, from the scaled value, so that a device that flushes subnormals still
+// sees a subnormal gelu(x) as nonzero: below 2^-126 (|m| < 2^-62 for
+// m 2^-64) it is 0 where |m| <= 2^-86 (the value rounds to a zero) and +-1
+// otherwise (a subnormal: the same comparisons with normal or zero bounds).
+fn wa_clipped_gelu_key(x: f32) -> i32 {
+    let y = wa_gelu_forward_scaled(x);
+    let tiny = select(0, select(1, -1, y.x < 0.0), wa_abs(y.x) > 1.2924697e-26);
+    let subnormal = y.y != 1.0 && wa_abs(y.x) < 2.1684043e-19;
+    return select(wa_key(y.x * y.y), tiny, subnormal);
 }
 
 // gelu'(x) where min_val <= gelu(x) <= max_val (PyTorch's clamp passes the
 // gradient at both ends, testing its f32 input), 0 where clamped; scaled as
 // GELU's.
 fn wa_clipped_gelu_derivative_scaled(x: f32, min_val: f32, max_val: f32) -> vec2<f32> {
-    let k = wa_key(wa_gelu_forward(x));
+    let k = wa_clipped_gelu_key(x);
     let inside = k >= wa_key(min_val) && k <= wa_key(max_val);
     let d = select(vec2<f32>(0.0, 1.0), wa_gelu_derivative_scaled(x), inside);
     return vec2<f32>(wa_keep_nan(x, d.x), d.y);
@@ -718,15 +731,15 @@ fn wa_xielu_derivative(x: f32, alpha_p: f32, alpha_n: f32, beta: f32, eps: f32) 
 
 // grad * f'(x) (src/wgsl.rs uses an op's wa_<name>_backward): f'(x)
 // overflows for x > 2^127 / alpha_p while grad f'(x) may not, so there it
-// is (grad x)(2 alpha_p) + grad beta; grad = +-0 gives a zero of
-// grad's sign (also at +inf, not 0 * inf).
+// is (grad x)(2 alpha_p) + grad beta; grad = +-0 gives a zero with the
+// sign of grad f'(x) (also at +inf, not 0 * inf).
 fn wa_xielu_backward(grad: f32, x: f32, alpha_p: f32, alpha_n: f32, beta: f32, eps: f32) -> f32 {
     let d = wa_xielu_derivative(x, alpha_p, alpha_n, beta, eps);
     // Where 2 alpha_p x overflows, 2 alpha_p > 1: grad x first.
     let far = (grad * x) * (2.0 * alpha_p) + grad * beta;
     let p = select(grad * d, far, wa_is_inf(d));
     let grad_zero = (bitcast<u32>(grad) & 0x7fffffffu) == 0u;
-    return wa_keep_nan(x, select(p, grad, grad_zero && !wa_is_nan(d)));
+    return wa_keep_nan(x, select(p, grad * wa_copysign(1.0, d), grad_zero && !wa_is_nan(d)));
 }
 
 // ---- Identity ----------------------------------------------------------------

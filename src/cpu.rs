@@ -105,9 +105,7 @@ pub fn forward_f64(act: Activation, x: f64) -> f64 {
         Activation::Rrelu { lower, upper } => leaky_relu_forward(x, rrelu_slope(lower, upper)),
         Activation::QuickGelu { alpha } => quick_gelu_forward(x, f64::from(alpha)),
         Activation::ReluSquared => relu_squared_forward(x),
-        Activation::Laplace { mu, sigma } => {
-            laplace_forward(x, f64::from(mu), f64::from(sigma))
-        }
+        Activation::Laplace { mu, sigma } => laplace_forward(x, f64::from(mu), f64::from(sigma)),
         Activation::ClippedGelu { min_val, max_val } => {
             clipped_gelu_forward(x, f64::from(min_val), f64::from(max_val))
         }
@@ -160,9 +158,7 @@ pub fn derivative_f64(act: Activation, x: f64) -> f64 {
         Activation::Rrelu { lower, upper } => leaky_relu_derivative(x, rrelu_slope(lower, upper)),
         Activation::QuickGelu { alpha } => quick_gelu_derivative(x, f64::from(alpha)),
         Activation::ReluSquared => relu_squared_derivative(x),
-        Activation::Laplace { mu, sigma } => {
-            laplace_derivative(x, f64::from(mu), f64::from(sigma))
-        }
+        Activation::Laplace { mu, sigma } => laplace_derivative(x, f64::from(mu), f64::from(sigma)),
         Activation::ClippedGelu { min_val, max_val } => {
             clipped_gelu_derivative(x, f64::from(min_val), f64::from(max_val))
         }

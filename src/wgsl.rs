@@ -313,7 +313,10 @@ pub fn elementwise_module_typed(
         "output[j] = value;"
     };
     let backward = if has_backward(act) {
-        format!("return {};", call(act, "backward").replacen("(x", "(grad, x", 1))
+        format!(
+            "return {};",
+            call(act, "backward").replacen("(x", "(grad, x", 1)
+        )
     } else if has_scaled(act, "derivative") {
         format!(
             "let d = {};\n    return (grad * d.x) * d.y;",

@@ -146,7 +146,13 @@ fn names_are_pytorch_functional_names_and_parse_back() {
             "softshrink",
             "hardshrink",
             "threshold",
-            "rrelu"
+            "rrelu",
+            "quick_gelu",
+            "relu_squared",
+            "laplace",
+            "clipped_gelu",
+            "xielu",
+            "identity"
         ]
     );
     for act in support::ops_under_test() {

@@ -29,7 +29,7 @@ fn build(op: usize, params: Params) -> (Activation, bool) {
         _ => [0.5; 4],
     };
     let lerp = |u: f64, lo: f64, hi: f64| (lo + u * (hi - lo)) as f32;
-    let mut act = match base {
+    let act = match base {
         Activation::LeakyRelu { .. } => Activation::LeakyRelu {
             negative_slope: lerp(a, -2.0, 2.0),
         },
@@ -64,42 +64,36 @@ fn build(op: usize, params: Params) -> (Activation, bool) {
                 upper: lower + lerp(d, 0.0, 0.5),
             }
         }
+        Activation::QuickGelu { .. } => Activation::QuickGelu {
+            alpha: lerp(a, -3.0, 3.0),
+        },
+        Activation::Laplace { .. } => Activation::Laplace {
+            mu: lerp(a, -2.0, 2.0),
+            sigma: lerp(b, 0.05, 3.0),
+        },
+        Activation::ClippedGelu { .. } => {
+            let min_val = lerp(a, -1.0, 1.0);
+            Activation::ClippedGelu {
+                min_val,
+                max_val: min_val + lerp(b, 0.0, 12.0),
+            }
+        }
+        Activation::Xielu { .. } => Activation::Xielu {
+            alpha_p: lerp(a, 0.05, 3.0),
+            alpha_n: lerp(b, 0.05, 3.0),
+            beta: lerp(c, -1.0, 1.0),
+            eps: lerp(d, -1.0, 0.0),
+        },
         other => other,
     };
     let count = act.param_names().len();
     match params {
         Params::Valid(_) => (act, false),
         Params::NotFinite { which, value } if count > 0 => {
-            let k = which % count;
-            let set = |p: &mut f32, i: usize| {
-                if i == k {
-                    *p = value;
-                }
-            };
-            match &mut act {
-                Activation::LeakyRelu { negative_slope } => set(negative_slope, 0),
-                Activation::Elu { alpha } | Activation::Celu { alpha } => set(alpha, 0),
-                Activation::Softplus { beta, threshold } => {
-                    set(beta, 0);
-                    set(threshold, 1);
-                }
-                Activation::Hardtanh { min_val, max_val } => {
-                    set(min_val, 0);
-                    set(max_val, 1);
-                }
-                Activation::Softshrink { lambda } | Activation::Hardshrink { lambda } => {
-                    set(lambda, 0)
-                }
-                Activation::Threshold { threshold, value } => {
-                    set(threshold, 0);
-                    set(value, 1);
-                }
-                Activation::Rrelu { lower, upper } => {
-                    set(lower, 0);
-                    set(upper, 1);
-                }
-                _ => {}
-            }
+            // Any op, through its parameter list (the order of param_names).
+            let mut values = act.param_values();
+            values[which % count] = value;
+            let act = Activation::from_parts(act.name(), &values).expect("same name, same count");
             (act, true)
         }
         Params::OutOfDomain => match act {
@@ -124,6 +118,25 @@ fn build(op: usize, params: Params) -> (Activation, bool) {
                 Activation::Rrelu {
                     lower: 0.4,
                     upper: 0.2,
+                },
+                true,
+            ),
+            Activation::Laplace { mu, .. } => (Activation::Laplace { mu, sigma: -0.5 }, true),
+            Activation::ClippedGelu { .. } => (
+                Activation::ClippedGelu {
+                    min_val: 2.0,
+                    max_val: 1.0,
+                },
+                true,
+            ),
+            Activation::Xielu {
+                alpha_n, beta, eps, ..
+            } => (
+                Activation::Xielu {
+                    alpha_p: 0.0,
+                    alpha_n,
+                    beta,
+                    eps,
                 },
                 true,
             ),

@@ -170,6 +170,21 @@ pub fn ops_under_test() -> Vec<Activation> {
             lower: 0.1,
             upper: 0.3,
         },
+        Activation::QuickGelu { alpha: -1.0 },
+        Activation::Laplace {
+            mu: -3.0,
+            sigma: 2.5,
+        },
+        Activation::ClippedGelu {
+            min_val: 0.0,
+            max_val: 3.0,
+        },
+        Activation::Xielu {
+            alpha_p: 2.5,
+            alpha_n: 1.3,
+            beta: 0.5,
+            eps: -0.25,
+        },
     ]);
     ops
 }
@@ -432,6 +447,130 @@ pub fn semantic_rules() -> Vec<Rule> {
         ),
         r(A::rrelu(), -1.0, -slope, slope, "slope (lower + upper) / 2"),
         r(A::rrelu(), 0.0, 0.0, slope, "slope at the kink"),
+        r(A::quick_gelu(), -0.0, -0.0, 0.5, "keeps -0.0"),
+        r(A::quick_gelu(), inf, inf, 1.0, "limits"),
+        r(
+            A::quick_gelu(),
+            -inf,
+            -0.0,
+            -0.0,
+            "limits (vanishing from below)",
+        ),
+        r(A::quick_gelu(), -big, -0.0, -0.0, "no overflow"),
+        r(
+            A::QuickGelu { alpha: 0.0 },
+            inf,
+            inf,
+            0.5,
+            "x / 2, also at +inf (no 0 * inf)",
+        ),
+        r(
+            A::QuickGelu { alpha: -1.0 },
+            inf,
+            0.0,
+            -0.0,
+            "x sigma(-x) vanishes at +inf",
+        ),
+        r(
+            A::ReluSquared,
+            -0.0,
+            0.0,
+            0.0,
+            "square(relu(-0.0)) = +0.0, derivative 0 at the kink",
+        ),
+        r(A::ReluSquared, 3.0, 9.0, 6.0, "x^2, 2x"),
+        r(A::ReluSquared, -inf, 0.0, 0.0, "limits"),
+        r(A::ReluSquared, inf, inf, inf, "limits"),
+        r(A::ReluSquared, big, inf, inf, "overflows as x * x does"),
+        r(
+            A::ReluSquared,
+            1e-40,
+            0.0,
+            2.0 * 1e-40,
+            "x^2 underflows, 2x does not",
+        ),
+        Rule {
+            act: A::laplace(),
+            x: 0.707_107,
+            forward: 0.5,
+            derivative: None,
+            why: "Phi(0) = 1/2 at x = mu",
+        },
+        r(A::laplace(), inf, 1.0, 0.0, "limits"),
+        r(A::laplace(), -inf, 0.0, 0.0, "limits"),
+        r(
+            A::laplace(),
+            big,
+            1.0,
+            0.0,
+            "no overflow of (x - mu) / sigma",
+        ),
+        r(
+            A::laplace(),
+            -big,
+            0.0,
+            0.0,
+            "no overflow of (x - mu) / sigma",
+        ),
+        r(A::clipped_gelu(), -0.0, -0.0, 0.5, "keeps -0.0"),
+        r(
+            A::clipped_gelu(),
+            10.0,
+            10.0,
+            1.0,
+            "clamp passes the gradient at max_val (gelu(10) = 10 in f32)",
+        ),
+        r(A::clipped_gelu(), 10.5, 10.0, 0.0, "clamped"),
+        r(A::clipped_gelu(), inf, 10.0, 0.0, "limits"),
+        r(A::clipped_gelu(), -inf, -0.0, -0.0, "gelu's limits"),
+        r(
+            A::ClippedGelu {
+                min_val: 0.0,
+                max_val: 3.0,
+            },
+            -20.0,
+            0.0,
+            -0.0,
+            "gelu(-20) < 0 is clamped to +0 although it rounds to -0.0; \
+             clamp passes gelu'(-20) = -0.0 as the rounded gelu is not below 0",
+        ),
+        r(
+            A::xielu(),
+            -0.0,
+            -7.999_996e-7,
+            -0.3,
+            "alpha_n expm1(eps) at 0, derivative beta - alpha_n on (eps, 0]",
+        ),
+        r(A::xielu(), inf, inf, inf, "limits"),
+        r(
+            A::xielu(),
+            -inf,
+            inf,
+            -0.3,
+            "(beta - alpha_n) x - alpha_n at -inf",
+        ),
+        r(
+            A::xielu(),
+            -big,
+            ((0.5 - f64::from(0.8_f32)) * -f64::from(f32::MAX) - f64::from(0.8_f32)) as f32,
+            -0.3,
+            "no overflow",
+        ),
+        r(
+            A::Xielu {
+                alpha_p: 0.8,
+                alpha_n: 0.5,
+                beta: 0.5,
+                eps: 0.0,
+            },
+            -inf,
+            -0.5,
+            0.0,
+            "-alpha_n where beta = alpha_n (no inf - inf)",
+        ),
+        r(A::Identity, -0.0, -0.0, 1.0, "x itself"),
+        r(A::Identity, 1e-40, 1e-40, 1.0, "x itself"),
+        r(A::Identity, -inf, -inf, 1.0, "x itself"),
     ];
     // NaN in -> NaN out, forward and derivative, for every op.
     for &act in Activation::ALL {
@@ -568,6 +707,12 @@ pub fn kinks(act: Activation) -> Vec<f64> {
         }
         Activation::Threshold { threshold, .. } => k.push(f64::from(threshold)),
         Activation::Softplus { beta, threshold } => k.push(f64::from(threshold / beta)),
+        // Where gelu(x) reaches a bound (gelu(x) = x to f32 precision there
+        // for bounds beyond 3; below 0 every x < 0 is clamped by a bound 0).
+        Activation::ClippedGelu { min_val, max_val } => {
+            k.extend([f64::from(min_val), f64::from(max_val), 3.004_05])
+        }
+        Activation::Xielu { eps, .. } => k.push(f64::from(eps)),
         _ => {}
     }
     k
@@ -615,6 +760,32 @@ pub fn switch_points(act: Activation) -> Vec<f32> {
             points.extend([std::f32::consts::LN_2 / beta, threshold / beta]);
         }
         A::Softsign => points.extend([4_294_967_296.0, 9.223_372e18]),
+        A::QuickGelu { alpha } if alpha != 0.0 => {
+            points.extend(EXP.map(|e| e / alpha));
+            points.extend([0.5 / alpha, std::f32::consts::LN_2 / alpha, 80.0 / alpha]);
+        }
+        A::ReluSquared => points.extend([1.844_674_4e19, 1.701_411_8e38]),
+        // z = (x - mu) / sigma at the pieces of normal.wgsl and of
+        // wa_laplace_forward (1.8, 3.8), at 13.2 (phi subnormal) and at the
+        // clamp (40).
+        A::Laplace { mu, sigma } => {
+            for z in [1.3, 1.8, 3.8, 13.2, 14.6, 40.0] {
+                points.extend([mu + z * sigma, mu - z * sigma]);
+            }
+        }
+        A::ClippedGelu { min_val, max_val } => {
+            points.extend([1.3, 1.8, 14.6, 9.42, 13.0, min_val, max_val])
+        }
+        // eps, e^x - 1's switch to (-1, e^x) (k = -24), the clamp of e^x's
+        // argument, the far formula, and where 2 alpha_p x overflows.
+        A::Xielu { alpha_p, eps, .. } => points.extend([
+            eps,
+            16.982_1,
+            150.0,
+            87.336_55,
+            1.099_511_6e12,
+            f32::MAX / (2.0 * alpha_p),
+        ]),
         _ => {}
     }
     points

@@ -11,6 +11,7 @@ mod gated;
 mod gpu;
 mod gpu_resident;
 mod half;
+mod hf_names;
 mod prelu;
 mod properties;
 mod reliability;

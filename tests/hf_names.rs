@@ -1,0 +1,363 @@
+//! Part 12: every activation name a Hugging Face model config can hold
+//! (`transformers`' `ACT2FN`), and the ops behind them against the formulas
+//! `transformers/activations.py` writes.
+
+use wgpu_activations::accuracy::{judge, target};
+use wgpu_activations::{Activation, Mode, cpu};
+
+use crate::support::{adapters, describe};
+
+/// Every `ACT2FN` key but `prelu`, with the op it must parse to (from
+/// `ACT2CLS` in `transformers/activations.py`: `GELUActivation` and
+/// `use_gelu_python` are the erf GELU; `NewGELUActivation`,
+/// `FastGELUActivation`, `AccurateGELUActivation`, `GELUTanh` and
+/// `use_gelu_tanh_python` the tanh form; `ClippedGELUActivation(-10, 10)`;
+/// `nn.LeakyReLU()`'s slope 0.01; `ReLUSquaredActivation`;
+/// `LinearActivation`; ...).
+fn expected() -> Vec<(&'static str, Activation)> {
+    use Activation as A;
+    vec![
+        ("gelu", A::Gelu),
+        (
+            "gelu_10",
+            A::ClippedGelu {
+                min_val: -10.0,
+                max_val: 10.0,
+            },
+        ),
+        ("gelu_fast", A::GeluTanh),
+        ("gelu_new", A::GeluTanh),
+        ("gelu_python", A::Gelu),
+        ("gelu_pytorch_tanh", A::GeluTanh),
+        ("gelu_python_tanh", A::GeluTanh),
+        ("gelu_accurate", A::GeluTanh),
+        ("hardswish", A::Hardswish),
+        (
+            "laplace",
+            A::Laplace {
+                mu: 0.707107,
+                sigma: 0.282095,
+            },
+        ),
+        (
+            "leaky_relu",
+            A::LeakyRelu {
+                negative_slope: 0.01,
+            },
+        ),
+        ("linear", A::Identity),
+        ("mish", A::Mish),
+        ("quick_gelu", A::QuickGelu { alpha: 1.702 }),
+        ("relu", A::Relu),
+        ("relu2", A::ReluSquared),
+        ("relu6", A::Relu6),
+        ("sigmoid", A::Sigmoid),
+        ("silu", A::Silu),
+        ("swish", A::Silu),
+        ("tanh", A::Tanh),
+        (
+            "xielu",
+            A::Xielu {
+                alpha_p: 0.8,
+                alpha_n: 0.8,
+                beta: 0.5,
+                eps: -1e-6,
+            },
+        ),
+    ]
+}
+
+#[test]
+fn every_act2fn_key_parses_to_its_function() {
+    for (key, want) in expected() {
+        assert_eq!(key.parse::<Activation>(), Ok(want), "{key}");
+        // Config strings arrive as written; case and dashes are forgiven.
+        assert_eq!(key.to_uppercase().parse::<Activation>(), Ok(want), "{key}");
+    }
+    let mut listed = Activation::ACT2FN_KEYS.to_vec();
+    listed.sort_unstable();
+    let mut keys: Vec<&str> = expected()
+        .iter()
+        .map(|(k, _)| *k)
+        .chain(["prelu"])
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        listed, keys,
+        "Activation::ACT2FN_KEYS lists exactly ACT2FN's keys"
+    );
+    // gelu_10 takes the clamp's bounds like any parameterised op.
+    assert_eq!(
+        "gelu_10(max_val=5)".parse::<Activation>(),
+        Ok(Activation::ClippedGelu {
+            min_val: -10.0,
+            max_val: 5.0
+        })
+    );
+}
+
+#[test]
+fn prelu_points_to_the_prelu_api() {
+    let e = "prelu".parse::<Activation>().unwrap_err();
+    assert!(e.reason.contains("Context::prelu"), "{e}");
+    assert!(e.to_string().contains("\"prelu\""), "{e}");
+}
+
+#[test]
+fn unknown_names_list_the_closest_known_names() {
+    for (typo, near) in [
+        ("gelu_tahn", "gelu_tanh"),
+        ("quickgelu", "quick_gelu"),
+        ("relu_2", "relu2"),
+        ("xieluu", "xielu"),
+        ("laplce", "laplace"),
+        ("lineer", "linear"),
+    ] {
+        let e = typo.parse::<Activation>().unwrap_err();
+        assert!(e.reason.contains("closest known names"), "{typo}: {e}");
+        let listed: Vec<&str> = e
+            .reason
+            .rsplit("closest known names are ")
+            .next()
+            .unwrap()
+            .split(", ")
+            .collect();
+        assert_eq!(listed.len(), 3, "{e}");
+        assert!(listed.contains(&near), "{typo}: {e}");
+    }
+}
+
+#[test]
+fn names_display_and_parse_back() {
+    for act in [
+        Activation::quick_gelu(),
+        Activation::ReluSquared,
+        Activation::laplace(),
+        Activation::clipped_gelu(),
+        Activation::xielu(),
+        Activation::Identity,
+        Activation::Xielu {
+            alpha_p: 1.25,
+            alpha_n: 0.75,
+            beta: 0.5,
+            eps: -0.5,
+        },
+    ] {
+        assert_eq!(act.to_string().parse::<Activation>(), Ok(act), "{act}");
+    }
+    assert_eq!(Activation::ReluSquared.name(), "relu_squared");
+    assert_eq!(Activation::Identity.name(), "identity");
+}
+
+#[test]
+fn new_parameters_are_validated() {
+    let bad = [
+        (
+            Activation::Laplace {
+                mu: 0.0,
+                sigma: 0.0,
+            },
+            "sigma",
+        ),
+        (
+            Activation::Laplace {
+                mu: 0.0,
+                sigma: -1.0,
+            },
+            "sigma",
+        ),
+        (
+            Activation::Laplace {
+                mu: f32::NAN,
+                sigma: 1.0,
+            },
+            "mu",
+        ),
+        (
+            Activation::ClippedGelu {
+                min_val: 1.0,
+                max_val: -1.0,
+            },
+            "min_val",
+        ),
+        (
+            Activation::ClippedGelu {
+                min_val: -1.0,
+                max_val: f32::INFINITY,
+            },
+            "max_val",
+        ),
+        (Activation::QuickGelu { alpha: f32::NAN }, "alpha"),
+        (
+            Activation::Xielu {
+                alpha_p: 0.0,
+                alpha_n: 0.8,
+                beta: 0.5,
+                eps: -1e-6,
+            },
+            "alpha_p",
+        ),
+        (
+            Activation::Xielu {
+                alpha_p: 0.8,
+                alpha_n: -0.1,
+                beta: 0.5,
+                eps: -1e-6,
+            },
+            "alpha_n",
+        ),
+        (
+            Activation::Xielu {
+                alpha_p: 0.8,
+                alpha_n: 0.8,
+                beta: 0.5,
+                eps: f32::NAN,
+            },
+            "eps",
+        ),
+    ];
+    for (act, parameter) in bad {
+        match act.validate() {
+            Err(wgpu_activations::Error::InvalidParameter { parameter: p, .. }) => {
+                assert_eq!(p, parameter, "{act:?}")
+            }
+            other => panic!("{act:?}: expected InvalidParameter({parameter}), got {other:?}"),
+        }
+        for ctx in adapters() {
+            assert!(
+                ctx.forward(act, &[1.0f32]).is_err(),
+                "{act:?} on {}",
+                describe(ctx)
+            );
+        }
+    }
+}
+
+/// `transformers/activations.py`'s formulas, transcribed in f64.
+fn transformers_formula(key: &str, x: f64) -> f64 {
+    let erf = libm::erf;
+    let sigmoid = |v: f64| 1.0 / (1.0 + (-v).exp());
+    match key {
+        // QuickGELUActivation: input * torch.sigmoid(1.702 * input)
+        "quick_gelu" => x * sigmoid(f64::from(1.702_f32) * x),
+        // ReLUSquaredActivation: torch.square(nn.functional.relu(input))
+        "relu2" => x.max(0.0).powi(2),
+        // LaplaceActivation: 0.5 * (1.0 + torch.erf((input - mu).div(sigma * math.sqrt(2.0))))
+        "laplace" => {
+            let (mu, sigma) = (f64::from(0.707107_f32), f64::from(0.282095_f32));
+            0.5 * (1.0 + erf((x - mu) / (sigma * 2f64.sqrt())))
+        }
+        // ClippedGELUActivation(-10, 10): torch.clip(gelu(x), -10, 10)
+        "gelu_10" => (0.5 * x * (1.0 + erf(x / 2f64.sqrt()))).clamp(-10.0, 10.0),
+        // XIELUActivation._xielu_python with the effective parameters
+        "xielu" => {
+            let (alpha_p, alpha_n, beta, eps) = (
+                f64::from(0.8_f32),
+                f64::from(0.8_f32),
+                0.5,
+                f64::from(-1e-6_f32),
+            );
+            if x > 0.0 {
+                alpha_p * x * x + beta * x
+            } else {
+                (x.min(eps).exp_m1() - x) * alpha_n + beta * x
+            }
+        }
+        // LinearActivation: input
+        "linear" => x,
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn the_reference_computes_the_transformers_formulas() {
+    for key in [
+        "quick_gelu",
+        "relu2",
+        "laplace",
+        "gelu_10",
+        "xielu",
+        "linear",
+    ] {
+        let act: Activation = key.parse().unwrap();
+        for i in -1200..=1200 {
+            let x = f64::from(i as f32 * 0.01 + 0.003_f32);
+            let ours = cpu::forward_f64(act, x);
+            let theirs = transformers_formula(key, x);
+            // Both in f64; the transcription is the textbook formula, so
+            // allow its own f64 roundings (relative 1e-12, absolute 1e-15
+            // near the roots and in the Laplace tail where 1 + erf cancels).
+            assert!(
+                (ours - theirs).abs() <= 1e-12 * theirs.abs() + 1e-15,
+                "{key}({x}): reference {ours}, transformers' formula {theirs}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_key_runs_on_every_adapter_within_its_target() {
+    let x: Vec<f32> = (-60..=60).map(|i| i as f32 * 0.25 + 0.0625).collect();
+    let dy: Vec<f32> = x.iter().map(|v| 1.5 - v.abs() * 0.125).collect();
+    for ctx in adapters() {
+        for key in Activation::ACT2FN_KEYS.iter().filter(|k| **k != "prelu") {
+            let act: Activation = key.parse().unwrap();
+            for mode in Mode::ALL {
+                let got = match mode {
+                    Mode::Forward => ctx.forward(act, &x),
+                    Mode::Derivative => ctx.derivative(act, &x),
+                    Mode::Backward => ctx.backward(act, &x, &dy),
+                }
+                .unwrap_or_else(|e| panic!("{key} {mode:?} on {}: {e}", describe(ctx)));
+                for i in 0..x.len() {
+                    let j = judge(act, mode, x[i], dy[i], got[i]);
+                    let limit = target(act, mode).unwrap_or(0.0);
+                    assert!(
+                        j.broken_rule.is_none() && j.scaled <= limit,
+                        "{key} {mode:?} on {} at x = {}: got {}, {j:?}",
+                        describe(ctx),
+                        x[i],
+                        got[i]
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// PyTorch's `minimum` gives each of two equal operands half the gradient,
+/// so xIELU's derivative at x = eps is the mean of its two sides:
+/// `alpha_n (e^eps - 1) + beta` below and `beta - alpha_n` above.
+#[test]
+fn xielu_derivative_at_eps_is_the_mean_of_its_sides() {
+    for (alpha_n, eps) in [(0.8_f32, -1e-6_f32), (1.3, -0.25)] {
+        let act = Activation::Xielu {
+            alpha_p: 0.8,
+            alpha_n,
+            beta: 0.5,
+            eps,
+        };
+        let (a, e) = (f64::from(alpha_n), f64::from(eps));
+        let below = a * e.exp_m1() + 0.5;
+        let above = 0.5 - a;
+        let mean = ((below + above) / 2.0) as f32;
+        for ctx in adapters() {
+            let got = ctx
+                .derivative(act, &[eps.next_down(), eps, eps.next_up()])
+                .unwrap();
+            let ulps = wgpu_activations::accuracy::ulp_distance(got[1], mean);
+            assert!(
+                ulps <= 2,
+                "{act} at eps on {}: {} vs mean {mean}",
+                describe(ctx),
+                got[1]
+            );
+            assert!(
+                (f64::from(got[0]) - below).abs() < 1e-6,
+                "{act} below eps: {}",
+                got[0]
+            );
+            assert_eq!(got[2], above as f32, "{act} above eps");
+        }
+    }
+}
