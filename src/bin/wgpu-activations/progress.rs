@@ -19,7 +19,7 @@ impl Progress {
         let bar = ProgressBar::new(total);
         bar.set_style(
             ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {wide_bar} {percent:>3}% ~{eta} left  {msg}",
+                "{spinner} [{elapsed_precise}] [{bar:30}] {percent:>3}% ~{eta} left  {wide_msg}",
             )
             .expect("a valid template"),
         );
