@@ -27,8 +27,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use wgpu_activations::{Activation, BufferRegion, Context, Dtype, GpuTensor, Mode, cpu};
-#[path = "baselines.rs"]
-#[allow(dead_code)]
+#[path = "../src/bin/wgpu-activations/baselines.rs"]
 mod baselines;
 use baselines::{Baselines, bytes_moved, upload_as};
 

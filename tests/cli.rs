@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use half::f16;
-use wgpu_activations::{Activation, Context};
+use wgpu_activations::accuracy::{self, strided_chunk, strided_len, target};
+use wgpu_activations::{Activation, Context, Mode};
 
 const EXE: &str = env!("CARGO_BIN_EXE_wgpu-activations");
 
@@ -53,7 +54,8 @@ fn write_f32(path: &Path, shape: &[usize], values: &[f32]) {
     .unwrap();
 }
 
-fn run(args: &[&str]) -> (i32, String) {
+/// Exit status, stdout and stderr (less EGL's XDG_RUNTIME_DIR complaint).
+fn run_split(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(EXE).args(args).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr)
         .lines()
@@ -62,8 +64,15 @@ fn run(args: &[&str]) -> (i32, String) {
         .join("\n");
     (
         out.status.code().unwrap_or(-1),
-        format!("{}{stderr}", String::from_utf8_lossy(&out.stdout)),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr,
     )
+}
+
+/// Exit status and stdout followed by stderr.
+fn run(args: &[&str]) -> (i32, String) {
+    let (code, stdout, stderr) = run_split(args);
+    (code, format!("{stdout}{stderr}"))
 }
 
 fn arg(p: &Path) -> &str {
@@ -313,4 +322,183 @@ fn list_ops_and_adapters_describe_what_is_there() {
         assert!(log.contains(&ctx.adapter_name()), "{log}");
     }
     assert!(log.contains("max_storage_buffer_binding_size"), "{log}");
+}
+
+/// No progress bar where stderr is a pipe: no terminal escapes, no
+/// "% ~ETA left" line.
+fn assert_no_progress_bar(stderr: &str) {
+    assert!(
+        !stderr.contains('\u{1b}') && !stderr.contains("left  "),
+        "a progress bar on a pipe: {stderr:?}"
+    );
+}
+
+#[test]
+fn accuracy_reports_what_the_library_measures_within_target() {
+    const STRIDE_LOG2: u32 = 20;
+    let (code, stdout, stderr) = run_split(&[
+        "accuracy",
+        "--ops",
+        "relu,sigmoid",
+        "--stride-log2",
+        &STRIDE_LOG2.to_string(),
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert_no_progress_bar(&stderr);
+    let n = strided_len(STRIDE_LOG2);
+    assert!(
+        stdout.contains(&format!(
+            "every 2^{STRIDE_LOG2}-th f32 bit pattern ({n} inputs)"
+        )),
+        "{stdout}"
+    );
+    // The Markdown rows: adapter, backend, op, mode, max scaled ULP, at x,
+    // max ULP, at x, mean ULP, rules broken (5 columns), target, result.
+    let rows: Vec<Vec<&str>> = stdout
+        .lines()
+        .filter(|l| l.starts_with("| "))
+        .map(|l| l.trim_matches('|').split('|').map(str::trim).collect())
+        .filter(|cells: &Vec<&str>| cells.len() == 16)
+        .collect();
+    let x = strided_chunk(STRIDE_LOG2, 0, n as usize);
+    let mut checked = 0;
+    for ctx in Context::all_adapters().unwrap() {
+        let backend = format!("{:?}", ctx.backend());
+        for act in [Activation::Relu, Activation::Sigmoid] {
+            for mode in [Mode::Forward, Mode::Derivative] {
+                let row = rows
+                    .iter()
+                    .find(|r| {
+                        r[0] == ctx.adapter_name()
+                            && r[1] == backend
+                            && r[2] == act.name()
+                            && r[3] == format!("{mode:?}").to_lowercase()
+                    })
+                    .unwrap_or_else(|| panic!("no row for {act} {mode:?} on {backend}:\n{stdout}"));
+                let scaled: f64 = row[4].parse().unwrap();
+                let ulps: f64 = row[6].parse().unwrap();
+                // What the library's sweep measures on the same inputs.
+                let stats = accuracy::sweep(&ctx, act, mode, &x).unwrap();
+                assert_eq!(ulps, stats.worst.ulps, "{act} {mode:?} on {backend}");
+                assert_eq!(row[4], format!("{:.3}", stats.worst.scaled));
+                assert_eq!(row[9], "0", "rules broken: {row:?}");
+                match target(act, mode) {
+                    None => assert_eq!(ulps, 0.0, "{act} {mode:?} is not bit-exact"),
+                    Some(limit) => assert!(scaled <= limit, "{act} {mode:?}: {scaled} > {limit}"),
+                }
+                assert_eq!(row[15], "PASS", "{row:?}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 4, "{stdout}");
+    assert!(stdout.contains("Every op meets its target."), "{stdout}");
+}
+
+#[test]
+fn bench_prints_a_row_per_op_with_positive_figures() {
+    let (code, stdout, stderr) = run_split(&[
+        "bench",
+        "--ops",
+        "relu,gelu",
+        "--sizes",
+        "2^10",
+        "--modes",
+        "forward,backward",
+        "--iters",
+        "2",
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert_no_progress_bar(&stderr);
+    for ctx in Context::all_adapters().unwrap() {
+        // Each adapter's table follows a line "== name (backend)".
+        let header = format!("{} ({:?})", ctx.adapter_name(), ctx.backend());
+        let section = stdout
+            .split("\n== ")
+            .find(|s| s.lines().next() == Some(header.as_str()))
+            .unwrap_or_else(|| panic!("no section {header:?}:\n{stdout}"));
+        for op in ["relu", "gelu"] {
+            for mode in ["forward", "backward"] {
+                // op, mode, dtype, N, GB/s, ratio (2 words), time/call (2 words), ...
+                let row: Vec<&str> = section
+                    .lines()
+                    .map(|l| l.split_whitespace().collect::<Vec<_>>())
+                    .find(|w| w.len() >= 9 && w[0] == op && w[1] == mode)
+                    .unwrap_or_else(|| panic!("no {op} {mode} row in {header}:\n{section}"));
+                assert_eq!((row[2], row[3]), ("float32", "2^10"), "{row:?}");
+                let gbps: f64 = row[4].parse().unwrap();
+                let ratio: f64 = row[5].parse().unwrap();
+                let time: f64 = row[7].parse().unwrap();
+                assert!(
+                    gbps > 0.0 && gbps.is_finite() && ratio > 0.0 && time > 0.0,
+                    "{row:?}"
+                );
+                assert!(["ns", "us", "ms", "s"].contains(&row[8]), "{row:?}");
+            }
+        }
+        assert!(section.contains("summary "), "{section}");
+    }
+    // --api: apply and the kernel alone per op, positive medians.
+    let (code, stdout, stderr) = run_split(&[
+        "bench",
+        "--api",
+        "--ops",
+        "relu",
+        "--sizes",
+        "2^10",
+        "--adapter",
+        "vulkan",
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    for api in ["apply", "kernel"] {
+        let row: Vec<&str> = stdout
+            .lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>())
+            .find(|w| w.len() == 7 && w[0] == "relu" && w[2] == api)
+            .unwrap_or_else(|| panic!("no relu {api} row:\n{stdout}"));
+        for figure in &row[3..] {
+            assert!(figure.parse::<f64>().unwrap() > 0.0, "{row:?}");
+        }
+    }
+}
+
+#[test]
+fn bench_and_accuracy_reject_bad_arguments_with_2() {
+    let cases: [(&[&str], &str); 9] = [
+        (&["bench", "--ops", "relu,gleu"], "did you mean"),
+        (&["accuracy", "--ops", "sigmiod"], "sigmoid"),
+        (&["accuracy", "--ops", "elu(alpha=nan)"], "alpha"),
+        (
+            &["bench", "--adapter", "no-such-adapter"],
+            "no adapter matches",
+        ),
+        (
+            &["accuracy", "--adapter", "no-such-adapter"],
+            "no adapter matches",
+        ),
+        (
+            &["bench", "--modes", "sideways"],
+            "forward, derivative, backward",
+        ),
+        (&["bench", "--dtype", "f64"], "f32, f16, bf16"),
+        (&["bench", "--sizes", "2^x"], "bad size"),
+        (&["accuracy", "--stride-log2", "33"], "0..=32"),
+    ];
+    for (args, hint) in cases {
+        let (code, stdout, stderr) = run_split(args);
+        assert_eq!(code, 2, "{args:?}: {stdout}{stderr}");
+        assert!(
+            stderr.contains(hint),
+            "{args:?}: {stderr:?} does not mention {hint:?}"
+        );
+        assert!(
+            !stdout.contains("=="),
+            "{args:?} measured something: {stdout}"
+        );
+    }
+    // The adapter error lists what there is.
+    let (_, _, stderr) = run_split(&["accuracy", "--adapter", "no-such-adapter"]);
+    for ctx in Context::all_adapters().unwrap() {
+        assert!(stderr.contains(&ctx.adapter_name()), "{stderr}");
+    }
 }

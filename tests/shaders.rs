@@ -174,8 +174,8 @@ fn kernel_entry_points_are_the_three_modes_out_of_and_in_place() {
 #[test]
 fn benchmark_baseline_kernels_validate() {
     validate(
-        "benches/baselines.wgsl",
-        include_str!("../benches/baselines.wgsl"),
+        "shaders/baselines.wgsl",
+        include_str!("../shaders/baselines.wgsl"),
     );
 }
 

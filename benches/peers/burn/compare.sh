@@ -10,7 +10,7 @@
 # and `burn_peer --json` one after the other, the first of the two
 # alternating by round. Both time each (op, N) as the median of 21 calls,
 # each submitted and waited for, after 5 warm-up calls, on the same inputs
-# (examples/support/api_timing.rs). The table gives, per op and N, the
+# (src/bin/wgpu-activations/api_timing.rs). The table gives, per op and N, the
 # median over rounds of each time and of each round's ratios Burn/apply and
 # Burn/kernel (above 1: ours is faster). On GL timings swing from run to run:
 # use several rounds there. Needs python3 (standard library only).

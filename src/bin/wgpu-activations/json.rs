@@ -1,4 +1,6 @@
-//! Hand-written JSON output shared by the examples (included with `#[path]`).
+//! Hand-written JSON output shared by `bench`, `accuracy` and `api_timing`
+//! (and so by the examples and the Burn peer, which include it with
+//! `#[path]`).
 
 /// `s` as a JSON string literal.
 pub fn json_string(s: &str) -> String {

@@ -1,6 +1,7 @@
-//! Per-call timing of the resident API, shared by `examples/bench.rs --api`
-//! and the Burn peer (`benches/peers/burn`, which includes this file with
-//! `#[path]`), so that both time, and print, in exactly the same way.
+//! Per-call timing of the resident API, shared by `bench --api` (the CLI's
+//! and `examples/bench.rs`'s: `bench.rs` beside this file) and the Burn peer
+//! (`benches/peers/burn`, which includes this file with `#[path]`), so that
+//! both time, and print, in exactly the same way.
 //!
 //! The statistic is the one a user of either library would see: the median
 //! of [`CALLS`] calls, each submitted and waited for and timed by the wall
@@ -8,15 +9,14 @@
 //! compilation, Burn's fusion and autotune, first touch of the memory pools).
 //! Things measured together are timed call by call in turns
 //! ([`time_in_turns`]), so that a noisy spell of the machine lands on all of
-//! them. This file depends on nothing but `std` (and `json.rs` beside it).
+//! them. This file depends on nothing but `std` and `json.rs` beside it (which
+//! every includer declares as `mod json` next to this one).
 
 #![allow(dead_code)] // each includer uses its own part
 
 use std::time::Instant;
 
-#[path = "json.rs"]
-mod json;
-pub use json::json_string;
+use super::json::json_string;
 
 /// Timed calls per measurement.
 pub const CALLS: usize = 21;

@@ -1,11 +1,15 @@
-//! The reference kernels every throughput figure is compared with, shared by
-//! `benches/throughput.rs` and `examples/bench.rs` (included with `#[path]`).
+//! The reference kernels every throughput figure is compared with
+//! (`shaders/baselines.wgsl`), shared by the CLI's `bench`
+//! (`bench.rs` beside this file, which `examples/bench.rs` runs) and
+//! `benches/throughput.rs` (which includes this file with `#[path]`).
+
+#![allow(dead_code)] // each includer uses its own part
 
 use wgpu_activations::{Context, Dtype, Element, Error, GpuTensor, Mode};
 
 /// The naive one-vec4-per-invocation copy, the two-in-one-out copy (`a + b`)
 /// and an empty kernel (for the dispatch round trip).
-pub const BASELINE_WGSL: &str = include_str!("baselines.wgsl");
+pub const BASELINE_WGSL: &str = include_str!("../../../shaders/baselines.wgsl");
 
 /// Bytes a call moves: every element read from each input and written once
 /// (8 per element, 12 for backward's two inputs).
@@ -60,6 +64,7 @@ pub fn upload_as(ctx: &Context, values: &[f32], dtype: Dtype) -> Result<GpuTenso
 }
 
 impl Baselines {
+    /// The pipelines on `device`.
     pub fn new(device: &wgpu::Device) -> Baselines {
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some("bench.baselines"),

@@ -1,4 +1,5 @@
-// Baseline kernels for the benchmarks (benches/throughput.rs, examples/bench.rs):
+// Baseline kernels for the benchmarks (benches/throughput.rs, `wgpu-activations bench` and
+// examples/bench.rs, through src/bin/wgpu-activations/baselines.rs):
 // the naive one-vec4-per-invocation copy, the two-in-one-out copy (a + b),
 // and an empty kernel for the dispatch round trip.
 @group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
