@@ -300,7 +300,9 @@ impl Activation {
         Activation::QuickGelu { alpha: 1.702 }
     }
 
-    /// `Laplace { mu: 0.707107, sigma: 0.282095 }`.
+    /// `Laplace { mu: 0.707107, sigma: 0.282095 }`: `transformers`'
+    /// defaults, written as it writes them (not 1/sqrt 2 and 1/sqrt(4 pi)).
+    #[allow(clippy::approx_constant)]
     pub const fn laplace() -> Activation {
         Activation::Laplace {
             mu: 0.707107,
@@ -713,20 +715,29 @@ fn closest_names(name: &str, count: usize) -> Vec<&'static str> {
     names
 }
 
-/// Levenshtein distance between two strings.
+/// Edit distance between two strings counting an insertion, a deletion, a
+/// substitution or a swap of two neighbours as one edit (optimal string
+/// alignment): `gleu` is one edit from `gelu`.
 fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let substitute = previous + usize::from(ca != cb);
-            previous = row[j + 1];
-            row[j + 1] = substitute.min(row[j] + 1).min(row[j + 1] + 1);
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let width = b.len() + 1;
+    let mut d: Vec<usize> = (0..(a.len() + 1) * width).collect();
+    for i in 0..=a.len() {
+        d[i * width] = i;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[(i - 1) * width + j] + 1)
+                .min(d[i * width + j - 1] + 1)
+                .min(d[(i - 1) * width + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[(i - 2) * width + j - 2] + 1);
+            }
+            d[i * width + j] = best;
         }
     }
-    row[b.len()]
+    d[a.len() * width + b.len()]
 }
 
 /// Why a string is not an activation.
@@ -782,7 +793,7 @@ impl FromStr for Activation {
             .map_or(name.clone(), |(_, canonical)| canonical.to_string());
         let names = param_names(&name).ok_or_else(|| {
             error(format!(
-                "unknown activation {name:?}; the closest known names are {}",
+                "unknown activation {name:?}; did you mean {}?",
                 closest_names(&name, 3).join(", ")
             ))
         })?;

@@ -491,7 +491,7 @@ pub fn semantic_rules() -> Vec<Rule> {
         ),
         Rule {
             act: A::laplace(),
-            x: 0.707_107,
+            x: A::laplace().param_values()[0], // mu
             forward: 0.5,
             derivative: None,
             why: "Phi(0) = 1/2 at x = mu",

@@ -7,37 +7,13 @@
 
 use wgpu_activations::{Activation, Dtype, Mode, ParseActivationError};
 
-/// Edit distance, for "did you mean".
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let substitute = previous + usize::from(ca != cb);
-            previous = row[j + 1];
-            row[j + 1] = substitute.min(row[j] + 1).min(row[j + 1] + 1);
-        }
-    }
-    row[b.len()]
-}
-
-/// `e` in words, with the three closest op names where the name itself is
-/// unknown.
+/// `e` in words; where the name itself is unknown (the library's message
+/// then suggests the closest names), with a pointer to `list-ops`.
 fn explain(e: ParseActivationError) -> String {
-    let text = &e.input;
-    let name = text.split('(').next().unwrap_or(text).trim().to_lowercase();
-    let known = Activation::ALL.iter().any(|a| a.name() == name);
-    let mut names: Vec<&str> = Activation::ALL.iter().map(|a| a.name()).collect();
-    names.sort_by_key(|n| distance(&name, n));
-    if known {
-        format!("{e}")
+    if e.reason.contains("did you mean") {
+        format!("{e} (`wgpu-activations list-ops` lists them all)")
     } else {
-        format!(
-            "{e}; did you mean {}? (`wgpu-activations list-ops` lists them all)",
-            names[..3].join(", ")
-        )
+        e.to_string()
     }
 }
 
