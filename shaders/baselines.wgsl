@@ -45,6 +45,8 @@ fn naive_op(op: u32, x: vec4<f32>) -> vec4<f32> {
         case 7u: { return x * tanh(log(1.0 + exp(x))); }                              // mish
         case 8u: { return select(log(1.0 + exp(x)), x, x > vec4<f32>(20.0)); }        // softplus
         case 9u: { return -log(1.0 + exp(-x)); }                                      // log_sigmoid
+        case 10u: { return x / (1.0 + exp(-1.702 * x)); }                             // quick_gelu
+        case 11u: { return select(0.8 * (exp(min(x, vec4<f32>(-1e-6))) - 1.0 - x) + 0.5 * x, 0.8 * x * x + 0.5 * x, x > vec4<f32>(0.0)); } // xielu
         default: { return x - tanh(x); }                                              // tanhshrink
     }
 }
