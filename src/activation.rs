@@ -132,7 +132,9 @@ pub enum Activation {
     /// beta x`. A checkpoint stores raw `alpha_p`, `alpha_n`; the effective
     /// values are `alpha_p = softplus(raw_alpha_p)` and `alpha_n = beta +
     /// softplus(raw_alpha_n)` (what `transformers`' `XIELUActivation`
-    /// computes in its forward). Derivative `2 alpha_p x + beta` for `x > 0`,
+    /// computes in its forward; its initialisation stores `raw_alpha_p =
+    /// log(expm1(0.8))`, `raw_alpha_n = log(expm1(0.8 - beta))`, the
+    /// defaults here). Derivative `2 alpha_p x + beta` for `x > 0`,
     /// `alpha_n (e^x - 1) + beta` below `eps`, `beta - alpha_n` on
     /// `(eps, 0]`, and at `x = eps` the mean of the two sides (PyTorch's
     /// `minimum` splits the gradient of a tie in halves).
