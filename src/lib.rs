@@ -83,6 +83,22 @@
 //! x; subnormal inputs handled like other tiny values. Bad input is an
 //! [`Error`], never a panic, a wrong answer or a changed buffer.
 //!
+//! A model config's activation string parses as it is: every key of Hugging
+//! Face `transformers`' `ACT2FN` ([`Activation::ACT2FN_KEYS`]) gives the same
+//! function, including the transformer-specific QuickGELU, ReLU², Laplace,
+//! clipped GELU, xIELU and Identity.
+//!
+//! ```
+//! use wgpu_activations::Activation;
+//!
+//! let act: Activation = "gelu_pytorch_tanh".parse()?; // hidden_act of a config
+//! assert_eq!(act, Activation::GeluTanh);
+//! assert_eq!("relu2".parse::<Activation>()?, Activation::ReluSquared);
+//! let typo = "quickgelu".parse::<Activation>().unwrap_err();
+//! assert!(typo.to_string().contains("did you mean quick_gelu"));
+//! # Ok::<(), wgpu_activations::ParseActivationError>(())
+//! ```
+//!
 //! # Accuracy and speed
 //!
 //! Every result is measured against [`cpu`], an independent f64 reference
