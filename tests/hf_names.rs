@@ -129,26 +129,25 @@ fn unknown_names_list_the_closest_known_names() {
     }
 }
 
+/// (Every op of `Activation::ALL` round-trips through `Display` and
+/// `FromStr` in `cpu_reference.rs`; here the names chosen where PyTorch has
+/// no functional name, and a parameter set of four.)
 #[test]
 fn names_display_and_parse_back() {
-    for act in [
-        Activation::quick_gelu(),
-        Activation::ReluSquared,
-        Activation::laplace(),
-        Activation::clipped_gelu(),
-        Activation::xielu(),
-        Activation::Identity,
-        Activation::Xielu {
-            alpha_p: 1.25,
-            alpha_n: 0.75,
-            beta: 0.5,
-            eps: -0.5,
-        },
-    ] {
-        assert_eq!(act.to_string().parse::<Activation>(), Ok(act), "{act}");
-    }
     assert_eq!(Activation::ReluSquared.name(), "relu_squared");
     assert_eq!(Activation::Identity.name(), "identity");
+    assert_eq!(Activation::clipped_gelu().name(), "clipped_gelu");
+    let act = Activation::Xielu {
+        alpha_p: 1.25,
+        alpha_n: 0.75,
+        beta: 0.5,
+        eps: -0.5,
+    };
+    assert_eq!(
+        act.to_string(),
+        "xielu(alpha_p=1.25, alpha_n=0.75, beta=0.5, eps=-0.5)"
+    );
+    assert_eq!(act.to_string().parse::<Activation>(), Ok(act));
 }
 
 #[test]
