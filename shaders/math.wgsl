@@ -268,18 +268,19 @@ fn wa_expm1(x_in: f32) -> f32 {
     return (x - (e + two_mk) + 1.0) * two_pk;
 }
 
-// e^x - 1 for x <= 0 (what ELU, SELU and CELU need), without branches:
-// x + x^2 Q(x) for x > -ln(2)/2, Q a degree-5 least-squares fit
-// (tools/fit_expm1.py, fit error < 0.05 ULP); below, e^x - 1, where the
-// subtraction is exact (Sterbenz) or harmless and e^x's error is at most
-// 2 ULPs of the result. -1 at -inf, keeps -0.0 and subnormals, NaN for NaN.
+// e^x - 1 for x <= 0 (what ELU, SELU and CELU need), without branches and
+// with one reduction: e^x = 2^k (1 + (hi - c)) (wa_exp_reduce_parts), so
+// e^x - 1 = (2^k - 1) + 2^k (hi - c), where 2^k - 1 is exact (k >= -29
+// after the clamp at -20, where e^x - 1 rounds to -1) and only the second
+// term and the sum round: below 1 ULP. For k = 0 (|x| < ln(2)/2) it is
+// x + x^2 Q(x) itself, rounded once. -1 at -inf, keeps -0.0 and subnormals
+// (zeros pass through: hi - c would turn -0.0 into +0.0), NaN for NaN.
 fn wa_expm1_nonpositive(x: f32) -> f32 {
-    let q = 0.5 + x * (0.1666666716337204 + x * (0.04166635125875473 + x * (0.008333288133144379
-        + x * (0.0013941135257482529 + x * 0.0001990522869164124))));
-    // x + x^2 q would turn -0.0 into +0.0: zeros pass through as they are.
-    let small = select(x + (x * x) * q, x, x == 0.0);
-    let large = wa_exp(x) - 1.0;
-    return select(large, small, x > -0.3465735903);
+    let xc = select(x, -20.0, x < -20.0);
+    let p = wa_exp_reduce_parts(select(xc, 0.0, wa_is_nan(x)));
+    let s = wa_pow2i(i32(p.x));
+    let e = (s - 1.0) + s * (p.y - p.z);
+    return select(e, x, x == 0.0 || wa_is_nan(x));
 }
 
 // tanh x, < 2 ULP, without branches (both forms are computed, one kept):
