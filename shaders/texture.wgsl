@@ -1,0 +1,61 @@
+// wgpu-activations: the texture kernel template.
+//
+// `src/texture.rs` composes a module as the function library (math.wgsl,
+// normal.wgsl, activations.wgsl) + this file, filling the slots (written
+// «NAME» here, double-braced in the code):
+//   «DISPATCH»   how the parameters arrive: `var<immediate>` where the
+//                device has immediates, a uniform at binding 0 otherwise
+//   «BINDINGS»   binding 1: x, sampled (`texture_2d<f32>` or
+//                `texture_2d_array<f32>`), absent where x is read from the
+//                output (in place); binding 2: the output, a storage texture
+//                of the output's format (`write`, or `read_write` in place);
+//                binding 3: grad_output, sampled, in backward out of place
+//   «FORWARD»    one op's call, e.g. `wa_leaky_relu_forward(x, param.x)`
+//   «DERIVATIVE» likewise for f'(x)
+//   «BACKWARD»   grad * f'(x) exactly as the buffer kernels compute it
+//                (elementwise.wgsl's «BACKWARD», from the same Rust function)
+//   «LOADS»      `let v = ...;` (x at texel `c`, layer `c.z`) and, in
+//                backward, `let g = ...;` (grad_output there)
+//   «VALUE»      the result from `v` (and `g`): the op on each channel the
+//                output format has; alpha passed through where asked
+//   «COORDS»     the store's coordinates: `c.xy` for 2-D views,
+//                `c.xy, c.z` for 2-D array views
+// One module per (op, mode, in place, output format, view dimension, alpha).
+// Parameters arrive with the dispatch data, so new values never recompile.
+
+struct Dispatch {
+    // The op's parameters (unused components are 0).
+    param: vec4<f32>,
+}
+
+{{DISPATCH}}
+
+{{BINDINGS}}
+
+fn activation_forward(x: f32) -> f32 {
+    let param = dispatch.param;
+    return {{FORWARD}};
+}
+
+fn activation_derivative(x: f32) -> f32 {
+    let param = dispatch.param;
+    return {{DERIVATIVE}};
+}
+
+// grad * f'(x), with f'(x) as a scaled pair where the op has one.
+fn activation_backward(grad: f32, x: f32) -> f32 {
+    let param = dispatch.param;
+    {{BACKWARD}}
+}
+
+// One invocation per texel: x and y over the view, z over its layers (the
+// host dispatches exactly one z per layer).
+@compute @workgroup_size(8, 8, 1)
+fn main(@builtin(global_invocation_id) c: vec3<u32>) {
+    let size = textureDimensions(output);
+    if c.x >= size.x || c.y >= size.y {
+        return;
+    }
+    {{LOADS}}
+    textureStore(output, {{COORDS}}, {{VALUE}});
+}
