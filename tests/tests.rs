@@ -17,3 +17,4 @@ mod reliability;
 mod rowwise;
 mod shaders;
 mod support;
+mod texture;

@@ -1,0 +1,491 @@
+//! Textures (Part 13): `Kernels::record_texture` and `Context::apply_texture`
+//! on every adapter, compared bit for bit with the buffer path
+//! (`Context::forward` / `derivative` / `backward` on f32 slices) on the same
+//! data; for 16-bit formats with that f32 result rounded to half by
+//! `half::f16::from_f32` (round to nearest even). Every error case returns
+//! its own variant, records nothing and leaves the textures as they were.
+
+use half::f16;
+use wgpu_activations::{
+    Activation, Alpha, Context, Error, Mode, TEXTURE_FORMATS, TextureRegion,
+};
+
+use crate::support::{SPECIALS, adapters, describe, random_sweep};
+
+use wgpu::TextureFormat as F;
+
+fn channels(format: F) -> usize {
+    match format {
+        F::R32Float | F::R16Float => 1,
+        F::Rg32Float | F::Rg16Float => 2,
+        _ => 4,
+    }
+}
+
+fn is_half(format: F) -> bool {
+    matches!(format, F::Rgba16Float | F::R16Float | F::Rg16Float)
+}
+
+/// Bytes of one channel.
+fn channel_bytes(format: F) -> usize {
+    if is_half(format) { 2 } else { 4 }
+}
+
+const ALL_USAGE: wgpu::TextureUsages = wgpu::TextureUsages::TEXTURE_BINDING
+    .union(wgpu::TextureUsages::STORAGE_BINDING)
+    .union(wgpu::TextureUsages::COPY_SRC)
+    .union(wgpu::TextureUsages::COPY_DST);
+
+const READ_USAGE: wgpu::TextureUsages = wgpu::TextureUsages::TEXTURE_BINDING
+    .union(wgpu::TextureUsages::COPY_SRC)
+    .union(wgpu::TextureUsages::COPY_DST);
+
+fn make(
+    ctx: &Context,
+    format: F,
+    (width, height, layers): (u32, u32, u32),
+    mips: u32,
+    usage: wgpu::TextureUsages,
+) -> wgpu::Texture {
+    ctx.device().create_texture(&wgpu::TextureDescriptor {
+        label: Some("test.texture"),
+        size: wgpu::Extent3d {
+            width,
+            height,
+            depth_or_array_layers: layers,
+        },
+        mip_level_count: mips,
+        sample_count: 1,
+        dimension: wgpu::TextureDimension::D2,
+        format,
+        usage,
+        view_formats: &[],
+    })
+}
+
+fn level_size(texture: &wgpu::Texture, mip: u32) -> wgpu::Extent3d {
+    texture.size().mip_level_size(mip, texture.dimension())
+}
+
+/// Channel values at `mip`, raw bits (16-bit ones in the low half), texel
+/// by texel, layer by layer.
+fn write(ctx: &Context, texture: &wgpu::Texture, mip: u32, bits: &[u32]) {
+    let format = texture.format();
+    let size = level_size(texture, mip);
+    let bytes: Vec<u8> = if is_half(format) {
+        bits.iter()
+            .flat_map(|b| (*b as u16).to_le_bytes())
+            .collect()
+    } else {
+        bits.iter().flat_map(|b| b.to_le_bytes()).collect()
+    };
+    let row = size.width as usize * channels(format) * channel_bytes(format);
+    assert_eq!(
+        bytes.len(),
+        row * (size.height * size.depth_or_array_layers) as usize
+    );
+    ctx.queue().write_texture(
+        wgpu::TexelCopyTextureInfo {
+            texture,
+            mip_level: mip,
+            origin: wgpu::Origin3d::ZERO,
+            aspect: wgpu::TextureAspect::All,
+        },
+        &bytes,
+        wgpu::TexelCopyBufferLayout {
+            offset: 0,
+            bytes_per_row: Some(row as u32),
+            rows_per_image: Some(size.height),
+        },
+        size,
+    );
+}
+
+/// What `write` takes, read back (after everything submitted so far).
+fn read(ctx: &Context, texture: &wgpu::Texture, mip: u32) -> Vec<u32> {
+    let format = texture.format();
+    let size = level_size(texture, mip);
+    let row = size.width as usize * channels(format) * channel_bytes(format);
+    let padded = row.next_multiple_of(256);
+    let rows = (size.height * size.depth_or_array_layers) as usize;
+    let buffer = ctx.device().create_buffer(&wgpu::BufferDescriptor {
+        label: Some("test.texture.readback"),
+        size: (padded * rows) as u64,
+        usage: wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::MAP_READ,
+        mapped_at_creation: false,
+    });
+    let mut encoder = ctx.device().create_command_encoder(&Default::default());
+    encoder.copy_texture_to_buffer(
+        wgpu::TexelCopyTextureInfo {
+            texture,
+            mip_level: mip,
+            origin: wgpu::Origin3d::ZERO,
+            aspect: wgpu::TextureAspect::All,
+        },
+        wgpu::TexelCopyBufferInfo {
+            buffer: &buffer,
+            layout: wgpu::TexelCopyBufferLayout {
+                offset: 0,
+                bytes_per_row: Some(padded as u32),
+                rows_per_image: Some(size.height),
+            },
+        },
+        size,
+    );
+    ctx.queue().submit([encoder.finish()]);
+    buffer.slice(..).map_async(wgpu::MapMode::Read, |r| r.expect("map"));
+    ctx.device()
+        .poll(wgpu::PollType::wait_indefinitely())
+        .expect("poll");
+    let data = buffer.slice(..).get_mapped_range().expect("mapped range");
+    let mut out = Vec::new();
+    for r in 0..rows {
+        let bytes = &data[r * padded..r * padded + row];
+        if is_half(format) {
+            out.extend(
+                bytes
+                    .chunks_exact(2)
+                    .map(|c| u32::from(u16::from_le_bytes([c[0], c[1]]))),
+            );
+        } else {
+            out.extend(
+                bytes
+                    .chunks_exact(4)
+                    .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+            );
+        }
+    }
+    out
+}
+
+/// `n` channel values for `format` (specials first, then a seeded sweep of
+/// ordinary values, tiny and huge magnitudes and raw bit patterns): raw bits
+/// and their f32 values.
+fn data(format: F, n: usize, seed: u64) -> (Vec<u32>, Vec<f32>) {
+    let sweep = random_sweep(seed, n);
+    if is_half(format) {
+        let specials = [
+            0.0f32,
+            -0.0,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            5.960_464_5e-8, // smallest f16 subnormal
+            -5.960_464_5e-8,
+            3.05e-5, // f16 subnormal
+            -3.05e-5,
+            65504.0, // f16::MAX
+            -65504.0,
+            6.103_515_6e-5, // f16::MIN_POSITIVE
+            1.0,
+            -1.0,
+            11.0,
+            -11.0,
+        ];
+        let halves: Vec<f16> = specials
+            .iter()
+            .copied()
+            .chain(sweep.iter().enumerate().map(|(i, &v)| {
+                if i % 3 == 2 {
+                    // raw f16 bit patterns
+                    f16::from_bits(v.to_bits() as u16).to_f32()
+                } else {
+                    v
+                }
+            }))
+            .take(n)
+            .map(f16::from_f32)
+            .collect();
+        (
+            halves.iter().map(|h| u32::from(h.to_bits())).collect(),
+            halves.iter().map(|h| h.to_f32()).collect(),
+        )
+    } else {
+        let values: Vec<f32> = SPECIALS
+            .iter()
+            .copied()
+            .chain([f32::from_bits(1), -f32::from_bits(0x7f_ffff), 3.0e38])
+            .chain(sweep)
+            .take(n)
+            .collect();
+        (values.iter().map(|v| v.to_bits()).collect(), values)
+    }
+}
+
+/// A grad_output stream: ordinary values of varied sign and size, with a few
+/// specials.
+fn grads(format: F, n: usize) -> (Vec<u32>, Vec<f32>) {
+    let (bits, values) = data(format, n, 0x9e4d);
+    // Mostly ordinary magnitudes: large values of x matter, of grad less.
+    let keep = |i: usize| i % 5 == 0;
+    let values: Vec<f32> = values
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            if keep(i) {
+                v
+            } else {
+                let o = ((i * 37 % 101) as f32 - 50.0) * 0.125;
+                if is_half(format) {
+                    f16::from_f32(o).to_f32()
+                } else {
+                    o
+                }
+            }
+        })
+        .collect();
+    let bits = values
+        .iter()
+        .zip(bits)
+        .map(|(v, _)| {
+            if is_half(format) {
+                u32::from(f16::from_f32(*v).to_bits())
+            } else {
+                v.to_bits()
+            }
+        })
+        .collect();
+    (bits, values)
+}
+
+/// The buffer path's result on the same values, as the output format stores
+/// it (f32 bits, or rounded to nearest even f16 bits).
+fn buffer_reference(
+    ctx: &Context,
+    act: Activation,
+    mode: Mode,
+    x: &[f32],
+    g: &[f32],
+    out: F,
+) -> Vec<u32> {
+    let y = match mode {
+        Mode::Forward => ctx.forward(act, x),
+        Mode::Derivative => ctx.derivative(act, x),
+        Mode::Backward => ctx.backward(act, x, g),
+    }
+    .unwrap_or_else(|e| panic!("buffer path {act:?} {mode:?}: {e}"));
+    y.iter()
+        .map(|&v| {
+            if is_half(out) {
+                u32::from(f16::from_f32(v).to_bits())
+            } else {
+                v.to_bits()
+            }
+        })
+        .collect()
+}
+
+fn show(bits: u32, format: F) -> String {
+    if is_half(format) {
+        format!("{:e} ({bits:#06x})", f16::from_bits(bits as u16).to_f32())
+    } else {
+        format!("{:e} ({bits:#010x})", f32::from_bits(bits))
+    }
+}
+
+fn is_nan(bits: u32, format: F) -> bool {
+    if is_half(format) {
+        f16::from_bits(bits as u16).is_nan()
+    } else {
+        f32::from_bits(bits).is_nan()
+    }
+}
+
+/// Same bits, or NaN for NaN: a NaN's sign and payload are not part of any
+/// op's contract (WGSL leaves NaN propagation to the implementation), and on
+/// lavapipe they do differ between the buffer kernels' packed body and the
+/// texture kernels for a few ops (e.g. SiLU's derivative at NaN: 0x7fc00000
+/// here, 0xffc00000 there).
+fn same(got: u32, want: u32, format: F) -> bool {
+    got == want || (is_nan(got, format) && is_nan(want, format))
+}
+
+fn assert_bits(got: &[u32], want: &[u32], x: &[f32], format: F, what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths");
+    let bad: Vec<String> = (0..got.len())
+        .filter(|&i| !same(got[i], want[i], format))
+        .take(8)
+        .map(|i| {
+            format!(
+                "  [{i}] x = {:e}: got {}, want {}",
+                x[i],
+                show(got[i], format),
+                show(want[i], format)
+            )
+        })
+        .collect();
+    let count = (0..got.len())
+        .filter(|&i| !same(got[i], want[i], format))
+        .count();
+    assert!(
+        bad.is_empty(),
+        "{what}: {count} of {} channel values differ from the buffer path:\n{}",
+        got.len(),
+        bad.join("\n")
+    );
+}
+
+/// One case: `mode` of `act` over a `size` texture of `format` (output of
+/// `out_format`), in place or not, compared with the buffer path.
+#[allow(clippy::too_many_arguments)]
+fn check(
+    ctx: &Context,
+    act: Activation,
+    mode: Mode,
+    format: F,
+    out_format: F,
+    size: (u32, u32, u32),
+    in_place: bool,
+    alpha: Alpha,
+) {
+    let what = format!(
+        "{act:?} {mode:?} {format:?}->{out_format:?} {}x{}x{} in_place={in_place} {alpha:?} on {}",
+        size.0,
+        size.1,
+        size.2,
+        describe(ctx)
+    );
+    let n = (size.0 * size.1 * size.2) as usize * channels(format);
+    let (x_bits, x) = data(format, n, u64::from(size.0 * 131 + size.1 * 7 + size.2));
+    let (g_bits, g) = grads(format, n);
+    let mut want = buffer_reference(ctx, act, mode, &x, &g, out_format);
+    if alpha == Alpha::Keep && channels(format) == 4 {
+        let source = if mode == Mode::Backward { &g } else { &x };
+        for i in (3..n).step_by(4) {
+            want[i] = if is_half(out_format) {
+                u32::from(f16::from_f32(source[i]).to_bits())
+            } else {
+                source[i].to_bits()
+            };
+        }
+    }
+    let x_tex = make(ctx, format, size, 1, ALL_USAGE);
+    write(ctx, &x_tex, 0, &x_bits);
+    let g_tex = (mode == Mode::Backward).then(|| {
+        let t = make(ctx, format, size, 1, ALL_USAGE);
+        write(ctx, &t, 0, &g_bits);
+        t
+    });
+    let out_tex = (!in_place).then(|| make(ctx, out_format, size, 1, ALL_USAGE));
+    let output = match (&out_tex, &g_tex) {
+        (Some(t), _) => t,
+        (None, Some(g)) => g,
+        (None, None) => &x_tex,
+    };
+    let mut encoder = ctx.device().create_command_encoder(&Default::default());
+    ctx.kernels()
+        .record_texture_with_alpha(
+            &mut encoder,
+            act,
+            mode,
+            (&x_tex).into(),
+            g_tex.as_ref().map(TextureRegion::new),
+            output.into(),
+            alpha,
+        )
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+    ctx.queue().submit([encoder.finish()]);
+    let got = read(ctx, output, 0);
+    assert_bits(&got, &want, &x, out_format, &what);
+    if mode == Mode::Backward && !in_place {
+        // The inputs are read, never written.
+        assert_eq!(read(ctx, &x_tex, 0), x_bits, "{what}: x changed");
+        assert_eq!(
+            read(ctx, g_tex.as_ref().unwrap(), 0),
+            g_bits,
+            "{what}: grad_output changed"
+        );
+    }
+}
+
+fn support(ctx: &Context, format: F) -> (bool, bool) {
+    let s = ctx
+        .kernels()
+        .texture_formats()
+        .iter()
+        .find(|s| s.format == format)
+        .expect("every format is listed");
+    (s.output, s.in_place)
+}
+
+/// The adapter behind `ctx`, from a fresh instance.
+fn adapter_of(ctx: &Context) -> wgpu::Adapter {
+    let instance =
+        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()))
+        .into_iter()
+        .find(|a| {
+            let info = a.get_info();
+            info.name == ctx.adapter_name() && info.backend == ctx.backend()
+        })
+        .expect("the context's adapter is enumerated again")
+}
+
+#[test]
+fn texture_formats_per_adapter() {
+    for ctx in adapters() {
+        let formats = ctx.kernels().texture_formats();
+        eprintln!("{}: {formats:?}", describe(ctx));
+        assert_eq!(formats.len(), TEXTURE_FORMATS.len());
+        // The contexts' devices use the adapter's own format features
+        // (TEXTURE_ADAPTER_SPECIFIC_FORMAT_FEATURES, or a downlevel GL
+        // device): what the kernels found by asking validation must be what
+        // the adapter reports.
+        let adapter = adapter_of(ctx);
+        for s in formats {
+            let features = adapter.get_texture_format_features(s.format);
+            let storage = features
+                .allowed_usages
+                .contains(wgpu::TextureUsages::STORAGE_BINDING);
+            let flags = features.flags;
+            assert_eq!(
+                s.output,
+                storage && flags.contains(wgpu::TextureFormatFeatureFlags::STORAGE_WRITE_ONLY),
+                "{s:?} on {}: {features:?}",
+                describe(ctx)
+            );
+            assert_eq!(
+                s.in_place,
+                storage && flags.contains(wgpu::TextureFormatFeatureFlags::STORAGE_READ_WRITE),
+                "{s:?} on {}: {features:?}",
+                describe(ctx)
+            );
+        }
+        // Every adapter here writes the formats a renderer most often has.
+        for format in [F::Rgba32Float, F::Rgba16Float, F::R32Float] {
+            assert!(support(ctx, format).0, "{format:?} on {}", describe(ctx));
+        }
+    }
+}
+
+#[test]
+fn texture_every_op_every_mode_rgba32float() {
+    for ctx in adapters() {
+        for act in Activation::ALL.iter().copied().chain([
+            Activation::LeakyRelu {
+                negative_slope: 0.2,
+            },
+            Activation::Softplus {
+                beta: 2.0,
+                threshold: 10.0,
+            },
+            Activation::Hardtanh {
+                min_val: -2.5,
+                max_val: 0.75,
+            },
+        ]) {
+            for mode in Mode::ALL {
+                check(
+                    ctx,
+                    act,
+                    mode,
+                    F::Rgba32Float,
+                    F::Rgba32Float,
+                    (37, 23, 1),
+                    false,
+                    Alpha::Apply,
+                );
+            }
+        }
+    }
+}
