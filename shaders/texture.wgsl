@@ -20,6 +20,15 @@
 //                output format has; alpha passed through where asked
 //   «COORDS»     the store's coordinates: `c.xy` for 2-D views,
 //                `c.xy, c.z` for 2-D array views
+//   «HALF_FUNCTIONS» half_f16_packed.wgsl for 16-bit output formats
+//                (nothing otherwise)
+//   «ROUND»      how a result becomes the value stored: as it is for f32
+//                formats; for 16-bit formats rounded to the nearest f16
+//                (ties to even, infinity where it overflows) and widened
+//                back, so that the storage write converts an f16 value
+//                exactly. (Drivers round that conversion as they like:
+//                Mesa's lavapipe and llvmpipe truncate toward zero and
+//                saturate at 65504.)
 // One module per (op, mode, in place, output format, view dimension, alpha).
 // Parameters arrive with the dispatch data, so new values never recompile.
 
@@ -48,6 +57,13 @@ fn activation_backward(grad: f32, x: f32) -> f32 {
     {{BACKWARD}}
 }
 
+{{HALF_FUNCTIONS}}
+
+// The value stored for a result `v`.
+fn stored(v: vec4<f32>) -> vec4<f32> {
+    {{ROUND}}
+}
+
 // One invocation per texel: x and y over the view, z over its layers (the
 // host dispatches exactly one z per layer).
 @compute @workgroup_size(8, 8, 1)
@@ -57,5 +73,5 @@ fn main(@builtin(global_invocation_id) c: vec3<u32>) {
         return;
     }
     {{LOADS}}
-    textureStore(output, {{COORDS}}, {{VALUE}});
+    textureStore(output, {{COORDS}}, stored({{VALUE}}));
 }

@@ -225,7 +225,23 @@ pub fn texture_module(
         DispatchData::Immediate => "var<immediate> dispatch: Dispatch;",
         DispatchData::Uniform => "@group(0) @binding(0) var<uniform> dispatch: Dispatch;",
     };
+    let half = matches!(
+        kernel.format,
+        wgpu::TextureFormat::Rgba16Float
+            | wgpu::TextureFormat::R16Float
+            | wgpu::TextureFormat::Rg16Float
+    );
+    let (half_functions, round) = if half {
+        (
+            wgsl::HALF_F16_PACKED_WGSL,
+            "return half_widen(half_bits(v));",
+        )
+    } else {
+        ("", "return v;")
+    };
     let kernel_source = wgsl::TEXTURE_TEMPLATE_WGSL
+        .replace("{{HALF_FUNCTIONS}}", half_functions)
+        .replace("{{ROUND}}", round)
         .replace("{{DISPATCH}}", dispatch)
         .replace("{{BINDINGS}}", &bindings.join("\n"))
         .replace("{{LOADS}}", &loads)
@@ -380,8 +396,12 @@ impl Kernels {
     /// f(input)`, `f'(input)` or `grad_output * f'(input)` for every channel
     /// of every texel of every array layer of one mip level, computed in f32
     /// exactly as [`Kernels::record`] computes f32 buffers (the same bits),
-    /// and rounded once to the output's format where that is 16-bit (the
-    /// storage write's conversion). Alpha is a channel like the others
+    /// and rounded once to the output's format where that is 16-bit: to
+    /// nearest, ties to even, infinity where the rounded value overflows,
+    /// like `half::f16::from_f32` and the f16 buffer kernels. (The kernels
+    /// round before the storage write, whose own conversion drivers round
+    /// as they like: Mesa's lavapipe and llvmpipe truncate toward zero and
+    /// saturate at 65504.) Alpha is a channel like the others
     /// ([`Kernels::record_texture_with_alpha`] can leave it alone).
     ///
     /// The textures are 2-D, single-sampled, of [`TEXTURE_FORMATS`], all of

@@ -489,3 +489,236 @@ fn texture_every_op_every_mode_rgba32float() {
         }
     }
 }
+
+/// Sizes of the format sweep: one texel, odd sizes, and an array.
+const SIZES: [(u32, u32, u32); 3] = [(1, 1, 1), (37, 23, 1), (256, 3, 4)];
+
+#[test]
+fn texture_every_format_size_mode_in_place() {
+    // A representative few ops (piecewise linear with a parameter, a smooth
+    // one with a scaled derivative, GELU), rotated over the combinations so
+    // that each op meets every format, size and mode.
+    let ops = [
+        Activation::Gelu,
+        Activation::LeakyRelu {
+            negative_slope: 0.2,
+        },
+        Activation::Silu,
+    ];
+    for ctx in adapters() {
+        let mut k = 0;
+        let mut ran = 0;
+        for format in TEXTURE_FORMATS {
+            let (output, in_place) = support(ctx, format);
+            if !output {
+                continue;
+            }
+            for size in SIZES {
+                for mode in Mode::ALL {
+                    for place in [false, true] {
+                        if place && !in_place {
+                            continue;
+                        }
+                        k += 1;
+                        let act = ops[k % ops.len()];
+                        check(ctx, act, mode, format, format, size, place, Alpha::Apply);
+                        ran += 1;
+                    }
+                }
+            }
+        }
+        eprintln!("{}: {ran} texture cases", describe(ctx));
+        assert!(ran >= 3 * SIZES.len() * Mode::ALL.len());
+    }
+}
+
+#[test]
+fn texture_keeps_alpha_when_asked() {
+    for ctx in adapters() {
+        for format in [F::Rgba32Float, F::Rgba16Float] {
+            let in_place = support(ctx, format).1;
+            for mode in Mode::ALL {
+                for place in [false, true] {
+                    if !place || in_place {
+                        check(
+                            ctx,
+                            Activation::Tanh,
+                            mode,
+                            format,
+                            format,
+                            (37, 23, 1),
+                            place,
+                            Alpha::Keep,
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn texture_half_input_f32_output() {
+    // An Rgba16Float image into an Rgba32Float result: x widened exactly,
+    // the f32 result stored unrounded (the buffer path's bits).
+    for ctx in adapters() {
+        for mode in Mode::ALL {
+            check(
+                ctx,
+                Activation::Gelu,
+                mode,
+                F::Rgba16Float,
+                F::Rgba32Float,
+                (37, 23, 1),
+                false,
+                Alpha::Apply,
+            );
+        }
+    }
+}
+
+#[test]
+fn texture_mip_levels_and_apply_texture() {
+    for ctx in adapters() {
+        let act = Activation::Sigmoid;
+        for format in [F::Rgba32Float, F::Rgba16Float] {
+            let size = (37, 23, 1);
+            let input = make(ctx, format, size, 3, READ_USAGE);
+            let mut xs = Vec::new();
+            for mip in 0..3 {
+                let extent = level_size(&input, mip);
+                let n = (extent.width * extent.height) as usize * 4;
+                let (bits, x) = data(format, n, 17 + u64::from(mip));
+                write(ctx, &input, mip, &bits);
+                xs.push(x);
+            }
+            for mode in [Mode::Forward, Mode::Derivative] {
+                let out = ctx
+                    .apply_texture(act, mode, &input)
+                    .unwrap_or_else(|e| panic!("{format:?} on {}: {e}", describe(ctx)));
+                assert_eq!(out.size(), input.size());
+                assert_eq!(out.format(), format);
+                assert_eq!(out.mip_level_count(), 3);
+                assert!(out.usage().contains(READ_USAGE));
+                for (mip, x) in xs.iter().enumerate() {
+                    let want = buffer_reference(ctx, act, mode, x, &[], format);
+                    let got = read(ctx, &out, mip as u32);
+                    let what = format!("apply_texture {mode:?} {format:?} mip {mip}");
+                    assert_bits(&got, &want, x, format, &what);
+                }
+            }
+            // Backward into a new texture, like grad_output.
+            let grad = make(ctx, format, size, 3, READ_USAGE);
+            let mut gs = Vec::new();
+            for mip in 0..3 {
+                let extent = level_size(&grad, mip);
+                let (bits, g) = grads(format, (extent.width * extent.height) as usize * 4);
+                write(ctx, &grad, mip, &bits);
+                gs.push(g);
+            }
+            let out = ctx
+                .apply_texture_backward(act, &input, &grad)
+                .unwrap_or_else(|e| panic!("{format:?} on {}: {e}", describe(ctx)));
+            for mip in 0..3 {
+                let want = buffer_reference(ctx, act, Mode::Backward, &xs[mip], &gs[mip], format);
+                let got = read(ctx, &out, mip as u32);
+                let what = format!("apply_texture_backward {format:?} mip {mip}");
+                assert_bits(&got, &want, &xs[mip], format, &what);
+            }
+            // The lower layer on one mip level leaves the others alone.
+            let target = make(ctx, format, size, 3, ALL_USAGE);
+            let before: Vec<Vec<u32>> = (0..3).map(|m| read(ctx, &target, m)).collect();
+            let mut encoder = ctx.device().create_command_encoder(&Default::default());
+            ctx.kernels()
+                .record_texture(
+                    &mut encoder,
+                    act,
+                    Mode::Forward,
+                    TextureRegion::mip(&input, 1),
+                    None,
+                    TextureRegion::mip(&target, 1),
+                )
+                .unwrap();
+            ctx.queue().submit([encoder.finish()]);
+            let want = buffer_reference(ctx, act, Mode::Forward, &xs[1], &[], format);
+            assert_bits(&read(ctx, &target, 1), &want, &xs[1], format, "mip 1");
+            assert_eq!(read(ctx, &target, 0), before[0], "mip 0 untouched");
+            assert_eq!(read(ctx, &target, 2), before[2], "mip 2 untouched");
+        }
+    }
+}
+
+#[test]
+fn texture_half_outputs_round_to_nearest_even() {
+    // Where a truncating (or saturating) conversion differs from round to
+    // nearest even: ties both ways, nearest up, overflow to infinity, f16
+    // subnormals. Mesa's lavapipe and llvmpipe storage writes truncate
+    // (1 + 3 2^-11 -> 0x3c01, 70000 -> 0x7bff); the kernels round first.
+    let values = [
+        1.0 + 2f32.powi(-11),
+        1.0 + 3.0 * 2f32.powi(-11),
+        1.0 + 1.5 * 2f32.powi(-11),
+        70000.0,
+        65519.0,
+        65520.0,
+        1e-8,
+        3.0e-8,
+        1e-6,
+        0.3,
+        -0.3,
+        -70000.0,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        -0.0,
+        f32::MAX,
+    ];
+    // Identity on these values (a hardtanh wider than them all but the
+    // infinities and f32::MAX, which it clamps to 1e38: f16 infinity too).
+    let act = Activation::Hardtanh {
+        min_val: -1e38,
+        max_val: 1e38,
+    };
+    let bits = values.map(f32::to_bits);
+    for ctx in adapters() {
+        for (format, input_format) in [
+            (F::Rgba16Float, F::Rgba32Float),
+            (F::Rg16Float, F::Rg32Float),
+            (F::R16Float, F::R32Float),
+        ] {
+            if !support(ctx, format).0 {
+                continue;
+            }
+            // Sampled reads need no storage support: any f32 format of the
+            // output's channels can be the input.
+            let texels = (values.len() / channels(format)) as u32;
+            let x = make(ctx, input_format, (texels, 1, 1), 1, READ_USAGE);
+            write(ctx, &x, 0, &bits);
+            let out = make(ctx, format, (texels, 1, 1), 1, ALL_USAGE);
+            let mut encoder = ctx.device().create_command_encoder(&Default::default());
+            ctx.kernels()
+                .record_texture(
+                    &mut encoder,
+                    act,
+                    Mode::Forward,
+                    (&x).into(),
+                    None,
+                    (&out).into(),
+                )
+                .unwrap();
+            ctx.queue().submit([encoder.finish()]);
+            let got = read(ctx, &out, 0);
+            let want: Vec<u32> = values
+                .iter()
+                .map(|&v| u32::from(f16::from_f32(v.clamp(-1e38, 1e38)).to_bits()))
+                .collect();
+            assert_eq!(
+                got,
+                want,
+                "{format:?} on {}: {:x?} vs {:x?}",
+                describe(ctx),
+                got,
+                want
+            );
+        }
+    }
+}
