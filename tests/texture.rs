@@ -722,3 +722,389 @@ fn texture_half_outputs_round_to_nearest_even() {
         }
     }
 }
+
+/// A texture of `format` filled with seeded data (f32 and f16 formats).
+fn filled(
+    ctx: &Context,
+    format: F,
+    size: (u32, u32, u32),
+    usage: wgpu::TextureUsages,
+) -> wgpu::Texture {
+    let t = make(ctx, format, size, 1, usage | wgpu::TextureUsages::COPY_DST);
+    let n = (size.0 * size.1 * size.2) as usize * channels(format);
+    write(ctx, &t, 0, &data(format, n, 5).0);
+    t
+}
+
+/// Runs `record` on a fresh encoder, expects an error, then submits the
+/// encoder (which must still be valid) and checks that none of `watched`
+/// changed. Returns the error.
+fn expect_error(
+    ctx: &Context,
+    what: &str,
+    watched: &[&wgpu::Texture],
+    record: impl FnOnce(&mut wgpu::CommandEncoder) -> Result<(), Error>,
+) -> Error {
+    let before: Vec<Vec<u32>> = watched.iter().map(|t| read(ctx, t, 0)).collect();
+    let mut encoder = ctx.device().create_command_encoder(&Default::default());
+    let error = match record(&mut encoder) {
+        Ok(()) => panic!("{what} on {}: expected an error", describe(ctx)),
+        Err(e) => e,
+    };
+    let scope = ctx.device().push_error_scope(wgpu::ErrorFilter::Validation);
+    ctx.queue().submit([encoder.finish()]);
+    if let Some(e) = pollster::block_on(scope.pop()) {
+        panic!("{what} on {}: the encoder was left invalid: {e}", describe(ctx));
+    }
+    for (t, b) in watched.iter().zip(before) {
+        assert_eq!(read(ctx, t, 0), b, "{what} on {}: a texture changed", describe(ctx));
+    }
+    error
+}
+
+#[test]
+fn texture_errors_each_variant_nothing_recorded() {
+    let act = Activation::Gelu;
+    for ctx in adapters() {
+        let k = ctx.kernels();
+        let size = (8, 4, 1);
+        let x = filled(ctx, F::Rgba32Float, size, ALL_USAGE);
+        let g = filled(ctx, F::Rgba32Float, size, ALL_USAGE);
+        let y = filled(ctx, F::Rgba32Float, size, ALL_USAGE);
+        let watched = [&x, &g, &y];
+        let fwd = Mode::Forward;
+
+        // Sizes: width/height, and layers.
+        let wide = filled(ctx, F::Rgba32Float, (8, 5, 1), ALL_USAGE);
+        let e = expect_error(ctx, "size", &[&x, &wide], |enc| {
+            k.record_texture(enc, act, fwd, (&x).into(), None, (&wide).into())
+        });
+        assert!(
+            matches!(e, Error::TextureSize { what: "input", .. }),
+            "{e:?}"
+        );
+        let l2 = filled(ctx, F::Rgba32Float, (8, 4, 2), ALL_USAGE);
+        let l3 = filled(ctx, F::Rgba32Float, (8, 4, 3), ALL_USAGE);
+        let e = expect_error(ctx, "layers", &[&l2, &l3], |enc| {
+            k.record_texture(enc, act, fwd, (&l2).into(), None, (&l3).into())
+        });
+        assert!(matches!(e, Error::TextureSize { .. }), "{e:?}");
+        let e = expect_error(ctx, "grad size", &[&x, &wide, &y], |enc| {
+            k.record_texture(
+                enc,
+                act,
+                Mode::Backward,
+                (&x).into(),
+                Some((&wide).into()),
+                (&y).into(),
+            )
+        });
+        assert!(
+            matches!(e, Error::TextureSize { what: "grad_output", .. }),
+            "{e:?}"
+        );
+
+        // Formats: not one of TEXTURE_FORMATS, as output and as input.
+        let unorm = make(ctx, F::Rgba8Unorm, size, 1, ALL_USAGE);
+        let e = expect_error(ctx, "unorm output", &watched, |enc| {
+            k.record_texture(enc, act, fwd, (&x).into(), None, (&unorm).into())
+        });
+        match &e {
+            Error::TextureFormat {
+                what: "output",
+                format: F::Rgba8Unorm,
+                supported,
+            } => {
+                assert!(supported.contains(&F::Rgba32Float));
+                assert!(e.to_string().contains("Rgba32Float"), "{e}");
+            }
+            _ => panic!("{e:?}"),
+        }
+        let e = expect_error(ctx, "unorm input", &watched, |enc| {
+            k.record_texture(enc, act, fwd, (&unorm).into(), None, (&y).into())
+        });
+        assert!(
+            matches!(e, Error::TextureFormat { what: "input", format: F::Rgba8Unorm, .. }),
+            "{e:?}"
+        );
+        // A format the device cannot write (Rg32Float, R16Float and
+        // Rg16Float on GL), where there is one.
+        for s in ctx.kernels().texture_formats().iter().filter(|s| !s.output) {
+            let t = filled(ctx, s.format, size, READ_USAGE);
+            let r = filled(ctx, s.format, size, READ_USAGE);
+            let e = expect_error(ctx, "unwritable output", &[&t, &r], |enc| {
+                k.record_texture(enc, act, fwd, (&r).into(), None, (&t).into())
+            });
+            assert!(
+                matches!(e, Error::TextureFormat { what: "output", format, .. } if format == s.format),
+                "{e:?}"
+            );
+        }
+        // Channels differ.
+        let r32 = filled(ctx, F::R32Float, size, ALL_USAGE);
+        let e = expect_error(ctx, "channels", &[&r32, &y], |enc| {
+            k.record_texture(enc, act, fwd, (&r32).into(), None, (&y).into())
+        });
+        assert!(
+            matches!(
+                e,
+                Error::TextureFormatMismatch {
+                    what: "input",
+                    expected: F::Rgba32Float,
+                    actual: F::R32Float
+                }
+            ),
+            "{e:?}"
+        );
+
+        // Usage: an output that is not a storage binding, inputs that are
+        // not texture bindings.
+        let no_storage = filled(ctx, F::Rgba32Float, size, READ_USAGE);
+        let e = expect_error(ctx, "output usage", &[&x, &no_storage], |enc| {
+            k.record_texture(enc, act, fwd, (&x).into(), None, (&no_storage).into())
+        });
+        assert!(
+            matches!(
+                e,
+                Error::TextureUsage {
+                    what: "output",
+                    required: wgpu::TextureUsages::STORAGE_BINDING,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        let unsampled_usage = wgpu::TextureUsages::STORAGE_BINDING
+            | wgpu::TextureUsages::COPY_SRC
+            | wgpu::TextureUsages::COPY_DST;
+        let unsampled = filled(ctx, F::Rgba32Float, size, unsampled_usage);
+        let e = expect_error(ctx, "input usage", &[&unsampled, &y], |enc| {
+            k.record_texture(enc, act, fwd, (&unsampled).into(), None, (&y).into())
+        });
+        assert!(
+            matches!(
+                e,
+                Error::TextureUsage {
+                    what: "input",
+                    required: wgpu::TextureUsages::TEXTURE_BINDING,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        let e = expect_error(ctx, "grad usage", &[&x, &unsampled, &y], |enc| {
+            k.record_texture(
+                enc,
+                act,
+                Mode::Backward,
+                (&x).into(),
+                Some((&unsampled).into()),
+                (&y).into(),
+            )
+        });
+        assert!(
+            matches!(e, Error::TextureUsage { what: "grad_output", .. }),
+            "{e:?}"
+        );
+
+        // Mip level past the texture's.
+        let e = expect_error(ctx, "mip", &watched, |enc| {
+            k.record_texture(
+                enc,
+                act,
+                fwd,
+                TextureRegion::mip(&x, 1),
+                None,
+                (&y).into(),
+            )
+        });
+        assert!(
+            matches!(
+                e,
+                Error::TextureMipLevel {
+                    what: "input",
+                    mip_level: 1,
+                    mip_level_count: 1
+                }
+            ),
+            "{e:?}"
+        );
+
+        // Dimension: a 3-D texture; a multisampled one.
+        let cube = ctx.device().create_texture(&wgpu::TextureDescriptor {
+            label: Some("test.3d"),
+            size: wgpu::Extent3d {
+                width: 8,
+                height: 4,
+                depth_or_array_layers: 2,
+            },
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D3,
+            format: F::Rgba32Float,
+            usage: ALL_USAGE,
+            view_formats: &[],
+        });
+        let e = expect_error(ctx, "3-D", &watched, |enc| {
+            k.record_texture(enc, act, fwd, (&cube).into(), None, (&y).into())
+        });
+        assert!(
+            matches!(
+                e,
+                Error::TextureDimension {
+                    what: "input",
+                    dimension: wgpu::TextureDimension::D3,
+                    sample_count: 1
+                }
+            ),
+            "{e:?}"
+        );
+        let multisampled = ctx.device().create_texture(&wgpu::TextureDescriptor {
+            label: Some("test.msaa"),
+            size: wgpu::Extent3d {
+                width: 8,
+                height: 4,
+                depth_or_array_layers: 1,
+            },
+            mip_level_count: 1,
+            sample_count: 4,
+            dimension: wgpu::TextureDimension::D2,
+            format: F::Rgba16Float,
+            usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::TEXTURE_BINDING,
+            view_formats: &[],
+        });
+        let e = expect_error(ctx, "multisampled", &watched, |enc| {
+            k.record_texture(enc, act, fwd, (&multisampled).into(), None, (&y).into())
+        });
+        assert!(
+            matches!(e, Error::TextureDimension { sample_count: 4, .. }),
+            "{e:?}"
+        );
+
+        // Aliasing: two mip levels of one texture; backward into x.
+        let mipped = make(ctx, F::Rgba32Float, size, 2, ALL_USAGE);
+        let e = expect_error(ctx, "mip aliasing", &watched, |enc| {
+            k.record_texture(
+                enc,
+                act,
+                fwd,
+                TextureRegion::mip(&mipped, 0),
+                None,
+                TextureRegion::mip(&mipped, 1),
+            )
+        });
+        assert!(matches!(e, Error::Aliasing { .. }), "{e:?}");
+        let e = expect_error(ctx, "backward into x", &watched, |enc| {
+            k.record_texture(
+                enc,
+                act,
+                Mode::Backward,
+                (&x).into(),
+                Some((&g).into()),
+                (&x).into(),
+            )
+        });
+        assert!(
+            matches!(e, Error::Aliasing { mode: Mode::Backward, .. }),
+            "{e:?}"
+        );
+
+        // Modes and parameters.
+        let e = expect_error(ctx, "no grad", &watched, |enc| {
+            k.record_texture(enc, act, Mode::Backward, (&x).into(), None, (&y).into())
+        });
+        assert!(matches!(e, Error::MissingGradOutput), "{e:?}");
+        let e = expect_error(ctx, "grad in forward", &watched, |enc| {
+            k.record_texture(enc, act, fwd, (&x).into(), Some((&g).into()), (&y).into())
+        });
+        assert!(matches!(e, Error::UnexpectedGradOutput { .. }), "{e:?}");
+        let bad = Activation::LeakyRelu {
+            negative_slope: f32::NAN,
+        };
+        let e = expect_error(ctx, "parameter", &watched, |enc| {
+            k.record_texture(enc, bad, fwd, (&x).into(), None, (&y).into())
+        });
+        assert!(matches!(e, Error::InvalidParameter { .. }), "{e:?}");
+
+        // A texture of another device: wgpu's own validation, caught
+        // before anything is recorded.
+        let other = adapters()
+            .iter()
+            .chain(crate::support::constrained_contexts())
+            .find(|c| c.device() != ctx.device())
+            .expect("a second device");
+        let foreign = filled(other, F::Rgba32Float, size, ALL_USAGE);
+        let e = expect_error(ctx, "foreign texture", &watched, |enc| {
+            k.record_texture(enc, act, fwd, (&foreign).into(), None, (&y).into())
+        });
+        assert!(matches!(e, Error::Gpu(_)), "{e:?}");
+
+        // The owning call checks the same.
+        assert!(matches!(
+            ctx.apply_texture(act, Mode::Backward, &x),
+            Err(Error::MissingGradOutput)
+        ));
+        assert!(matches!(
+            ctx.apply_texture(act, fwd, &unorm),
+            Err(Error::TextureFormat { .. })
+        ));
+        assert!(matches!(
+            ctx.apply_texture(act, fwd, &cube),
+            Err(Error::TextureDimension { .. })
+        ));
+        assert!(matches!(
+            ctx.apply_texture(act, fwd, &unsampled),
+            Err(Error::TextureUsage { what: "input", .. })
+        ));
+        assert!(matches!(
+            ctx.apply_texture_backward(act, &x, &wide),
+            Err(Error::TextureSize { .. })
+        ));
+    }
+}
+
+#[test]
+fn texture_in_place_needs_read_write_storage() {
+    // Devices opened without TEXTURE_ADAPTER_SPECIFIC_FORMAT_FEATURES have
+    // WebGPU's formats only (on Vulkan: read-write storage of R32Float
+    // alone): in place on the others is an error, out of place works.
+    let mut refused = 0;
+    for ctx in crate::support::constrained_contexts() {
+        let k = ctx.kernels();
+        for s in k.texture_formats().iter().filter(|s| s.output) {
+            let t = filled(ctx, s.format, (5, 3, 1), ALL_USAGE);
+            if s.in_place {
+                continue;
+            }
+            let e = expect_error(ctx, "in place", &[&t], |enc| {
+                k.record_texture(
+                    enc,
+                    Activation::Relu,
+                    Mode::Forward,
+                    (&t).into(),
+                    None,
+                    (&t).into(),
+                )
+            });
+            match &e {
+                Error::TextureInPlace { format, supported } => {
+                    assert_eq!(*format, s.format);
+                    assert!(!supported.contains(format));
+                }
+                _ => panic!("{e:?}"),
+            }
+            refused += 1;
+            check(
+                ctx,
+                Activation::Relu,
+                Mode::Forward,
+                s.format,
+                s.format,
+                (5, 3, 1),
+                false,
+                Alpha::Apply,
+            );
+        }
+    }
+    assert!(refused > 0, "no device without read-write storage of some format");
+}
