@@ -6,9 +6,7 @@
 //! its own variant, records nothing and leaves the textures as they were.
 
 use half::f16;
-use wgpu_activations::{
-    Activation, Alpha, Context, Error, Mode, TEXTURE_FORMATS, TextureRegion,
-};
+use wgpu_activations::{Activation, Alpha, Context, Error, Mode, TEXTURE_FORMATS, TextureRegion};
 
 use crate::support::{SPECIALS, adapters, describe, random_sweep};
 
@@ -133,7 +131,9 @@ fn read(ctx: &Context, texture: &wgpu::Texture, mip: u32) -> Vec<u32> {
         size,
     );
     ctx.queue().submit([encoder.finish()]);
-    buffer.slice(..).map_async(wgpu::MapMode::Read, |r| r.expect("map"));
+    buffer
+        .slice(..)
+        .map_async(wgpu::MapMode::Read, |r| r.expect("map"));
     ctx.device()
         .poll(wgpu::PollType::wait_indefinitely())
         .expect("poll");
@@ -754,10 +754,18 @@ fn expect_error(
     let scope = ctx.device().push_error_scope(wgpu::ErrorFilter::Validation);
     ctx.queue().submit([encoder.finish()]);
     if let Some(e) = pollster::block_on(scope.pop()) {
-        panic!("{what} on {}: the encoder was left invalid: {e}", describe(ctx));
+        panic!(
+            "{what} on {}: the encoder was left invalid: {e}",
+            describe(ctx)
+        );
     }
     for (t, b) in watched.iter().zip(before) {
-        assert_eq!(read(ctx, t, 0), b, "{what} on {}: a texture changed", describe(ctx));
+        assert_eq!(
+            read(ctx, t, 0),
+            b,
+            "{what} on {}: a texture changed",
+            describe(ctx)
+        );
     }
     error
 }
@@ -800,7 +808,13 @@ fn texture_errors_each_variant_nothing_recorded() {
             )
         });
         assert!(
-            matches!(e, Error::TextureSize { what: "grad_output", .. }),
+            matches!(
+                e,
+                Error::TextureSize {
+                    what: "grad_output",
+                    ..
+                }
+            ),
             "{e:?}"
         );
 
@@ -824,7 +838,14 @@ fn texture_errors_each_variant_nothing_recorded() {
             k.record_texture(enc, act, fwd, (&unorm).into(), None, (&y).into())
         });
         assert!(
-            matches!(e, Error::TextureFormat { what: "input", format: F::Rgba8Unorm, .. }),
+            matches!(
+                e,
+                Error::TextureFormat {
+                    what: "input",
+                    format: F::Rgba8Unorm,
+                    ..
+                }
+            ),
             "{e:?}"
         );
         // A format the device cannot write (Rg32Float, R16Float and
@@ -903,20 +924,19 @@ fn texture_errors_each_variant_nothing_recorded() {
             )
         });
         assert!(
-            matches!(e, Error::TextureUsage { what: "grad_output", .. }),
+            matches!(
+                e,
+                Error::TextureUsage {
+                    what: "grad_output",
+                    ..
+                }
+            ),
             "{e:?}"
         );
 
         // Mip level past the texture's.
         let e = expect_error(ctx, "mip", &watched, |enc| {
-            k.record_texture(
-                enc,
-                act,
-                fwd,
-                TextureRegion::mip(&x, 1),
-                None,
-                (&y).into(),
-            )
+            k.record_texture(enc, act, fwd, TextureRegion::mip(&x, 1), None, (&y).into())
         });
         assert!(
             matches!(
@@ -977,7 +997,13 @@ fn texture_errors_each_variant_nothing_recorded() {
             k.record_texture(enc, act, fwd, (&multisampled).into(), None, (&y).into())
         });
         assert!(
-            matches!(e, Error::TextureDimension { sample_count: 4, .. }),
+            matches!(
+                e,
+                Error::TextureDimension {
+                    sample_count: 4,
+                    ..
+                }
+            ),
             "{e:?}"
         );
 
@@ -1005,7 +1031,13 @@ fn texture_errors_each_variant_nothing_recorded() {
             )
         });
         assert!(
-            matches!(e, Error::Aliasing { mode: Mode::Backward, .. }),
+            matches!(
+                e,
+                Error::Aliasing {
+                    mode: Mode::Backward,
+                    ..
+                }
+            ),
             "{e:?}"
         );
 
@@ -1106,5 +1138,8 @@ fn texture_in_place_needs_read_write_storage() {
             );
         }
     }
-    assert!(refused > 0, "no device without read-write storage of some format");
+    assert!(
+        refused > 0,
+        "no device without read-write storage of some format"
+    );
 }
