@@ -1096,7 +1096,11 @@ fn texture_in_place_needs_read_write_storage() {
     let mut refused = 0;
     for ctx in crate::support::constrained_contexts() {
         let k = ctx.kernels();
-        eprintln!("{} without adapter formats: {:?}", describe(ctx), k.texture_formats());
+        eprintln!(
+            "{} without adapter formats: {:?}",
+            describe(ctx),
+            k.texture_formats()
+        );
         for s in k.texture_formats().iter().filter(|s| s.output) {
             let t = filled(ctx, s.format, (5, 3, 1), ALL_USAGE);
             if s.in_place {
