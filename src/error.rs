@@ -190,10 +190,11 @@ pub enum Error {
         mip_level_count: u32,
     },
 
-    /// The texture kernels take 2-D single-sampled textures (one layer or
-    /// an array) only.
+    /// A texture the texture kernels cannot bind as 2-D (array) views: not
+    /// 2-D, multisampled, or (on OpenGL ES, where wgpu makes every square
+    /// 2-D texture of a multiple of 6 layers a cube map) cube-compatible.
     #[error(
-        "{what}: a {dimension:?} texture with {sample_count} samples; only single-sampled 2-D textures are supported"
+        "{what}: {reason} (a {dimension:?} texture of {layers} layers, {sample_count} samples)"
     )]
     TextureDimension {
         /// Which texture.
@@ -202,6 +203,10 @@ pub enum Error {
         dimension: wgpu::TextureDimension,
         /// Its samples per texel.
         sample_count: u32,
+        /// Its depth or array layers.
+        layers: u32,
+        /// What the kernels need.
+        reason: &'static str,
     },
 
     /// In place on a texture needs read-write storage textures of its

@@ -280,6 +280,8 @@ impl LayoutKey {
 pub(crate) struct TextureCache {
     support: OnceLock<Vec<TextureFormatSupport>>,
     workgroup: OnceLock<(u32, u32)>,
+    /// The device is OpenGL ES (cube-compatible textures are cube maps).
+    gl: OnceLock<bool>,
     layouts: Mutex<HashMap<LayoutKey, (wgpu::BindGroupLayout, wgpu::PipelineLayout)>>,
     pipelines: Mutex<HashMap<(&'static str, TextureKernel), wgpu::ComputePipeline>>,
 }
@@ -400,6 +402,38 @@ impl Kernels {
                 (8, 8)
             }
         })
+    }
+
+    /// `Ok` for a texture these kernels can bind through 2-D or 2-D array
+    /// views: 2-D, single-sampled, and on OpenGL ES not cube-compatible
+    /// (wgpu-hal's GL backend makes a square 2-D texture of 6n layers a
+    /// cube map, and a 2-D array view of it reads zeros: measured on
+    /// llvmpipe).
+    fn check_shape(&self, what: &'static str, texture: &wgpu::Texture) -> Result<(), Error> {
+        let error = |reason| Error::TextureDimension {
+            what,
+            dimension: texture.dimension(),
+            sample_count: texture.sample_count(),
+            layers: texture.depth_or_array_layers(),
+            reason,
+        };
+        if texture.dimension() != wgpu::TextureDimension::D2 || texture.sample_count() != 1 {
+            return Err(error("only single-sampled 2-D textures are supported"));
+        }
+        let gl = *self
+            .textures
+            .gl
+            .get_or_init(|| self.device().adapter_info().backend == wgpu::Backend::Gl);
+        if gl
+            && texture.width() == texture.height()
+            && texture.depth_or_array_layers().is_multiple_of(6)
+        {
+            return Err(error(
+                "on OpenGL ES wgpu makes a square 2-D texture of a multiple of 6 layers a cube \
+                 map, which cannot be bound as a 2-D array: use another layer count or size",
+            ));
+        }
+        Ok(())
     }
 
     /// Compiled texture pipelines so far.
@@ -586,13 +620,7 @@ impl Kernels {
         // The shape of each texture: 2-D, single-sampled, the mip level there.
         for (what, region) in regions.clone() {
             let texture = region.texture;
-            if texture.dimension() != wgpu::TextureDimension::D2 || texture.sample_count() != 1 {
-                return Err(Error::TextureDimension {
-                    what,
-                    dimension: texture.dimension(),
-                    sample_count: texture.sample_count(),
-                });
-            }
+            self.check_shape(what, texture)?;
             if region.mip_level >= texture.mip_level_count() {
                 return Err(Error::TextureMipLevel {
                     what,
@@ -895,13 +923,8 @@ impl Context {
                 supported: kernels.formats_where(|s| s.output),
             });
         }
-        if like.dimension() != wgpu::TextureDimension::D2 || like.sample_count() != 1 {
-            return Err(Error::TextureDimension {
-                what: "input",
-                dimension: like.dimension(),
-                sample_count: like.sample_count(),
-            });
-        }
+        kernels.check_shape("input", input)?;
+        kernels.check_shape("grad_output", like)?;
         let output = crate::context::scoped(self.device(), || {
             self.device().create_texture(&wgpu::TextureDescriptor {
                 label: Some("wgpu-activations.texture.output"),

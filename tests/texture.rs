@@ -967,7 +967,8 @@ fn texture_errors_each_variant_nothing_recorded() {
                 Error::TextureDimension {
                     what: "input",
                     dimension: wgpu::TextureDimension::D3,
-                    sample_count: 1
+                    sample_count: 1,
+                    ..
                 }
             ),
             "{e:?}"
@@ -1140,4 +1141,71 @@ fn texture_in_place_needs_read_write_storage() {
         refused > 0,
         "no device without read-write storage of some format"
     );
+}
+
+#[test]
+fn texture_cube_compatible_arrays() {
+    // wgpu's GL backend makes a square 2-D texture of 6n layers a cube map
+    // (a 2-D array view of it read zeros here before this was checked):
+    // refused there with its own reason, computed right elsewhere.
+    for ctx in adapters() {
+        for (size, in_place) in [((8, 8, 6), false), ((8, 8, 12), false), ((8, 8, 6), true)] {
+            if ctx.backend() != wgpu::Backend::Gl {
+                check(
+                    ctx,
+                    Activation::Gelu,
+                    Mode::Forward,
+                    F::Rgba32Float,
+                    F::Rgba32Float,
+                    size,
+                    in_place,
+                    Alpha::Apply,
+                );
+                continue;
+            }
+            let t = filled(ctx, F::Rgba32Float, size, ALL_USAGE);
+            let y = make(ctx, F::Rgba32Float, size, 1, ALL_USAGE);
+            let e = expect_error(ctx, "cube-compatible", &[&t], |enc| {
+                k_record(ctx, enc, &t, if in_place { &t } else { &y })
+            });
+            assert!(
+                matches!(e, Error::TextureDimension { layers, .. } if layers == size.2),
+                "{e:?}"
+            );
+            assert!(e.to_string().contains("cube"), "{e}");
+            assert!(matches!(
+                ctx.apply_texture(Activation::Gelu, Mode::Forward, &t),
+                Err(Error::TextureDimension { .. })
+            ));
+        }
+        // Not square, or not 6n layers: fine on GL too.
+        for size in [(8, 9, 6), (8, 8, 4)] {
+            check(
+                ctx,
+                Activation::Gelu,
+                Mode::Forward,
+                F::Rgba32Float,
+                F::Rgba32Float,
+                size,
+                false,
+                Alpha::Apply,
+            );
+        }
+    }
+}
+
+fn k_record(
+    ctx: &Context,
+    encoder: &mut wgpu::CommandEncoder,
+    x: &wgpu::Texture,
+    y: &wgpu::Texture,
+) -> Result<(), Error> {
+    ctx.kernels().record_texture(
+        encoder,
+        Activation::Gelu,
+        Mode::Forward,
+        x.into(),
+        None,
+        y.into(),
+    )
 }
