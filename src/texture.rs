@@ -155,15 +155,14 @@ pub fn texture_module(
         format: kernel.format,
         supported: TEXTURE_FORMATS.to_vec(),
     })?;
-    let (sampled, storage, coords, at) = if kernel.layered {
+    let (sampled, storage, coords) = if kernel.layered {
         (
             "texture_2d_array<f32>",
             "texture_storage_2d_array",
             "c.xy, c.z",
-            "c.xy, c.z",
         )
     } else {
-        ("texture_2d<f32>", "texture_storage_2d", "c.xy", "c.xy")
+        ("texture_2d<f32>", "texture_storage_2d", "c.xy")
     };
     let access = if kernel.in_place {
         "read_write"
@@ -183,8 +182,8 @@ pub fn texture_module(
     if backward && !kernel.in_place {
         bindings.push(format!("@group(0) @binding(3) var grad_output: {sampled};"));
     }
-    let sampled_load = |texture: &str| format!("textureLoad({texture}, {at}, 0)");
-    let storage_load = format!("textureLoad(output, {at})");
+    let sampled_load = |texture: &str| format!("textureLoad({texture}, {coords}, 0)");
+    let storage_load = format!("textureLoad(output, {coords})");
     let x_load = if x_sampled {
         sampled_load("input")
     } else {
