@@ -1209,3 +1209,60 @@ fn k_record(
         y.into(),
     )
 }
+
+#[test]
+fn texture_errors_never_reach_the_callers_handler() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    for ctx in adapters() {
+        let adapter = adapter_of(ctx);
+        let open = || {
+            pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+                label: Some("test.texture.own"),
+                required_features: wgpu_activations::recommended_features(&adapter),
+                required_limits: adapter.limits(),
+                ..Default::default()
+            }))
+            .expect("a device of the test's own")
+        };
+        let (device, queue) = open();
+        // Another device of the same instance (wgpu-core itself panics on
+        // resources of another instance, which no caller can check).
+        let (other_device, other_queue) = open();
+        let other = Context::from_device(other_device, other_queue);
+        let uncaptured = Arc::new(AtomicUsize::new(0));
+        let count = uncaptured.clone();
+        device.on_uncaptured_error(Arc::new(move |error| {
+            eprintln!("caller's handler saw: {error}");
+            count.fetch_add(1, Ordering::SeqCst);
+        }));
+        let own = Context::from_device(device, queue);
+        // The format probe asks validation about formats the device may
+        // refuse (R16Float on GL): its errors are its own.
+        let formats = own.kernels().texture_formats();
+        assert!(formats.iter().any(|s| s.output));
+        let x = filled(&own, F::Rgba32Float, (5, 3, 1), ALL_USAGE);
+        let y = filled(&own, F::Rgba32Float, (5, 3, 1), ALL_USAGE);
+        let foreign = filled(&other, F::Rgba32Float, (5, 3, 1), ALL_USAGE);
+        let e = expect_error(&own, "foreign", &[&x, &y], |enc| {
+            k_record(&own, enc, &foreign, &y)
+        });
+        assert!(matches!(e, Error::Gpu(_)), "{e:?}");
+        check(
+            &own,
+            Activation::Elu { alpha: 0.5 },
+            Mode::Backward,
+            F::Rgba32Float,
+            F::Rgba32Float,
+            (5, 3, 1),
+            false,
+            Alpha::Apply,
+        );
+        assert_eq!(
+            uncaptured.load(Ordering::SeqCst),
+            0,
+            "{}: an error reached the caller's handler",
+            describe(ctx)
+        );
+    }
+}
