@@ -258,9 +258,9 @@ fn bench() -> Res<()> {
         | wgpu::TextureUsages::COPY_SRC
         | wgpu::TextureUsages::COPY_DST;
     println!(
-        "| adapter | op (forward, {N}x{N} Rgba32Float) | Mtexels/s | copy Mtexels/s | ratio to copy | buffer kernels, same floats, Mtexels/s |"
+        "| adapter | op (forward, {N}x{N} Rgba32Float) | Mtexels/s | in place | copy Mtexels/s | ratio to copy | buffer kernels, same floats, Mtexels/s |"
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|");
     for ctx in Context::all_adapters()? {
         let x = texture(&ctx, "bench.x", format, N, usage);
         let y = texture(&ctx, "bench.y", format, N, usage);
@@ -304,6 +304,22 @@ fn bench() -> Res<()> {
                     .record_texture(encoder, act, Mode::Forward, (&x).into(), None, (&y).into())
                     .map_err(Into::into)
             })?;
+            // In place (read-write storage) where the device has it.
+            let in_place = ctx
+                .kernels()
+                .texture_formats()
+                .iter()
+                .any(|s| s.format == format && s.in_place);
+            let in_place = if in_place {
+                let seconds = time(&ctx, RUNS, |encoder| {
+                    ctx.kernels()
+                        .record_texture(encoder, act, Mode::Forward, (&y).into(), None, (&y).into())
+                        .map_err(Into::into)
+                })?;
+                format!("{:.0}", texels / seconds / 1e6)
+            } else {
+                "-".to_string()
+            };
             let buffers = time(&ctx, RUNS, |encoder| {
                 ctx.kernels()
                     .record(
@@ -317,7 +333,7 @@ fn bench() -> Res<()> {
                     .map_err(Into::into)
             })?;
             println!(
-                "| {} ({:?}) | {act} | {:.0} | {:.0} | {:.3} | {:.0} |",
+                "| {} ({:?}) | {act} | {:.0} | {in_place} | {:.0} | {:.3} | {:.0} |",
                 ctx.adapter_name(),
                 ctx.backend(),
                 texels / seconds / 1e6,
