@@ -352,10 +352,19 @@ fn check(
             };
         }
     }
-    let x_tex = make(ctx, format, size, 1, ALL_USAGE);
+    // Inputs are sampled; only a texture also written needs STORAGE_BINDING
+    // (which a format the device cannot write does not allow).
+    let written = |is_output: bool| if is_output { ALL_USAGE } else { READ_USAGE };
+    let x_tex = make(
+        ctx,
+        format,
+        size,
+        1,
+        written(in_place && mode != Mode::Backward),
+    );
     write(ctx, &x_tex, 0, &x_bits);
     let g_tex = (mode == Mode::Backward).then(|| {
-        let t = make(ctx, format, size, 1, ALL_USAGE);
+        let t = make(ctx, format, size, 1, written(in_place));
         write(ctx, &t, 0, &g_bits);
         t
     });
@@ -551,9 +560,11 @@ fn texture_keeps_alpha_when_asked() {
 }
 
 #[test]
-fn texture_half_input_f32_output() {
+fn texture_inputs_of_other_formats() {
     // An Rgba16Float image into an Rgba32Float result: x widened exactly,
-    // the f32 result stored unrounded (the buffer path's bits).
+    // the f32 result stored unrounded (the buffer path's bits); and every
+    // format read into another of its channels where that one is writable,
+    // so that formats a device cannot write (R16Float on GL) are read too.
     for ctx in adapters() {
         for mode in Mode::ALL {
             check(
@@ -567,6 +578,29 @@ fn texture_half_input_f32_output() {
                 Alpha::Apply,
             );
         }
+        let mut ran = 0;
+        for (input, output) in [
+            (F::R16Float, F::R32Float),
+            (F::Rg16Float, F::Rg32Float),
+            (F::Rg32Float, F::Rg16Float),
+            (F::R32Float, F::R16Float),
+            (F::Rgba32Float, F::Rgba16Float),
+        ] {
+            if support(ctx, output).0 {
+                check(
+                    ctx,
+                    Activation::Silu,
+                    Mode::Backward,
+                    input,
+                    output,
+                    (37, 23, 1),
+                    false,
+                    Alpha::Apply,
+                );
+                ran += 1;
+            }
+        }
+        assert!(ran >= 2, "{}", describe(ctx));
     }
 }
 
