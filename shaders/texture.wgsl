@@ -65,8 +65,8 @@ fn stored(v: vec4<f32>) -> vec4<f32> {
 }
 
 // Workgroup shape, chosen per adapter by the host (src/texture.rs): rows of
-// 64 texels on CPU adapters (whose textures are linear: 2.3x the texels/s
-// of 8 x 8 on lavapipe), 8 x 8 tiles on GPUs.
+// 64 texels on CPU adapters (2.1-2.7x the texels/s of 8 x 8 on lavapipe
+// and llvmpipe), 8 x 8 tiles on GPUs.
 override WORKGROUP_X: u32 = 8u;
 override WORKGROUP_Y: u32 = 8u;
 

@@ -390,9 +390,10 @@ impl Kernels {
             .collect()
     }
 
-    /// The texture kernels' workgroup shape: 64 x 1 on CPU adapters, whose
-    /// textures are linear in memory (measured on lavapipe, 1024 x 1024
-    /// Rgba32Float: 2.3x the texels/s of 8 x 8), 8 x 8 tiles on GPUs.
+    /// The texture kernels' workgroup shape: rows of 64 x 1 on CPU adapters
+    /// (measured on lavapipe and llvmpipe, 1024 x 1024 Rgba32Float, back to
+    /// back: 2.1-2.7x the texels/s of 8 x 8), 8 x 8 tiles on GPUs (not
+    /// measured).
     fn texture_workgroup(&self) -> (u32, u32) {
         *self.textures.workgroup.get_or_init(|| {
             if self.device().adapter_info().device_type == wgpu::DeviceType::Cpu {
