@@ -135,7 +135,10 @@ fn unified_memory(device_type: wgpu::DeviceType) -> bool {
 /// discrete GPUs they would be slow); on CPU adapters, 64-bit integers let
 /// the kernels move packed f32 pairs ([`crate::wgsl::Width::Packed`]);
 /// subgroup operations shorten the row-wise kernels' reductions; WGSL's
-/// `f16` type converts f16 data natively ([`crate::wgsl::Storage::F16`]).
+/// `f16` type converts f16 data natively ([`crate::wgsl::Storage::F16`]);
+/// the adapter's own texture format features let the texture kernels write
+/// `R16Float` and `Rg16Float` and work in place where it allows
+/// ([`Kernels::texture_formats`](crate::Kernels::texture_formats)).
 pub fn recommended_features(adapter: &wgpu::Adapter) -> wgpu::Features {
     let device_type = adapter.get_info().device_type;
     let mut features = wgpu::Features::IMMEDIATES | wgpu::Features::PIPELINE_CACHE;
@@ -149,6 +152,10 @@ pub fn recommended_features(adapter: &wgpu::Adapter) -> wgpu::Features {
     features |= wgpu::Features::SUBGROUP;
     // f16 data through WGSL's f16 type (Storage::F16).
     features |= wgpu::Features::SHADER_F16;
+    // The adapter's own texture format features: R16Float and Rg16Float
+    // storage textures and read-write (in place) storage textures for the
+    // texture kernels (src/texture.rs) where the adapter has them.
+    features |= wgpu::Features::TEXTURE_ADAPTER_SPECIFIC_FORMAT_FEATURES;
     features & adapter.features()
 }
 
@@ -326,7 +333,7 @@ impl Context {
     }
 
     /// `Ok` while the device is usable, [`Error::DeviceLost`] after.
-    fn usable(&self) -> Result<(), Error> {
+    pub(crate) fn usable(&self) -> Result<(), Error> {
         self.inner.lost.check()
     }
 

@@ -124,6 +124,103 @@ pub enum Error {
         mode: crate::Mode,
     },
 
+    /// A texture's format is not one the texture kernels take
+    /// ([`TEXTURE_FORMATS`](crate::TEXTURE_FORMATS)), or, for an output,
+    /// not one this device can bind as a storage texture.
+    #[error("{what}: texture format {format:?} is not supported here; supported: {supported:?}")]
+    TextureFormat {
+        /// Which texture, e.g. `"output"`.
+        what: &'static str,
+        /// Its format.
+        format: wgpu::TextureFormat,
+        /// The formats this device takes in that place.
+        supported: Vec<wgpu::TextureFormat>,
+    },
+
+    /// A texture read by the texture kernels has another number of
+    /// channels than the output.
+    #[error(
+        "{what}: texture format {actual:?} has another number of channels than the output's {expected:?}"
+    )]
+    TextureFormatMismatch {
+        /// Which texture, e.g. `"input"`.
+        what: &'static str,
+        /// The output's format.
+        expected: wgpu::TextureFormat,
+        /// This texture's format.
+        actual: wgpu::TextureFormat,
+    },
+
+    /// A texture lacks a usage flag the operation needs (`STORAGE_BINDING`
+    /// to be written, `TEXTURE_BINDING` to be read).
+    #[error("{what}: texture usage {actual:?} lacks {required:?}")]
+    TextureUsage {
+        /// Which texture.
+        what: &'static str,
+        /// The flags needed.
+        required: wgpu::TextureUsages,
+        /// The flags the texture has.
+        actual: wgpu::TextureUsages,
+    },
+
+    /// The textures of one call differ in size (width, height or layers)
+    /// at their mip levels.
+    #[error(
+        "{what}: texture size {}x{}x{} differs from the output's {}x{}x{} (width x height x layers)",
+        actual.width, actual.height, actual.depth_or_array_layers,
+        expected.width, expected.height, expected.depth_or_array_layers
+    )]
+    TextureSize {
+        /// Which texture, e.g. `"input"`.
+        what: &'static str,
+        /// The output's size at its mip level.
+        expected: wgpu::Extent3d,
+        /// This texture's size at its mip level.
+        actual: wgpu::Extent3d,
+    },
+
+    /// A texture region names a mip level the texture does not have.
+    #[error("{what}: mip level {mip_level} is past the texture's {mip_level_count} mip levels")]
+    TextureMipLevel {
+        /// Which texture.
+        what: &'static str,
+        /// The mip level asked for.
+        mip_level: u32,
+        /// The texture's mip levels.
+        mip_level_count: u32,
+    },
+
+    /// A texture the texture kernels cannot bind as 2-D (array) views: not
+    /// 2-D, multisampled, or (on OpenGL ES, where wgpu makes every square
+    /// 2-D texture of a multiple of 6 layers a cube map) cube-compatible.
+    #[error(
+        "{what}: {reason} (a {dimension:?} texture of {layers} layers, {sample_count} samples)"
+    )]
+    TextureDimension {
+        /// Which texture.
+        what: &'static str,
+        /// Its dimension.
+        dimension: wgpu::TextureDimension,
+        /// Its samples per texel.
+        sample_count: u32,
+        /// Its depth or array layers.
+        layers: u32,
+        /// What the kernels need.
+        reason: &'static str,
+    },
+
+    /// In place on a texture needs read-write storage textures of its
+    /// format, which this device does not have: write to another texture.
+    #[error(
+        "in place on {format:?} needs read-write storage textures of that format, which this device lacks (it has them for {supported:?}); write to another texture"
+    )]
+    TextureInPlace {
+        /// The texture's format.
+        format: wgpu::TextureFormat,
+        /// The formats this device can work on in place.
+        supported: Vec<wgpu::TextureFormat>,
+    },
+
     /// `Mode::Backward` was recorded without a `grad_output`.
     #[error("Mode::Backward needs grad_output")]
     MissingGradOutput,

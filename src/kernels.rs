@@ -279,6 +279,8 @@ pub struct Kernels {
     pipeline_cache: Option<PipelineCacheFile>,
     modules: Mutex<HashMap<(&'static str, Width, Storage), wgpu::ShaderModule>>,
     pipelines: Mutex<HashMap<PipelineKey, wgpu::ComputePipeline>>,
+    /// The texture kernels' formats, layouts and pipelines (src/texture.rs).
+    pub(crate) textures: crate::texture::TextureCache,
 }
 
 impl std::fmt::Debug for Kernels {
@@ -473,7 +475,22 @@ impl Kernels {
             pipeline_cache: PipelineCacheFile::open(device),
             modules: Mutex::new(HashMap::new()),
             pipelines: Mutex::new(HashMap::new()),
+            textures: Default::default(),
         }
+    }
+
+    /// How per-dispatch data reaches these kernels' modules.
+    pub(crate) fn dispatch_data(&self) -> DispatchData {
+        self.dispatch_data
+    }
+
+    /// The driver pipeline cache for a pipeline about to be compiled (it is
+    /// then saved on drop), where the device has one.
+    pub(crate) fn driver_pipeline_cache(&self) -> Option<&wgpu::PipelineCache> {
+        self.pipeline_cache.as_ref().map(|cache| {
+            cache.dirty.store(true, Ordering::Release);
+            &cache.cache
+        })
     }
 
     /// Writes the driver's pipeline cache to disk now (it is also written when

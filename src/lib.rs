@@ -36,6 +36,7 @@
 //! | slices on the host, a `Vec` back | [`Context::forward`], [`Context::derivative`], [`Context::backward`] (and `*_into` to reuse an output) |
 //! | data that stays on the GPU | [`Context::upload`], [`Context::apply`] (results come from the context's pool), [`Context::read`]; [`Batch`] for a chain in one submission |
 //! | your own device, buffers and encoder | [`Kernels::record`] (and [`GatedKernels`], [`RowKernels`], [`PreluKernels`]) over [`BufferRegion`]s; or [`Context::from_device`] around your device |
+//! | textures your renderer made | [`Kernels::record_texture`] over [`TextureRegion`]s in your encoder; [`Context::apply_texture`] for a new texture |
 //! | your own shader | [`wgsl::library()`]: every `wa_<op>_forward` / `wa_<op>_derivative`, all names prefixed |
 //! | WebGPU in a browser | [`wgsl::portable_module`] (Tint accepts it); [`browser`] runs it in headless Chromium from Rust |
 //!
@@ -127,6 +128,7 @@ mod prelu;
 mod readback;
 mod rowwise;
 mod tensor;
+mod texture;
 pub mod wgsl;
 
 pub use activation::{Activation, Mode, ParseActivationError, SELU_ALPHA, SELU_SCALE};
@@ -139,3 +141,4 @@ pub use pool::PoolStats;
 pub use prelu::{MAX_PER_CHANNEL, PreluKernels};
 pub use rowwise::{RowKernels, RowOp};
 pub use tensor::GpuTensor;
+pub use texture::{Alpha, TEXTURE_FORMATS, TextureFormatSupport, TextureKernel, TextureRegion};

@@ -19,6 +19,7 @@ pub use crate::prelu::prelu_module;
 pub use crate::rowwise::{
     MAX_COLS, SHORT_ROW, SHORT_ROW_CPU, rowwise_module, rowwise_module_subgroups,
 };
+pub use crate::texture::texture_module;
 
 /// Portable f32 helpers (`wa_exp`, `wa_expm1`, `wa_tanh`, NaN and sign tests).
 pub const MATH_WGSL: &str = include_str!("../shaders/math.wgsl");
@@ -93,6 +94,9 @@ pub(crate) fn has_scaled(act: &Activation, direction: &str) -> bool {
 pub(crate) fn has_backward(act: &Activation) -> bool {
     ACTIVATIONS_WGSL.contains(&format!("fn wa_{}_backward(", act.name()))
 }
+
+/// The texture kernel template (src/texture.rs fills its slots).
+pub const TEXTURE_TEMPLATE_WGSL: &str = include_str!("../shaders/texture.wgsl");
 
 /// One entry point of the element-wise template.
 pub const ENTRY_TEMPLATE_WGSL: &str = include_str!("../shaders/entry.wgsl");
@@ -220,7 +224,7 @@ impl Storage {
 
 /// The WGSL call of `act`'s function for one direction (`"forward"` or
 /// `"derivative"`), with parameters read from the kernel's `param` vec4.
-fn call(act: &Activation, direction: &str) -> String {
+pub(crate) fn call(act: &Activation, direction: &str) -> String {
     const COMPONENTS: [&str; 4] = ["x", "y", "z", "w"];
     let mut args = String::from("x");
     for component in COMPONENTS.iter().take(act.param_names().len()) {
@@ -228,6 +232,26 @@ fn call(act: &Activation, direction: &str) -> String {
         args.push_str(component);
     }
     format!("wa_{}_{direction}({args})", act.name())
+}
+
+/// The body of `activation_backward(grad, x)` for `act`: `grad * f'(x)`,
+/// the op's own `wa_<name>_backward` where it has one, else from its scaled
+/// derivative (`(grad * d.x) * d.y`) where it has one.
+/// The buffer and texture kernels share it, so their bits agree.
+pub(crate) fn backward_body(act: &Activation) -> String {
+    if has_backward(act) {
+        format!(
+            "return {};",
+            call(act, "backward").replacen("(x", "(grad, x", 1)
+        )
+    } else if has_scaled(act, "derivative") {
+        format!(
+            "let d = {};\n    return (grad * d.x) * d.y;",
+            call(act, "derivative_scaled")
+        )
+    } else {
+        format!("return grad * {};", call(act, "derivative"))
+    }
 }
 
 /// The complete kernel module for `act` at `width` (entry points `forward`,
@@ -312,19 +336,7 @@ pub fn elementwise_module_typed(
     } else {
         "output[j] = value;"
     };
-    let backward = if has_backward(act) {
-        format!(
-            "return {};",
-            call(act, "backward").replacen("(x", "(grad, x", 1)
-        )
-    } else if has_scaled(act, "derivative") {
-        format!(
-            "let d = {};\n    return (grad * d.x) * d.y;",
-            call(act, "derivative_scaled")
-        )
-    } else {
-        format!("return grad * {};", call(act, "derivative"))
-    };
+    let backward = backward_body(act);
     let dispatch = match data {
         DispatchData::Immediate => "var<immediate> dispatch: Dispatch;",
         DispatchData::Uniform => "@group(0) @binding(0) var<uniform> dispatch: Dispatch;",

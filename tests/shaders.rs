@@ -471,3 +471,90 @@ fn the_library_splices_into_a_shader_that_uses_common_names() {
         naga::valid::Capabilities::empty(),
     );
 }
+
+/// Every texture kernel variant (mode, in place, output format, 2-D or
+/// array, alpha, dispatch data) of a few ops, and every op's modes on
+/// Rgba32Float, validate: with no optional capability for the uniform
+/// form, and none holds a constant that evaluates to inf or NaN.
+#[test]
+fn texture_modules_validate() {
+    use wgpu_activations::{Alpha, Mode, TEXTURE_FORMATS, TextureKernel};
+    let mut cases = Vec::new();
+    for act in [
+        Activation::Gelu,
+        Activation::LeakyRelu {
+            negative_slope: 0.2,
+        },
+    ] {
+        for format in TEXTURE_FORMATS {
+            for mode in Mode::ALL {
+                for in_place in [false, true] {
+                    for layered in [false, true] {
+                        for alpha in [Alpha::Apply, Alpha::Keep] {
+                            cases.push((
+                                act,
+                                TextureKernel {
+                                    mode,
+                                    in_place,
+                                    format,
+                                    layered,
+                                    alpha,
+                                },
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for act in Activation::ALL {
+        for mode in Mode::ALL {
+            cases.push((
+                *act,
+                TextureKernel {
+                    mode,
+                    in_place: false,
+                    format: wgpu::TextureFormat::Rgba32Float,
+                    layered: true,
+                    alpha: Alpha::Apply,
+                },
+            ));
+        }
+    }
+    for (i, (act, kernel)) in cases.iter().enumerate() {
+        // Both dispatch forms for every other case (halves the time).
+        let data = if i % 2 == 0 {
+            DispatchData::Uniform
+        } else {
+            DispatchData::Immediate
+        };
+        let label = format!("texture {} {kernel:?} {data:?}", act.name());
+        let source = shader::texture_module(act, *kernel, data).expect("a texture format");
+        assert!(
+            !source.contains("{{"),
+            "{label}: template slot left unfilled"
+        );
+        let capabilities = match data {
+            DispatchData::Uniform => naga::valid::Capabilities::empty(),
+            DispatchData::Immediate => naga::valid::Capabilities::IMMEDIATES,
+        };
+        let module = validate_with(&label, &source, capabilities);
+        let found = nonfinite_constant_bitcasts(&module, &source);
+        assert!(found.is_empty(), "{label}: {found:?}");
+    }
+    // Not a texture format of these kernels: an error, not a module.
+    assert!(matches!(
+        shader::texture_module(
+            &Activation::Relu,
+            TextureKernel {
+                mode: Mode::Forward,
+                in_place: false,
+                format: wgpu::TextureFormat::Rgba8Unorm,
+                layered: false,
+                alpha: Alpha::Apply,
+            },
+            DispatchData::Uniform,
+        ),
+        Err(wgpu_activations::Error::TextureFormat { .. })
+    ));
+}

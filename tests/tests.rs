@@ -18,3 +18,4 @@ mod reliability;
 mod rowwise;
 mod shaders;
 mod support;
+mod texture;

@@ -1,0 +1,960 @@
+//! Activations on textures (Part 13): any op and mode applied to every
+//! channel of every texel of a texture a renderer already has, in the
+//! caller's command encoder ([`Kernels::record_texture`]) or as an owning
+//! call that returns a new texture ([`Context::apply_texture`]).
+//!
+//! wgpu's [`wgpu::TextureView`] exposes nothing but its texture: not its
+//! format, dimension, mip level or layers (neither does WebGPU's
+//! `GPUTextureView`). These kernels must check all of them before anything
+//! is recorded, so they take a [`TextureRegion`] (a texture and one of its
+//! mip levels, all array layers) and make the views themselves.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use crate::kernels::LABEL;
+use crate::wgsl::{self, DispatchData};
+use crate::{Activation, Context, Error, Kernels, Mode};
+
+/// The texture formats the texture kernels read (every one of them, through
+/// a sampled binding) and write (those the device can bind as storage:
+/// [`Kernels::texture_formats`]). `Rgba32Float`, `Rgba16Float`, `R32Float`
+/// and `Rg32Float` are storage formats on every WebGPU device; `R16Float`
+/// and `Rg16Float` where the adapter allows them and the device was opened
+/// with `Features::TEXTURE_ADAPTER_SPECIFIC_FORMAT_FEATURES` (which
+/// [`crate::recommended_features`] asks for).
+pub const TEXTURE_FORMATS: [wgpu::TextureFormat; 6] = [
+    wgpu::TextureFormat::Rgba32Float,
+    wgpu::TextureFormat::Rgba16Float,
+    wgpu::TextureFormat::R32Float,
+    wgpu::TextureFormat::Rg32Float,
+    wgpu::TextureFormat::R16Float,
+    wgpu::TextureFormat::Rg16Float,
+];
+
+/// Channels of one of [`TEXTURE_FORMATS`] and its WGSL storage format name.
+fn format_info(format: wgpu::TextureFormat) -> Option<(usize, &'static str)> {
+    use wgpu::TextureFormat as F;
+    Some(match format {
+        F::Rgba32Float => (4, "rgba32float"),
+        F::Rgba16Float => (4, "rgba16float"),
+        F::R32Float => (1, "r32float"),
+        F::Rg32Float => (2, "rg32float"),
+        F::R16Float => (1, "r16float"),
+        F::Rg16Float => (2, "rg16float"),
+        _ => return None,
+    })
+}
+
+/// One mip level of a 2-D texture, all of its array layers: what the
+/// texture kernels read or write.
+///
+/// The texture must be 2-D and single-sampled, of one of
+/// [`TEXTURE_FORMATS`]. A texture with one layer is bound through 2-D views,
+/// one with several through 2-D array views (OpenGL ES tells the two apart
+/// by the texture, not the view).
+#[derive(Clone, Copy, Debug)]
+pub struct TextureRegion<'a> {
+    /// The texture (`TEXTURE_BINDING` usage to be read, `STORAGE_BINDING`
+    /// to be written).
+    pub texture: &'a wgpu::Texture,
+    /// The mip level, below the texture's `mip_level_count`.
+    pub mip_level: u32,
+}
+
+impl<'a> TextureRegion<'a> {
+    /// Mip level 0 of `texture`, all layers.
+    pub fn new(texture: &'a wgpu::Texture) -> Self {
+        Self::mip(texture, 0)
+    }
+
+    /// Mip level `mip_level` of `texture`, all layers.
+    pub fn mip(texture: &'a wgpu::Texture, mip_level: u32) -> Self {
+        TextureRegion { texture, mip_level }
+    }
+
+    /// Width, height and layers at the region's mip level (`None` past the
+    /// texture's mip levels).
+    pub fn size(&self) -> Option<wgpu::Extent3d> {
+        (self.mip_level < self.texture.mip_level_count()).then(|| {
+            self.texture
+                .size()
+                .mip_level_size(self.mip_level, self.texture.dimension())
+        })
+    }
+
+    fn same(&self, other: &TextureRegion<'_>) -> bool {
+        self.texture == other.texture && self.mip_level == other.mip_level
+    }
+}
+
+impl<'a> From<&'a wgpu::Texture> for TextureRegion<'a> {
+    fn from(texture: &'a wgpu::Texture) -> Self {
+        TextureRegion::new(texture)
+    }
+}
+
+/// What the texture kernels do with a four-channel format's alpha.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Alpha {
+    /// Alpha is a channel like the others: the op is applied to it too.
+    #[default]
+    Apply,
+    /// Alpha passes through unchanged: the output's alpha is x's alpha in
+    /// forward and derivative, grad_output's in backward (so in place the
+    /// texture's alpha is left as it was). No effect on formats without
+    /// alpha.
+    Keep,
+}
+
+/// What a device can do with one of [`TEXTURE_FORMATS`], as its validation
+/// answers it (the kernels ask by creating a bind-group layout).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TextureFormatSupport {
+    /// The format.
+    pub format: wgpu::TextureFormat,
+    /// It can be an output (write-only storage texture).
+    pub output: bool,
+    /// It can be worked on in place (read-write storage texture).
+    pub in_place: bool,
+}
+
+/// Which texture kernel: what a module depends on beyond the op.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TextureKernel {
+    /// The mode.
+    pub mode: Mode,
+    /// The output is also read: x in forward and derivative, grad_output in
+    /// backward (a `read_write` storage texture).
+    pub in_place: bool,
+    /// The output's format (one of [`TEXTURE_FORMATS`]).
+    pub format: wgpu::TextureFormat,
+    /// 2-D array views (`texture_2d_array`, `texture_storage_2d_array`)
+    /// instead of 2-D views.
+    pub layered: bool,
+    /// Alpha applied or passed through.
+    pub alpha: Alpha,
+}
+
+/// The WGSL module of one texture kernel of `act` (entry point `main`,
+/// workgroups of `WORKGROUP_X` x `WORKGROUP_Y` x 1, overrides of default 8,
+/// one invocation per texel, z over the layers),
+/// composed from `shaders/texture.wgsl` and the same function library and
+/// backward rule as the buffer kernels. Bindings: 0 the uniform (16 bytes,
+/// the op's parameters) where `data` is [`DispatchData::Uniform`]; 1 x
+/// (sampled, unless in place in forward and derivative); 2 the output
+/// (storage); 3 grad_output (sampled; backward out of place). Errors with
+/// [`Error::TextureFormat`] for a format not in [`TEXTURE_FORMATS`].
+pub fn texture_module(
+    act: &Activation,
+    kernel: TextureKernel,
+    data: DispatchData,
+) -> Result<String, Error> {
+    let (channels, storage_format) = format_info(kernel.format).ok_or(Error::TextureFormat {
+        what: "output",
+        format: kernel.format,
+        supported: TEXTURE_FORMATS.to_vec(),
+    })?;
+    let (sampled, storage, coords) = if kernel.layered {
+        (
+            "texture_2d_array<f32>",
+            "texture_storage_2d_array",
+            "c.xy, c.z",
+        )
+    } else {
+        ("texture_2d<f32>", "texture_storage_2d", "c.xy")
+    };
+    let access = if kernel.in_place {
+        "read_write"
+    } else {
+        "write"
+    };
+    let backward = kernel.mode == Mode::Backward;
+    let mut bindings = Vec::new();
+    // x is sampled except where forward/derivative read it from the output.
+    let x_sampled = backward || !kernel.in_place;
+    if x_sampled {
+        bindings.push(format!("@group(0) @binding(1) var input: {sampled};"));
+    }
+    bindings.push(format!(
+        "@group(0) @binding(2) var output: {storage}<{storage_format}, {access}>;"
+    ));
+    if backward && !kernel.in_place {
+        bindings.push(format!("@group(0) @binding(3) var grad_output: {sampled};"));
+    }
+    let sampled_load = |texture: &str| format!("textureLoad({texture}, {coords}, 0)");
+    let storage_load = format!("textureLoad(output, {coords})");
+    let x_load = if x_sampled {
+        sampled_load("input")
+    } else {
+        storage_load.clone()
+    };
+    let mut loads = format!("let v = {x_load};");
+    if backward {
+        let grad_load = if kernel.in_place {
+            storage_load
+        } else {
+            sampled_load("grad_output")
+        };
+        loads.push_str(&format!("\n    let g = {grad_load};"));
+    }
+    // The op on each channel the format has; the others are not stored.
+    let lanes = ["x", "y", "z", "w"];
+    let value: Vec<String> = lanes
+        .iter()
+        .enumerate()
+        .map(|(i, lane)| {
+            if i >= channels {
+                "0.0".to_string()
+            } else if i == 3 && kernel.alpha == Alpha::Keep {
+                if backward {
+                    "g.w".to_string()
+                } else {
+                    "v.w".to_string()
+                }
+            } else {
+                match kernel.mode {
+                    Mode::Forward => format!("activation_forward(v.{lane})"),
+                    Mode::Derivative => format!("activation_derivative(v.{lane})"),
+                    Mode::Backward => format!("activation_backward(g.{lane}, v.{lane})"),
+                }
+            }
+        })
+        .collect();
+    let dispatch = match data {
+        DispatchData::Immediate => "var<immediate> dispatch: Dispatch;",
+        DispatchData::Uniform => "@group(0) @binding(0) var<uniform> dispatch: Dispatch;",
+    };
+    let half = matches!(
+        kernel.format,
+        wgpu::TextureFormat::Rgba16Float
+            | wgpu::TextureFormat::R16Float
+            | wgpu::TextureFormat::Rg16Float
+    );
+    let (half_functions, round) = if half {
+        (
+            wgsl::HALF_F16_PACKED_WGSL,
+            "return half_widen(half_bits(v));",
+        )
+    } else {
+        ("", "return v;")
+    };
+    let kernel_source = wgsl::TEXTURE_TEMPLATE_WGSL
+        .replace("{{HALF_FUNCTIONS}}", half_functions)
+        .replace("{{ROUND}}", round)
+        .replace("{{DISPATCH}}", dispatch)
+        .replace("{{BINDINGS}}", &bindings.join("\n"))
+        .replace("{{LOADS}}", &loads)
+        .replace("{{COORDS}}", coords)
+        .replace("{{VALUE}}", &format!("vec4<f32>({})", value.join(", ")))
+        .replace("{{BACKWARD}}", &wgsl::backward_body(act))
+        .replace("{{FORWARD}}", &wgsl::call(act, "forward"))
+        .replace("{{DERIVATIVE}}", &wgsl::call(act, "derivative"));
+    Ok(format!("{}\n{kernel_source}", wgsl::library()))
+}
+
+/// Bindings a kernel uses, and so its bind-group layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct LayoutKey {
+    format: wgpu::TextureFormat,
+    layered: bool,
+    backward: bool,
+    in_place: bool,
+}
+
+impl LayoutKey {
+    fn of(kernel: &TextureKernel) -> LayoutKey {
+        LayoutKey {
+            format: kernel.format,
+            layered: kernel.layered,
+            backward: kernel.mode == Mode::Backward,
+            in_place: kernel.in_place,
+        }
+    }
+}
+
+/// The texture kernels' share of [`Kernels`]: what the device supports,
+/// layouts and pipelines, each made once.
+#[derive(Default)]
+pub(crate) struct TextureCache {
+    support: OnceLock<Vec<TextureFormatSupport>>,
+    workgroup: OnceLock<(u32, u32)>,
+    /// The device is OpenGL ES (cube-compatible textures are cube maps).
+    gl: OnceLock<bool>,
+    layouts: Mutex<HashMap<LayoutKey, (wgpu::BindGroupLayout, wgpu::PipelineLayout)>>,
+    pipelines: Mutex<HashMap<(&'static str, TextureKernel), wgpu::ComputePipeline>>,
+}
+
+impl TextureCache {
+    pub(crate) fn pipeline_count(&self) -> usize {
+        lock(&self.pipelines).len()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The parameters of one dispatch (`Dispatch` in texture.wgsl).
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct TextureDispatch {
+    param: [f32; 4],
+}
+
+fn view_dimension(layered: bool) -> wgpu::TextureViewDimension {
+    if layered {
+        wgpu::TextureViewDimension::D2Array
+    } else {
+        wgpu::TextureViewDimension::D2
+    }
+}
+
+fn sampled_entry(binding: u32, layered: bool) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::Texture {
+            // Unfilterable: every float format, f32 ones included.
+            sample_type: wgpu::TextureSampleType::Float { filterable: false },
+            view_dimension: view_dimension(layered),
+            multisampled: false,
+        },
+        count: None,
+    }
+}
+
+fn storage_entry(
+    format: wgpu::TextureFormat,
+    access: wgpu::StorageTextureAccess,
+    layered: bool,
+) -> wgpu::BindGroupLayoutEntry {
+    wgpu::BindGroupLayoutEntry {
+        binding: 2,
+        visibility: wgpu::ShaderStages::COMPUTE,
+        ty: wgpu::BindingType::StorageTexture {
+            access,
+            format,
+            view_dimension: view_dimension(layered),
+        },
+        count: None,
+    }
+}
+
+/// Everything one record_texture call needs, checked.
+struct Plan {
+    kernel: TextureKernel,
+    size: wgpu::Extent3d,
+}
+
+impl Kernels {
+    /// What this device can do with each of [`TEXTURE_FORMATS`]: be an
+    /// output, be worked on in place. Asked of the device's validation once
+    /// (by creating a bind-group layout of each format and access) and
+    /// cached. Every format can be read.
+    pub fn texture_formats(&self) -> &[TextureFormatSupport] {
+        self.textures.support.get_or_init(|| {
+            let device = self.device();
+            let probe = |format, access| {
+                let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+                let _layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                    label: Some("wgpu-activations.texture.probe"),
+                    entries: &[storage_entry(format, access, true)],
+                });
+                pollster::block_on(scope.pop()).is_none()
+            };
+            TEXTURE_FORMATS
+                .iter()
+                .map(|&format| {
+                    let output = probe(format, wgpu::StorageTextureAccess::WriteOnly);
+                    TextureFormatSupport {
+                        format,
+                        output,
+                        in_place: output && probe(format, wgpu::StorageTextureAccess::ReadWrite),
+                    }
+                })
+                .collect()
+        })
+    }
+
+    fn formats_where(
+        &self,
+        keep: impl Fn(&TextureFormatSupport) -> bool,
+    ) -> Vec<wgpu::TextureFormat> {
+        self.texture_formats()
+            .iter()
+            .filter(|s| keep(s))
+            .map(|s| s.format)
+            .collect()
+    }
+
+    /// The texture kernels' workgroup shape: rows of 64 x 1 on CPU adapters
+    /// (measured on lavapipe and llvmpipe, 1024 x 1024 Rgba32Float, back to
+    /// back: 2.1-2.7x the texels/s of 8 x 8), 8 x 8 tiles on GPUs (not
+    /// measured).
+    fn texture_workgroup(&self) -> (u32, u32) {
+        *self.textures.workgroup.get_or_init(|| {
+            if self.device().adapter_info().device_type == wgpu::DeviceType::Cpu {
+                (64, 1)
+            } else {
+                (8, 8)
+            }
+        })
+    }
+
+    /// `Ok` for a texture these kernels can bind through 2-D or 2-D array
+    /// views: 2-D, single-sampled, and on OpenGL ES not cube-compatible
+    /// (wgpu-hal's GL backend makes a square 2-D texture of 6n layers a
+    /// cube map, and a 2-D array view of it reads zeros: measured on
+    /// llvmpipe).
+    fn check_shape(&self, what: &'static str, texture: &wgpu::Texture) -> Result<(), Error> {
+        let error = |reason| Error::TextureDimension {
+            what,
+            dimension: texture.dimension(),
+            sample_count: texture.sample_count(),
+            layers: texture.depth_or_array_layers(),
+            reason,
+        };
+        if texture.dimension() != wgpu::TextureDimension::D2 || texture.sample_count() != 1 {
+            return Err(error("only single-sampled 2-D textures are supported"));
+        }
+        let gl = *self
+            .textures
+            .gl
+            .get_or_init(|| self.device().adapter_info().backend == wgpu::Backend::Gl);
+        if gl
+            && texture.width() == texture.height()
+            && texture.depth_or_array_layers().is_multiple_of(6)
+        {
+            return Err(error(
+                "on OpenGL ES wgpu makes a square 2-D texture of a multiple of 6 layers a cube \
+                 map, which cannot be bound as a 2-D array: use another layer count or size",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Compiled texture pipelines so far.
+    pub fn texture_pipeline_count(&self) -> usize {
+        self.textures.pipeline_count()
+    }
+
+    /// Records `mode` of `act` over a texture into `encoder`: `output =
+    /// f(input)`, `f'(input)` or `grad_output * f'(input)` for every channel
+    /// of every texel of every array layer of one mip level, computed in f32
+    /// exactly as [`Kernels::record`] computes f32 buffers (the same bits),
+    /// and rounded once to the output's format where that is 16-bit: to
+    /// nearest, ties to even, infinity where the rounded value overflows,
+    /// like `half::f16::from_f32` and the f16 buffer kernels. (The kernels
+    /// round before the storage write, whose own conversion drivers round
+    /// as they like: Mesa's lavapipe and llvmpipe truncate toward zero and
+    /// saturate at 65504.) Alpha is a channel like the others
+    /// ([`Kernels::record_texture_with_alpha`] can leave it alone).
+    ///
+    /// The textures are 2-D, single-sampled, of [`TEXTURE_FORMATS`], all of
+    /// the same size at their mip levels (width, height and layers) and with
+    /// the same number of channels (an Rgba16Float input may have an
+    /// Rgba32Float output). The output needs `STORAGE_BINDING` usage and a
+    /// format the device can write ([`Kernels::texture_formats`]); x and
+    /// grad_output are read through sampled bindings and need
+    /// `TEXTURE_BINDING`.
+    ///
+    /// In place: `output` the same region as `input` (forward, derivative)
+    /// or as `grad_output` (backward), where the device has read-write
+    /// storage textures of the format ([`TextureFormatSupport::in_place`];
+    /// else [`Error::TextureInPlace`]); that texture then needs only
+    /// `STORAGE_BINDING`. Any other use of the output's texture as an input
+    /// is [`Error::Aliasing`]. Everything is checked before anything is
+    /// recorded; on error the encoder and the textures are untouched.
+    ///
+    /// wgpu's `TextureView` does not tell its format, dimension, mip level
+    /// or layers, so this takes [`TextureRegion`]s (a texture and a mip
+    /// level; `(&texture).into()` for level 0) and makes its own views.
+    ///
+    /// ```
+    /// # fn demo(device: &wgpu::Device, queue: &wgpu::Queue, image: &wgpu::Texture, out: &wgpu::Texture) -> Result<(), wgpu_activations::Error> {
+    /// use wgpu_activations::{Activation, Kernels, Mode};
+    ///
+    /// let kernels = Kernels::new(device); // once, at start-up
+    /// let mut encoder = device.create_command_encoder(&Default::default());
+    /// // ... the caller's render passes into `image` ...
+    /// kernels.record_texture(&mut encoder, Activation::Tanh, Mode::Forward,
+    ///                        image.into(), None, out.into())?;
+    /// queue.submit([encoder.finish()]);
+    /// # Ok(()) }
+    /// ```
+    pub fn record_texture(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        act: Activation,
+        mode: Mode,
+        input: TextureRegion<'_>,
+        grad_output: Option<TextureRegion<'_>>,
+        output: TextureRegion<'_>,
+    ) -> Result<(), Error> {
+        self.record_texture_with_alpha(encoder, act, mode, input, grad_output, output, Alpha::Apply)
+    }
+
+    /// [`Kernels::record_texture`] with a choice of what happens to alpha
+    /// ([`Alpha::Keep`]: passed through unchanged).
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_texture_with_alpha(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        act: Activation,
+        mode: Mode,
+        input: TextureRegion<'_>,
+        grad_output: Option<TextureRegion<'_>>,
+        output: TextureRegion<'_>,
+        alpha: Alpha,
+    ) -> Result<(), Error> {
+        act.validate()?;
+        let plan = self.plan_texture(mode, &input, grad_output.as_ref(), &output, alpha)?;
+        let pipeline = self.texture_pipeline(&act, plan.kernel)?;
+        let (param, _) = act.params();
+        let kernel = plan.kernel;
+        let device = self.device();
+        // Views, bind group and uniform first, in their own scope: an error
+        // there (a destroyed texture, one of another device) leaves the
+        // encoder untouched.
+        let bind_group = crate::context::scoped(device, || {
+            let view = |region: &TextureRegion<'_>, what: &str, usage| {
+                region.texture.create_view(&wgpu::TextureViewDescriptor {
+                    label: Some(&format!("{LABEL}.texture.{what}")),
+                    format: Some(region.texture.format()),
+                    dimension: Some(view_dimension(kernel.layered)),
+                    usage: Some(usage),
+                    aspect: wgpu::TextureAspect::All,
+                    base_mip_level: region.mip_level,
+                    mip_level_count: Some(1),
+                    base_array_layer: 0,
+                    array_layer_count: Some(plan.size.depth_or_array_layers),
+                })
+            };
+            let sampled = wgpu::TextureUsages::TEXTURE_BINDING;
+            let storage = wgpu::TextureUsages::STORAGE_BINDING;
+            let mut views = vec![(2, view(&output, "output", storage))];
+            if mode == Mode::Backward || !kernel.in_place {
+                views.push((1, view(&input, "input", sampled)));
+            }
+            if let (Some(grad), false) = (&grad_output, kernel.in_place) {
+                views.push((3, view(grad, "grad_output", sampled)));
+            }
+            let uniform = match self.dispatch_data() {
+                DispatchData::Uniform => Some(crate::readback::buffer_with(
+                    device,
+                    "wgpu-activations.texture.dispatch",
+                    wgpu::BufferUsages::UNIFORM,
+                    bytemuck::bytes_of(&TextureDispatch { param }),
+                )?),
+                DispatchData::Immediate => None,
+            };
+            let mut entries: Vec<wgpu::BindGroupEntry<'_>> = views
+                .iter()
+                .map(|(binding, view)| wgpu::BindGroupEntry {
+                    binding: *binding,
+                    resource: wgpu::BindingResource::TextureView(view),
+                })
+                .collect();
+            if let Some(uniform) = &uniform {
+                entries.push(wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: uniform.as_entire_binding(),
+                });
+            }
+            let layouts = lock(&self.textures.layouts);
+            let (layout, _) = layouts
+                .get(&LayoutKey::of(&kernel))
+                .expect("texture_pipeline made the layout");
+            Ok::<_, Error>(device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("wgpu-activations.texture.dispatch"),
+                layout,
+                entries: &entries,
+            }))
+        })??;
+        crate::context::scoped(device, || {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("wgpu-activations.texture.pass"),
+                timestamp_writes: None,
+            });
+            let (wx, wy) = self.texture_workgroup();
+            pass.set_pipeline(&pipeline);
+            pass.set_bind_group(0, &bind_group, &[]);
+            if self.dispatch_data() == DispatchData::Immediate {
+                pass.set_immediates(0, bytemuck::bytes_of(&TextureDispatch { param }));
+            }
+            pass.dispatch_workgroups(
+                plan.size.width.div_ceil(wx),
+                plan.size.height.div_ceil(wy),
+                plan.size.depth_or_array_layers,
+            );
+        })
+    }
+
+    /// Checks the regions and picks the kernel.
+    fn plan_texture(
+        &self,
+        mode: Mode,
+        input: &TextureRegion<'_>,
+        grad_output: Option<&TextureRegion<'_>>,
+        output: &TextureRegion<'_>,
+        alpha: Alpha,
+    ) -> Result<Plan, Error> {
+        match (mode, grad_output) {
+            (Mode::Backward, None) => return Err(Error::MissingGradOutput),
+            (Mode::Forward | Mode::Derivative, Some(_)) => {
+                return Err(Error::UnexpectedGradOutput { mode });
+            }
+            _ => {}
+        }
+        let regions = [
+            ("input", Some(input)),
+            ("grad_output", grad_output),
+            ("output", Some(output)),
+        ];
+        let regions = regions
+            .iter()
+            .filter_map(|(what, region)| region.map(|r| (*what, r)));
+        // The shape of each texture: 2-D, single-sampled, the mip level there.
+        for (what, region) in regions.clone() {
+            let texture = region.texture;
+            self.check_shape(what, texture)?;
+            if region.mip_level >= texture.mip_level_count() {
+                return Err(Error::TextureMipLevel {
+                    what,
+                    mip_level: region.mip_level,
+                    mip_level_count: texture.mip_level_count(),
+                });
+            }
+        }
+        // Formats: every input of TEXTURE_FORMATS, the output one the
+        // device can write, all with the output's channels.
+        let format = output.texture.format();
+        let out_channels = match format_info(format) {
+            Some((channels, _)) if self.formats_where(|s| s.output).contains(&format) => channels,
+            _ => {
+                return Err(Error::TextureFormat {
+                    what: "output",
+                    format,
+                    supported: self.formats_where(|s| s.output),
+                });
+            }
+        };
+        for (what, region) in regions.clone() {
+            let actual = region.texture.format();
+            match format_info(actual) {
+                None => {
+                    return Err(Error::TextureFormat {
+                        what,
+                        format: actual,
+                        supported: TEXTURE_FORMATS.to_vec(),
+                    });
+                }
+                Some((channels, _)) if channels != out_channels => {
+                    return Err(Error::TextureFormatMismatch {
+                        what,
+                        expected: format,
+                        actual,
+                    });
+                }
+                _ => {}
+            }
+        }
+        // In place, and no other sharing of the output's texture.
+        let aliasing = |what| Error::Aliasing { what, mode };
+        let in_place = match mode {
+            Mode::Forward | Mode::Derivative => {
+                if input.same(output) {
+                    true
+                } else if input.texture == output.texture {
+                    return Err(aliasing(
+                        "input and output are different mip levels of one texture",
+                    ));
+                } else {
+                    false
+                }
+            }
+            Mode::Backward => {
+                let grad = grad_output.expect("checked above");
+                if input.texture == output.texture {
+                    return Err(aliasing("backward cannot write into the texture holding x"));
+                }
+                if grad.same(output) {
+                    true
+                } else if grad.texture == output.texture {
+                    return Err(aliasing(
+                        "grad_output and output are different mip levels of one texture",
+                    ));
+                } else {
+                    false
+                }
+            }
+        };
+        if in_place && !self.formats_where(|s| s.in_place).contains(&format) {
+            return Err(Error::TextureInPlace {
+                format,
+                supported: self.formats_where(|s| s.in_place),
+            });
+        }
+        // Usage: the output is a storage binding; what is read through a
+        // sampled binding needs TEXTURE_BINDING.
+        let storage = wgpu::TextureUsages::STORAGE_BINDING;
+        let sampled = wgpu::TextureUsages::TEXTURE_BINDING;
+        let mut needs = vec![("output", output, storage)];
+        if mode == Mode::Backward || !in_place {
+            needs.push(("input", input, sampled));
+        }
+        if let (Some(grad), false) = (grad_output, in_place) {
+            needs.push(("grad_output", grad, sampled));
+        }
+        for (what, region, required) in needs {
+            let actual = region.texture.usage();
+            if !actual.contains(required) {
+                return Err(Error::TextureUsage {
+                    what,
+                    required,
+                    actual,
+                });
+            }
+        }
+        // Sizes at the mip levels, layers included.
+        let size = output.size().expect("mip level checked");
+        for (what, region) in regions {
+            let actual = region.size().expect("mip level checked");
+            if actual != size {
+                return Err(Error::TextureSize {
+                    what,
+                    expected: size,
+                    actual,
+                });
+            }
+        }
+        Ok(Plan {
+            kernel: TextureKernel {
+                mode,
+                in_place,
+                format,
+                // OpenGL ES binds a one-layer texture as 2-D only.
+                layered: output.texture.depth_or_array_layers() > 1,
+                alpha,
+            },
+            size,
+        })
+    }
+
+    /// The cached pipeline (and layout) of one texture kernel, made on
+    /// first use; failures come back as `Error::Gpu`.
+    fn texture_pipeline(
+        &self,
+        act: &Activation,
+        kernel: TextureKernel,
+    ) -> Result<wgpu::ComputePipeline, Error> {
+        let key = (act.name(), kernel);
+        if let Some(pipeline) = lock(&self.textures.pipelines).get(&key) {
+            return Ok(pipeline.clone());
+        }
+        let device = self.device();
+        let layout_key = LayoutKey::of(&kernel);
+        let data = self.dispatch_data();
+        let source = texture_module(act, kernel, data)?;
+        let (wx, wy) = self.texture_workgroup();
+        let pipeline = crate::context::scoped(device, || {
+            let pipeline_layout = lock(&self.textures.layouts)
+                .entry(layout_key)
+                .or_insert_with(|| {
+                    let access = if kernel.in_place {
+                        wgpu::StorageTextureAccess::ReadWrite
+                    } else {
+                        wgpu::StorageTextureAccess::WriteOnly
+                    };
+                    let mut entries = vec![storage_entry(kernel.format, access, kernel.layered)];
+                    if layout_key.backward || !kernel.in_place {
+                        entries.push(sampled_entry(1, kernel.layered));
+                    }
+                    if layout_key.backward && !kernel.in_place {
+                        entries.push(sampled_entry(3, kernel.layered));
+                    }
+                    if data == DispatchData::Uniform {
+                        entries.push(wgpu::BindGroupLayoutEntry {
+                            binding: 0,
+                            visibility: wgpu::ShaderStages::COMPUTE,
+                            ty: wgpu::BindingType::Buffer {
+                                ty: wgpu::BufferBindingType::Uniform,
+                                has_dynamic_offset: false,
+                                min_binding_size: wgpu::BufferSize::new(
+                                    size_of::<TextureDispatch>() as u64,
+                                ),
+                            },
+                            count: None,
+                        });
+                    }
+                    let label = format!("{LABEL}.texture.{layout_key:?}");
+                    let bind_group_layout =
+                        device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                            label: Some(&label),
+                            entries: &entries,
+                        });
+                    let pipeline_layout =
+                        device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                            label: Some(&label),
+                            bind_group_layouts: &[Some(&bind_group_layout)],
+                            immediate_size: match data {
+                                DispatchData::Immediate => size_of::<TextureDispatch>() as u32,
+                                DispatchData::Uniform => 0,
+                            },
+                        });
+                    (bind_group_layout, pipeline_layout)
+                })
+                .1
+                .clone();
+            let label = format!(
+                "{LABEL}.texture.{}.{:?}.{}{:?}.{}.{:?}",
+                act.name(),
+                kernel.mode,
+                if kernel.in_place { "in_place." } else { "" },
+                kernel.format,
+                if kernel.layered { "array" } else { "2d" },
+                kernel.alpha,
+            );
+            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(&label),
+                source: wgpu::ShaderSource::Wgsl(source.into()),
+            });
+            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(&label),
+                layout: Some(&pipeline_layout),
+                module: &module,
+                entry_point: Some("main"),
+                compilation_options: wgpu::PipelineCompilationOptions {
+                    constants: &[
+                        ("WORKGROUP_X", f64::from(wx)),
+                        ("WORKGROUP_Y", f64::from(wy)),
+                    ],
+                    zero_initialize_workgroup_memory: false,
+                },
+                cache: self.driver_pipeline_cache(),
+            })
+        });
+        let pipeline = pipeline?;
+        lock(&self.textures.pipelines).insert(key, pipeline.clone());
+        Ok(pipeline)
+    }
+}
+
+impl Context {
+    /// `mode` of `act` over every mip level of `input`, into a new texture
+    /// of the same size, format, layers and mip levels, submitted on this
+    /// context's queue (the result is ready for the caller's next
+    /// submission). The new texture has `input`'s usage plus
+    /// `STORAGE_BINDING`. [`Mode::Backward`] needs a grad_output: use
+    /// [`Context::apply_texture_backward`]. Checks and formats as
+    /// [`Kernels::record_texture`]; alpha is a channel like the others.
+    ///
+    /// ```
+    /// use wgpu_activations::{Activation, Context, Mode};
+    ///
+    /// let ctx = Context::new()?;
+    /// let image = ctx.device().create_texture(&wgpu::TextureDescriptor {
+    ///     label: Some("image"),
+    ///     size: wgpu::Extent3d { width: 64, height: 32, depth_or_array_layers: 1 },
+    ///     mip_level_count: 1,
+    ///     sample_count: 1,
+    ///     dimension: wgpu::TextureDimension::D2,
+    ///     format: wgpu::TextureFormat::Rgba32Float,
+    ///     usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+    ///     view_formats: &[],
+    /// });
+    /// // ... rendered into, or written with queue.write_texture ...
+    /// let toned = ctx.apply_texture(Activation::Sigmoid, Mode::Forward, &image)?;
+    /// assert_eq!(toned.size(), image.size());
+    /// assert_eq!(toned.format(), image.format());
+    /// # Ok::<(), wgpu_activations::Error>(())
+    /// ```
+    pub fn apply_texture(
+        &self,
+        act: Activation,
+        mode: Mode,
+        input: &wgpu::Texture,
+    ) -> Result<wgpu::Texture, Error> {
+        if mode == Mode::Backward {
+            return Err(Error::MissingGradOutput);
+        }
+        self.apply_texture_inner(act, mode, input, None)
+    }
+
+    /// `grad_output * f'(input)` over every mip level, into a new texture
+    /// (as [`Context::apply_texture`]; the new texture has the usage of
+    /// `grad_output` plus `STORAGE_BINDING`).
+    pub fn apply_texture_backward(
+        &self,
+        act: Activation,
+        input: &wgpu::Texture,
+        grad_output: &wgpu::Texture,
+    ) -> Result<wgpu::Texture, Error> {
+        self.apply_texture_inner(act, Mode::Backward, input, Some(grad_output))
+    }
+
+    fn apply_texture_inner(
+        &self,
+        act: Activation,
+        mode: Mode,
+        input: &wgpu::Texture,
+        grad_output: Option<&wgpu::Texture>,
+    ) -> Result<wgpu::Texture, Error> {
+        self.usable()?;
+        act.validate()?;
+        let kernels = self.kernels();
+        let like = grad_output.unwrap_or(input);
+        // The new texture's format must be writable: checked before it is
+        // made (creating it would be a validation error otherwise). The
+        // rest is checked by record_texture, level by level, before
+        // anything is recorded or submitted.
+        let format = like.format();
+        if !kernels.formats_where(|s| s.output).contains(&format) {
+            return Err(Error::TextureFormat {
+                what: if grad_output.is_some() {
+                    "grad_output"
+                } else {
+                    "input"
+                },
+                format,
+                supported: kernels.formats_where(|s| s.output),
+            });
+        }
+        kernels.check_shape("input", input)?;
+        kernels.check_shape("grad_output", like)?;
+        let output = crate::context::scoped(self.device(), || {
+            self.device().create_texture(&wgpu::TextureDescriptor {
+                label: Some("wgpu-activations.texture.output"),
+                size: like.size(),
+                mip_level_count: like.mip_level_count(),
+                sample_count: 1,
+                dimension: wgpu::TextureDimension::D2,
+                format,
+                usage: like.usage() | wgpu::TextureUsages::STORAGE_BINDING,
+                view_formats: &[],
+            })
+        })?;
+        let mut encoder = self
+            .device()
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("wgpu-activations.texture.apply"),
+            });
+        for level in 0..like.mip_level_count() {
+            kernels.record_texture(
+                &mut encoder,
+                act,
+                mode,
+                TextureRegion::mip(input, level),
+                grad_output.map(|g| TextureRegion::mip(g, level)),
+                TextureRegion::mip(&output, level),
+            )?;
+        }
+        crate::context::scoped(self.device(), || {
+            self.queue().submit([encoder.finish()]);
+        })?;
+        Ok(output)
+    }
+}
