@@ -359,8 +359,14 @@ fn wa_softplus_forward(x: f32, beta: f32, threshold: f32) -> f32 {
     let far_left = z < -64.0;
     // es.x is e^-|z| except where |z| > 64: beyond -64 it is the result's
     // scaled factor, beyond +64 it (< 3e-9) vanishes beside z, as e^-|z| does.
-    let sum = select(positive_part + wa_log1p_unit(es.x), es.x, far_left);
-    let y = (sum / beta) * select(1.0, es.y, far_left);
+    var sum = select(positive_part + wa_log1p_unit(es.x), es.x, far_left);
+    // A branch on the parameter (uniform across the dispatch): the default
+    // beta = 1 skips the division (lavapipe runs a divergent-free branch's
+    // untaken side not at all).
+    if beta != 1.0 {
+        sum = sum / beta;
+    }
+    let y = sum * select(1.0, es.y, far_left);
     return select(y, x, z > threshold);
 }
 
