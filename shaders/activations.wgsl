@@ -622,15 +622,13 @@ fn wa_laplace_forward(x: f32, mu: f32, sigma: f32) -> f32 {
     let center = n.center + slope * scale;
     // Q(hi -+ lo) 2^-k: from 1.8 to 3.8 as G0 (1 + r + w) + rest e -+ slope
     // (e^(-a^2/2) = 2^k (1 + r + w)) with one last rounding.
-    let krw = wa_normal_exp_half_sq(n.a);
     let mid = n.a >= 1.8 && n.a <= 3.8;
     let rest = select(0.0, wa_laplace_mills_rest(n.a) * n.e, mid);
     let g0 = select(0.0, WA_LAPLACE_G0, mid);
     let q = select(n.q, 0.0, mid);
-    let base = (g0 * krw.z + rest) + q;
-    let left = wa_ldexp(g0 + (g0 * krw.y + (base + slope)), n.k);
-    let right = 1.0 - wa_ldexp(g0 + (g0 * krw.y + (base - slope)), n.k);
-    let y = select(select(right, left, z.x < 0.0), center, n.a < WA_NORMAL_CENTER);
+    let left_side = z.x < 0.0;
+    let tail = wa_ldexp(g0 + (g0 * n.r + (((g0 * n.w + rest) + q) + select(-slope, slope, left_side))), n.k);
+    let y = select(select(1.0 - tail, tail, left_side), center, n.a < WA_NORMAL_CENTER);
     let far = select(1.0, 0.0, z.x < 0.0);
     return wa_keep_nan(x, select(y, far, wa_abs(z.x) > WA_NORMAL_END));
 }
@@ -646,8 +644,7 @@ const WA_LAPLACE_SQRT2PI_INV_LO: f32 = -1.1335170136e-08;
 fn wa_laplace_derivative_scaled(x: f32, mu: f32, sigma: f32) -> vec2<f32> {
     let z = wa_laplace_z(x, mu, sigma);
     let n = wa_normal(z.x);
-    let krw = wa_normal_exp_half_sq(n.a);
-    let rho = krw.y + krw.z;
+    let rho = n.r + n.w;
     let d = rho - (z.x * z.y) * n.e;
     let numerator = WA_NORMAL_SQRT2PI_INV + (WA_NORMAL_SQRT2PI_INV * d + WA_LAPLACE_SQRT2PI_INV_LO * (1.0 + d));
     let scaled = n.k < -64;

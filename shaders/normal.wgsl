@@ -108,6 +108,9 @@ struct WaNormal {
     q: f32,
     // Phi(x) for |x| < 1.3.
     center: f32,
+    // e = 1 + (r + w) (wa_normal_exp_half_sq), for sums that keep r and w apart.
+    r: f32,
+    w: f32,
 }
 
 fn wa_normal(x: f32) -> WaNormal {
@@ -116,7 +119,7 @@ fn wa_normal(x: f32) -> WaNormal {
     let e = 1.0 + (ekrw.y + ekrw.z);
     let q = wa_normal_mills(max(a, WA_NORMAL_CENTER)) * e;
     let center = wa_normal_center(select(0.0, x, a < WA_NORMAL_CENTER));
-    return WaNormal(a, e, i32(ekrw.x), q, center);
+    return WaNormal(a, e, i32(ekrw.x), q, center, ekrw.y, ekrw.z);
 }
 
 // Phi(x), the standard normal CDF. Phi(+inf) = 1, Phi(-inf) = 0 (and 0 below
