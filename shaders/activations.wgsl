@@ -759,3 +759,28 @@ fn wa_identity_forward(x: f32) -> f32 {
 fn wa_identity_derivative(x: f32) -> f32 {
     return wa_keep_nan(x, 1.0);
 }
+
+// ---- sqrt(softplus) ------------------------------------------------------------
+// sqrt(softplus(x)) with softplus's defaults (sqrt x above 20; DeepSeek V4's
+// router scores, transformers' sqrtsoftplus). Below -30 softplus(x) = e^x
+// to f32 precision and the root is e^(x/2), which stays normal down to -174
+// where e^x itself is long subnormal: it is taken so. WGSL's sqrt is
+// measured against the reference on every backend (tests), not trusted.
+fn wa_sqrt_softplus_forward(x: f32) -> f32 {
+    let far_left = x < -30.0;
+    let root = sqrt(wa_softplus_forward(select(x, 0.0, far_left), 1.0, 20.0));
+    return wa_keep_nan(x, select(root, wa_exp(0.5 * x), far_left));
+}
+
+// sigma(x) / (2 sqrt(softplus(x))), 1 / (2 sqrt x) above 20 (softplus's
+// identity branch); below -30, e^(x/2) / 2, scaled: from -128 on as
+// (e^(x/2) 2^64) / 2 times 2^-64.
+fn wa_sqrt_softplus_derivative_scaled(x: f32) -> vec2<f32> {
+    let far_left = x < -30.0;
+    let xc = select(x, 0.0, far_left);
+    let near = wa_unscaled(wa_sigmoid_scaled(xc)) / (2.0 * sqrt(wa_softplus_forward(xc, 1.0, 20.0)));
+    let right = 0.5 / sqrt(x);
+    let tail = wa_exp_scaled(0.5 * x);
+    let y = select(select(near, right, x > 20.0), 0.5 * tail.x, far_left);
+    return vec2<f32>(wa_keep_nan(x, y), select(1.0, tail.y, far_left));
+}

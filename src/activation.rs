@@ -151,6 +151,11 @@ pub enum Activation {
     /// `x` (`nn.Identity`, `transformers`' `linear`); derivative 1 (NaN at
     /// NaN, like every op here).
     Identity,
+    /// `sqrt(softplus(x))` with softplus's defaults (`x` itself inside
+    /// the root above 20), `transformers`' `sqrtsoftplus` (DeepSeek V4's
+    /// router scores); derivative `sigma(x) / (2 sqrt(softplus(x)))`, and
+    /// `1 / (2 sqrt x)` above 20.
+    SqrtSoftplus,
 }
 
 /// Which of an activation's kernels to run.
@@ -188,7 +193,7 @@ fn param_names(name: &str) -> Option<&'static [&'static str]> {
     Some(match name {
         "sigmoid" | "tanh" | "relu" | "selu" | "gelu" | "gelu_tanh" | "silu" | "mish"
         | "softsign" | "relu6" | "hardsigmoid" | "hardswish" | "log_sigmoid" | "tanhshrink"
-        | "relu_squared" | "identity" => &[],
+        | "relu_squared" | "identity" | "sqrt_softplus" => &[],
         "leaky_relu" => &["negative_slope"],
         "elu" | "celu" | "quick_gelu" => &["alpha"],
         "laplace" => &["mu", "sigma"],
@@ -239,6 +244,7 @@ impl Activation {
         Activation::clipped_gelu(),
         Activation::xielu(),
         Activation::Identity,
+        Activation::SqrtSoftplus,
     ];
 
     /// `LeakyRelu { negative_slope: 0.01 }`.
@@ -365,6 +371,7 @@ impl Activation {
             Activation::ClippedGelu { .. } => "clipped_gelu",
             Activation::Xielu { .. } => "xielu",
             Activation::Identity => "identity",
+            Activation::SqrtSoftplus => "sqrt_softplus",
         }
     }
 
@@ -465,6 +472,7 @@ impl Activation {
                 "x > 0 ? alpha_p x^2 + beta x : alpha_n (expm1(min(x, eps)) - x) + beta x"
             }
             Activation::Identity => "x",
+            Activation::SqrtSoftplus => "sqrt(softplus(x)); sqrt(x) where x > 20",
         }
     }
 
@@ -537,6 +545,7 @@ impl Activation {
                 eps: p(3),
             },
             "identity" => Activation::Identity,
+            "sqrt_softplus" => Activation::SqrtSoftplus,
             _ => return None,
         })
     }
@@ -669,6 +678,7 @@ const ALIASES: &[(&str, &str)] = &[
     ("gelu_10", "clipped_gelu"),
     ("relu2", "relu_squared"),
     ("linear", "identity"),
+    ("sqrtsoftplus", "sqrt_softplus"),
 ];
 
 impl Activation {
@@ -696,6 +706,7 @@ impl Activation {
         "relu6",
         "sigmoid",
         "silu",
+        "sqrtsoftplus",
         "swish",
         "tanh",
         "prelu",

@@ -116,6 +116,7 @@ pub fn forward_f64(act: Activation, x: f64) -> f64 {
             eps,
         } => xielu_forward(x, [alpha_p, alpha_n, beta, eps].map(f64::from)),
         Activation::Identity => identity_forward(x),
+        Activation::SqrtSoftplus => sqrt_softplus_forward(x),
     }
 }
 
@@ -169,6 +170,7 @@ pub fn derivative_f64(act: Activation, x: f64) -> f64 {
             eps,
         } => xielu_derivative(x, [alpha_p, alpha_n, beta, eps].map(f64::from)),
         Activation::Identity => identity_derivative(x),
+        Activation::SqrtSoftplus => sqrt_softplus_derivative(x),
     }
 }
 
@@ -580,6 +582,24 @@ pub fn identity_forward(x: f64) -> f64 {
 /// `1`.
 pub fn identity_derivative(_x: f64) -> f64 {
     1.0
+}
+
+/// `sqrt(softplus(x))`, softplus with beta 1 and threshold 20.
+pub fn sqrt_softplus_forward(x: f64) -> f64 {
+    softplus_forward(x, 1.0, 20.0).sqrt()
+}
+
+/// `sigma(x) / (2 sqrt(softplus(x)))`; `1 / (2 sqrt x)` where softplus is
+/// `x` (above 20); `e^(x/2) / 2` below -40 (the same number to 1e-17
+/// relative, where `e^x` underflows in f64 at last).
+pub fn sqrt_softplus_derivative(x: f64) -> f64 {
+    if (x as f32) > 20.0 {
+        0.5 / x.sqrt()
+    } else if x < -40.0 {
+        0.5 * (0.5 * x).exp()
+    } else {
+        sigmoid_forward(x) / (2.0 * softplus_f64(x).sqrt())
+    }
 }
 
 // ---- Gated activations ------------------------------------------------------

@@ -87,7 +87,7 @@
 //! A model config's activation string parses as it is: every key of Hugging
 //! Face `transformers`' `ACT2FN` ([`Activation::ACT2FN_KEYS`]) gives the same
 //! function, including the transformer-specific QuickGELU, ReLU², Laplace,
-//! clipped GELU, xIELU and Identity.
+//! clipped GELU, xIELU, Identity and sqrt(softplus).
 //!
 //! ```
 //! use wgpu_activations::Activation;

@@ -152,7 +152,8 @@ fn names_are_pytorch_functional_names_and_parse_back() {
             "laplace",
             "clipped_gelu",
             "xielu",
-            "identity"
+            "identity",
+            "sqrt_softplus"
         ]
     );
     for act in support::ops_under_test() {

@@ -55,6 +55,7 @@ fn expected() -> Vec<(&'static str, Activation)> {
         ("relu6", A::Relu6),
         ("sigmoid", A::Sigmoid),
         ("silu", A::Silu),
+        ("sqrtsoftplus", A::SqrtSoftplus),
         ("swish", A::Silu),
         ("tanh", A::Tanh),
         (
@@ -266,6 +267,14 @@ fn transformers_formula(key: &str, x: f64) -> f64 {
         }
         // LinearActivation: input
         "linear" => x,
+        // SqrtSoftplusActivation: F.softplus(input).sqrt() (beta 1, threshold 20)
+        "sqrtsoftplus" => {
+            if x > 20.0 {
+                x.sqrt()
+            } else {
+                x.exp().ln_1p().sqrt() // torch's softplus: log1p(exp(x))
+            }
+        }
         _ => unreachable!(),
     }
 }
@@ -279,6 +288,7 @@ fn the_reference_computes_the_transformers_formulas() {
         "gelu_10",
         "xielu",
         "linear",
+        "sqrtsoftplus",
     ] {
         let act: Activation = key.parse().unwrap();
         for i in -1200..=1200 {

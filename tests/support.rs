@@ -571,6 +571,15 @@ pub fn semantic_rules() -> Vec<Rule> {
         r(A::Identity, -0.0, -0.0, 1.0, "x itself"),
         r(A::Identity, 1e-40, 1e-40, 1.0, "x itself"),
         r(A::Identity, -inf, -inf, 1.0, "x itself"),
+        r(A::SqrtSoftplus, -inf, 0.0, 0.0, "limits"),
+        r(A::SqrtSoftplus, inf, inf, 0.0, "limits"),
+        r(
+            A::SqrtSoftplus,
+            25.0,
+            5.0,
+            0.1,
+            "sqrt x above the threshold, 1 / (2 sqrt x)",
+        ),
     ];
     // NaN in -> NaN out, forward and derivative, for every op.
     for &act in Activation::ALL {
