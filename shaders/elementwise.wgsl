@@ -15,11 +15,8 @@
 //                  element-wise forward, derivative and backward over one
 //                  «ELEMENT», with «MAP:f» applying `f` to each f32 lane
 //                  and «MAP2:f» applying `f` to each (grad, x) lane pair
-//   «FORWARD»      one op's call, e.g. `wa_leaky_relu_forward(x, param.x)`
-//   «DERIVATIVE»   likewise for f'(x)
-//   «BACKWARD»     grad * f'(x): the op's own wa_<name>_backward where it has
-//                  one, else `(grad * d.x) * d.y` from the op's
-//                  `wa_<name>_derivative_scaled` where it has one
+//   «OP_FUNCTIONS» op_functions.wgsl filled for one op: activation_forward,
+//                  activation_derivative, activation_backward (grad * f'(x))
 //   «STORE»        how element_store writes a result (see there)
 //   «ENTRY_POINTS» entry.wgsl once per entry point: the three modes out of
 //                  place, and in place (`output` read and written: forward
@@ -53,22 +50,7 @@ override WORKGROUP_SIZE: u32 = 256u;
 // Elements each invocation handles, WORKGROUP_SIZE apart (coalesced).
 const ITEMS: u32 = {{ITEMS}}u;
 
-fn activation_forward(x: f32) -> f32 {
-    let param = dispatch.param;
-    return {{FORWARD}};
-}
-
-fn activation_derivative(x: f32) -> f32 {
-    let param = dispatch.param;
-    return {{DERIVATIVE}};
-}
-
-// grad * f'(x), with f'(x) as a scaled pair where the op has one (a
-// subnormal f'(x) times a large grad is not lost where subnormals flush).
-fn activation_backward(grad: f32, x: f32) -> f32 {
-    let param = dispatch.param;
-    {{BACKWARD}}
-}
+{{OP_FUNCTIONS}}
 
 {{ELEMENT_FUNCTIONS}}
 

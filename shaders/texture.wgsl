@@ -10,10 +10,8 @@
 //                output (in place); binding 2: the output, a storage texture
 //                of the output's format (`write`, or `read_write` in place);
 //                binding 3: grad_output, sampled, in backward out of place
-//   «FORWARD»    one op's call, e.g. `wa_leaky_relu_forward(x, param.x)`
-//   «DERIVATIVE» likewise for f'(x)
-//   «BACKWARD»   grad * f'(x) exactly as the buffer kernels compute it
-//                (elementwise.wgsl's «BACKWARD», from the same Rust function)
+//   «OP_FUNCTIONS» op_functions.wgsl filled for the op (the buffer kernels'
+//                functions, backward rule included, so the bits agree)
 //   «LOADS»      `let v = ...;` (x at texel `c`, layer `c.z`) and, in
 //                backward, `let g = ...;` (grad_output there)
 //   «VALUE»      the result from `v` (and `g`): the op on each channel the
@@ -41,21 +39,7 @@ struct Dispatch {
 
 {{BINDINGS}}
 
-fn activation_forward(x: f32) -> f32 {
-    let param = dispatch.param;
-    return {{FORWARD}};
-}
-
-fn activation_derivative(x: f32) -> f32 {
-    let param = dispatch.param;
-    return {{DERIVATIVE}};
-}
-
-// grad * f'(x), with f'(x) as a scaled pair where the op has one.
-fn activation_backward(grad: f32, x: f32) -> f32 {
-    let param = dispatch.param;
-    {{BACKWARD}}
-}
+{{OP_FUNCTIONS}}
 
 {{HALF_FUNCTIONS}}
 

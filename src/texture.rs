@@ -247,9 +247,7 @@ pub fn texture_module(
         .replace("{{LOADS}}", &loads)
         .replace("{{COORDS}}", coords)
         .replace("{{VALUE}}", &format!("vec4<f32>({})", value.join(", ")))
-        .replace("{{BACKWARD}}", &wgsl::backward_body(act))
-        .replace("{{FORWARD}}", &wgsl::call(act, "forward"))
-        .replace("{{DERIVATIVE}}", &wgsl::call(act, "derivative"));
+        .replace("{{OP_FUNCTIONS}}", &wgsl::op_functions(act));
     Ok(format!("{}\n{kernel_source}", wgsl::library()))
 }
 

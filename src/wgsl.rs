@@ -95,6 +95,20 @@ pub(crate) fn has_backward(act: &Activation) -> bool {
     ACTIVATIONS_WGSL.contains(&format!("fn wa_{}_backward(", act.name()))
 }
 
+/// One op's `activation_forward`, `activation_derivative` and
+/// `activation_backward` over f32, with `{{FORWARD}}`, `{{DERIVATIVE}}` and
+/// `{{BACKWARD}}` slots: the part every kernel template shares.
+pub const OP_FUNCTIONS_WGSL: &str = include_str!("../shaders/op_functions.wgsl");
+
+/// [`OP_FUNCTIONS_WGSL`] filled for `act`, for a template's
+/// `{{OP_FUNCTIONS}}` slot.
+pub(crate) fn op_functions(act: &Activation) -> String {
+    OP_FUNCTIONS_WGSL
+        .replace("{{BACKWARD}}", &backward_body(act))
+        .replace("{{FORWARD}}", &call(act, "forward"))
+        .replace("{{DERIVATIVE}}", &call(act, "derivative"))
+}
+
 /// The texture kernel template (src/texture.rs fills its slots).
 pub const TEXTURE_TEMPLATE_WGSL: &str = include_str!("../shaders/texture.wgsl");
 
@@ -336,7 +350,6 @@ pub fn elementwise_module_typed(
     } else {
         "output[j] = value;"
     };
-    let backward = backward_body(act);
     let dispatch = match data {
         DispatchData::Immediate => "var<immediate> dispatch: Dispatch;",
         DispatchData::Uniform => "@group(0) @binding(0) var<uniform> dispatch: Dispatch;",
@@ -375,9 +388,7 @@ pub fn elementwise_module_typed(
             "{{MAP2:activation_backward}}",
             &map2.replace('F', "activation_backward"),
         )
-        .replace("{{BACKWARD}}", &backward)
-        .replace("{{FORWARD}}", &call(act, "forward"))
-        .replace("{{DERIVATIVE}}", &call(act, "derivative"));
+        .replace("{{OP_FUNCTIONS}}", &op_functions(act));
     let enable = if storage == Storage::F16 {
         "enable f16;\n"
     } else {
