@@ -316,6 +316,10 @@ fn list_ops_and_adapters_describe_what_is_there() {
         log.contains("negative_slope=0.01") && log.contains("beta=1, threshold=20"),
         "{log}"
     );
+    assert!(
+        log.contains("gelu_pytorch_tanh") && log.contains("relu2") && !log.contains("prelu"),
+        "the Hugging Face names that parse are listed:\n{log}"
+    );
     let (code, log) = run(&["adapters"]);
     assert_eq!(code, 0, "{log}");
     for ctx in Context::all_adapters().unwrap() {

@@ -291,23 +291,36 @@ fn apply(
 }
 
 fn list_ops() {
-    println!("{:<12} {:<48} formula", "name", "parameters (defaults)");
-    for act in Activation::ALL {
-        let params: Vec<String> = act
-            .param_names()
-            .iter()
-            .zip(act.param_values())
-            .map(|(n, v)| format!("{n}={v}"))
-            .collect();
-        println!(
-            "{:<12} {:<48} {}",
-            act.name(),
-            params.join(", "),
-            act.formula()
-        );
+    let rows: Vec<(&str, String, &str)> = Activation::ALL
+        .iter()
+        .map(|act| {
+            let params: Vec<String> = act
+                .param_names()
+                .iter()
+                .zip(act.param_values())
+                .map(|(n, v)| format!("{n}={v}"))
+                .collect();
+            (act.name(), params.join(", "), act.formula())
+        })
+        .collect();
+    let name_width = rows.iter().map(|r| r.0.len()).max().unwrap_or(4);
+    let params_width = rows.iter().map(|r| r.1.len()).max().unwrap_or(0).max(21);
+    println!(
+        "{:<name_width$} {:<params_width$} formula",
+        "name", "parameters (defaults)"
+    );
+    for (name, params, formula) in rows {
+        println!("{name:<name_width$} {params:<params_width$} {formula}");
     }
     println!(
-        "(`swish` is accepted for silu; give parameters as `leaky_relu(0.2)` or `softplus(beta=2)`)"
+        "(give parameters as `leaky_relu(0.2)` or `softplus(beta=2)`; every Hugging Face \
+         ACT2FN name is accepted too: {})",
+        Activation::ACT2FN_KEYS
+            .iter()
+            .filter(|k| **k != "prelu")
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", ")
     );
 }
 
