@@ -723,6 +723,25 @@ impl Kernels {
         u64::from(self.tuning.workgroup_size) * u64::from(self.tuning.items_per_invocation)
     }
 
+    /// The uniform buffer holding one dispatch's data (`bytes`) on devices
+    /// without immediates (binding 0 of the buffer and texture kernels);
+    /// `None` where the data goes as immediates.
+    pub(crate) fn dispatch_uniform(
+        &self,
+        label: &str,
+        bytes: &[u8],
+    ) -> Result<Option<wgpu::Buffer>, Error> {
+        match self.dispatch_data {
+            DispatchData::Uniform => Ok(Some(crate::readback::buffer_with(
+                &self.device,
+                label,
+                wgpu::BufferUsages::UNIFORM,
+                bytes,
+            )?)),
+            DispatchData::Immediate => Ok(None),
+        }
+    }
+
     /// The bind group of one dispatch: the windows `[start, start + len)` of
     /// the regions the entry point uses, and the uniform on devices without
     /// immediates.
@@ -738,16 +757,8 @@ impl Kernels {
         len: u64,
         data: &DispatchData32,
     ) -> Result<wgpu::BindGroup, Error> {
-        let uniform = if self.dispatch_data == DispatchData::Uniform {
-            Some(crate::readback::buffer_with(
-                &self.device,
-                "wgpu-activations.dispatch",
-                wgpu::BufferUsages::UNIFORM,
-                bytemuck::bytes_of(data),
-            )?)
-        } else {
-            None
-        };
+        let uniform =
+            self.dispatch_uniform("wgpu-activations.dispatch", bytemuck::bytes_of(data))?;
         let mut entries = vec![wgpu::BindGroupEntry {
             binding: 2,
             resource: output.window(start, len),

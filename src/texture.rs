@@ -136,6 +136,20 @@ pub struct TextureKernel {
     pub alpha: Alpha,
 }
 
+impl TextureKernel {
+    /// x is read through a sampled binding (1): everywhere but forward and
+    /// derivative in place, which read it from the output.
+    fn samples_input(&self) -> bool {
+        self.mode == Mode::Backward || !self.in_place
+    }
+
+    /// grad_output is read through a sampled binding (3): backward out of
+    /// place (in place it is the output).
+    fn samples_grad(&self) -> bool {
+        self.mode == Mode::Backward && !self.in_place
+    }
+}
+
 /// The WGSL module of one texture kernel of `act` (entry point `main`,
 /// workgroups of `WORKGROUP_X` x `WORKGROUP_Y` x 1, overrides of default 8,
 /// one invocation per texel, z over the layers),
@@ -171,15 +185,14 @@ pub fn texture_module(
     };
     let backward = kernel.mode == Mode::Backward;
     let mut bindings = Vec::new();
-    // x is sampled except where forward/derivative read it from the output.
-    let x_sampled = backward || !kernel.in_place;
+    let x_sampled = kernel.samples_input();
     if x_sampled {
         bindings.push(format!("@group(0) @binding(1) var input: {sampled};"));
     }
     bindings.push(format!(
         "@group(0) @binding(2) var output: {storage}<{storage_format}, {access}>;"
     ));
-    if backward && !kernel.in_place {
+    if kernel.samples_grad() {
         bindings.push(format!("@group(0) @binding(3) var grad_output: {sampled};"));
     }
     let sampled_load = |texture: &str| format!("textureLoad({texture}, {coords}, 0)");
@@ -377,6 +390,7 @@ impl Kernels {
         })
     }
 
+    /// The formats for which `keep` holds (for error messages).
     fn formats_where(
         &self,
         keep: impl Fn(&TextureFormatSupport) -> bool,
@@ -386,6 +400,18 @@ impl Kernels {
             .filter(|s| keep(s))
             .map(|s| s.format)
             .collect()
+    }
+
+    /// Whether `format` is one for which `keep` holds (no allocation: this
+    /// is on every call's path).
+    fn format_is(
+        &self,
+        format: wgpu::TextureFormat,
+        keep: impl Fn(&TextureFormatSupport) -> bool,
+    ) -> bool {
+        self.texture_formats()
+            .iter()
+            .any(|s| s.format == format && keep(s))
     }
 
     /// The texture kernels' workgroup shape: rows of 64 x 1 on CPU adapters
@@ -534,21 +560,16 @@ impl Kernels {
             let sampled = wgpu::TextureUsages::TEXTURE_BINDING;
             let storage = wgpu::TextureUsages::STORAGE_BINDING;
             let mut views = vec![(2, view(&output, "output", storage))];
-            if mode == Mode::Backward || !kernel.in_place {
+            if kernel.samples_input() {
                 views.push((1, view(&input, "input", sampled)));
             }
-            if let (Some(grad), false) = (&grad_output, kernel.in_place) {
+            if let (Some(grad), true) = (&grad_output, kernel.samples_grad()) {
                 views.push((3, view(grad, "grad_output", sampled)));
             }
-            let uniform = match self.dispatch_data() {
-                DispatchData::Uniform => Some(crate::readback::buffer_with(
-                    device,
-                    "wgpu-activations.texture.dispatch",
-                    wgpu::BufferUsages::UNIFORM,
-                    bytemuck::bytes_of(&TextureDispatch { param }),
-                )?),
-                DispatchData::Immediate => None,
-            };
+            let uniform = self.dispatch_uniform(
+                "wgpu-activations.texture.dispatch",
+                bytemuck::bytes_of(&TextureDispatch { param }),
+            )?;
             let mut entries: Vec<wgpu::BindGroupEntry<'_>> = views
                 .iter()
                 .map(|(binding, view)| wgpu::BindGroupEntry {
@@ -631,7 +652,7 @@ impl Kernels {
         // device can write, all with the output's channels.
         let format = output.texture.format();
         let out_channels = match format_info(format) {
-            Some((channels, _)) if self.formats_where(|s| s.output).contains(&format) => channels,
+            Some((channels, _)) if self.format_is(format, |s| s.output) => channels,
             _ => {
                 return Err(Error::TextureFormat {
                     what: "output",
@@ -690,21 +711,29 @@ impl Kernels {
                 }
             }
         };
-        if in_place && !self.formats_where(|s| s.in_place).contains(&format) {
+        if in_place && !self.format_is(format, |s| s.in_place) {
             return Err(Error::TextureInPlace {
                 format,
                 supported: self.formats_where(|s| s.in_place),
             });
         }
+        let kernel = TextureKernel {
+            mode,
+            in_place,
+            format,
+            // OpenGL ES binds a one-layer texture as 2-D only.
+            layered: output.texture.depth_or_array_layers() > 1,
+            alpha,
+        };
         // Usage: the output is a storage binding; what is read through a
         // sampled binding needs TEXTURE_BINDING.
         let storage = wgpu::TextureUsages::STORAGE_BINDING;
         let sampled = wgpu::TextureUsages::TEXTURE_BINDING;
         let mut needs = vec![("output", output, storage)];
-        if mode == Mode::Backward || !in_place {
+        if kernel.samples_input() {
             needs.push(("input", input, sampled));
         }
-        if let (Some(grad), false) = (grad_output, in_place) {
+        if let (Some(grad), true) = (grad_output, kernel.samples_grad()) {
             needs.push(("grad_output", grad, sampled));
         }
         for (what, region, required) in needs {
@@ -729,17 +758,7 @@ impl Kernels {
                 });
             }
         }
-        Ok(Plan {
-            kernel: TextureKernel {
-                mode,
-                in_place,
-                format,
-                // OpenGL ES binds a one-layer texture as 2-D only.
-                layered: output.texture.depth_or_array_layers() > 1,
-                alpha,
-            },
-            size,
-        })
+        Ok(Plan { kernel, size })
     }
 
     /// The cached pipeline (and layout) of one texture kernel, made on
@@ -768,10 +787,10 @@ impl Kernels {
                         wgpu::StorageTextureAccess::WriteOnly
                     };
                     let mut entries = vec![storage_entry(kernel.format, access, kernel.layered)];
-                    if layout_key.backward || !kernel.in_place {
+                    if kernel.samples_input() {
                         entries.push(sampled_entry(1, kernel.layered));
                     }
-                    if layout_key.backward && !kernel.in_place {
+                    if kernel.samples_grad() {
                         entries.push(sampled_entry(3, kernel.layered));
                     }
                     if data == DispatchData::Uniform {

@@ -81,18 +81,25 @@ pub fn library() -> String {
     source
 }
 
+/// True when activations.wgsl defines the function `wa_<name>_<suffix>` of
+/// `act` (`"forward_scaled"`, `"derivative_scaled"`, `"backward"`): which
+/// forms an op has is read off the one math file, not listed per op.
+fn defines(act: &Activation, suffix: &str) -> bool {
+    ACTIVATIONS_WGSL.contains(&format!("fn wa_{}_{suffix}(", act.name()))
+}
+
 /// True when activations.wgsl defines `act`'s `direction` (`"forward"` or
 /// `"derivative"`) in scaled form (`wa_<name>_<direction>_scaled`).
 pub(crate) fn has_scaled(act: &Activation, direction: &str) -> bool {
-    ACTIVATIONS_WGSL.contains(&format!("fn wa_{}_{direction}_scaled(", act.name()))
+    defines(act, &format!("{direction}_scaled"))
 }
 
 /// True when activations.wgsl defines `act`'s own backward,
 /// `wa_<name>_backward(grad, x, ...)`, for an op where `grad * f'(x)` would
-/// round twice or meet `0 * inf` (ReLU squared): the kernels call it instead
-/// of multiplying by the derivative.
+/// round twice or meet `0 * inf` (ReLU squared, xIELU): the kernels call it
+/// instead of multiplying by the derivative.
 pub(crate) fn has_backward(act: &Activation) -> bool {
-    ACTIVATIONS_WGSL.contains(&format!("fn wa_{}_backward(", act.name()))
+    defines(act, "backward")
 }
 
 /// One op's `activation_forward`, `activation_derivative` and
