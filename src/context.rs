@@ -1,7 +1,7 @@
 //! The owning convenience: a device, its queue and the cached kernels.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use crate::pool::{Pool, PoolStats, Role};
@@ -57,18 +57,21 @@ struct Inner {
 /// Ids of contexts, one per [`Context::from_device`] call.
 static NEXT_CONTEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
-/// Whether a context's device is lost, and why.
+/// Whether a context's device is lost, and why: the first reason given,
+/// set once (reading it is lock-free, as every call checks it).
 #[derive(Default)]
 struct Lost {
-    lost: AtomicBool,
-    reason: Mutex<Option<String>>,
+    reason: OnceLock<String>,
 }
 
 impl Lost {
     fn mark(&self, reason: String) {
-        let mut slot = self.reason.lock().unwrap_or_else(|e| e.into_inner());
-        slot.get_or_insert(reason);
-        self.lost.store(true, Ordering::Release);
+        // A later reason (the callback after a timed-out wait) keeps the first.
+        let _ = self.reason.set(reason);
+    }
+
+    fn is_lost(&self) -> bool {
+        self.reason.get().is_some()
     }
 
     /// `result`, marking the device lost where it is an error that only a
@@ -87,15 +90,12 @@ impl Lost {
     }
 
     fn check(&self) -> Result<(), Error> {
-        if !self.lost.load(Ordering::Acquire) {
-            return Ok(());
+        match self.reason.get() {
+            None => Ok(()),
+            Some(reason) => Err(Error::DeviceLost {
+                reason: reason.clone(),
+            }),
         }
-        let reason = self.reason.lock().unwrap_or_else(|e| e.into_inner());
-        Err(Error::DeviceLost {
-            reason: reason
-                .clone()
-                .unwrap_or_else(|| "no reason given".to_string()),
-        })
     }
 }
 
@@ -322,7 +322,7 @@ impl Context {
         // wgpu reports a loss from its next maintenance, which a
         // non-blocking poll runs.
         let _ = self.inner.device.poll(wgpu::PollType::Poll);
-        self.inner.lost.lost.load(Ordering::Acquire)
+        self.inner.lost.is_lost()
     }
 
     /// Tells the context that its device is lost (for contexts over the
