@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::kernels::LABEL;
+use crate::kernels::{LABEL, lock};
 use crate::{BufferRegion, Error};
 
 /// The per-dispatch data of every family kernel (`Dispatch` in their
@@ -405,12 +405,6 @@ impl FamilyPipelines {
         pass.dispatch_workgroups(x, y, z);
         Ok(())
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]

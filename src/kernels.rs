@@ -940,7 +940,10 @@ pub(crate) fn check_region(
     Ok(())
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+/// `mutex` locked, also after a panic elsewhere poisoned it (the caches it
+/// guards stay consistent: entries are inserted whole). Shared by the
+/// kernel families' and texture kernels' caches.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())

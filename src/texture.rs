@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
-use crate::kernels::LABEL;
+use crate::kernels::{LABEL, lock};
 use crate::wgsl::{self, DispatchData};
 use crate::{Activation, Context, Error, Kernels, Mode};
 
@@ -300,12 +300,6 @@ impl TextureCache {
     pub(crate) fn pipeline_count(&self) -> usize {
         lock(&self.pipelines).len()
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The parameters of one dispatch (`Dispatch` in texture.wgsl).
