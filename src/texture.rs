@@ -923,7 +923,7 @@ impl Context {
         // rest is checked by record_texture, level by level, before
         // anything is recorded or submitted.
         let format = like.format();
-        if !kernels.formats_where(|s| s.output).contains(&format) {
+        if !kernels.format_is(format, |s| s.output) {
             return Err(Error::TextureFormat {
                 what: if grad_output.is_some() {
                     "grad_output"
@@ -935,7 +935,9 @@ impl Context {
             });
         }
         kernels.check_shape("input", input)?;
-        kernels.check_shape("grad_output", like)?;
+        if let Some(grad) = grad_output {
+            kernels.check_shape("grad_output", grad)?;
+        }
         let output = crate::context::scoped(self.device(), || {
             self.device().create_texture(&wgpu::TextureDescriptor {
                 label: Some("wgpu-activations.texture.output"),
