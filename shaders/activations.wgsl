@@ -20,14 +20,11 @@
 // ---- Sigmoid -------------------------------------------------------------
 // sigma(z) = 1 / (1 + e^-z) scaled, with the branch chosen by sign so e^-|z|
 // never overflows: e / (1 + e) for z < 0 (e = e^-|z| scaled), 1 / (1 + e)
-// otherwise.
+// otherwise, one division rounded once.
 fn wa_sigmoid_scaled(z: f32) -> vec2<f32> {
-    let es = wa_exp_scaled(-wa_abs(z));
-    // 1 + es.x is 1 + e^-|z| exactly: where es.x is scaled (|z| > 64), both
-    // round to 1.
-    let s = 1.0 / (1.0 + es.x);
+    let es = wa_exp_nonpositive_scaled(-wa_abs(z));
     let negative = z < 0.0;
-    return vec2<f32>(select(s, es.x * s, negative), select(1.0, es.y, negative));
+    return vec2<f32>(select(1.0, es.x, negative) / (1.0 + wa_unscaled(es)), select(1.0, es.y, negative));
 }
 
 fn wa_sigmoid_forward_scaled(x: f32) -> vec2<f32> {
@@ -37,8 +34,8 @@ fn wa_sigmoid_forward_scaled(x: f32) -> vec2<f32> {
 // sigma'(x) = e / (1 + e)^2 with e = e^-|x|: stable, computed from x (not
 // from the rounded output), exact limit 0 at +-inf.
 fn wa_sigmoid_derivative_scaled(x: f32) -> vec2<f32> {
-    let es = wa_exp_scaled(-wa_abs(x));
-    let d = 1.0 + es.x; // = 1 + e^-|x| (both 1 where es.x is scaled)
+    let es = wa_exp_nonpositive_scaled(-wa_abs(x));
+    let d = 1.0 + wa_unscaled(es);
     return vec2<f32>(es.x / (d * d), es.y);
 }
 
@@ -51,8 +48,8 @@ fn wa_tanh_forward(x: f32) -> f32 {
 // cancellation anywhere, and near 0 the result hardly depends on e's
 // rounding (its derivative in e vanishes at e = 1). 0 at +-inf.
 fn wa_tanh_derivative_scaled(x: f32) -> vec2<f32> {
-    let es = wa_exp_scaled(-2.0 * wa_abs(x));
-    let d = 1.0 + es.x; // = 1 + e^-2|x| (both 1 where es.x is scaled)
+    let es = wa_exp_nonpositive_scaled(-2.0 * wa_abs(x));
+    let d = 1.0 + wa_unscaled(es);
     return vec2<f32>((4.0 * es.x) / (d * d), es.y);
 }
 
@@ -96,7 +93,7 @@ fn wa_elu_forward(x: f32, alpha: f32) -> f32 {
 
 // x > 0 ? 1 : alpha e^x (alpha at 0), scaled.
 fn wa_elu_derivative_scaled(x: f32, alpha: f32) -> vec2<f32> {
-    let es = wa_exp_scaled(wa_nonpositive_part(x));
+    let es = wa_exp_nonpositive_scaled(wa_nonpositive_part(x));
     return select(vec2<f32>(alpha * es.x, es.y), vec2<f32>(1.0, 1.0), wa_gt_zero(x));
 }
 
@@ -111,7 +108,7 @@ fn wa_selu_forward(x: f32) -> f32 {
 
 // scale (x > 0 ? 1 : alpha e^x), scaled.
 fn wa_selu_derivative_scaled(x: f32) -> vec2<f32> {
-    let es = wa_exp_scaled(wa_nonpositive_part(x));
+    let es = wa_exp_nonpositive_scaled(wa_nonpositive_part(x));
     return select(vec2<f32>(WA_SELU_SCALE_ALPHA * es.x, es.y), vec2<f32>(WA_SELU_SCALE, 1.0), wa_gt_zero(x));
 }
 
@@ -153,7 +150,7 @@ fn wa_times_sigmoid_scaled(x: f32, v: vec2<f32>) -> vec2<f32> {
     let far = v.x <= -80.0;
     let arg = select(-v.x, 0.5 * v.x, far);
     let km = wa_exp_reduce(select(arg, -87.0, arg < -87.0));
-    let p = wa_pow2i(i32(km.x));
+    let p = wa_pow2f(km.x);
     let tiny = wa_abs(x) < 7.888609052210118e-31; // 2^-100
     let xs = x * select(1.0, 1.8446744073709552e19, tiny);
     let near = xs / ((1.0 + p) + p * (km.y - v.y * (1.0 + km.y)));
@@ -243,7 +240,7 @@ fn wa_gelu_tanh_args(x: f32) -> WaGeluTanhArgs {
 // subnormal).
 fn wa_exp_neg_abs2(v: vec2<f32>) -> vec2<f32> {
     let negative = v.x < 0.0;
-    let es = wa_exp_scaled(select(-v.x, v.x, negative));
+    let es = wa_exp_nonpositive_scaled(select(-v.x, v.x, negative));
     return vec2<f32>(es.x - es.x * select(v.y, -v.y, negative), es.y);
 }
 
@@ -293,7 +290,7 @@ fn wa_silu_forward_scaled(x: f32) -> vec2<f32> {
 // 1 + e (2 + e): fewer roundings than squaring a rounded w). Scaled: e is
 // carried scaled into the far left's product.
 fn wa_silu_derivative_scaled(x: f32) -> vec2<f32> {
-    let es = wa_exp_scaled(-wa_abs(x));
+    let es = wa_exp_nonpositive_scaled(-wa_abs(x));
     let e = wa_unscaled(es);
     let w = 1.0 + e;
     // Rounds to -0 far out (the limit, with its sign), also where e 2^64 underflows.
@@ -333,9 +330,9 @@ fn wa_mish_forward(x: f32) -> f32 {
 // underflows. Scaled: e is carried scaled into e P.
 fn wa_mish_derivative_scaled(x: f32) -> vec2<f32> {
     let es = wa_exp_scaled(select(20.0, x, x < 20.0));
-    // es.x is e^x except below -64, on the left, where e (or 2^64 e < 3e-9)
-    // vanishes beside the terms it is added to: the same bits either way.
-    let e = es.x;
+    // e^x itself in the sums (below -64, where es.x is scaled, it vanishes
+    // beside the terms it is added to), es.x in the product e P.
+    let e = wa_unscaled(es);
     let w = 1.0 + e;
     let n = e * (e + 2.0);
     let d = n + 2.0;
@@ -355,11 +352,11 @@ fn wa_mish_derivative_scaled(x: f32) -> vec2<f32> {
 fn wa_softplus_forward(x: f32, beta: f32, threshold: f32) -> f32 {
     let z = beta * x;
     let positive_part = select(0.0, z, wa_gt_zero(z));
-    let es = wa_exp_scaled(-wa_abs(z));
+    let es = wa_exp_nonpositive_scaled(-wa_abs(z));
+    // Beyond z = -64 es.x is the result's scaled factor (es.y is 2^-92
+    // exactly there).
     let far_left = z < -64.0;
-    // es.x is e^-|z| except where |z| > 64: beyond -64 it is the result's
-    // scaled factor, beyond +64 it (< 3e-9) vanishes beside z, as e^-|z| does.
-    var sum = select(positive_part + wa_log1p_unit(es.x), es.x, far_left);
+    var sum = select(positive_part + wa_log1p_unit(wa_unscaled(es)), es.x, far_left);
     // A branch on the parameter (uniform across the dispatch): the default
     // beta = 1 skips the division (lavapipe runs a divergent-free branch's
     // untaken side not at all).
@@ -445,7 +442,7 @@ fn wa_hardswish_derivative(x: f32) -> f32 {
 // vanishing result for large x is -0.0 (it is negative), not +0.0.
 fn wa_log_sigmoid_forward(x: f32) -> f32 {
     let negative_part = select(0.0, x, wa_lt_zero(x));
-    return -(wa_log1p_unit(wa_exp(-wa_abs(x))) - negative_part);
+    return -(wa_log1p_unit(wa_exp_nonpositive(-wa_abs(x))) - negative_part);
 }
 
 // 1 - sigma(x) = sigma(-x), scaled.
@@ -469,7 +466,7 @@ fn wa_tanhshrink_forward(x: f32) -> f32 {
     let z = a * a;
     let p = z * (3.3333333333e-01 + z * (2.3529411765e-02 + z * (3.7348272642e-04 + z * 1.2768640220e-06)));
     let pq = 1.0 + z * (4.7058823529e-01 + z * (2.7450980392e-02 + z * (4.0221216692e-04 + z * 1.3058836588e-06)));
-    let e = wa_exp(-2.0 * a);
+    let e = wa_exp_nonpositive(-2.0 * a);
     let w = 1.0 + e;
     // One division for both sides (Part 9: two cost Tanhshrink ~0.7x Burn's
     // x - tanh(x) at 2^24 on lavapipe): near a P / (P + Q), far

@@ -96,16 +96,43 @@ fn wa_unscaled(v: vec2<f32>) -> f32 {
     return v.x * v.y;
 }
 
-// e^x = 2^k (1 + m) for any x: vec2(k, m) of wa_exp_reduce, with x first
-// clamped to [-150, 89] (keeps k in range, and i32() away from NaN and inf;
-// 2^k (1 + m) still rounds to 0 at -150, also times 2^64) and NaN taken as
-// 0; wa_exp_special then restores +inf and NaN.
-fn wa_exp_parts(x: f32) -> vec2<f32> {
-    let xc = select(select(x, 89.0, x > 89.0), -150.0, x < -150.0);
-    return wa_exp_reduce(select(xc, 0.0, wa_is_nan(x)));
+// 2^k for an integral f32 k in [-127, 128]: 0 at -127, +inf at 128, with no
+// float-to-integer conversion (WGSL's i32() saturates, and that clamp costs
+// as much as the rest of an exponential on lavapipe): 2^23 + 127 + k is
+// exact and holds k + 127 in its low bits, which the shift moves into the
+// exponent field. (Any other k gives some finite power of two or garbage
+// bits: callers clamp k, and a NaN k is multiplied by a NaN.)
+fn wa_pow2f(k: f32) -> f32 {
+    return bitcast<f32>(bitcast<u32>(k + 8388735.0) << 23u);
 }
 
-// `e`, or x itself where x is NaN or +inf (the clamp saw them as 0 and 89).
+// The scale of the scaled values that wa_exp_scaled and
+// wa_exp_nonpositive_scaled give: 2^-92 below x = -64. There m = e^x 2^92
+// lies in [2^-126, 0.8] from -151.4 to -64, and above -64 m = e^x is at
+// least 2^-92.3, so a factor down to 2^-34 (alpha, 1/2, ...) keeps m normal:
+// one power of two covers every m, no two-step ldexp. A scaled m is not
+// small: sums such as 1 + e^x take the unscaled value m s.
+const WA_EXP_SCALE: f32 = 2.0194839173657902e-28; // 2^-92
+
+// e^x scaled for x <= 0 (or NaN): vec2(m, s), m s = e^x, s = 1 or 2^-92
+// (WA_EXP_SCALE), m normal (< 1 ULP, wa_exp_reduce's polynomial) and 0 from
+// -151.4 down, where e^x is 0 to f32 precision, also at -inf; m is x itself
+// for NaN (tested on the bits: GL's compilers do not carry a NaN through
+// the clamps). No branch, no integer conversion.
+fn wa_exp_nonpositive_scaled(x: f32) -> vec2<f32> {
+    let tiny = x < -64.0;
+    let p = wa_exp_reduce_parts(select(x, -160.0, x < -160.0));
+    let k = max(p.x + select(0.0, 92.0, tiny), -127.0);
+    let m = (1.0 + (p.y - p.z)) * wa_pow2f(k);
+    return vec2<f32>(wa_keep_nan(x, m), select(1.0, WA_EXP_SCALE, tiny));
+}
+
+// e^x for x <= 0 (or NaN), rounded once (to a subnormal, or 0, below -87.3).
+fn wa_exp_nonpositive(x: f32) -> f32 {
+    return wa_unscaled(wa_exp_nonpositive_scaled(x));
+}
+
+// `e`, or x itself where x is NaN or +inf.
 // (+inf as `x > f32::MAX`: on llvmpipe a float compare here is measurably
 // cheaper than testing the bits, tanh's forward 37 -> 30 ms at 2^24.)
 fn wa_exp_special(x: f32, e: f32) -> f32 {
@@ -115,25 +142,25 @@ fn wa_exp_special(x: f32, e: f32) -> f32 {
 // e^x, < 1 ULP (the reduction of FreeBSD e_expf.c, see wa_exp_reduce), written
 // without branches: GPUs and CPU drivers run divergent branches one after the
 // other, so every input takes the general path x = k ln2 + r (exact for small
-// x too, where k = 0), and 2^k is applied in two halves so that k from -150 to
-// 128 needs no special case: overflow to +inf above 88.72, gradual underflow
-// below -87.3 (rounded once; 0 on a device that flushes subnormals: where a
-// product with e^x must survive that, use wa_exp_scaled), exp(-inf) = 0,
+// x too, where k = 0): overflow to +inf above 88.72, gradual underflow below
+// -87.3 (rounded once; 0 on a device that flushes subnormals: where a product
+// with e^x must survive that, use wa_exp_scaled), exp(-inf) = 0,
 // exp(+inf) = +inf, exp(NaN) = NaN.
 fn wa_exp(x: f32) -> f32 {
-    let km = wa_exp_parts(x);
-    return wa_exp_special(x, wa_ldexp(1.0 + km.y, i32(km.x)));
+    return wa_unscaled(wa_exp_scaled(x));
 }
 
-// e^x scaled (see above): m = e^x 2^64 and s = 2^-64 for x < -64, m = e^x
-// and s = 1 otherwise; m s is exactly wa_exp(x). m is at least 2^-86 down to
-// -104 (the normal range ends near -131), 0 from -150 down and at -inf, +inf
-// above 88.72 and at +inf, NaN for NaN.
+// e^x scaled (see WA_EXP_SCALE) for any x: m s = e^x with s = 2^-92 below
+// -64 and 1 otherwise, m normal, 0 from -151.4 down and at -inf, +inf above
+// 88.72 and at +inf, NaN for NaN. x is clamped to [-160, 89] (k stays in
+// wa_pow2f's range; 2^128, for x in (88.03, 89], as 2 (1 + m) 2^127).
 fn wa_exp_scaled(x: f32) -> vec2<f32> {
-    let km = wa_exp_parts(x);
     let tiny = x < -64.0;
-    let m = wa_ldexp(1.0 + km.y, i32(km.x) + select(0, 64, tiny));
-    return vec2<f32>(wa_exp_special(x, m), select(1.0, WA_SCALE_DOWN, tiny));
+    let p = wa_exp_reduce_parts(select(select(x, 89.0, x > 89.0), -160.0, x < -160.0));
+    let k = max(p.x + select(0.0, 92.0, tiny), -127.0);
+    let top = k > 127.0;
+    let m = ((1.0 + (p.y - p.z)) * select(1.0, 2.0, top)) * wa_pow2f(min(k, 127.0));
+    return vec2<f32>(wa_exp_special(x, m), select(1.0, WA_EXP_SCALE, tiny));
 }
 
 // e^x = 2^k (1 + m) for finite |x| <= 150: vec2(k, m), k an exact integer,
@@ -278,7 +305,7 @@ fn wa_expm1(x_in: f32) -> f32 {
 fn wa_expm1_nonpositive(x: f32) -> f32 {
     let xc = select(x, -20.0, x < -20.0);
     let p = wa_exp_reduce_parts(select(xc, 0.0, wa_is_nan(x)));
-    let s = wa_pow2i(i32(p.x));
+    let s = wa_pow2f(p.x);
     let e = (s - 1.0) + s * (p.y - p.z);
     return select(e, x, x == 0.0 || wa_is_nan(x));
 }
