@@ -146,16 +146,25 @@ fn wa_times_vanishing(x: f32, t: f32) -> f32 {
 // |x| < 2^-100 (the result, about x / 2, would be subnormal), and the far
 // left's second h carries 2^64 (the result is subnormal from v = -174.7 on,
 // while h >= 2^-126).
-fn wa_times_sigmoid_scaled(x: f32, v: vec2<f32>) -> vec2<f32> {
+// No subnormal intermediate on either side of the select where inputs are
+// ordinary (lavapipe spends on the order of 100 cycles on each operation
+// that meets one, taken side or not): -v is clamped at -60 on the near side
+// (from v = 60 on e^-v < 2^-86 and x / (1 + e^-v) rounds to x either way;
+// lo, up to 2^-24 v, is dropped there with it), and the far side forms
+// x h 2^64 before the last factor h.
+fn wa_times_sigmoid_scaled(x: f32, v_in: vec2<f32>) -> vec2<f32> {
+    let big = v_in.x > 60.0;
+    let v = vec2<f32>(v_in.x, select(v_in.y, 0.0, big));
     let far = v.x <= -80.0;
-    let arg = select(-v.x, 0.5 * v.x, far);
+    let arg = select(select(-v.x, -60.0, big), 0.5 * v.x, far);
     let km = wa_exp_reduce(select(arg, -87.0, arg < -87.0));
     let p = wa_pow2f(km.x);
     let tiny = wa_abs(x) < 7.888609052210118e-31; // 2^-100
     let xs = x * select(1.0, 1.8446744073709552e19, tiny);
     let near = xs / ((1.0 + p) + p * (km.y - v.y * (1.0 + km.y)));
     let h = p * (1.0 + km.y);
-    let y_far = select((x * (h + h * (0.5 * v.y))) * (h * 1.8446744073709552e19), wa_copysign(0.0, x), arg < -87.0);
+    let hs = h * 1.8446744073709552e19;
+    let y_far = select((x * (hs + hs * (0.5 * v.y))) * h, wa_copysign(0.0, x), arg < -87.0);
     return vec2<f32>(select(near, y_far, far), select(1.0, WA_SCALE_DOWN, far || tiny));
 }
 
