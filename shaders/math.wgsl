@@ -322,7 +322,8 @@ fn wa_tanh(x: f32) -> f32 {
     let p = -0.3333333134651184 + z * (0.13333293795585632 + z * (-0.0539596863090992
         + z * (0.021783163771033287 + z * (-0.008415249176323414 + z * 0.0023975446820259094))));
     let small = a + a * (z * p);
-    let large = 1.0 - 2.0 / (wa_exp(2.0 * a) + 1.0);
+    let e = wa_exp_nonpositive(-2.0 * a);
+    let large = 1.0 - (e + e) / (1.0 + e);
     let t = select(large, small, a < 0.5493061443);
     return select(wa_copysign(t, x), x, wa_is_nan(x));
 }
