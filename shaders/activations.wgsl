@@ -184,7 +184,11 @@ fn wa_gelu_forward_scaled(x: f32) -> vec2<f32> {
     let km = wa_exp_reduce(-0.5 * (a * a));
     let g = wa_normal_mills_rational(max(a, WA_NORMAL_CENTER));
     let left_scaled = x < 0.0 && km.x < -64.0;
-    let xq = wa_ldexp(clamp(x, -WA_NORMAL_END, WA_NORMAL_END) * (g + g * km.y), i32(km.x) + select(0, 64, left_scaled));
+    // One power of two (no two-step ldexp): 2^k is normal where it matters
+    // (k >= -90 scaled on the left), and on the right, where it is not,
+    // x Q(a) vanishes beside x anyway.
+    let k = max(km.x + select(0.0, 64.0, left_scaled), -127.0);
+    let xq = (clamp(x, -WA_NORMAL_END, WA_NORMAL_END) * (g + g * km.y)) * wa_pow2f(k);
     let tail = select(x - xq, xq, x < 0.0);
     let tiny = a < 7.888609052210118e-31; // 2^-100
     let xs = x * select(1.0, 1.8446744073709552e19, tiny);
@@ -205,10 +209,12 @@ fn wa_gelu_forward_scaled(x: f32) -> vec2<f32> {
 fn wa_gelu_derivative_scaled(x: f32) -> vec2<f32> {
     let n = wa_normal(x);
     let ce = WA_NORMAL_SQRT2PI_INV * n.e;
-    let scaled = x < 0.0 && n.k < -64;
-    let d = wa_ldexp(n.q - n.a * ce, n.k + select(0, 64, scaled));
+    let scaled = x < 0.0 && n.k < -64.0;
+    // One power of two, as in the forward: d vanishes beside 1 on the right
+    // where 2^k is below the normal range.
+    let d = (n.q - n.a * ce) * wa_pow2f(max(n.k + select(0.0, 64.0, scaled), -127.0));
     let tail = select(1.0 - d, d, x < 0.0);
-    let center = n.center + x * (ce * wa_pow2i(max(n.k, -126)));
+    let center = n.center + x * (ce * wa_pow2f(max(n.k, -126.0)));
     let y = select(tail, center, n.a < WA_NORMAL_CENTER);
     let far = select(1.0, wa_copysign(0.0, x), x < 0.0);
     let value = select(select(y, far, wa_abs(x) > WA_NORMAL_END), x, wa_is_nan(x));
@@ -625,7 +631,7 @@ fn wa_laplace_mills_rest(a: f32) -> f32 {
 fn wa_laplace_forward(x: f32, mu: f32, sigma: f32) -> f32 {
     let z = wa_laplace_z(x, mu, sigma);
     let n = wa_normal(z.x);
-    let scale = wa_pow2i(max(n.k, -126));
+    let scale = wa_pow2f(max(n.k, -126.0));
     // phi(hi) lo, in units of 2^k.
     let slope = (WA_NORMAL_SQRT2PI_INV * n.e) * z.y;
     let center = n.center + slope * scale;
@@ -636,7 +642,7 @@ fn wa_laplace_forward(x: f32, mu: f32, sigma: f32) -> f32 {
     let g0 = select(0.0, WA_LAPLACE_G0, mid);
     let q = select(n.q, 0.0, mid);
     let left_side = z.x < 0.0;
-    let tail = wa_ldexp(g0 + (g0 * n.r + (((g0 * n.w + rest) + q) + select(-slope, slope, left_side))), n.k);
+    let tail = wa_ldexp(g0 + (g0 * n.r + (((g0 * n.w + rest) + q) + select(-slope, slope, left_side))), i32(n.k));
     let y = select(select(1.0 - tail, tail, left_side), center, n.a < WA_NORMAL_CENTER);
     let far = select(1.0, 0.0, z.x < 0.0);
     return wa_keep_nan(x, select(y, far, wa_abs(z.x) > WA_NORMAL_END));
@@ -656,8 +662,8 @@ fn wa_laplace_derivative_scaled(x: f32, mu: f32, sigma: f32) -> vec2<f32> {
     let rho = n.r + n.w;
     let d = rho - (z.x * z.y) * n.e;
     let numerator = WA_NORMAL_SQRT2PI_INV + (WA_NORMAL_SQRT2PI_INV * d + WA_LAPLACE_SQRT2PI_INV_LO * (1.0 + d));
-    let scaled = n.k < -64;
-    let m = wa_ldexp(numerator / sigma, n.k + select(0, 64, scaled));
+    let scaled = n.k < -64.0;
+    let m = wa_ldexp(numerator / sigma, i32(n.k) + select(0, 64, scaled));
     let value = select(m, 0.0, wa_abs(z.x) > WA_NORMAL_END);
     return vec2<f32>(wa_keep_nan(x, value), select(1.0, WA_SCALE_DOWN, scaled));
 }

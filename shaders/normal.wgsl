@@ -42,8 +42,9 @@ fn wa_normal_exp_half_sq(a: f32) -> vec3<f32> {
     let y = -0.5 * (hi * hi); // exact
     let d1 = hi * lo;         // exact
     let d2 = 0.5 * (lo * lo); // exact (or negligible)
-    // k = round((y - d1) / ln2); y - d1 <= 0 and i32() truncates toward 0.
-    let k = f32(i32((y - d1) * WA_INV_LN2 - 0.5));
+    // k = round((y - d1) / ln2) (no float-to-integer conversion: WGSL's
+    // saturating i32() costs more than the rest of the reduction on lavapipe).
+    let k = round((y - d1) * WA_INV_LN2);
     let rh = wa_opaque(y - k * WA_LN2_HI); // exact: k * LN2_HI has <= 23 bits
     let c = -(d1 + (d2 + k * WA_LN2_LO));
     // TwoSum: r + err = rh + c exactly.
@@ -103,7 +104,8 @@ struct WaNormal {
     a: f32,
     // e^(-a^2/2) = e 2^k.
     e: f32,
-    k: i32,
+    // An integral f32 in [-154, 0].
+    k: f32,
     // Q(max(a, 1.3)) = q 2^k (the tail, meaningful from a = 1.3 on).
     q: f32,
     // Phi(x) for |x| < 1.3.
@@ -119,14 +121,14 @@ fn wa_normal(x: f32) -> WaNormal {
     let e = 1.0 + (ekrw.y + ekrw.z);
     let q = wa_normal_mills(max(a, WA_NORMAL_CENTER)) * e;
     let center = wa_normal_center(select(0.0, x, a < WA_NORMAL_CENTER));
-    return WaNormal(a, e, i32(ekrw.x), q, center, ekrw.y, ekrw.z);
+    return WaNormal(a, e, ekrw.x, q, center, ekrw.y, ekrw.z);
 }
 
 // Phi(x), the standard normal CDF. Phi(+inf) = 1, Phi(-inf) = 0 (and 0 below
 // -14.6, where Phi(x) < 2^-149), NaN in -> NaN out.
 fn wa_normal_cdf(x: f32) -> f32 {
     let n = wa_normal(x);
-    let q = wa_ldexp(n.q, n.k);
+    let q = wa_ldexp(n.q, i32(n.k));
     let tail = select(1.0 - q, q, x < 0.0);
     let y = select(tail, n.center, n.a < WA_NORMAL_CENTER);
     return select(select(y, 0.0, x < -WA_NORMAL_END), x, wa_is_nan(x));
@@ -135,6 +137,6 @@ fn wa_normal_cdf(x: f32) -> f32 {
 // phi(x), the standard normal density: 0 at +-inf, NaN in -> NaN out.
 fn wa_normal_pdf(x: f32) -> f32 {
     let n = wa_normal(x);
-    let y = wa_ldexp(WA_NORMAL_SQRT2PI_INV * n.e, n.k);
+    let y = wa_ldexp(WA_NORMAL_SQRT2PI_INV * n.e, i32(n.k));
     return select(select(y, 0.0, wa_abs(x) > WA_NORMAL_END), x, wa_is_nan(x));
 }
