@@ -226,8 +226,8 @@ fn wa_gelu_derivative_scaled(x: f32) -> vec2<f32> {
 // so gelu_tanh(x) = x sigma(v): no cancellation of 1 + tanh for negative x.
 // sigma(v) has relative condition |v| sigma(-v), so v is formed as hi + lo
 // (constants in two parts, exact products): an f32 v would cost ~|v| ULPs.
-const WA_GELU_C1_HI: f32 = 1.5957691669464111;      // 2 sqrt(2/pi)
-const WA_GELU_C1_LO: f32 = -4.534068054340423e-08;
+const WA_GELU_C1_HI: f32 = 1.595703125;            // 2 sqrt(2/pi) to 12 significant bits
+const WA_GELU_C1_LO: f32 = 6.599660573081145e-05;   // the rest
 const WA_GELU_C3: f32 = 0.07135481387376785;        // 2 sqrt(2/pi) 0.044715
 
 // v = c1 x + c3 x^3 and x v' = c1 x + 3 c3 x^3, each as hi + lo, for |x| <= 16.
@@ -236,17 +236,21 @@ struct WaGeluTanhArgs {
     x_dv: vec2<f32>,
 }
 
-// c1_hi x is formed exactly (Dekker's product); the small rest (c1_lo x and
-// the cubic term, which is below a tenth of v for |x| < 1.5, where GELU's
-// condition number is small) is added in plain f32, and TwoSum renormalises
-// each pair. Far out, where the cubic term dominates, v is good to about
-// 2 ULP, which sigma's and GELU's condition numbers there absorb.
+// c1 x = c1_hi x_hi + (c1_hi x_lo + c1_lo x) with x_hi = x to 12 significant
+// bits: both c1_hi products are exact (12 by 12 bits), without Dekker's
+// product (about a quarter of tanh-GELU's forward on lavapipe); the small
+// rest (c1_hi x_lo + c1_lo x, below 2^-11 of v, and the cubic term, below
+// a tenth of v for |x| < 1.5, where GELU's condition number is small) is
+// added in plain f32, and TwoSum renormalises each pair. Far out, where the
+// cubic term dominates, v is good to about 2 ULP, which sigma's and GELU's
+// condition numbers there absorb.
 fn wa_gelu_tanh_args(x: f32) -> WaGeluTanhArgs {
-    let p = wa_two_prod(x, WA_GELU_C1_HI);
+    let x_hi = wa_split_hi(x);
+    let hi = WA_GELU_C1_HI * x_hi;
     let x3 = x * (x * x);
-    let linear_lo = p.y + WA_GELU_C1_LO * x;
-    let v = wa_two_sum(p.x, linear_lo + WA_GELU_C3 * x3);
-    let xd = wa_two_sum(p.x, linear_lo + (3.0 * WA_GELU_C3) * x3);
+    let linear_lo = WA_GELU_C1_HI * (x - x_hi) + WA_GELU_C1_LO * x;
+    let v = wa_two_sum(hi, linear_lo + WA_GELU_C3 * x3);
+    let xd = wa_two_sum(hi, linear_lo + (3.0 * WA_GELU_C3) * x3);
     return WaGeluTanhArgs(v, xd);
 }
 
