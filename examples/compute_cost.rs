@@ -26,9 +26,17 @@ use std::time::Instant;
 use wgpu::util::DeviceExt;
 use wgpu_activations::Activation;
 
+#[path = "../src/bin/wgpu-activations/api_timing.rs"]
+mod api_timing;
+#[path = "../src/bin/wgpu-activations/baselines.rs"]
+mod baselines;
+#[path = "../src/bin/wgpu-activations/json.rs"]
+mod json;
+
+use baselines::{BASELINE_WGSL, naive_ops};
+
 const USAGE: &str = "usage: compute_cost [OP...] [--repeat R] [--rounds K] [--range A]";
 const N: usize = 1 << 22;
-const BASELINES_WGSL: &str = include_str!("../shaders/baselines.wgsl");
 
 fn main() {
     if let Err(e) = run() {
@@ -37,38 +45,18 @@ fn main() {
     }
 }
 
-/// (index, name) of each case of baselines.wgsl's `naive_op`.
-fn naive_cases() -> Vec<(u32, String)> {
-    let body = &BASELINES_WGSL[BASELINES_WGSL.find("fn naive_op").unwrap_or(0)..];
-    let mut cases = Vec::new();
-    for line in body.lines().take_while(|l| !l.starts_with('}')) {
-        let Some((code, name)) = line.split_once("//") else {
-            continue;
-        };
-        let name = name.trim().to_string();
-        if let Some(rest) = code.trim().strip_prefix("case ") {
-            let index: String = rest.chars().take_while(char::is_ascii_digit).collect();
-            if let Ok(i) = index.parse() {
-                cases.push((i, name));
-            }
-        } else if code.trim().starts_with("default") {
-            cases.push((u32::MAX, name));
-        }
-    }
-    cases
-}
-
-/// The `naive_op` function of baselines.wgsl, text only.
+/// The `naive_op` function of baselines.wgsl, text only: its `case` index
+/// for an op is the op's position in [`naive_ops`].
 fn naive_function() -> &'static str {
-    let start = BASELINES_WGSL
+    let start = BASELINE_WGSL
         .find("fn naive_op")
         .expect("naive_op in baselines.wgsl");
     let end = start
-        + BASELINES_WGSL[start..]
+        + BASELINE_WGSL[start..]
             .find("\n}\n")
             .expect("end of naive_op")
         + 3;
-    &BASELINES_WGSL[start..end]
+    &BASELINE_WGSL[start..end]
 }
 
 /// A kernel that sums `R` evaluations of `expression` (of a vec4 `x`).
@@ -129,16 +117,16 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     if repeat == 0 || rounds == 0 {
         return Err("--repeat and --rounds must be at least 1".into());
     }
-    let cases = naive_cases();
+    let cases = naive_ops();
     if names.is_empty() {
-        names = cases.iter().map(|(_, n)| n.clone()).collect();
+        names = cases.iter().map(|n| n.to_string()).collect();
     }
     // (label, WGSL expression) per kernel: the copy first.
     let mut kernels = vec![("copy".to_string(), "x".to_string())];
     for name in &names {
-        let (index, _) = cases
+        let index = cases
             .iter()
-            .find(|(_, n)| n == name)
+            .position(|n| n == name)
             .ok_or(format!("{name} has no naive kernel in baselines.wgsl"))?;
         let act = Activation::parse_list(name)?[0];
         kernels.push((format!("naive {name}"), format!("naive_op({index}u, x)")));
@@ -154,8 +142,10 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         "{} ({:?}), {} f32, {repeat} evaluations each, fastest of {rounds} rounds in turns",
         info.name, info.backend, N
     );
-    let data: Vec<f32> = (0..N)
-        .map(|i| (i % 2001) as f32 / 1000.0 * range - range)
+    // The bench's inputs over [-10, 10], stretched to [-range, range].
+    let data: Vec<f32> = api_timing::inputs(N)
+        .into_iter()
+        .map(|x| x * (range / 10.0))
         .collect();
     let input = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
         label: Some("compute_cost input"),
