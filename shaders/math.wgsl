@@ -83,8 +83,8 @@ fn wa_ldexp(v: f32, k: i32) -> f32 {
 
 // ---- Scaled values ------------------------------------------------------
 // A value that may be subnormal is carried in two factors, vec2(m, s), the
-// value being m s with s a power of two (1, or 2^-64 where the value is
-// tiny) and m never subnormal unless the value is 0 to f32 precision. A
+// value being m s with s a power of two (1, or 2^-64 or, from the
+// exponentials, 2^-92 where the value is tiny) and m never subnormal unless the value is 0 to f32 precision. A
 // product P m s whose value is normal is then formed as (P m) s and comes out
 // right on devices that flush subnormal intermediates to zero (WebGPU allows
 // it: SwiftShader and several GPUs do), and where everything is normal
@@ -114,17 +114,24 @@ fn wa_pow2f(k: f32) -> f32 {
 // small: sums such as 1 + e^x take the unscaled value m s.
 const WA_EXP_SCALE: f32 = 2.0194839173657902e-28; // 2^-92
 
+// What both scaled exponentials share: e^xc = 2^k (1 + m) for xc, x clamped
+// by the caller, with x's scale applied: vec3(1 + m, k, s), k raised by 92
+// where s = 2^-92 (below -64) and at least -127 (wa_pow2f's 0).
+fn wa_exp_scale_parts(x: f32, xc: f32) -> vec3<f32> {
+    let tiny = x < -64.0;
+    let p = wa_exp_reduce_parts(xc);
+    let k = max(p.x + select(0.0, 92.0, tiny), -127.0);
+    return vec3<f32>(1.0 + (p.y - p.z), k, select(1.0, WA_EXP_SCALE, tiny));
+}
+
 // e^x scaled for x <= 0 (or NaN): vec2(m, s), m s = e^x, s = 1 or 2^-92
 // (WA_EXP_SCALE), m normal (< 1 ULP, wa_exp_reduce's polynomial) and 0 from
 // -151.4 down, where e^x is 0 to f32 precision, also at -inf; m is x itself
 // for NaN (tested on the bits: GL's compilers do not carry a NaN through
 // the clamps). No branch, no integer conversion.
 fn wa_exp_nonpositive_scaled(x: f32) -> vec2<f32> {
-    let tiny = x < -64.0;
-    let p = wa_exp_reduce_parts(select(x, -160.0, x < -160.0));
-    let k = max(p.x + select(0.0, 92.0, tiny), -127.0);
-    let m = (1.0 + (p.y - p.z)) * wa_pow2f(k);
-    return vec2<f32>(wa_keep_nan(x, m), select(1.0, WA_EXP_SCALE, tiny));
+    let e = wa_exp_scale_parts(x, select(x, -160.0, x < -160.0));
+    return vec2<f32>(wa_keep_nan(x, e.x * wa_pow2f(e.y)), e.z);
 }
 
 // e^x for x <= 0 (or NaN), rounded once (to a subnormal, or 0, below -87.3).
@@ -155,12 +162,9 @@ fn wa_exp(x: f32) -> f32 {
 // 88.72 and at +inf, NaN for NaN. x is clamped to [-160, 89] (k stays in
 // wa_pow2f's range; 2^128, for x in (88.03, 89], as 2 (1 + m) 2^127).
 fn wa_exp_scaled(x: f32) -> vec2<f32> {
-    let tiny = x < -64.0;
-    let p = wa_exp_reduce_parts(select(select(x, 89.0, x > 89.0), -160.0, x < -160.0));
-    let k = max(p.x + select(0.0, 92.0, tiny), -127.0);
-    let top = k > 127.0;
-    let m = ((1.0 + (p.y - p.z)) * select(1.0, 2.0, top)) * wa_pow2f(min(k, 127.0));
-    return vec2<f32>(wa_exp_special(x, m), select(1.0, WA_EXP_SCALE, tiny));
+    let e = wa_exp_scale_parts(x, select(select(x, 89.0, x > 89.0), -160.0, x < -160.0));
+    let m = (e.x * select(1.0, 2.0, e.y > 127.0)) * wa_pow2f(min(e.y, 127.0));
+    return vec2<f32>(wa_exp_special(x, m), e.z);
 }
 
 // e^x = 2^k (1 + m) for finite |x| <= 150: vec2(k, m), k an exact integer,
