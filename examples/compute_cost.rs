@@ -45,15 +45,21 @@ fn main() {
     }
 }
 
-/// The `naive_op` function of baselines.wgsl, text only: its `case` index
-/// for an op is the op's position in [`naive_ops`].
+/// The `naive_op` function of baselines.wgsl with the helper before it
+/// (`naive_erf`), text only: its `case` index for an op is the op's
+/// position in [`naive_ops`].
 fn naive_function() -> &'static str {
     let start = BASELINE_WGSL
-        .find("fn naive_op")
-        .expect("naive_op in baselines.wgsl");
+        .find("fn naive_erf")
+        .expect("naive_erf in baselines.wgsl");
     let end = start
         + BASELINE_WGSL[start..]
-            .find("\n}\n")
+            .find("fn naive_op")
+            .and_then(|op| {
+                BASELINE_WGSL[start + op..]
+                    .find("\n}\n")
+                    .map(|end| op + end)
+            })
             .expect("end of naive_op")
         + 3;
     &BASELINE_WGSL[start..end]

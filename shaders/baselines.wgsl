@@ -29,6 +29,15 @@ fn add(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) g
 @compute @workgroup_size(1)
 fn empty() {}
 
+// erf as a user would write it for GELU (WGSL has no erf): Abramowitz and
+// Stegun 7.1.26 (absolute error 1.5e-7), the formula Burn's CubeCL uses.
+fn naive_erf(x: vec4<f32>) -> vec4<f32> {
+    let a = abs(x);
+    let t = 1.0 / (1.0 + 0.3275911 * a);
+    let p = t * (0.2548296 + t * (-0.28449674 + t * (1.4214137 + t * (-1.453152 + t * 1.0614054))));
+    return sign(x) * (1.0 - p * exp(-a * a));
+}
+
 // Naive forwards of the smooth ops, as a user would write them with WGSL
 // built-ins (default parameters; one vec4 per invocation): what each op of
 // the crate is measured against in examples/bench.rs's "vs naive" column.
@@ -47,6 +56,7 @@ fn naive_op(op: u32, x: vec4<f32>) -> vec4<f32> {
         case 9u: { return -log(1.0 + exp(-x)); }                                      // log_sigmoid
         case 10u: { return x / (1.0 + exp(-1.702 * x)); }                             // quick_gelu
         case 11u: { return select(0.8 * (exp(min(x, vec4<f32>(-1e-6))) - 1.0 - x) + 0.5 * x, 0.8 * x * x + 0.5 * x, x > vec4<f32>(0.0)); } // xielu
+        case 12u: { return 0.5 * x * (1.0 + naive_erf(0.7071067811865476 * x)); }    // gelu
         default: { return x - tanh(x); }                                              // tanhshrink
     }
 }

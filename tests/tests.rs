@@ -12,6 +12,7 @@ mod gpu;
 mod gpu_resident;
 mod half;
 mod hf_names;
+mod naive_baselines;
 mod prelu;
 mod properties;
 mod reliability;

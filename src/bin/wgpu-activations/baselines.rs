@@ -36,8 +36,8 @@ pub struct Baselines {
 
 /// The ops with a naive built-in kernel, read from `naive_op` in
 /// baselines.wgsl (one `case` per op, in order, each ending in a `// name`
-/// comment), so the list and the kernel cannot disagree. GELU with erf has
-/// no WGSL built-in to write it with.
+/// comment), so the list and the kernel cannot disagree. GELU's takes erf
+/// from the Abramowitz and Stegun formula (WGSL has no erf built-in).
 pub fn naive_ops() -> Vec<&'static str> {
     BASELINE_WGSL
         .lines()
