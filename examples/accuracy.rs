@@ -21,6 +21,8 @@ use clap::Parser;
 mod accuracy;
 #[path = "../src/bin/wgpu-activations/args.rs"]
 mod args;
+#[path = "../src/bin/wgpu-activations/baselines.rs"]
+mod baselines;
 #[path = "../src/bin/wgpu-activations/json.rs"]
 mod json;
 #[path = "../src/bin/wgpu-activations/progress.rs"]

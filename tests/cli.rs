@@ -467,8 +467,46 @@ fn bench_prints_a_row_per_op_with_positive_figures() {
 }
 
 #[test]
+fn accuracy_naive_judges_the_bench_kernels_forward_only() {
+    let (code, stdout, stderr) = run_split(&[
+        "accuracy",
+        "--naive",
+        "--ops",
+        "sigmoid,gelu_tanh",
+        "--stride-log2",
+        "16",
+        "--within",
+        "10",
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("those in [-10, 10] only"), "{stdout}");
+    let rows: Vec<Vec<&str>> = stdout
+        .lines()
+        .filter(|l| l.starts_with("| "))
+        .map(|l| l.trim_matches('|').split('|').map(str::trim).collect())
+        .filter(|cells: &Vec<&str>| cells.len() == 16 && cells[0] != "adapter")
+        .collect();
+    let adapters = Context::all_adapters().unwrap();
+    // One forward row per op and adapter, no derivative: the naive kernels
+    // are forwards only.
+    assert_eq!(rows.len(), 2 * adapters.len(), "{stdout}");
+    for row in &rows {
+        assert!(row[1].ends_with(", naive kernels"), "{row:?}");
+        assert_eq!(row[3], "forward", "{row:?}");
+    }
+    // 0.5 (1 + tanh(v)) cancels in the left tail: on [-10, 10] the naive
+    // tanh-GELU is off by far more than any target allows, which is what its
+    // speed buys.
+    for row in rows.iter().filter(|r| r[2] == "gelu_tanh") {
+        let ulps: f64 = row[6].parse().unwrap();
+        assert!(ulps > 1e4, "naive gelu_tanh within target? {row:?}");
+        assert_eq!(row[15], "**MISS**", "{row:?}");
+    }
+}
+
+#[test]
 fn bench_and_accuracy_reject_bad_arguments_with_2() {
-    let cases: [(&[&str], &str); 9] = [
+    let cases: [(&[&str], &str); 11] = [
         (&["bench", "--ops", "relu,gleu"], "did you mean"),
         (&["accuracy", "--ops", "sigmiod"], "sigmoid"),
         (&["accuracy", "--ops", "elu(alpha=nan)"], "alpha"),
@@ -487,6 +525,11 @@ fn bench_and_accuracy_reject_bad_arguments_with_2() {
         (&["bench", "--dtype", "f64"], "f32, f16, bf16"),
         (&["bench", "--sizes", "2^x"], "bad size"),
         (&["accuracy", "--stride-log2", "33"], "0..=32"),
+        (&["accuracy", "--naive", "--ops", "relu"], "no naive kernel"),
+        (
+            &["accuracy", "--naive", "--ops", "elu(alpha=2)"],
+            "default parameters",
+        ),
     ];
     for (args, hint) in cases {
         let (code, stdout, stderr) = run_split(args);

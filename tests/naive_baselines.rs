@@ -8,57 +8,9 @@
 #[path = "../src/bin/wgpu-activations/baselines.rs"]
 mod baselines;
 
-use wgpu::util::DeviceExt;
 use wgpu_activations::{Activation, cpu};
 
 use crate::support::{adapters, describe};
-
-/// `out = naive_op(x)` on `device`, read back.
-fn run_naive(ctx: &wgpu_activations::Context, name: &str, x: &[f32]) -> Vec<f32> {
-    let (device, queue) = (ctx.device(), ctx.queue());
-    let kernels = baselines::Baselines::new(device);
-    let pipeline = kernels
-        .naive_of(name)
-        .unwrap_or_else(|| panic!("no naive kernel named {name}"));
-    let bytes = std::mem::size_of_val(x) as u64;
-    let input = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-        label: Some("test.naive.input"),
-        contents: bytemuck::cast_slice(x),
-        usage: wgpu::BufferUsages::STORAGE,
-    });
-    let output = device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some("test.naive.output"),
-        size: bytes,
-        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-        mapped_at_creation: false,
-    });
-    let staging = device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some("test.naive.staging"),
-        size: bytes,
-        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-        mapped_at_creation: false,
-    });
-    let kernel = kernels.bind(device, pipeline, &[&input], &output, x.len() / 4);
-    let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
-        label: Some("test.naive"),
-    });
-    kernel.record(&mut encoder);
-    encoder.copy_buffer_to_buffer(&output, 0, &staging, 0, bytes);
-    let submission = queue.submit([encoder.finish()]);
-    staging
-        .slice(..)
-        .map_async(wgpu::MapMode::Read, |r| r.expect("map"));
-    device
-        .poll(wgpu::PollType::Wait {
-            submission_index: Some(submission),
-            timeout: Some(std::time::Duration::from_secs(60)),
-        })
-        .expect("poll");
-    let values =
-        bytemuck::cast_slice(&staging.slice(..).get_mapped_range().expect("mapped")).to_vec();
-    staging.unmap();
-    values
-}
 
 #[test]
 fn every_naive_kernel_computes_its_op() {
@@ -69,9 +21,13 @@ fn every_naive_kernel_computes_its_op() {
     let names = baselines::naive_ops();
     assert!(names.len() >= 13, "naive kernels: {names:?}");
     for ctx in adapters() {
+        let kernels = baselines::Baselines::new(ctx.device());
         for name in &names {
             let act = Activation::parse_list(name).expect("naive kernel named after an op")[0];
-            let got = run_naive(ctx, name, &x);
+            let naive = kernels.naive_of(name).expect("listed by naive_ops");
+            let got = kernels
+                .run_naive(ctx.device(), ctx.queue(), naive, &x)
+                .unwrap_or_else(|e| panic!("{}: naive {name}: {e}", describe(ctx)));
             for (&xi, &yi) in x.iter().zip(&got) {
                 let want = cpu::forward_f64(act, f64::from(xi));
                 let error = (f64::from(yi) - want).abs() / want.abs().max(1.0);

@@ -12,6 +12,8 @@
 //! wgpu-activations accuracy --json                # machine-readable, on stdout
 //! wgpu-activations accuracy --markdown-out accuracy.md
 //! wgpu-activations accuracy --half                # every f16 and bf16 pattern instead
+//! wgpu-activations accuracy --naive --stride-log2 8  # the bench's naive built-in kernels instead
+//! wgpu-activations accuracy --within 10           # only the inputs in [-10, 10] (the bench's range)
 //! ```
 //!
 //! (`cargo run --release --example accuracy -- ARGS` runs the same.)
@@ -70,6 +72,13 @@
 //!   words), judged against the reference rounded once to the type
 //!   ([`wgpu_activations::accuracy::sweep_half`]): a Markdown table of the
 //!   worst ULPs and the results 1 ULP off, per op, mode and column.
+//! - `--naive`: instead of this crate's kernels, the bench's naive kernels
+//!   (`shaders/baselines.wgsl`, forwards written with WGSL built-ins, the
+//!   bench's "vs naive" column) on every wgpu adapter, forward only, judged
+//!   the same way: what their speed costs in accuracy and in the
+//!   SEMANTICS.md rules. `--ops` defaults to the ops that have one.
+//! - `--within A`: only the swept inputs x with |x| <= A (no infinities or
+//!   NaNs), e.g. the bench's [-10, 10].
 //!
 //! The Markdown report ends with a summary: one row per op and mode, one
 //! column per implementation, worst scaled ULPs with the plain maximum in
@@ -88,6 +97,7 @@ use wgpu_activations::browser::Browser;
 use wgpu_activations::{Activation, Context, Mode};
 
 use super::args::{OpList, no_adapter_matches, parse_ops};
+use super::baselines::{Baselines, naive_ops};
 use super::json::json_string;
 use super::progress::Progress;
 
@@ -126,6 +136,13 @@ pub struct AccuracyArgs {
     /// mode, on every adapter and f16 path.
     #[arg(long)]
     half: bool,
+    /// Instead of this crate's kernels, the bench's naive built-in kernels (forward only;
+    /// --ops defaults to the ops that have one).
+    #[arg(long, conflicts_with_all = ["half", "browser", "backward"])]
+    naive: bool,
+    /// Only the swept inputs x with |x| <= A (e.g. 10, the bench's range).
+    #[arg(long, value_name = "A", conflicts_with = "half")]
+    within: Option<f32>,
 }
 
 /// The arguments resolved.
@@ -138,6 +155,8 @@ struct Options {
     json: bool,
     markdown_out: Option<String>,
     half: bool,
+    naive: bool,
+    within: Option<f32>,
 }
 
 impl Options {
@@ -145,15 +164,23 @@ impl Options {
         Options {
             stride_log2: if args.exhaustive { 0 } else { args.stride_log2 },
             adapter: args.adapter.as_ref().map(|a| a.to_lowercase()),
-            ops: args
-                .ops
-                .as_ref()
-                .map_or_else(|| Activation::ALL.to_vec(), |l| l.0.clone()),
+            ops: match (&args.ops, args.naive) {
+                (Some(list), _) => list.0.clone(),
+                // The naive kernels are named by Activation::name, default parameters.
+                (None, true) => naive_ops()
+                    .iter()
+                    .filter_map(|name| Activation::parse_list(name).ok())
+                    .flatten()
+                    .collect(),
+                (None, false) => Activation::ALL.to_vec(),
+            },
             backward: args.backward,
             browser: args.browser,
             json: args.json,
             markdown_out: args.markdown_out.clone(),
             half: args.half,
+            naive: args.naive,
+            within: args.within,
         }
     }
 }
@@ -162,12 +189,14 @@ impl Options {
 enum Implementation {
     Wgpu(Context),
     Browser(Box<Browser>),
+    /// The bench's naive kernels on a wgpu adapter (`--naive`).
+    Naive(Context, Box<Baselines>),
 }
 
 impl Implementation {
     fn adapter(&self) -> String {
         match self {
-            Implementation::Wgpu(ctx) => ctx.adapter_name(),
+            Implementation::Wgpu(ctx) | Implementation::Naive(ctx, _) => ctx.adapter_name(),
             Implementation::Browser(b) => {
                 let version = b
                     .user_agent()
@@ -182,13 +211,14 @@ impl Implementation {
     fn backend(&self) -> String {
         match self {
             Implementation::Wgpu(ctx) => format!("{:?}", ctx.backend()),
+            Implementation::Naive(ctx, _) => format!("{:?}, naive kernels", ctx.backend()),
             Implementation::Browser(_) => "WebGPU".into(),
         }
     }
 
     fn subnormals(&self) -> Subnormals {
         match self {
-            Implementation::Wgpu(_) => Subnormals::Kept,
+            Implementation::Wgpu(_) | Implementation::Naive(..) => Subnormals::Kept,
             Implementation::Browser(b) => b.subnormals(),
         }
     }
@@ -205,6 +235,13 @@ impl Implementation {
             (Implementation::Wgpu(ctx), Mode::Derivative) => ctx.derivative(act, x),
             (Implementation::Wgpu(ctx), Mode::Backward) => ctx.backward(act, x, grad),
             (Implementation::Browser(b), _) => b.run(act, mode, x, grad),
+            // `run` admits only the forward and ops with a naive kernel.
+            (Implementation::Naive(ctx, kernels), _) => {
+                let pipeline = kernels
+                    .naive_of(act.name())
+                    .expect("run checked that every op has a naive kernel");
+                kernels.run_naive(ctx.device(), ctx.queue(), pipeline, x)
+            }
         }
     }
 }
@@ -242,22 +279,26 @@ fn at_text(error: f64, x: f32) -> String {
     }
 }
 
-fn describe_inputs(stride_log2: u32) -> String {
+fn describe_inputs(stride_log2: u32, within: Option<f32>) -> String {
     let n = strided_len(stride_log2);
-    if stride_log2 == 0 {
+    let swept = if stride_log2 == 0 {
         format!("all 2^32 f32 bit patterns ({n} inputs)")
     } else {
         format!("every 2^{stride_log2}-th f32 bit pattern ({n} inputs)")
+    };
+    match within {
+        Some(bound) => format!("{swept}, those in [-{bound}, {bound}] only"),
+        None => swept,
     }
 }
 
-fn markdown(rows: &[Row], stride_log2: u32) -> String {
+fn markdown(rows: &[Row], stride_log2: u32, within: Option<f32>) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
         "Inputs: {}; error in ULPs against the f64 reference rounded to f32, \
          scaled = ULPs / (1 + κ) (SEMANTICS.md, \"Accuracy\").\n",
-        describe_inputs(stride_log2)
+        describe_inputs(stride_log2, within)
     );
     out.push_str(
         "| adapter | backend | op | mode | max scaled ULP | at x | max ULP | at x | mean ULP \
@@ -384,12 +425,13 @@ fn json_sample(sample: Option<accuracy::Sample>, act: Activation, mode: Mode) ->
     }
 }
 
-fn json(rows: &[Row], stride_log2: u32, seconds: f64) -> String {
+fn json(rows: &[Row], stride_log2: u32, within: Option<f32>, seconds: f64) -> String {
     let mut out = String::new();
     let _ = write!(
         out,
-        "{{\n  \"stride_log2\": {stride_log2},\n  \"inputs\": {},\n  \"wall_seconds\": {:.1},\n  \"results\": [",
+        "{{\n  \"stride_log2\": {stride_log2},\n  \"inputs\": {},\n  \"within\": {},\n  \"wall_seconds\": {:.1},\n  \"results\": [",
         strided_len(stride_log2),
+        within.map_or("null".to_string(), |b| json_number(f64::from(b))),
         seconds
     );
     for (i, row) in rows.iter().enumerate() {
@@ -451,7 +493,7 @@ fn sweep_adapter(
     let mut rows = Vec::new();
     progress.eprintln(format_args!(
         "[{label}] sweeping {}",
-        describe_inputs(options.stride_log2)
+        describe_inputs(options.stride_log2, options.within)
     ));
     for &act in &options.ops {
         for &mode in modes {
@@ -459,11 +501,17 @@ fn sweep_adapter(
             let mut stats = SweepStats::default();
             let mut first = 0u64;
             while first < n {
-                let x = strided_chunk(options.stride_log2, first, SWEEP_CHUNK);
-                let run = |x: &[f32], grad: &[f32]| imp.run(act, mode, x, grad);
-                stats.merge(&sweep_with(act, mode, &x, imp.subnormals(), run)?);
-                first += x.len() as u64;
-                progress.inc(x.len() as u64);
+                let mut x = strided_chunk(options.stride_log2, first, SWEEP_CHUNK);
+                let swept = x.len() as u64;
+                if let Some(bound) = options.within {
+                    x.retain(|v| v.abs() <= bound);
+                }
+                if !x.is_empty() {
+                    let run = |x: &[f32], grad: &[f32]| imp.run(act, mode, x, grad);
+                    stats.merge(&sweep_with(act, mode, &x, imp.subnormals(), run)?);
+                }
+                first += swept;
+                progress.inc(swept);
             }
             rows.push(Row {
                 adapter: imp.adapter(),
@@ -486,9 +534,36 @@ pub fn run(args: &AccuracyArgs) -> Result<(), Box<dyn Error>> {
         return run_half(&options);
     }
     let started = Instant::now();
+    if options.naive {
+        // The naive kernels compute each op with its default parameters.
+        let without: Vec<String> = options
+            .ops
+            .iter()
+            .filter(|act| {
+                !naive_ops().contains(&act.name())
+                    || Activation::parse_list(act.name()).ok().as_deref() != Some(&[**act])
+            })
+            .map(|act| act.to_string())
+            .collect();
+        if !without.is_empty() {
+            return Err(format!(
+                "--naive: no naive kernel for {} (there is one for {}, default parameters)",
+                without.join(", "),
+                naive_ops().join(", ")
+            )
+            .into());
+        }
+    }
     let mut implementations: Vec<Implementation> = Context::all_adapters()?
         .into_iter()
-        .map(Implementation::Wgpu)
+        .map(|ctx| {
+            if options.naive {
+                let kernels = Box::new(Baselines::new(ctx.device()));
+                Implementation::Naive(ctx, kernels)
+            } else {
+                Implementation::Wgpu(ctx)
+            }
+        })
         .collect();
     if options.browser {
         implementations.push(Implementation::Browser(Box::new(Browser::launch()?)));
@@ -508,7 +583,10 @@ pub fn run(args: &AccuracyArgs) -> Result<(), Box<dyn Error>> {
         let wanted = options.adapter.as_deref().unwrap_or_default();
         return Err(no_adapter_matches(wanted, &found).into());
     }
-    let mut modes = vec![Mode::Forward, Mode::Derivative];
+    let mut modes = vec![Mode::Forward];
+    if !options.naive {
+        modes.push(Mode::Derivative);
+    }
     if options.backward {
         modes.push(Mode::Backward);
     }
@@ -524,7 +602,7 @@ pub fn run(args: &AccuracyArgs) -> Result<(), Box<dyn Error>> {
     drop(progress);
     let elapsed = started.elapsed();
 
-    let table = markdown(&rows, options.stride_log2) + &summary(&rows);
+    let table = markdown(&rows, options.stride_log2, options.within) + &summary(&rows);
     if let Some(path) = &options.markdown_out {
         std::fs::write(path, &table)?;
         eprintln!("wrote {path}");
@@ -532,7 +610,12 @@ pub fn run(args: &AccuracyArgs) -> Result<(), Box<dyn Error>> {
     if options.json {
         print!(
             "{}",
-            json(&rows, options.stride_log2, elapsed.as_secs_f64())
+            json(
+                &rows,
+                options.stride_log2,
+                options.within,
+                elapsed.as_secs_f64()
+            )
         );
     } else {
         print!("{table}");

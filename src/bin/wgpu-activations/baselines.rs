@@ -149,6 +149,60 @@ impl Baselines {
         }
     }
 
+    /// A naive kernel (from [`Baselines::naive_of`]) over `x` (any length:
+    /// padded with zeros to whole vec4s), read back: what the naive kernels
+    /// compute, for `accuracy --naive` and tests/naive_baselines.rs.
+    pub fn run_naive(
+        &self,
+        device: &wgpu::Device,
+        queue: &wgpu::Queue,
+        pipeline: &wgpu::ComputePipeline,
+        x: &[f32],
+    ) -> Result<Vec<f32>, Error> {
+        use wgpu::util::DeviceExt;
+        let mut padded = x.to_vec();
+        padded.resize(x.len().div_ceil(4).max(1) * 4, 0.0);
+        let bytes = std::mem::size_of_val(padded.as_slice()) as u64;
+        let input = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("bench.naive.input"),
+            contents: bytemuck::cast_slice(&padded),
+            usage: wgpu::BufferUsages::STORAGE,
+        });
+        let output = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("bench.naive.output"),
+            size: bytes,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let staging = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("bench.naive.staging"),
+            size: bytes,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let kernel = self.bind(device, pipeline, &[&input], &output, padded.len() / 4);
+        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("bench.naive"),
+        });
+        kernel.record(&mut encoder);
+        encoder.copy_buffer_to_buffer(&output, 0, &staging, 0, bytes);
+        let submission = queue.submit([encoder.finish()]);
+        let (sender, receiver) = std::sync::mpsc::channel();
+        staging
+            .slice(..)
+            .map_async(wgpu::MapMode::Read, move |r| drop(sender.send(r)));
+        device.poll(wgpu::PollType::Wait {
+            submission_index: Some(submission),
+            timeout: Some(std::time::Duration::from_secs(120)),
+        })?;
+        receiver.recv().map_err(|_| wgpu::BufferAsyncError)??;
+        let mut values: Vec<f32> =
+            bytemuck::cast_slice(&staging.slice(..).get_mapped_range()?).to_vec();
+        staging.unmap();
+        values.truncate(x.len());
+        Ok(values)
+    }
+
     /// One workgroup of the empty kernel.
     pub fn empty_kernel(&self) -> BaselineKernel {
         BaselineKernel {
