@@ -314,21 +314,27 @@ fn wa_expm1_nonpositive(x: f32) -> f32 {
     return select(e, x, x == 0.0 || wa_is_nan(x));
 }
 
-// tanh x, < 2 ULP, without branches (both forms are computed, one kept):
-// for |x| < log(3)/2, x + x z P(z), z = x^2, P a degree-5 least-squares fit
-// of (tanh x - x) / x^3 (fit error < 0.08 ULP; tools/fit_tanh.py); beyond,
-// 1 - 2 / (e^(2|x|) + 1), which rounds to 1 above 9 and stays 1 when e^(2|x|)
-// overflows. Odd: keeps the sign of -0.0, returns subnormal inputs unchanged,
-// +-1 at +-inf, NaN for NaN.
+// tanh x without branches, from one reduction of -2|x| = k ln2 + r
+// (wa_exp_reduce_parts, argument clamped at -20, where tanh rounds to 1):
+// with f = hi - c and s = 2^k, both e = e^-2|x| = s + s f and
+// u = e - 1 = (s - 1) + s f (s - 1 exact, as in wa_expm1_nonpositive) come
+// from it. For |x| < log(3)/2, tanh |x| = -u / (2 + u): u is below 1 ULP and
+// 2 + u does not cancel (u > -2/3); beyond, 1 - 2e / (1 + e). One division
+// for both (numerator and denominator picked first). k >= -29: no
+// subnormal or scaled value. Odd: keeps the sign of -0.0, returns
+// subnormal inputs unchanged (u = -2|x| exactly there), +-1 at +-inf, NaN
+// for NaN.
 fn wa_tanh(x: f32) -> f32 {
     let a = wa_abs(x);
-    let z = a * a;
-    let p = -0.3333333134651184 + z * (0.13333293795585632 + z * (-0.0539596863090992
-        + z * (0.021783163771033287 + z * (-0.008415249176323414 + z * 0.0023975446820259094))));
-    let small = a + a * (z * p);
-    let e = wa_exp_nonpositive(-2.0 * a);
-    let large = 1.0 - (e + e) / (1.0 + e);
-    let t = select(large, small, a < 0.5493061443);
+    let m = -2.0 * a;
+    let p = wa_exp_reduce_parts(select(m, -20.0, m < -20.0));
+    let s = wa_pow2f(p.x);
+    let f = p.y - p.z;
+    let e = s + s * f;
+    let u = (s - 1.0) + s * f;
+    let small = a < 0.5493061443;
+    let q = select(e + e, -u, small) / select(1.0 + e, 2.0 + u, small);
+    let t = select(1.0 - q, q, small);
     return select(wa_copysign(t, x), x, wa_is_nan(x));
 }
 
