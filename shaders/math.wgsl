@@ -134,9 +134,14 @@ fn wa_exp_nonpositive_scaled(x: f32) -> vec2<f32> {
     return vec2<f32>(wa_keep_nan(x, e.x * wa_pow2f(e.y)), e.z);
 }
 
-// e^x for x <= 0 (or NaN), rounded once (to a subnormal, or 0, below -87.3).
+// e^x for x <= 0 (or NaN), rounded once, for callers that need no scaled
+// value (their result is 0 or subnormal to f32 precision where e^x is):
+// subnormal from -87.3, 0 from -87.6 (the argument is clamped at -88, where
+// k = -127 makes wa_pow2f's 0) and at -inf, NaN for NaN. Without
+// wa_exp_nonpositive_scaled's 2^-92 scale.
 fn wa_exp_nonpositive(x: f32) -> f32 {
-    return wa_unscaled(wa_exp_nonpositive_scaled(x));
+    let p = wa_exp_reduce_parts(select(x, -88.0, x < -88.0));
+    return wa_keep_nan(x, (1.0 + (p.y - p.z)) * wa_pow2f(p.x));
 }
 
 // `e`, or x itself where x is NaN or +inf.
