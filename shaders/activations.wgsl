@@ -368,6 +368,11 @@ fn wa_mish_derivative_scaled(x: f32) -> vec2<f32> {
 // x itself where z > threshold (PyTorch's test on the rounded product).
 // Below z = -64 log1p(e^z) = e^z to f32 precision, and e^z / beta is taken
 // from e^z scaled: for beta < 1 it is normal where e^z is not.
+// For beta != 1 the sum is kept as hi + lo (TwoSum of max(z, 0) and ln2_hi,
+// then the small rest) and divided with one correction of the quotient,
+// q + ((hi - q beta) + lo) / beta with q beta exact (Dekker): a plain
+// sum / beta adds its rounding to the sum's and reached 2.3 scaled ULPs
+// for beta = 1e-3 and 1e-6.
 fn wa_softplus_forward(x: f32, beta: f32, threshold: f32) -> f32 {
     let z = beta * x;
     let positive_part = select(0.0, z, wa_gt_zero(z));
@@ -375,12 +380,19 @@ fn wa_softplus_forward(x: f32, beta: f32, threshold: f32) -> f32 {
     // Beyond z = -64 es.x is the result's scaled factor (es.y is 2^-92
     // exactly there).
     let far_left = z < -64.0;
-    var sum = select(positive_part + wa_log1p_unit(wa_unscaled(es)), es.x, far_left);
+    let lp = wa_log1p_unit_parts(wa_unscaled(es));
+    var sum = select(positive_part + (lp.x + lp.y), es.x, far_left);
     // A branch on the parameter (uniform across the dispatch): the default
     // beta = 1 skips the division (lavapipe runs a divergent-free branch's
     // untaken side not at all).
     if beta != 1.0 {
-        sum = sum / beta;
+        let head = wa_two_sum(positive_part, lp.x);
+        let q = head.x / beta;
+        let qb = wa_two_prod(q, beta);
+        let r = ((head.x - qb.x) - qb.y) + (head.y + lp.y);
+        // Where q overflows (beta tiny) the correction would be inf - inf.
+        let corrected = select(q + r / beta, q, wa_is_inf(q));
+        sum = select(corrected, es.x / beta, far_left);
     }
     let y = sum * select(1.0, es.y, far_left);
     return select(y, x, z > threshold);
@@ -461,7 +473,9 @@ fn wa_hardswish_derivative(x: f32) -> f32 {
 // vanishing result for large x is -0.0 (it is negative), not +0.0.
 fn wa_log_sigmoid_forward(x: f32) -> f32 {
     let negative_part = select(0.0, x, wa_lt_zero(x));
-    return -(wa_log1p_unit(wa_exp_nonpositive(-wa_abs(x))) - negative_part);
+    // e^-|x| rounded once, to a subnormal where it is one (for x > 87.3 the
+    // result is -e^-x itself, which f16/bf16 and non-flushing devices keep).
+    return -(wa_log1p_unit(wa_unscaled(wa_exp_nonpositive_scaled(-wa_abs(x)))) - negative_part);
 }
 
 // 1 - sigma(x) = sigma(-x), scaled.

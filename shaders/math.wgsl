@@ -134,11 +134,13 @@ fn wa_exp_nonpositive_scaled(x: f32) -> vec2<f32> {
     return vec2<f32>(wa_keep_nan(x, e.x * wa_pow2f(e.y)), e.z);
 }
 
-// e^x for x <= 0 (or NaN), rounded once, for callers that need no scaled
-// value (their result is 0 or subnormal to f32 precision where e^x is):
+// e^x for x <= 0 (or NaN), rounded once, for callers in which a subnormal
+// e^x vanishes beside other terms (Tanhshrink's forward: (|x| - 1)(1 + e) + 2e):
 // subnormal from -87.3, 0 from -87.6 (the argument is clamped at -88, where
 // k = -127 makes wa_pow2f's 0) and at -inf, NaN for NaN. Without
-// wa_exp_nonpositive_scaled's 2^-92 scale.
+// wa_exp_nonpositive_scaled's 2^-92 scale. (Not for a result that is e^x
+// itself where it is subnormal: log-sigmoid(x) = -e^-x for x > 87.3, which
+// bf16 and devices that keep subnormals must give.)
 fn wa_exp_nonpositive(x: f32) -> f32 {
     let p = wa_exp_reduce_parts(select(x, -88.0, x < -88.0));
     return wa_keep_nan(x, (1.0 + (p.y - p.z)) * wa_pow2f(p.x));
@@ -364,14 +366,23 @@ fn wa_log1p_reduced(f: f32) -> f32 {
 }
 
 // ln(1 + x) for 0 <= x <= 1 (softplus and log-sigmoid take it of e^-|z|),
-// without branches: x itself is the reduced argument below 1/2, and above,
-// 1 + x = 2 (1 + f) with f = (x - 1) / 2 exact (Sterbenz). The reduced
-// argument is picked first, so one series is evaluated. NaN for NaN; tiny
-// and subnormal x give x.
-fn wa_log1p_unit(x: f32) -> f32 {
-    let near_zero = x < 0.5 || wa_is_nan(x);
+// without branches, as vec2(a, b) with ln(1 + x) = a + b: x itself is the
+// reduced argument below 1/2 (a = 0, b the series), and above,
+// 1 + x = 2 (1 + f) with f = (x - 1) / 2 exact (Sterbenz), a = ln2_hi and b
+// the series plus ln2_lo. The reduced argument is picked first, so one
+// series is evaluated. NaN for NaN (both arguments are arithmetic on x, so
+// whichever a compiler picks for NaN carries it); tiny and subnormal x give
+// b = x.
+fn wa_log1p_unit_parts(x: f32) -> vec2<f32> {
+    let near_zero = x < 0.5;
     let reduced = wa_log1p_reduced(select((x - 1.0) * 0.5, x, near_zero));
-    return select(WA_LN2_HI + (reduced + WA_LN2_LO), reduced, near_zero);
+    return select(vec2<f32>(WA_LN2_HI, reduced + WA_LN2_LO), vec2<f32>(0.0, reduced), near_zero);
+}
+
+// ln(1 + x) for 0 <= x <= 1, rounded once from wa_log1p_unit_parts.
+fn wa_log1p_unit(x: f32) -> f32 {
+    let p = wa_log1p_unit_parts(x);
+    return p.x + p.y;
 }
 
 // ln(1 + x) without the cancellation of log(1 + x) for tiny x, and without
