@@ -506,7 +506,7 @@ fn accuracy_naive_judges_the_bench_kernels_forward_only() {
 
 #[test]
 fn bench_and_accuracy_reject_bad_arguments_with_2() {
-    let cases: [(&[&str], &str); 11] = [
+    let cases: [(&[&str], &str); 12] = [
         (&["bench", "--ops", "relu,gleu"], "did you mean"),
         (&["accuracy", "--ops", "sigmiod"], "sigmoid"),
         (&["accuracy", "--ops", "elu(alpha=nan)"], "alpha"),
@@ -530,6 +530,7 @@ fn bench_and_accuracy_reject_bad_arguments_with_2() {
             &["accuracy", "--naive", "--ops", "elu(alpha=2)"],
             "default parameters",
         ),
+        (&["accuracy", "--within=-1"], "bound of 0 or more"),
     ];
     for (args, hint) in cases {
         let (code, stdout, stderr) = run_split(args);

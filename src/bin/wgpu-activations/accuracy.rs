@@ -534,6 +534,11 @@ pub fn run(args: &AccuracyArgs) -> Result<(), Box<dyn Error>> {
         return run_half(&options);
     }
     let started = Instant::now();
+    if let Some(bound) = options.within
+        && (bound.is_nan() || bound < 0.0)
+    {
+        return Err(format!("--within needs a bound of 0 or more, not {bound}").into());
+    }
     if options.naive {
         // The naive kernels compute each op with its default parameters.
         let without: Vec<String> = options
