@@ -134,18 +134,6 @@ fn wa_exp_nonpositive_scaled(x: f32) -> vec2<f32> {
     return vec2<f32>(wa_keep_nan(x, e.x * wa_pow2f(e.y)), e.z);
 }
 
-// e^x for x <= 0 (or NaN), rounded once, for callers in which a subnormal
-// e^x vanishes beside other terms (Tanhshrink's forward: (|x| - 1)(1 + e) + 2e):
-// subnormal from -87.3, 0 from -87.6 (the argument is clamped at -88, where
-// k = -127 makes wa_pow2f's 0) and at -inf, NaN for NaN. Without
-// wa_exp_nonpositive_scaled's 2^-92 scale. (Not for a result that is e^x
-// itself where it is subnormal: log-sigmoid(x) = -e^-x for x > 87.3, which
-// bf16 and devices that keep subnormals must give.)
-fn wa_exp_nonpositive(x: f32) -> f32 {
-    let p = wa_exp_reduce_parts(select(x, -88.0, x < -88.0));
-    return wa_keep_nan(x, (1.0 + (p.y - p.z)) * wa_pow2f(p.x));
-}
-
 // `e`, or x itself where x is NaN or +inf.
 // (+inf as `x > f32::MAX`: on llvmpipe a float compare here is measurably
 // cheaper than testing the bits, tanh's forward 37 -> 30 ms at 2^24.)
@@ -306,39 +294,42 @@ fn wa_expm1(x_in: f32) -> f32 {
     return (x - (e + two_mk) + 1.0) * two_pk;
 }
 
-// e^x - 1 for x <= 0 (what ELU, SELU and CELU need), without branches and
-// with one reduction: e^x = 2^k (1 + (hi - c)) (wa_exp_reduce_parts), so
-// e^x - 1 = (2^k - 1) + 2^k (hi - c), where 2^k - 1 is exact (k >= -29
-// after the clamp at -20, where e^x - 1 rounds to -1) and only the second
-// term and the sum round: below 1 ULP. For k = 0 (|x| < ln(2)/2) it is
-// x + x^2 Q(x) itself, rounded once. -1 at -inf, keeps -0.0 and subnormals
-// (zeros pass through: hi - c would turn -0.0 into +0.0), NaN for NaN.
-fn wa_expm1_nonpositive(x: f32) -> f32 {
-    let xc = select(x, -20.0, x < -20.0);
-    let p = wa_exp_reduce_parts(select(xc, 0.0, wa_is_nan(x)));
-    let s = wa_pow2f(p.x);
-    let e = (s - 1.0) + s * (p.y - p.z);
-    return select(e, x, x == 0.0 || wa_is_nan(x));
-}
-
-// tanh x without branches, from one reduction of -2|x| = k ln2 + r
-// (wa_exp_reduce_parts, argument clamped at -20, where tanh rounds to 1):
-// with f = hi - c and s = 2^k, both e = e^-2|x| = s + s f and
-// u = e - 1 = (s - 1) + s f (s - 1 exact, as in wa_expm1_nonpositive) come
-// from it. For |x| < log(3)/2, tanh |x| = -u / (2 + u): u is below 1 ULP and
-// 2 + u does not cancel (u > -2/3); beyond, 1 - 2e / (1 + e). One division
-// for both (numerator and denominator picked first). k >= -29: no
-// subnormal or scaled value. Odd: keeps the sign of -0.0, returns
-// subnormal inputs unchanged (u = -2|x| exactly there), +-1 at +-inf, NaN
-// for NaN.
-fn wa_tanh(x: f32) -> f32 {
-    let a = wa_abs(x);
-    let m = -2.0 * a;
-    let p = wa_exp_reduce_parts(select(m, -20.0, m < -20.0));
+// e^x and e^x - 1 for x <= 0 from one reduction, as vec2(e, u), without
+// branches; x below -20 is taken at -20 (there e^x - 1 rounds to -1, and
+// every caller's e^x vanishes beside its other terms). With
+// e^x = 2^k (1 + f) (wa_exp_reduce_parts, f = hi - c):
+// e = 2^k + 2^k f, rounded once, and u = (2^k - 1) + 2^k f, where 2^k - 1
+// is exact (k >= -29) and only the last term and the sum round: both below
+// 1 ULP, no subnormal. For k = 0 (|x| < ln(2)/2) u is x + x^2 Q(x) rounded
+// once. Callers that must give NaN or a signed zero test x themselves (GL's
+// compilers may turn the clamp into a max, which drops NaN; hi - c turns
+// -0.0 into +0.0).
+fn wa_exp_expm1_nonpositive(x: f32) -> vec2<f32> {
+    let p = wa_exp_reduce_parts(select(x, -20.0, x < -20.0));
     let s = wa_pow2f(p.x);
     let f = p.y - p.z;
-    let e = s + s * f;
-    let u = (s - 1.0) + s * f;
+    return vec2<f32>(s + s * f, (s - 1.0) + s * f);
+}
+
+// e^x - 1 for x <= 0 (what ELU, SELU and CELU need), below 1 ULP
+// (wa_exp_expm1_nonpositive). -1 at -inf, keeps -0.0 and subnormals (zeros
+// pass through), NaN for NaN.
+fn wa_expm1_nonpositive(x: f32) -> f32 {
+    return select(wa_exp_expm1_nonpositive(x).y, x, x == 0.0 || wa_is_nan(x));
+}
+
+// tanh x without branches, from one reduction of -2|x|: e = e^-2|x| and
+// u = e - 1 (wa_exp_expm1_nonpositive; at -2|x| <= -20 tanh rounds to 1).
+// For |x| < log(3)/2, tanh |x| = -u / (2 + u): u is below 1 ULP and 2 + u
+// does not cancel (u > -2/3); beyond, 1 - 2e / (1 + e). One division for
+// both (numerator and denominator picked first). Odd: keeps the sign of
+// -0.0, returns subnormal inputs unchanged (u = -2|x| exactly there), +-1
+// at +-inf, NaN for NaN.
+fn wa_tanh(x: f32) -> f32 {
+    let a = wa_abs(x);
+    let eu = wa_exp_expm1_nonpositive(-2.0 * a);
+    let e = eu.x;
+    let u = eu.y;
     let small = a < 0.5493061443;
     let q = select(e + e, -u, small) / select(1.0 + e, 2.0 + u, small);
     let t = select(1.0 - q, q, small);
