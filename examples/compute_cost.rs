@@ -45,23 +45,16 @@ fn main() {
     }
 }
 
-/// The `naive_op` function of baselines.wgsl with the helper before it
-/// (`naive_erf`), text only: its `case` index for an op is the op's
-/// position in [`naive_ops`].
+/// The naive functions of baselines.wgsl, text only: from `naive_erf` (the
+/// helper) to the end of `naive_op`, where `override NAIVE_OP` begins. An
+/// op's `case` index is its position in [`naive_ops`].
 fn naive_function() -> &'static str {
     let start = BASELINE_WGSL
         .find("fn naive_erf")
         .expect("naive_erf in baselines.wgsl");
-    let end = start
-        + BASELINE_WGSL[start..]
-            .find("fn naive_op")
-            .and_then(|op| {
-                BASELINE_WGSL[start + op..]
-                    .find("\n}\n")
-                    .map(|end| op + end)
-            })
-            .expect("end of naive_op")
-        + 3;
+    let end = BASELINE_WGSL
+        .find("override NAIVE_OP")
+        .expect("NAIVE_OP in baselines.wgsl");
     &BASELINE_WGSL[start..end]
 }
 

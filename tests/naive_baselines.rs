@@ -8,7 +8,7 @@
 #[path = "../src/bin/wgpu-activations/baselines.rs"]
 mod baselines;
 
-use wgpu_activations::{Activation, cpu};
+use wgpu_activations::cpu;
 
 use crate::support::{adapters, describe};
 
@@ -18,18 +18,23 @@ fn every_naive_kernel_computes_its_op() {
     let x: Vec<f32> = (0..4096)
         .map(|i| -10.0 + 20.0 * i as f32 / 4095.0)
         .collect();
-    let names = baselines::naive_ops();
-    assert!(names.len() >= 13, "naive kernels: {names:?}");
+    let ops = baselines::naive_activations();
+    assert_eq!(
+        ops.len(),
+        baselines::naive_ops().len(),
+        "a naive kernel per op: {ops:?}"
+    );
+    assert!(ops.len() >= 13, "naive kernels: {ops:?}");
     for ctx in adapters() {
         let kernels = baselines::Baselines::new(ctx.device());
-        for name in &names {
-            let act = Activation::parse_list(name).expect("naive kernel named after an op")[0];
-            let naive = kernels.naive_of(name).expect("listed by naive_ops");
+        for act in &ops {
+            let name = act.name();
+            let naive = kernels.naive_of(act).expect("listed by naive_activations");
             let got = kernels
-                .run_naive(ctx.device(), ctx.queue(), naive, &x)
+                .run_naive(ctx, naive, &x)
                 .unwrap_or_else(|e| panic!("{}: naive {name}: {e}", describe(ctx)));
             for (&xi, &yi) in x.iter().zip(&got) {
-                let want = cpu::forward_f64(act, f64::from(xi));
+                let want = cpu::forward_f64(*act, f64::from(xi));
                 let error = (f64::from(yi) - want).abs() / want.abs().max(1.0);
                 assert!(
                     error < 1e-3,

@@ -97,7 +97,7 @@ use wgpu_activations::browser::Browser;
 use wgpu_activations::{Activation, Context, Mode};
 
 use super::args::{OpList, no_adapter_matches, parse_ops};
-use super::baselines::{Baselines, naive_ops};
+use super::baselines::{Baselines, naive_activations};
 use super::json::json_string;
 use super::progress::Progress;
 
@@ -166,12 +166,7 @@ impl Options {
             adapter: args.adapter.as_ref().map(|a| a.to_lowercase()),
             ops: match (&args.ops, args.naive) {
                 (Some(list), _) => list.0.clone(),
-                // The naive kernels are named by Activation::name, default parameters.
-                (None, true) => naive_ops()
-                    .iter()
-                    .filter_map(|name| Activation::parse_list(name).ok())
-                    .flatten()
-                    .collect(),
+                (None, true) => naive_activations(),
                 (None, false) => Activation::ALL.to_vec(),
             },
             backward: args.backward,
@@ -238,9 +233,9 @@ impl Implementation {
             // `run` admits only the forward and ops with a naive kernel.
             (Implementation::Naive(ctx, kernels), _) => {
                 let pipeline = kernels
-                    .naive_of(act.name())
+                    .naive_of(&act)
                     .expect("run checked that every op has a naive kernel");
-                kernels.run_naive(ctx.device(), ctx.queue(), pipeline, x)
+                kernels.run_naive(ctx, pipeline, x)
             }
         }
     }
@@ -540,21 +535,19 @@ pub fn run(args: &AccuracyArgs) -> Result<(), Box<dyn Error>> {
         return Err(format!("--within needs a bound of 0 or more, not {bound}").into());
     }
     if options.naive {
-        // The naive kernels compute each op with its default parameters.
+        let naive = naive_activations();
         let without: Vec<String> = options
             .ops
             .iter()
-            .filter(|act| {
-                !naive_ops().contains(&act.name())
-                    || Activation::parse_list(act.name()).ok().as_deref() != Some(&[**act])
-            })
+            .filter(|act| !naive.contains(act))
             .map(|act| act.to_string())
             .collect();
         if !without.is_empty() {
+            let with: Vec<&str> = naive.iter().map(|act| act.name()).collect();
             return Err(format!(
                 "--naive: no naive kernel for {} (there is one for {}, default parameters)",
                 without.join(", "),
-                naive_ops().join(", ")
+                with.join(", ")
             )
             .into());
         }

@@ -5,7 +5,7 @@
 
 #![allow(dead_code)] // each includer uses its own part
 
-use wgpu_activations::{Context, Dtype, Element, Error, GpuTensor, Mode};
+use wgpu_activations::{Activation, Context, Dtype, Element, Error, GpuTensor, Mode};
 
 /// The naive one-vec4-per-invocation copy, the two-in-one-out copy (`a + b`)
 /// and an empty kernel (for the dispatch round trip).
@@ -45,6 +45,17 @@ pub fn naive_ops() -> Vec<&'static str> {
         .filter(|line| line.starts_with("case ") || line.starts_with("default:"))
         .filter_map(|line| line.rsplit("// ").next())
         .map(str::trim)
+        .collect()
+}
+
+/// The activations the naive kernels compute: the ops of [`naive_ops`]
+/// with their default parameters (as [`Activation::ALL`] holds them).
+pub fn naive_activations() -> Vec<Activation> {
+    let names = naive_ops();
+    Activation::ALL
+        .iter()
+        .copied()
+        .filter(|act| names.contains(&act.name()))
         .collect()
 }
 
@@ -106,9 +117,16 @@ impl Baselines {
         }
     }
 
-    /// The naive kernel of the op named `name`, if it has one.
-    pub fn naive_of(&self, name: &str) -> Option<&wgpu::ComputePipeline> {
-        self.naive.iter().find(|(n, _)| *n == name).map(|(_, p)| p)
+    /// The naive kernel of `act`, if it has one: the kernels compute the
+    /// default parameters, so `elu(alpha=2)` has none.
+    pub fn naive_of(&self, act: &Activation) -> Option<&wgpu::ComputePipeline> {
+        if !Activation::ALL.contains(act) {
+            return None;
+        }
+        self.naive
+            .iter()
+            .find(|(n, _)| *n == act.name())
+            .map(|(_, p)| p)
     }
 
     /// `pipeline` (copy or add) bound to `inputs` (bindings 0, 1) and `out`
@@ -150,55 +168,36 @@ impl Baselines {
     }
 
     /// A naive kernel (from [`Baselines::naive_of`]) over `x` (any length:
-    /// padded with zeros to whole vec4s), read back: what the naive kernels
-    /// compute, for `accuracy --naive` and tests/naive_baselines.rs.
+    /// padded with zeros to whole vec4s) on `ctx`'s device, read back with
+    /// `ctx.read`: what the naive kernels compute, for `accuracy --naive`
+    /// and tests/naive_baselines.rs.
     pub fn run_naive(
         &self,
-        device: &wgpu::Device,
-        queue: &wgpu::Queue,
+        ctx: &Context,
         pipeline: &wgpu::ComputePipeline,
         x: &[f32],
     ) -> Result<Vec<f32>, Error> {
-        use wgpu::util::DeviceExt;
         let mut padded = x.to_vec();
         padded.resize(x.len().div_ceil(4).max(1) * 4, 0.0);
-        let bytes = std::mem::size_of_val(padded.as_slice()) as u64;
-        let input = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("bench.naive.input"),
-            contents: bytemuck::cast_slice(&padded),
-            usage: wgpu::BufferUsages::STORAGE,
-        });
-        let output = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("bench.naive.output"),
-            size: bytes,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-            mapped_at_creation: false,
-        });
-        let staging = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("bench.naive.staging"),
-            size: bytes,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        let kernel = self.bind(device, pipeline, &[&input], &output, padded.len() / 4);
-        let mut encoder = device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
-            label: Some("bench.naive"),
-        });
+        // Uploads are buffers of exactly their data's size, as the kernel's
+        // `arrayLength` bound needs.
+        let input = ctx.upload(&padded)?;
+        let output = ctx.upload(&vec![0.0f32; padded.len()])?;
+        let kernel = self.bind(
+            ctx.device(),
+            pipeline,
+            &[input.buffer()],
+            output.buffer(),
+            padded.len() / 4,
+        );
+        let mut encoder = ctx
+            .device()
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("bench.naive"),
+            });
         kernel.record(&mut encoder);
-        encoder.copy_buffer_to_buffer(&output, 0, &staging, 0, bytes);
-        let submission = queue.submit([encoder.finish()]);
-        let (sender, receiver) = std::sync::mpsc::channel();
-        staging
-            .slice(..)
-            .map_async(wgpu::MapMode::Read, move |r| drop(sender.send(r)));
-        device.poll(wgpu::PollType::Wait {
-            submission_index: Some(submission),
-            timeout: Some(std::time::Duration::from_secs(120)),
-        })?;
-        receiver.recv().map_err(|_| wgpu::BufferAsyncError)??;
-        let mut values: Vec<f32> =
-            bytemuck::cast_slice(&staging.slice(..).get_mapped_range()?).to_vec();
-        staging.unmap();
+        ctx.queue().submit([encoder.finish()]);
+        let mut values = ctx.read(&output)?;
         values.truncate(x.len());
         Ok(values)
     }

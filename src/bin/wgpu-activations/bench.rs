@@ -845,13 +845,8 @@ fn run_size(
                 // The naive built-in kernel of the op (default parameters),
                 // over the same buffers, measured right after.
                 let naive = baselines
-                    .naive_of(act.name())
-                    .filter(|_| {
-                        dtype == Dtype::F32
-                            && mode == Mode::Forward
-                            && bindable
-                            && Activation::ALL.contains(&act)
-                    })
+                    .naive_of(&act)
+                    .filter(|_| dtype == Dtype::F32 && mode == Mode::Forward && bindable)
                     .map(|pipeline| {
                         let kernel = baselines.bind(
                             device,
