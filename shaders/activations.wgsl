@@ -688,16 +688,18 @@ fn wa_laplace_derivative_scaled(x: f32, mu: f32, sigma: f32) -> vec2<f32> {
 }
 
 // ---- Clipped GELU --------------------------------------------------------------
-// clamp(gelu(x), min_val, max_val) (gelu_10: -10, 10), the exact GELU.
-// GELU is negative for every x < 0 (subnormal x included, decided on the
-// bits), also where its f32 value is -0.0: there a bound of zero clamps it
-// (to the bound's +-0), as it clamps the exact value; gelu(-0.0) = -0.0 is
-// kept.
+// clamp(gelu(x), min_val, max_val) (gelu_10: -10, 10), the exact GELU, as
+// PyTorch's clip sees it: GELU's result rounded to f32. Where that is a
+// signed zero (x <= -14.356069, or x = -2^-149), clamp keeps it (-0.0 with a
+// zero bound, as torch 2.15 gives); where it is a negative subnormal (every
+// other x < 0), it is below a zero bound, also on a device that flushes it,
+// or x, to -0.0 (decided on x's bits).
 fn wa_clipped_gelu_forward(x: f32, min_val: f32, max_val: f32) -> f32 {
     let y = wa_gelu_forward(x);
     let k = wa_key(y);
     let low = wa_key(min_val);
-    let below = k < low || (k == 0 && low == 0 && wa_lt_zero(x));
+    let flushed_negative = k == 0 && wa_lt_zero(x) && x > -14.356069 && bitcast<u32>(x) != 0x80000001u;
+    let below = k < low || (flushed_negative && low == 0);
     let clamped = select(select(y, max_val, k > wa_key(max_val)), min_val, below);
     return wa_keep_nan(x, clamped);
 }
@@ -714,12 +716,12 @@ fn wa_clipped_gelu_key(x: f32) -> i32 {
     return select(wa_key(y.x * y.y), tiny, subnormal);
 }
 
-// gelu'(x) where min_val <= gelu(x) <= max_val (PyTorch's clamp passes the
-// gradient at both ends, testing its f32 input), 0 where clamped; scaled as
-// GELU's.
+// gelu'(x) where min_val < gelu(x) < max_val, 0 where clamped and at both
+// bounds (PyTorch's clamp tests its f32 input and gives 0 at exactly min and
+// max, measured on torch 2.15, as Hardtanh does); scaled as GELU's.
 fn wa_clipped_gelu_derivative_scaled(x: f32, min_val: f32, max_val: f32) -> vec2<f32> {
     let k = wa_clipped_gelu_key(x);
-    let inside = k >= wa_key(min_val) && k <= wa_key(max_val);
+    let inside = k > wa_key(min_val) && k < wa_key(max_val);
     let d = select(vec2<f32>(0.0, 1.0), wa_gelu_derivative_scaled(x), inside);
     return vec2<f32>(wa_keep_nan(x, d.x), d.y);
 }

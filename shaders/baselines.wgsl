@@ -55,7 +55,7 @@ fn naive_op(op: u32, x: vec4<f32>) -> vec4<f32> {
         case 8u: { return select(log(1.0 + exp(x)), x, x > vec4<f32>(20.0)); }        // softplus
         case 9u: { return -log(1.0 + exp(-x)); }                                      // log_sigmoid
         case 10u: { return x / (1.0 + exp(-1.702 * x)); }                             // quick_gelu
-        case 11u: { return select(0.8 * (exp(min(x, vec4<f32>(-1e-6))) - 1.0 - x) + 0.5 * x, 0.8 * x * x + 0.5 * x, x > vec4<f32>(0.0)); } // xielu
+        case 11u: { return select(0.8008694648742676 * (exp(min(x, vec4<f32>(-9.98377799987793e-7))) - 1.0 - x) + 0.5 * x, 0.8003960847854614 * x * x + 0.5 * x, x > vec4<f32>(0.0)); } // xielu
         case 12u: { return 0.5 * x * (1.0 + naive_erf(0.7071067811865476 * x)); }    // gelu
         default: { return x - tanh(x); }                                              // tanhshrink
     }

@@ -691,7 +691,13 @@ pub fn judge_gated(
 ) -> Judgement {
     let (a, b, g) = (f64::from(value), f64::from(gate), f64::from(grad_output));
     let act = kind.gate();
-    let infinite = value.is_infinite() || gate.is_infinite() || grad_output.is_infinite();
+    // The inputs each part depends on: d_value does not depend on the value
+    // (an infinite value leaves it finite), the forward not on grad_output.
+    let infinite = match part {
+        GatedPart::Forward => value.is_infinite() || gate.is_infinite(),
+        GatedPart::DValue => gate.is_infinite() || grad_output.is_infinite(),
+        GatedPart::DGate => value.is_infinite() || gate.is_infinite() || grad_output.is_infinite(),
+    };
     let forward_kappa = || condition_number(|v| cpu::forward_f64(act, v), b);
     match part {
         GatedPart::Forward => {

@@ -84,7 +84,10 @@ pub enum Activation {
         /// Half-width of the dead zone, `>= 0` (default 0.5).
         lambda: f32,
     },
-    /// `x > threshold ? x : value` (PyTorch has no defaults).
+    /// `x > threshold ? x : value`. Both parameters are required, as in
+    /// `torch.nn.Threshold` (`"threshold"` alone does not parse, and
+    /// `list-ops` marks them required); [`Activation::ALL`] holds PyTorch's
+    /// documentation example `Threshold(0.1, 20)`.
     Threshold {
         /// Inputs at or below this are replaced.
         threshold: f32,
@@ -118,9 +121,10 @@ pub enum Activation {
         sigma: f32,
     },
     /// `clamp(gelu(x), min_val, max_val)` with the exact GELU (`gelu_10` is
-    /// `(-10, 10)`); derivative `gelu'(x)` where `min_val <= gelu(x) <=
-    /// max_val` (PyTorch's `clamp` passes the gradient at both ends), 0 where
-    /// clamped.
+    /// `(-10, 10)`); derivative `gelu'(x)` where `min_val < gelu(x) <
+    /// max_val`, 0 where clamped and at exactly either bound (PyTorch's
+    /// `clamp` gives its input's gradient 0 there, measured on torch 2.15,
+    /// as `hardtanh` does).
     ClippedGelu {
         /// Lower bound (default -10).
         min_val: f32,
@@ -132,20 +136,23 @@ pub enum Activation {
     /// beta x`. A checkpoint stores raw `alpha_p`, `alpha_n`; the effective
     /// values are `alpha_p = softplus(raw_alpha_p)` and `alpha_n = beta +
     /// softplus(raw_alpha_n)` (what `transformers`' `XIELUActivation`
-    /// computes in its forward; its initialisation stores `raw_alpha_p =
-    /// log(expm1(0.8))`, `raw_alpha_n = log(expm1(0.8 - beta))`, the
-    /// defaults here). Derivative `2 alpha_p x + beta` for `x > 0`,
+    /// computes in its forward). The defaults are what its default
+    /// initialisation computes in float32 ([`Activation::xielu`]).
+    /// Derivative `2 alpha_p x + beta` for `x > 0`,
     /// `alpha_n (e^x - 1) + beta` below `eps`, `beta - alpha_n` on
     /// `(eps, 0]`, and at `x = eps` the mean of the two sides (PyTorch's
     /// `minimum` splits the gradient of a tie in halves).
     Xielu {
-        /// Effective positive quadratic coefficient, `> 0` (default 0.8).
+        /// Effective positive quadratic coefficient, `> 0` (default
+        /// 0.8003960847854614, [`XIELU_ALPHA_P`]).
         alpha_p: f32,
-        /// Effective negative coefficient, `> 0` (default 0.8).
+        /// Effective negative coefficient, `> 0` (default
+        /// 0.8008694648742676, [`XIELU_ALPHA_N`]).
         alpha_n: f32,
         /// Linear coefficient (default 0.5).
         beta: f32,
-        /// Where the exponential stops (default -1e-6).
+        /// Where the exponential stops (default bf16(-1e-6) =
+        /// -9.98377799987793e-7, [`XIELU_EPS`]).
         eps: f32,
     },
     /// `x` (`nn.Identity`, `transformers`' `linear`); derivative 1 (NaN at
@@ -187,6 +194,15 @@ impl Mode {
 pub const SELU_ALPHA: f64 = 1.673_263_242_354_377_284_817_042_991_671_7;
 /// SELU's fixed `scale`.
 pub const SELU_SCALE: f64 = 1.050_700_987_355_480_493_419_334_985_294_6;
+
+/// xIELU's default effective `alpha_p`: `softplus(bf16(log(expm1(0.8))))`
+/// in float32 ([`Activation::xielu`]).
+pub const XIELU_ALPHA_P: f32 = 0.800_396_1;
+/// xIELU's default effective `alpha_n`: `0.5 + softplus(bf16(log(expm1(0.3))))`
+/// in float32.
+pub const XIELU_ALPHA_N: f32 = 0.800_869_46;
+/// xIELU's default `eps`: `bf16(-1e-6)`.
+pub const XIELU_EPS: f32 = -9.983_778e-7;
 
 /// Names of the parameters of each kind, in WGSL argument order.
 fn param_names(name: &str) -> Option<&'static [&'static str]> {
@@ -326,14 +342,23 @@ impl Activation {
         }
     }
 
-    /// `Xielu { alpha_p: 0.8, alpha_n: 0.8, beta: 0.5, eps: -1e-6 }`, the
-    /// effective values of `transformers`' default initialisation.
+    /// The effective parameters of `transformers`' default
+    /// `XIELUActivation()` run in float32 (`ACT2FN["xielu"].float()`, as a
+    /// model loaded in float32 runs it). The module stores its parameters
+    /// in bfloat16: `raw_alpha_p = bf16(log(expm1(0.8)))` and `raw_alpha_n =
+    /// bf16(log(expm1(0.3)))`, so `alpha_p = softplus(raw_alpha_p)` =
+    /// 0.8003960847854614, `alpha_n = beta + softplus(raw_alpha_n)` =
+    /// 0.8008694648742676, `beta` = 0.5 and `eps = bf16(-1e-6)` =
+    /// -9.98377799987793e-7 (each read from the module, transformers 5.25).
+    /// Left in bfloat16, the module computes its softplus in bfloat16 too,
+    /// which gives `alpha_p = alpha_n = 0.80078125`: pass those explicitly
+    /// to match it. Explicit parameters are always used exactly as given.
     pub const fn xielu() -> Activation {
         Activation::Xielu {
-            alpha_p: 0.8,
-            alpha_n: 0.8,
+            alpha_p: XIELU_ALPHA_P,
+            alpha_n: XIELU_ALPHA_N,
             beta: 0.5,
-            eps: -1e-6,
+            eps: XIELU_EPS,
         }
     }
 

@@ -518,23 +518,27 @@ pub fn laplace_derivative(x: f64, mu: f64, sigma: f64) -> f64 {
     normal_pdf((x - mu) / sigma) / sigma
 }
 
-/// `clamp(gelu(x), min_val, max_val)`.
-/// GELU is negative for every `x < 0`, also where its f64 value underflows
-/// to -0.0: a bound of zero clamps it there.
+/// `clamp(gelu(x), min_val, max_val)`, clamping GELU's value as PyTorch's
+/// `clip` sees it, rounded to f32: where that rounding gives a signed zero,
+/// the clamp keeps it (`-0.0` for `x <= -14.356069` with a zero bound); a
+/// negative subnormal is below a zero bound.
 pub fn clipped_gelu_forward(x: f64, min_val: f64, max_val: f64) -> f64 {
     let y = gelu_forward(x);
-    if y == 0.0 && x < 0.0 && min_val == 0.0 {
-        return min_val;
-    }
+    let rounded = y as f32;
+    let y = if rounded == 0.0 {
+        f64::from(rounded)
+    } else {
+        y
+    };
     hardtanh_forward(y, min_val, max_val)
 }
 
-/// `gelu'(x)` where `min_val <= gelu(x) <= max_val`, else 0: PyTorch's
+/// `gelu'(x)` where `min_val < gelu(x) < max_val`, else 0: PyTorch's
 /// `clamp` backward tests its f32 input, GELU's result rounded to f32, and
-/// passes the gradient at both ends.
+/// gives 0 at exactly either bound (torch 2.15, as `hardtanh`).
 pub fn clipped_gelu_derivative(x: f64, min_val: f64, max_val: f64) -> f64 {
     let y = f64::from(gelu_forward(x) as f32);
-    if y >= min_val && y <= max_val {
+    if y > min_val && y < max_val {
         gelu_derivative(x)
     } else {
         0.0

@@ -131,7 +131,10 @@ mod tensor;
 mod texture;
 pub mod wgsl;
 
-pub use activation::{Activation, Mode, ParseActivationError, SELU_ALPHA, SELU_SCALE};
+pub use activation::{
+    Activation, Mode, ParseActivationError, SELU_ALPHA, SELU_SCALE, XIELU_ALPHA_N, XIELU_ALPHA_P,
+    XIELU_EPS,
+};
 pub use context::{Batch, Context, DEFAULT_POLL_TIMEOUT, recommended_features};
 pub use dtype::{Dtype, Element};
 pub use error::Error;

@@ -316,6 +316,12 @@ fn list_ops_and_adapters_describe_what_is_there() {
         log.contains("negative_slope=0.01") && log.contains("beta=1, threshold=20"),
         "{log}"
     );
+    // torch.nn.Threshold has no defaults, and "threshold" does not parse
+    // without them: list-ops says so instead of printing ALL's example.
+    assert!(
+        log.contains("threshold (required), value (required)") && !log.contains("threshold=0.1"),
+        "{log}"
+    );
     assert!(
         log.contains("gelu_pytorch_tanh") && log.contains("relu2") && !log.contains("prelu"),
         "the Hugging Face names that parse are listed:\n{log}"

@@ -61,10 +61,10 @@ fn expected() -> Vec<(&'static str, Activation)> {
         (
             "xielu",
             A::Xielu {
-                alpha_p: 0.8,
-                alpha_n: 0.8,
+                alpha_p: wgpu_activations::XIELU_ALPHA_P,
+                alpha_n: wgpu_activations::XIELU_ALPHA_N,
                 beta: 0.5,
-                eps: -1e-6,
+                eps: wgpu_activations::XIELU_EPS,
             },
         ),
     ]
@@ -251,13 +251,14 @@ fn transformers_formula(key: &str, x: f64) -> f64 {
         }
         // ClippedGELUActivation(-10, 10): torch.clip(gelu(x), -10, 10)
         "gelu_10" => (0.5 * x * (1.0 + erf(x / 2f64.sqrt()))).clamp(-10.0, 10.0),
-        // XIELUActivation._xielu_python with the effective parameters
+        // XIELUActivation._xielu_python with the effective parameters of the
+        // default module in float32 (xielu_defaults_are_the_default_module_s).
         "xielu" => {
             let (alpha_p, alpha_n, beta, eps) = (
-                f64::from(0.8_f32),
-                f64::from(0.8_f32),
+                f64::from(wgpu_activations::XIELU_ALPHA_P),
+                f64::from(wgpu_activations::XIELU_ALPHA_N),
                 0.5,
-                f64::from(-1e-6_f32),
+                f64::from(wgpu_activations::XIELU_EPS),
             );
             if x > 0.0 {
                 alpha_p * x * x + beta * x
@@ -370,5 +371,90 @@ fn xielu_derivative_at_eps_is_the_mean_of_its_sides() {
             );
             assert_eq!(got[2], above as f32, "{act} above eps");
         }
+    }
+}
+
+/// The effective parameters `[alpha_p, alpha_n, beta, eps]` of
+/// `transformers`' default `XIELUActivation()` in float32, derived here from
+/// its `__init__` (transformers 5.25): `alpha_p = nn.Parameter(log(expm1(
+/// tensor(0.8, dtype=bfloat16))))`, `alpha_n = ... log(expm1(tensor(0.8 -
+/// 0.5, dtype=bfloat16)))`, `beta`, `eps` bfloat16 buffers of 0.5 and -1e-6;
+/// its forward takes `softplus(alpha_p)` and `beta + softplus(alpha_n)`.
+/// Computed in f64 from the bfloat16 values, unrounded (PyTorch's f32
+/// softplus rounds them within an ULP of f32).
+fn xielu_default_module() -> [f64; 4] {
+    use half::bf16;
+    let bf = |v: f64| bf16::from_f64(v).to_f64();
+    // torch.log(torch.expm1(t)) on a bfloat16 tensor t rounds each step.
+    let raw = |init: f64| bf(bf(bf(init).exp_m1()).ln());
+    let softplus = |v: f64| v.exp().ln_1p();
+    let beta = bf(0.5);
+    [
+        softplus(raw(0.8)),
+        beta + softplus(raw(0.8 - 0.5)),
+        beta,
+        bf(-1e-6),
+    ]
+}
+
+/// `"xielu"` and `Activation::xielu()` carry the effective parameters the
+/// default module computes in float32, not the initial values 0.8 / 0.8 /
+/// -1e-6 (whose eps lies on the other side of x = -9.999999e-7, where
+/// PyTorch's derivative is 0.49999917 and ours was -0.3).
+#[test]
+fn xielu_defaults_are_the_default_module_s() {
+    let Activation::Xielu {
+        alpha_p,
+        alpha_n,
+        beta,
+        eps,
+    } = Activation::xielu()
+    else {
+        panic!("not xielu")
+    };
+    assert_eq!("xielu".parse::<Activation>(), Ok(Activation::xielu()));
+    // Within an f32 ULP of the derivation (PyTorch's f32 softplus gave
+    // them), and eps and beta exactly.
+    let derived = xielu_default_module();
+    for (name, got, want) in [
+        ("alpha_p", alpha_p, derived[0]),
+        ("alpha_n", alpha_n, derived[1]),
+    ] {
+        let ulp = f64::from(f32::EPSILON) * want.abs();
+        assert!(
+            (f64::from(got) - want).abs() <= ulp,
+            "{name} = {got} is not the module's {want}"
+        );
+    }
+    assert_eq!((f64::from(beta), f64::from(eps)), (derived[2], derived[3]));
+    // The values read from the module (transformers 5.25,
+    // `ACT2FN["xielu"].float()`: 0.8003960847854614, 0.8008694648742676,
+    // -9.98377799987793e-07); tests/golden/f32/hf_xielu.golden compares
+    // the whole function with that module's.
+    assert_eq!(
+        (alpha_p, alpha_n, eps),
+        (0.800_396_1, 0.800_869_46, -9.983_778e-7)
+    );
+    // Explicit parameters are kept exactly as given.
+    assert_eq!(
+        "xielu(alpha_p=0.8, alpha_n=0.8, beta=0.5, eps=-1e-6)".parse::<Activation>(),
+        Ok(Activation::Xielu {
+            alpha_p: 0.8,
+            alpha_n: 0.8,
+            beta: 0.5,
+            eps: -1e-6,
+        })
+    );
+    // PyTorch's derivative at x = -9.999999e-7 (below eps): 0.49999917.
+    for ctx in adapters() {
+        let d = ctx
+            .derivative(Activation::xielu(), &[-9.999_999e-7])
+            .unwrap();
+        assert!(
+            (d[0] - 0.499_999_17).abs() < 1e-7,
+            "{} on {}",
+            d[0],
+            describe(ctx)
+        );
     }
 }

@@ -237,6 +237,8 @@ pub fn semantic_rules() -> Vec<Rule> {
     let slope = 0.229_166_67_f32; // (1/8 + 1/3) / 2 rounded to f32
     let selu_scale = 1.050_701_f32;
     let selu_scale_alpha = 1.758_099_3_f32;
+    let xielu_alpha_n = f64::from(wgpu_activations::XIELU_ALPHA_N);
+    let xielu_eps = f64::from(wgpu_activations::XIELU_EPS);
     let r = |act, x, forward, derivative: f32, why| Rule {
         act,
         x,
@@ -517,8 +519,8 @@ pub fn semantic_rules() -> Vec<Rule> {
             A::clipped_gelu(),
             10.0,
             10.0,
-            1.0,
-            "clamp passes the gradient at max_val (gelu(10) = 10 in f32)",
+            0.0,
+            "clamp's gradient is 0 at max_val (gelu(10) = 10 in f32; torch 2.15)",
         ),
         r(A::clipped_gelu(), 10.5, 10.0, 0.0, "clamped"),
         r(A::clipped_gelu(), inf, 10.0, 0.0, "limits"),
@@ -529,16 +531,26 @@ pub fn semantic_rules() -> Vec<Rule> {
                 max_val: 3.0,
             },
             -20.0,
-            0.0,
             -0.0,
-            "gelu(-20) < 0 is clamped to +0 although it rounds to -0.0; \
-             clamp passes gelu'(-20) = -0.0 as the rounded gelu is not below 0",
+            0.0,
+            "gelu(-20) rounds to -0.0, which clamp keeps and whose gradient \
+             it zeroes (at the bound; torch 2.15)",
+        ),
+        r(
+            A::ClippedGelu {
+                min_val: 0.0,
+                max_val: 3.0,
+            },
+            -14.0,
+            0.0,
+            0.0,
+            "gelu(-14) is a negative subnormal: clamped to +0",
         ),
         r(
             A::xielu(),
             -0.0,
-            -7.999_996e-7,
-            -0.3,
+            (xielu_alpha_n * xielu_eps.exp_m1()) as f32,
+            (0.5 - xielu_alpha_n) as f32,
             "alpha_n expm1(eps) at 0, derivative beta - alpha_n on (eps, 0]",
         ),
         r(A::xielu(), inf, inf, inf, "limits"),
@@ -546,14 +558,14 @@ pub fn semantic_rules() -> Vec<Rule> {
             A::xielu(),
             -inf,
             inf,
-            -0.3,
+            (0.5 - xielu_alpha_n) as f32,
             "(beta - alpha_n) x - alpha_n at -inf",
         ),
         r(
             A::xielu(),
             -big,
-            ((0.5 - f64::from(0.8_f32)) * -f64::from(f32::MAX) - f64::from(0.8_f32)) as f32,
-            -0.3,
+            ((0.5 - xielu_alpha_n) * -f64::from(f32::MAX) - xielu_alpha_n) as f32,
+            (0.5 - xielu_alpha_n) as f32,
             "no overflow",
         ),
         r(

@@ -15,6 +15,7 @@ mod hf_names;
 mod naive_baselines;
 mod prelu;
 mod properties;
+mod pytorch_parity;
 mod reliability;
 mod rowwise;
 mod shaders;

@@ -294,11 +294,20 @@ fn list_ops() {
     let rows: Vec<(&str, String, &str)> = Activation::ALL
         .iter()
         .map(|act| {
+            // Threshold has no defaults (as torch.nn.Threshold): its
+            // parameters are listed as required, not with ALL's example.
+            let required = act.name().parse::<Activation>().is_err();
             let params: Vec<String> = act
                 .param_names()
                 .iter()
                 .zip(act.param_values())
-                .map(|(n, v)| format!("{n}={v}"))
+                .map(|(n, v)| {
+                    if required {
+                        format!("{n} (required)")
+                    } else {
+                        format!("{n}={v}")
+                    }
+                })
                 .collect();
             (act.name(), params.join(", "), act.formula())
         })
