@@ -199,7 +199,7 @@ pub fn golden_files(dtype: &str) -> Vec<Golden> {
 
 /// What is known about one compared element.
 #[derive(Clone, Copy, Debug)]
-pub struct Element1 {
+pub struct Situation {
     /// Some input is NaN.
     pub input_nan: bool,
     /// `x` (or a gated op's value or gate, a row's entry) is infinite.
@@ -236,7 +236,7 @@ pub struct Compared {
 /// (`None` where they agree: the same bits, both NaN, or PyTorch within our
 /// bound), or why the difference is not acceptable.
 pub fn classify(
-    e: Element1,
+    e: Situation,
     ours: f64,
     theirs: f64,
     c: Compared,
@@ -328,7 +328,7 @@ impl Tally {
         &mut self,
         case: &str,
         what: &str,
-        e: Element1,
+        e: Situation,
         ours: f64,
         theirs: f64,
         c: Compared,
@@ -359,6 +359,34 @@ impl Tally {
                 }
             }
         }
+    }
+
+    /// [`Tally::add`] for two f32 results judged by `error` (in the
+    /// contract's unit) against `bound`.
+    fn add_f32(
+        &mut self,
+        case: &str,
+        what: &str,
+        e: Situation,
+        (ours, theirs): (f32, f32),
+        error: impl Fn(f32) -> f64,
+        bound: f64,
+    ) {
+        let c = Compared {
+            ours: error(ours),
+            theirs: error(theirs),
+            bound,
+        };
+        let same_bits = ours.to_bits() == theirs.to_bits();
+        self.add(
+            case,
+            what,
+            e,
+            f64::from(ours),
+            f64::from(theirs),
+            c,
+            same_bits,
+        );
     }
 
     /// The report: one line per class with its count, the cases it occurs
@@ -397,6 +425,16 @@ fn scaled(j: Judgement) -> f64 {
     }
 }
 
+/// Plain ULPs from `want` (no condition number), infinite for a broken rule.
+fn unscaled(want: f64, got: f32, input_infinite: bool) -> f64 {
+    scaled(wgpu_activations::accuracy::judge_value(
+        want,
+        got,
+        input_infinite,
+        || 0.0,
+    ))
+}
+
 fn unary_act(g: &Golden) -> Activation {
     g.get("spec")
         .parse()
@@ -421,7 +459,7 @@ fn unary_f32(ctx: &Context, files: &[Golden], tally: &mut Tally) {
             let bound = target(act, mode).unwrap_or(0.0);
             for i in 0..x.len() {
                 let grad = if mode == Mode::Backward { dy[i] } else { 1.0 };
-                let e = Element1 {
+                let e = Situation {
                     input_nan: x[i].is_nan() || (mode == Mode::Backward && dy[i].is_nan()),
                     input_inf: x[i].is_infinite(),
                     grad_inf: grad.is_infinite(),
@@ -431,21 +469,9 @@ fn unary_f32(ctx: &Context, files: &[Golden], tally: &mut Tally) {
                     want: wgpu_activations::accuracy::reference(act, mode, x[i], grad),
                     scale: f64::from(x[i].abs()).max(1.0) * f64::from(grad.abs()),
                 };
-                let c = Compared {
-                    ours: scaled(judge(act, mode, x[i], grad, ours[i])),
-                    theirs: scaled(judge(act, mode, x[i], grad, theirs[i])),
-                    bound,
-                };
                 let what = format!("{name} at x = {:e} (dy = {grad:e})", x[i]);
-                tally.add(
-                    g.case(),
-                    &what,
-                    e,
-                    f64::from(ours[i]),
-                    f64::from(theirs[i]),
-                    c,
-                    ours[i].to_bits() == theirs[i].to_bits(),
-                );
+                let error = |got| scaled(judge(act, mode, x[i], grad, got));
+                tally.add_f32(g.case(), &what, e, (ours[i], theirs[i]), error, bound);
             }
         }
     }
@@ -473,7 +499,7 @@ fn unary_half<T: Element>(ctx: &Context, files: &[Golden], tally: &mut Tally) {
             let (ours, want) = (ours.unwrap(), want.unwrap());
             for i in 0..x.len() {
                 let (xi, di) = (x[i].to_f64(), dy[i].to_f64());
-                let e = Element1 {
+                let e = Situation {
                     input_nan: xi.is_nan() || (mode == Mode::Backward && di.is_nan()),
                     input_inf: xi.is_infinite(),
                     grad_inf: mode == Mode::Backward && di.is_infinite(),
@@ -553,7 +579,7 @@ fn gated_f32(ctx: &Context, files: &[Golden], tally: &mut Tally) {
                         cpu::gated_backward_f64(kind, a.into(), b.into(), gy.into()).1
                     }
                 };
-                let e = Element1 {
+                let e = Situation {
                     input_nan: a.is_nan() || b.is_nan() || (backward && gy.is_nan()),
                     input_inf: a.is_infinite() || b.is_infinite(),
                     grad_inf: backward && gy.is_infinite(),
@@ -565,21 +591,8 @@ fn gated_f32(ctx: &Context, files: &[Golden], tally: &mut Tally) {
                         * f64::from(b.abs()).max(1.0)
                         * if backward { f64::from(gy.abs()) } else { 1.0 },
                 };
-                let c = Compared {
-                    ours: judged(ours),
-                    theirs: judged(theirs),
-                    bound: part.target(),
-                };
                 let what = format!("{name} at a = {a:e}, b = {b:e} (dy = {gy:e})");
-                tally.add(
-                    g.case(),
-                    &what,
-                    e,
-                    f64::from(ours),
-                    f64::from(theirs),
-                    c,
-                    ours.to_bits() == theirs.to_bits(),
-                );
+                tally.add_f32(g.case(), &what, e, (ours, theirs), judged, part.target());
             }
         }
     }
@@ -643,15 +656,8 @@ fn rowwise_f32(ctx: &Context, files: &[Golden], tally: &mut Tally) {
                 } else {
                     want_y[j]
                 };
-                let ulps = |got: f32| {
-                    scaled(wgpu_activations::accuracy::judge_value(
-                        want,
-                        got,
-                        x[i].is_infinite(),
-                        || 0.0,
-                    ))
-                };
-                let e = Element1 {
+                let ulps = |got: f32| unscaled(want, got, x[i].is_infinite());
+                let e = Situation {
                     input_nan: row_nan,
                     input_inf: row_inf,
                     grad_inf: false,
@@ -661,20 +667,8 @@ fn rowwise_f32(ctx: &Context, files: &[Golden], tally: &mut Tally) {
                     want,
                     scale: xr.iter().fold(1.0f64, |m, v| m.max(f64::from(v.abs()))),
                 };
-                let c = Compared {
-                    ours: ulps(ours_y[i]),
-                    theirs: ulps(theirs_y[i]),
-                    bound: 4.0,
-                };
-                tally.add(
-                    g.case(),
-                    &format!("forward row {row} col {j} (x = {:e})", x[i]),
-                    e,
-                    f64::from(ours_y[i]),
-                    f64::from(theirs_y[i]),
-                    c,
-                    ours_y[i].to_bits() == theirs_y[i].to_bits(),
-                );
+                let what = format!("forward row {row} col {j} (x = {:e})", x[i]);
+                tally.add_f32(g.case(), &what, e, (ours_y[i], theirs_y[i]), ulps, 4.0);
                 let (yj, gj) = (f64::from(yr[j]), f64::from(dr[j]));
                 let scale = if op.is_log() {
                     gj.abs() + yj.exp() * sum.abs()
@@ -691,7 +685,7 @@ fn rowwise_f32(ctx: &Context, files: &[Golden], tally: &mut Tally) {
                         _ => f64::INFINITY,
                     }
                 };
-                let e = Element1 {
+                let e = Situation {
                     gradient: true,
                     backward: true,
                     grad_inf: dr[j].is_infinite(),
@@ -699,20 +693,8 @@ fn rowwise_f32(ctx: &Context, files: &[Golden], tally: &mut Tally) {
                     scale,
                     ..e
                 };
-                let c = Compared {
-                    ours: error(ours_dx[i]),
-                    theirs: error(theirs_dx[i]),
-                    bound: 1.0,
-                };
-                tally.add(
-                    g.case(),
-                    &format!("backward row {row} col {j} (x = {:e}, dy = {gj:e})", x[i]),
-                    e,
-                    f64::from(ours_dx[i]),
-                    f64::from(theirs_dx[i]),
-                    c,
-                    ours_dx[i].to_bits() == theirs_dx[i].to_bits(),
-                );
+                let what = format!("backward row {row} col {j} (x = {:e}, dy = {gj:e})", x[i]);
+                tally.add_f32(g.case(), &what, e, (ours_dx[i], theirs_dx[i]), error, 1.0);
             }
         }
     }
@@ -764,15 +746,8 @@ fn prelu_f32(ctx: &Context, files: &[Golden], tally: &mut Tally) {
                 ),
             ];
             for (name, ours, theirs, want, backward) in results {
-                let exact = |got: f32| {
-                    scaled(wgpu_activations::accuracy::judge_value(
-                        want,
-                        got,
-                        x[i].is_infinite(),
-                        || 0.0,
-                    ))
-                };
-                let e = Element1 {
+                let exact = |got: f32| unscaled(want, got, x[i].is_infinite());
+                let e = Situation {
                     input_nan: x[i].is_nan() || (backward && dy[i].is_nan()),
                     input_inf: x[i].is_infinite(),
                     grad_inf: backward && dy[i].is_infinite(),
@@ -787,20 +762,8 @@ fn prelu_f32(ctx: &Context, files: &[Golden], tally: &mut Tally) {
                             1.0
                         },
                 };
-                let c = Compared {
-                    ours: exact(ours),
-                    theirs: exact(theirs),
-                    bound: 0.0,
-                };
-                tally.add(
-                    g.case(),
-                    &format!("{name} at x = {:e} (slope {s:e}, dy = {:e})", x[i], dy[i]),
-                    e,
-                    f64::from(ours),
-                    f64::from(theirs),
-                    c,
-                    ours.to_bits() == theirs.to_bits(),
-                );
+                let what = format!("{name} at x = {:e} (slope {s:e}, dy = {:e})", x[i], dy[i]);
+                tally.add_f32(g.case(), &what, e, (ours, theirs), exact, 0.0);
             }
         }
         for (k, (&o, &t)) in ours_dw.iter().zip(&theirs_dw).enumerate() {
