@@ -725,10 +725,15 @@ pub fn row_forward_f64(op: RowOp, row: &[f32]) -> Vec<f64> {
         .sum();
     let sum = 1.0 + rest;
     let log_sum = rest.ln_1p();
+    // With another finite entry, log_sum is positive even where `rest`
+    // underflows in f64: a maximal entry's log-softmax, -log(1 + rest), is
+    // then negative below every float, -0.0.
+    let others = v.iter().filter(|x| x.is_finite()).count() >= 2;
     v.iter()
         .map(|x| {
             if op.is_log() {
-                (x - max) - log_sum
+                let y = (x - max) - log_sum;
+                if y == 0.0 && others { -0.0 } else { y }
             } else {
                 (x - max).exp() / sum
             }

@@ -3,7 +3,7 @@
 use std::sync::OnceLock;
 
 use wgpu_activations::accuracy::{SweepStats, Worst, judge, target};
-use wgpu_activations::{Activation, Context, Mode};
+use wgpu_activations::{Activation, Context, Mode, RowOp};
 
 /// Every adapter the machine offers (restricted by WGPU_BACKEND /
 /// WGPU_ADAPTER_NAME when set), opened once per test process. Panics with
@@ -853,4 +853,31 @@ pub fn target_miss(act: Activation, mode: Mode, on: &str, stats: &SweepStats) ->
         why += &format!("\n    worst input: {}", s.describe(act, mode));
     }
     Some(why)
+}
+
+/// The error bound of a row-wise backward at each entry of a row, from the
+/// forward's output `y` and `dy`: 4 epsilons of the sizes of the terms
+/// (`|dy| + e^y |sum dy|` for log-softmax, `|y| (|dy| + |sum dy y|)`
+/// otherwise), plus 1e-37.
+pub fn row_backward_bounds(op: RowOp, y: &[f32], dy: &[f32]) -> Vec<f64> {
+    let sum: f64 = if op.is_log() {
+        dy.iter().map(|&g| f64::from(g)).sum()
+    } else {
+        y.iter()
+            .zip(dy)
+            .map(|(&a, &g)| f64::from(a) * f64::from(g))
+            .sum()
+    };
+    y.iter()
+        .zip(dy)
+        .map(|(&yj, &gj)| {
+            let (yj, gj) = (f64::from(yj), f64::from(gj));
+            let scale = if op.is_log() {
+                gj.abs() + yj.exp() * sum.abs()
+            } else {
+                yj.abs() * (gj.abs() + sum.abs())
+            };
+            4.0 * f64::from(f32::EPSILON) * scale + 1e-37
+        })
+        .collect()
 }

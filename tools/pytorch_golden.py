@@ -269,6 +269,13 @@ def write(path, header, arrays):
             f.write(b)
 
 
+def write_unary(out, header, dtype, tensors):
+    """One unary case's file: x, forward, derivative, grad_output, backward."""
+    names = ("x", "forward", "derivative", "grad_output", "backward")
+    write(os.path.join(out, dtype, f"{header['case']}.golden"), header,
+          [(n, dtype, np_bits(t, dtype)) for n, t in zip(names, tensors)])
+
+
 def half_inputs(dtype, rng, base):
     """The f32 inputs rounded to the 16-bit type, plus every 64th pattern."""
     td = torch_dtype(dtype)
@@ -294,11 +301,7 @@ def unary_files(out):
         xt, dyt = torch.from_numpy(x), torch.from_numpy(dy)
         y, d, b = evaluate(fn, xt, dyt)
         header = {"case": name, "kind": "unary", "spec": spec, "pytorch": text, "dtype": "f32"}
-        write(os.path.join(out, "f32", f"{name}.golden"), header, [
-            ("x", "f32", x), ("forward", "f32", np_bits(y, "f32")),
-            ("derivative", "f32", np_bits(d, "f32")), ("grad_output", "f32", dy),
-            ("backward", "f32", np_bits(b, "f32")),
-        ])
+        write_unary(out, header, "f32", (xt, y, d, dyt, b))
         # 16-bit: the torch.nn cases, and the transformers ops torch.nn lacks
         # (xIELU as built: a bfloat16 model runs it with bfloat16 parameters).
         if name.startswith("hf_") and name not in HALF_HF_CASES:
@@ -316,12 +319,8 @@ def unary_files(out):
             if hy.dtype != td:
                 skipped.append(f"{name} {dtype}: result is {hy.dtype}")
                 continue
-            header = dict(header, dtype=dtype, pytorch=f"{text} on {td} tensors")
-            write(os.path.join(out, dtype, f"{name}.golden"), header, [
-                ("x", dtype, np_bits(hx, dtype)), ("forward", dtype, np_bits(hy, dtype)),
-                ("derivative", dtype, np_bits(hd, dtype)), ("grad_output", dtype, np_bits(hdy, dtype)),
-                ("backward", dtype, np_bits(hb, dtype)),
-            ])
+            half_header = dict(header, dtype=dtype, pytorch=f"{text} on {td} tensors")
+            write_unary(out, half_header, dtype, (hx, hy, hd, hdy, hb))
     return skipped
 
 
