@@ -157,8 +157,15 @@ fn wa_times_sigmoid_scaled(x: f32, v_in: vec2<f32>) -> vec2<f32> {
     let v = vec2<f32>(v_in.x, select(v_in.y, 0.0, big));
     let far = v.x <= -80.0;
     let arg = select(select(-v.x, -60.0, big), 0.5 * v.x, far);
-    let km = wa_exp_reduce(select(arg, -87.0, arg < -87.0));
-    let p = wa_pow2f(km.x);
+    var km = vec2<f32>(0.0, 0.0);
+    var p = 0.0;
+    if WA_FAST {
+        // The device's exp of the argument itself: e^arg = p (1 + 0).
+        p = exp(select(arg, -87.0, arg < -87.0));
+    } else {
+        km = wa_exp_reduce(select(arg, -87.0, arg < -87.0));
+        p = wa_pow2f(km.x);
+    }
     let tiny = wa_abs(x) < 7.888609052210118e-31; // 2^-100
     let xs = x * select(1.0, 1.8446744073709552e19, tiny);
     let near = xs / ((1.0 + p) + p * (km.y - v.y * (1.0 + km.y)));
@@ -245,6 +252,13 @@ struct WaGeluTanhArgs {
 // cubic term dominates, v is good to about 2 ULP, which sigma's and GELU's
 // condition numbers there absorb.
 fn wa_gelu_tanh_args(x: f32) -> WaGeluTanhArgs {
+    if WA_FAST {
+        // Plain f32: about |v| ULPs in sigma(v), within the fast bounds.
+        let x3 = x * (x * x);
+        let c1 = WA_GELU_C1_HI + WA_GELU_C1_LO;
+        return WaGeluTanhArgs(vec2<f32>(c1 * x + WA_GELU_C3 * x3, 0.0),
+                              vec2<f32>(c1 * x + (3.0 * WA_GELU_C3) * x3, 0.0));
+    }
     let x_hi = wa_split_hi(x);
     let hi = WA_GELU_C1_HI * x_hi;
     let x3 = x * (x * x);
@@ -626,12 +640,13 @@ fn wa_relu_squared_backward(grad: f32, x: f32) -> f32 {
 // the condition number vanishes but z is about -2.5, the rounding of z costs
 // nothing; Phi(hi + lo) = Phi(hi) + phi(hi) lo. x is first clamped to
 // mu +- 40 sigma (Phi is 0 or 1 and phi 0 to f32 precision beyond 14.6).
+// Exact in both tiers: a rounded z costs up to 9 ULPs here.
 fn wa_laplace_z(x: f32, mu: f32, sigma: f32) -> vec2<f32> {
     let reach = 40.0 * sigma;
     let xc = select(select(x, mu + reach, x > mu + reach), mu - reach, x < mu - reach);
     let d = wa_two_sum(xc, -mu);
     let hi = d.x / sigma;
-    let p = wa_two_prod(hi, sigma);
+    let p = wa_two_prod_exact(hi, sigma);
     return vec2<f32>(hi, (((d.x - p.x) - p.y) + d.y) / sigma);
 }
 
@@ -649,7 +664,7 @@ fn wa_laplace_mills_rest(a: f32) -> f32 {
 
 fn wa_laplace_forward(x: f32, mu: f32, sigma: f32) -> f32 {
     let z = wa_laplace_z(x, mu, sigma);
-    let n = wa_normal(z.x);
+    let n = wa_normal_with(z.x, true);
     let scale = wa_pow2f(max(n.k, -126.0));
     // phi(hi) lo, in units of 2^k.
     let slope = (WA_NORMAL_SQRT2PI_INV * n.e) * z.y;
@@ -677,7 +692,7 @@ const WA_LAPLACE_SQRT2PI_INV_LO: f32 = -1.1335170136e-08;
 // from |z| = 13.2 on).
 fn wa_laplace_derivative_scaled(x: f32, mu: f32, sigma: f32) -> vec2<f32> {
     let z = wa_laplace_z(x, mu, sigma);
-    let n = wa_normal(z.x);
+    let n = wa_normal_with(z.x, true);
     let rho = n.r + n.w;
     let d = rho - (z.x * z.y) * n.e;
     let numerator = WA_NORMAL_SQRT2PI_INV + (WA_NORMAL_SQRT2PI_INV * d + WA_LAPLACE_SQRT2PI_INV_LO * (1.0 + d));

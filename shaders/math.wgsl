@@ -26,6 +26,16 @@
 //   Permission to use, copy, modify, and distribute this software is freely
 //   granted, provided that this notice is preserved.
 
+// The precision tier (src/precision.rs). The composer (wgsl::library_with)
+// sets it to true for Precision::Fast, whose bounds are 4 scaled ULPs
+// forward and 8 derivative and backward instead of 2, 4 and 5. The helpers
+// below branch on it where the fast tier takes a cheaper primitive (the
+// device's `exp` on an argument this file has already reduced, clamped and
+// checked; plain products instead of exact ones); every special value,
+// limit, signed zero and scaled value is handled the same way in both
+// tiers. A branch on a constant: compilers keep one side.
+const WA_FAST: bool = false;
+
 // True for every NaN bit pattern (never optimised away, unlike `x != x`).
 fn wa_is_nan(x: f32) -> bool {
     return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
@@ -119,6 +129,13 @@ const WA_EXP_SCALE: f32 = 2.0194839173657902e-28; // 2^-92
 // where s = 2^-92 (below -64) and at least -127 (wa_pow2f's 0).
 fn wa_exp_scale_parts(x: f32, xc: f32) -> vec3<f32> {
     let tiny = x < -64.0;
+    if WA_FAST {
+        // The device's exp, of xc + 92 ln 2 where the value is scaled: the
+        // sum's rounding (|xc| 2^-24 at most) is an error that e^x's
+        // condition number, |x|, covers.
+        let e = exp(select(xc, xc + 63.76954393, tiny));
+        return vec3<f32>(e, 0.0, select(1.0, WA_EXP_SCALE, tiny));
+    }
     let p = wa_exp_reduce_parts(xc);
     let k = max(p.x + select(0.0, 92.0, tiny), -127.0);
     return vec3<f32>(1.0 + (p.y - p.z), k, select(1.0, WA_EXP_SCALE, tiny));
@@ -171,6 +188,13 @@ fn wa_exp_scaled(x: f32) -> vec2<f32> {
 // and fewer operations. Every op stays within its accuracy bounds (sweep of
 // every 2^6-th f32, lavapipe).
 fn wa_exp_reduce(x: f32) -> vec2<f32> {
+    if WA_FAST {
+        // The device's exp of the reduced argument: e^r - 1 is exact
+        // (Sterbenz: e^r lies in [0.7, 1.5]).
+        let t = round(WA_INV_LN2 * x);
+        let r = (x - t * WA_LN2_HI) - t * WA_LN2_LO;
+        return vec2<f32>(t, exp(r) - 1.0);
+    }
     let p = wa_exp_reduce_parts(x);
     return vec2<f32>(p.x, p.y - p.z);
 }
@@ -440,8 +464,18 @@ fn wa_round_hi(v: f32) -> f32 {
     return bitcast<f32>((bitcast<u32>(v) + 0x800u) & 0xfffff000u);
 }
 
-// a * b = p + e exactly (Dekker's product, no fma; |a b| < 2^100): vec2(p, e).
+// a * b = p + e exactly (Dekker's product, no fma; |a b| < 2^100): vec2(p, e);
+// in the fast tier vec2(a * b, 0), whose bounds do not need the rounding
+// error (wa_two_prod_exact keeps it in both tiers).
 fn wa_two_prod(a: f32, b: f32) -> vec2<f32> {
+    if WA_FAST {
+        return vec2<f32>(a * b, 0.0);
+    }
+    return wa_two_prod_exact(a, b);
+}
+
+// Dekker's product a * b = p + e in both tiers.
+fn wa_two_prod_exact(a: f32, b: f32) -> vec2<f32> {
     let p = wa_opaque(a * b);
     let ah = wa_split_hi(a);
     let al = a - ah;

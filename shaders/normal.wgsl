@@ -35,7 +35,19 @@ const WA_NORMAL_C12: f32 = 3.9892578125e-01;
 
 // e^(-a^2/2) = 2^k (1 + r + w) for 0 <= a <= 14.6: returns vec3(k, r, w),
 // k an integer in [-154, 0], |r| <= 0.3466, |w| < 0.068.
-fn wa_normal_exp_half_sq(a: f32) -> vec3<f32> {
+// In the fast tier, unless `exact` (Laplace, whose z near x = 0 sits in
+// the tail with a small condition number), from the rounded -a^2/2 and the
+// device's exp.
+fn wa_normal_exp_half_sq(a: f32, exact: bool) -> vec3<f32> {
+    if WA_FAST && !exact {
+        // -a^2/2 rounded (an error of a^2 2^-25, which GELU's condition
+        // number there, about a^2, covers), reduced, and the device's exp:
+        // e^r - 1 is exact (Sterbenz).
+        let y = -0.5 * (a * a);
+        let t = round(y * WA_INV_LN2);
+        let r = (y - t * WA_LN2_HI) - t * WA_LN2_LO;
+        return vec3<f32>(t, exp(r) - 1.0, 0.0);
+    }
     // hi = a rounded to 12 significant bits, lo = a - hi (exact, <= 12 bits).
     let hi = wa_round_hi(a);
     let lo = a - hi;
@@ -116,8 +128,13 @@ struct WaNormal {
 }
 
 fn wa_normal(x: f32) -> WaNormal {
+    return wa_normal_with(x, false);
+}
+
+// wa_normal with e^(-a^2/2) from the exact square in both tiers (`exact`).
+fn wa_normal_with(x: f32, exact: bool) -> WaNormal {
     let a = min(wa_abs(x), WA_NORMAL_END);
-    let ekrw = wa_normal_exp_half_sq(a);
+    let ekrw = wa_normal_exp_half_sq(a, exact);
     let e = 1.0 + (ekrw.y + ekrw.z);
     let q = wa_normal_mills(max(a, WA_NORMAL_CENTER)) * e;
     let center = wa_normal_center(select(0.0, x, a < WA_NORMAL_CENTER));

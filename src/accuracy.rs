@@ -5,7 +5,7 @@
 //! backward). Where the reference is below 2^-126 a result is right when it is
 //! zero or tiny with the right sign (backends may flush subnormals).
 
-use crate::{Activation, Mode, cpu};
+use crate::{Activation, Mode, Precision, cpu};
 
 /// Smallest normal f32, 2^-126.
 const MIN_NORMAL: f64 = 1.1754943508222875e-38;
@@ -334,13 +334,23 @@ pub const SPECIAL_VALUES: [f32; 19] = [
 /// derivative; the backward rounds once more (`grad_output * f'(x)` after
 /// `f'(x)`), so it is held to the derivative's 4 plus that rounding's 1.
 pub fn target(act: Activation, mode: Mode) -> Option<f64> {
+    target_at(act, mode, Precision::Precise)
+}
+
+/// [`target`] for results computed at `precision`: the precise tier's 2, 4
+/// and 5 scaled ULPs, the fast tier's 4 forward and 8 derivative and
+/// backward (SEMANTICS.md, "Precision tiers"); `None` (bit-exact) for the
+/// exact ops in both.
+pub fn target_at(act: Activation, mode: Mode, precision: Precision) -> Option<f64> {
     if act.is_exact() {
         return None;
     }
-    Some(match mode {
-        Mode::Forward => 2.0,
-        Mode::Derivative => 4.0,
-        Mode::Backward => 5.0,
+    Some(match (precision, mode) {
+        (Precision::Precise, Mode::Forward) => 2.0,
+        (Precision::Precise, Mode::Derivative) => 4.0,
+        (Precision::Precise, Mode::Backward) => 5.0,
+        (Precision::Fast, Mode::Forward) => 4.0,
+        (Precision::Fast, Mode::Derivative | Mode::Backward) => 8.0,
     })
 }
 
@@ -493,8 +503,14 @@ impl SweepStats {
     /// True when no result breaks a rule and the errors are within
     /// [`target`] (bit-exact where the target is `None`).
     pub fn meets_target(&self, act: Activation, mode: Mode) -> bool {
+        self.meets_target_at(act, mode, Precision::Precise)
+    }
+
+    /// [`SweepStats::meets_target`] for results computed at `precision`
+    /// ([`target_at`]).
+    pub fn meets_target_at(&self, act: Activation, mode: Mode, precision: Precision) -> bool {
         self.rules.total() == 0
-            && match target(act, mode) {
+            && match target_at(act, mode, precision) {
                 None => self.worst.ulps == 0.0,
                 Some(limit) => self.worst.scaled <= limit,
             }
@@ -669,10 +685,19 @@ impl GatedPart {
     /// The target in scaled ULPs: 2 forward, 3 for `d_value` (one rounding
     /// more), 5 for `d_gate` (the derivative's 4 and a rounding).
     pub fn target(self) -> f64 {
-        match self {
-            GatedPart::Forward => 2.0,
-            GatedPart::DValue => 3.0,
-            GatedPart::DGate => 5.0,
+        self.target_at(Precision::Precise)
+    }
+
+    /// [`GatedPart::target`] at `precision`: the fast tier's 4 forward, 5
+    /// for `d_value` and 8 for `d_gate` (its derivative and backward bound).
+    pub fn target_at(self, precision: Precision) -> f64 {
+        match (precision, self) {
+            (Precision::Precise, GatedPart::Forward) => 2.0,
+            (Precision::Precise, GatedPart::DValue) => 3.0,
+            (Precision::Precise, GatedPart::DGate) => 5.0,
+            (Precision::Fast, GatedPart::Forward) => 4.0,
+            (Precision::Fast, GatedPart::DValue) => 5.0,
+            (Precision::Fast, GatedPart::DGate) => 8.0,
         }
     }
 }

@@ -40,7 +40,9 @@ use std::time::{Duration, Instant};
 use crate::accuracy::Subnormals;
 use crate::family::{Plan, module_source};
 use crate::wgsl::{self, PortableModule, Storage};
-use crate::{Activation, Dtype, Element, Error, Gated, Mode, RowOp, gated, prelu, rowwise};
+use crate::{
+    Activation, Dtype, Element, Error, Gated, Mode, Precision, RowOp, gated, prelu, rowwise,
+};
 
 /// Elements per job: larger calls of [`Browser::run`] are split (16 MiB per
 /// buffer, well inside WebGPU's default binding limit of 128 MiB).
@@ -116,7 +118,9 @@ pub struct Browser {
     profile: PathBuf,
     log_path: PathBuf,
     adapter: AdapterReport,
-    module_ids: Mutex<HashMap<(&'static str, Storage), usize>>,
+    module_ids: Mutex<HashMap<(&'static str, Storage, Precision), usize>>,
+    /// The tier of every run; `None`: each dtype's default.
+    precision: Option<Precision>,
     family_ids: Mutex<HashMap<String, usize>>,
     next_job: Mutex<u64>,
     job_timeout: Duration,
@@ -283,6 +287,7 @@ impl Browser {
             log_path,
             adapter: AdapterReport::default(),
             module_ids: Mutex::new(HashMap::new()),
+            precision: None,
             family_ids: Mutex::new(HashMap::new()),
             next_job: Mutex::new(0),
             job_timeout: DEFAULT_JOB_TIMEOUT,
@@ -382,6 +387,19 @@ impl Browser {
         self.run_as(act, mode, x, grad_output, true)
     }
 
+    /// Runs every later op at `precision` (for every dtype) instead of each
+    /// dtype's default, [`Precision::default_for`], as
+    /// [`crate::Context::with_precision`] does.
+    pub fn set_precision(&mut self, precision: Precision) {
+        self.precision = Some(precision);
+    }
+
+    /// The tier this browser runs data of `dtype` at.
+    pub fn precision_for(&self, dtype: Dtype) -> Precision {
+        self.precision
+            .unwrap_or_else(|| Precision::default_for(dtype))
+    }
+
     /// Compilation messages Chromium gave that were not errors (warnings,
     /// info), each with its module and line.
     pub fn compilation_notes(&self) -> Vec<String> {
@@ -415,7 +433,7 @@ impl Browser {
             Dtype::F16 => Storage::F16Packed,
             Dtype::Bf16 => Storage::Bf16,
         };
-        let module = self.module_id(&act, storage);
+        let module = self.module_id(&act, storage, self.precision_for(T::DTYPE));
         let mut params = [0u32; 4];
         for (slot, value) in params.iter_mut().zip(act.param_values()) {
             *slot = value.to_bits();
@@ -434,17 +452,18 @@ impl Browser {
     }
 
     /// The index of `act`'s modules, composing them on first use.
-    fn module_id(&self, act: &Activation, storage: Storage) -> usize {
+    fn module_id(&self, act: &Activation, storage: Storage, precision: Precision) -> usize {
         let mut ids = self.module_ids.lock().unwrap_or_else(|e| e.into_inner());
-        *ids.entry((act.name(), storage)).or_insert_with(|| {
-            let mut modules = self
-                .shared
-                .modules
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            modules.push(wgsl::portable_module_typed(act, storage));
-            modules.len() - 1
-        })
+        *ids.entry((act.name(), storage, precision))
+            .or_insert_with(|| {
+                let mut modules = self
+                    .shared
+                    .modules
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                modules.push(wgsl::portable_module_with(act, storage, precision));
+                modules.len() - 1
+            })
     }
 
     fn run_job<T: Element>(
@@ -693,7 +712,13 @@ impl Browser {
         if value.is_empty() {
             return Ok(Vec::new());
         }
-        let plan = gated::plan(kind, "forward", value.len(), 0);
+        let plan = gated::plan(
+            kind,
+            self.precision_for(Dtype::F32),
+            "forward",
+            value.len(),
+            0,
+        );
         let [out] = self.run_plan(&plan, &[(1, value), (2, gate)], &[(4, value.len())])?;
         Ok(out)
     }
@@ -712,7 +737,7 @@ impl Browser {
         if n == 0 {
             return Ok((Vec::new(), Vec::new()));
         }
-        let plan = gated::plan(kind, "backward", n, 0);
+        let plan = gated::plan(kind, self.precision_for(Dtype::F32), "backward", n, 0);
         let inputs = [(1, value), (2, gate), (3, grad_output)];
         let [d_value, d_gate] = self.run_plan(&plan, &inputs, &[(4, n), (5, n)])?;
         Ok((d_value, d_gate))
@@ -729,7 +754,8 @@ impl Browser {
         if x.is_empty() {
             return Ok(Vec::new());
         }
-        let plan = gated::plan(kind, "forward_packed", x.len() / 2, half);
+        let precision = self.precision_for(Dtype::F32);
+        let plan = gated::plan(kind, precision, "forward_packed", x.len() / 2, half);
         let [out] = self.run_plan(&plan, &[(1, x)], &[(4, x.len() / 2)])?;
         Ok(out)
     }
@@ -747,7 +773,8 @@ impl Browser {
         if x.is_empty() {
             return Ok(Vec::new());
         }
-        let plan = gated::plan(kind, "backward_packed", x.len() / 2, half);
+        let precision = self.precision_for(Dtype::F32);
+        let plan = gated::plan(kind, precision, "backward_packed", x.len() / 2, half);
         let [out] = self.run_plan(&plan, &[(1, x), (3, grad_output)], &[(4, x.len())])?;
         Ok(out)
     }
@@ -766,7 +793,8 @@ impl Browser {
         if rows == 0 {
             return Ok(Vec::new());
         }
-        let plan = rowwise::plan(op, false, rows, cols, short_row_limit, false);
+        let precision = self.precision_for(Dtype::F32);
+        let plan = rowwise::plan(op, precision, false, rows, cols, short_row_limit, false);
         let [out] = self.run_plan(&plan, &[(1, x)], &[(3, x.len())])?;
         Ok(out)
     }
@@ -785,7 +813,8 @@ impl Browser {
         if rows == 0 {
             return Ok(Vec::new());
         }
-        let plan = rowwise::plan(op, true, rows, cols, short_row_limit, false);
+        let precision = self.precision_for(Dtype::F32);
+        let plan = rowwise::plan(op, precision, true, rows, cols, short_row_limit, false);
         let [out] = self.run_plan(&plan, &[(1, y), (2, grad_output)], &[(3, y.len())])?;
         Ok(out)
     }

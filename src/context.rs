@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::pool::{Pool, PoolStats, Role};
 use crate::{
     Activation, BufferRegion, Dtype, Element, Error, GatedKernels, GpuTensor, Kernels, Mode,
-    PreluKernels, RowKernels,
+    Precision, PreluKernels, RowKernels,
 };
 
 /// How long a readback waits for the GPU before reporting `Error::Poll`.
@@ -30,6 +30,8 @@ pub const DEFAULT_POLL_TIMEOUT: Duration = Duration::from_secs(120);
 pub struct Context {
     inner: Arc<Inner>,
     poll_timeout: Duration,
+    /// The tier of every op this handle runs; `None`: each dtype's default.
+    precision: Option<Precision>,
 }
 
 struct Inner {
@@ -297,6 +299,7 @@ impl Context {
                 id: NEXT_CONTEXT_ID.fetch_add(1, Ordering::Relaxed),
             }),
             poll_timeout: DEFAULT_POLL_TIMEOUT,
+            precision: None,
         }
     }
 
@@ -347,9 +350,27 @@ impl Context {
     /// for the GPU (default [`DEFAULT_POLL_TIMEOUT`]).
     pub fn with_poll_timeout(&self, timeout: Duration) -> Context {
         Context {
-            inner: self.inner.clone(),
             poll_timeout: timeout,
+            ..self.clone()
         }
+    }
+
+    /// The same context (device, queue, kernels, pool) computing every op at
+    /// `precision`, for every dtype, on every layer (host slices, resident
+    /// tensors and batches, the families, textures). Without it a context
+    /// uses [`Precision::default_for`] each dtype: `Precise` for f32,
+    /// `Fast` for f16 and bf16.
+    pub fn with_precision(&self, precision: Precision) -> Context {
+        Context {
+            precision: Some(precision),
+            ..self.clone()
+        }
+    }
+
+    /// The tier this context computes data of `dtype` at.
+    pub fn precision_for(&self, dtype: Dtype) -> Precision {
+        self.precision
+            .unwrap_or_else(|| Precision::default_for(dtype))
     }
 
     /// The wgpu device.
@@ -491,13 +512,12 @@ impl Context {
                 .transpose()?;
             let output = staging.output(bytes);
             let region = |buffer| BufferRegion::typed(buffer, 0, x.len(), T::DTYPE);
-            self.inner.kernels.record(
+            self.inner.kernels.record_at(
                 &mut encoder,
                 act,
                 mode,
-                region(&input),
-                grad.as_ref().map(region),
-                region(&output),
+                self.precision_for(T::DTYPE),
+                (region(&input), grad.as_ref().map(region), region(&output)),
             )?;
             Ok(staging.readable(&mut encoder, output, bytes))
         })??;
@@ -1014,13 +1034,16 @@ impl Batch<'_> {
             .as_mut()
             .expect("a batch has its encoder until submitted");
         // Kernels::record scopes its own device work.
-        ctx.inner.kernels.record(
+        ctx.inner.kernels.record_at(
             encoder,
             act,
             mode,
-            x.batch_region(),
-            grad.map(GpuTensor::batch_region),
-            output.batch_region(),
+            ctx.precision_for(x.dtype()),
+            (
+                x.batch_region(),
+                grad.map(GpuTensor::batch_region),
+                output.batch_region(),
+            ),
         )?;
         Ok(output)
     }
@@ -1039,13 +1062,12 @@ impl Batch<'_> {
             .encoder
             .as_mut()
             .expect("a batch has its encoder until submitted");
-        ctx.inner.kernels.record(
+        ctx.inner.kernels.record_at(
             encoder,
             act,
             Mode::Forward,
-            x.batch_region(),
-            None,
-            x.batch_region(),
+            ctx.precision_for(x.dtype()),
+            (x.batch_region(), None, x.batch_region()),
         )
     }
 

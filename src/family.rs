@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use crate::kernels::{LABEL, lock};
-use crate::{BufferRegion, Error};
+use crate::{BufferRegion, Error, Precision};
 
 /// The per-dispatch data of every family kernel (`Dispatch` in their
 /// templates): four u32 (lengths, strides) and four f32 (parameters).
@@ -38,25 +38,39 @@ pub(crate) struct Plan {
 /// A family module: the function library, `shaders/family.wgsl` (the
 /// workgroup size and grid indexing every family kernel shares) and the
 /// family's `template`.
-pub(crate) fn compose(template: &str) -> String {
+pub(crate) fn compose(template: &str, precision: Precision) -> String {
     format!(
         "{}\n{}\n{template}",
-        crate::wgsl::library(),
+        crate::wgsl::library_with(precision),
         include_str!("../shaders/family.wgsl")
     )
 }
 
-/// The WGSL of a family module by its name in a [`Plan`].
+/// The name of a family module in a [`Plan`] at `precision`: `base` itself
+/// for the precise tier, `base@fast` for the fast one.
+pub(crate) fn module_name(base: &str, precision: Precision) -> String {
+    match precision {
+        Precision::Precise => base.to_string(),
+        Precision::Fast => format!("{base}@{precision}"),
+    }
+}
+
+/// The WGSL of a family module by its name in a [`Plan`] ([`module_name`]).
 pub(crate) fn module_source(module: &str) -> String {
-    match module {
-        "rowwise" => crate::wgsl::rowwise_module(),
-        "rowwise_subgroups" => crate::wgsl::rowwise_module_subgroups(),
+    let (base, precision) = match module.split_once('@') {
+        Some((base, tier)) => (base, tier.parse().expect("a plan names a tier")),
+        None => (module, Precision::Precise),
+    };
+    match base {
+        "rowwise" => crate::rowwise::rowwise_module_with(false, precision),
+        "rowwise_subgroups" => crate::rowwise::rowwise_module_with(true, precision),
         "prelu" => crate::wgsl::prelu_module(),
-        "convert_f16" | "convert_bf16" => convert_module(module),
-        gated => crate::wgsl::gated_module(
+        "convert_f16" | "convert_bf16" => convert_module(base),
+        gated => crate::gated::gated_module_with(
             gated
                 .parse()
                 .expect("a plan names a family module or a gated kind"),
+            precision,
         ),
     }
 }

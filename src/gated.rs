@@ -8,8 +8,11 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::Element;
-use crate::family::{FamilyDispatch, FamilyPipelines, Plan};
-use crate::{Activation, Batch, BufferRegion, Context, Error, GpuTensor, Mode, wgsl};
+use crate::family::{FamilyDispatch, FamilyPipelines, Plan, module_name};
+use crate::{
+    Activation, Batch, BufferRegion, Context, Error, GpuTensor, Mode, Precision, WithPrecision,
+    wgsl,
+};
 
 /// A gated activation: `value * act(gate)`.
 ///
@@ -114,6 +117,11 @@ impl fmt::Debug for GatedKernels {
 /// The module of `kind`: the function library, `shaders/family.wgsl` and
 /// `shaders/gated.wgsl`.
 pub fn gated_module(kind: Gated) -> String {
+    gated_module_with(kind, Precision::Precise)
+}
+
+/// [`gated_module`] at `precision`.
+pub(crate) fn gated_module_with(kind: Gated, precision: Precision) -> String {
     let gate = kind.gate();
     let call = |suffix: &str| format!("wa_{}_{suffix}(b)", gate.name());
     let scaled = |direction: &str| {
@@ -126,7 +134,7 @@ pub fn gated_module(kind: Gated) -> String {
     let template = include_str!("../shaders/gated.wgsl")
         .replace("{{GATE_FORWARD}}", &scaled("forward"))
         .replace("{{GATE_DERIVATIVE}}", &scaled("derivative"));
-    crate::family::compose(&template)
+    crate::family::compose(&template, precision)
 }
 
 impl GatedKernels {
@@ -137,11 +145,35 @@ impl GatedKernels {
         }
     }
 
-    /// `output = value * act(gate)`; all regions of one length.
+    /// These kernels recording at `precision` instead of each dtype's
+    /// default ([`Precision::default_for`]): the same four `record_...`
+    /// methods.
+    pub fn with_precision(&self, precision: Precision) -> WithPrecision<'_, GatedKernels> {
+        WithPrecision {
+            kernels: self,
+            precision,
+        }
+    }
+
+    /// `output = value * act(gate)`; all regions of one length. At the
+    /// data's default [`Precision`] ([`GatedKernels::with_precision`] picks
+    /// another), as every `record_...` here.
     pub fn record_forward(
         &self,
         encoder: &mut wgpu::CommandEncoder,
         kind: Gated,
+        value: BufferRegion<'_>,
+        gate: BufferRegion<'_>,
+        output: BufferRegion<'_>,
+    ) -> Result<(), Error> {
+        let tier = self.with_precision(Precision::default_for(output.dtype));
+        tier.record_forward(encoder, kind, value, gate, output)
+    }
+
+    fn forward_at(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        (kind, precision): (Gated, Precision),
         value: BufferRegion<'_>,
         gate: BufferRegion<'_>,
         output: BufferRegion<'_>,
@@ -158,7 +190,11 @@ impl GatedKernels {
             return Ok(());
         }
         let bindings = [(1, &value), (2, &gate), (4, &output)];
-        p.run(encoder, &plan(kind, "forward", value.len, 0), &bindings)
+        p.run(
+            encoder,
+            &plan(kind, precision, "forward", value.len, 0),
+            &bindings,
+        )
     }
 
     /// `d_value = grad_output * act(gate)`, `d_gate = grad_output * value *
@@ -168,6 +204,21 @@ impl GatedKernels {
         &self,
         encoder: &mut wgpu::CommandEncoder,
         kind: Gated,
+        value: BufferRegion<'_>,
+        gate: BufferRegion<'_>,
+        grad_output: BufferRegion<'_>,
+        d_value: BufferRegion<'_>,
+        d_gate: BufferRegion<'_>,
+    ) -> Result<(), Error> {
+        let tier = self.with_precision(Precision::default_for(value.dtype));
+        tier.record_backward(encoder, kind, value, gate, grad_output, d_value, d_gate)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn backward_at(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        (kind, precision): (Gated, Precision),
         value: BufferRegion<'_>,
         gate: BufferRegion<'_>,
         grad_output: BufferRegion<'_>,
@@ -202,7 +253,11 @@ impl GatedKernels {
             (4, &d_value),
             (5, &d_gate),
         ];
-        p.run(encoder, &plan(kind, "backward", value.len, 0), &bindings)
+        p.run(
+            encoder,
+            &plan(kind, precision, "backward", value.len, 0),
+            &bindings,
+        )
     }
 
     /// `x` is `[rows, row_len]` with `row_len = 2d`, each row `[value |
@@ -215,6 +270,18 @@ impl GatedKernels {
         row_len: usize,
         output: BufferRegion<'_>,
     ) -> Result<(), Error> {
+        let tier = self.with_precision(Precision::default_for(x.dtype));
+        tier.record_forward_packed(encoder, kind, x, row_len, output)
+    }
+
+    fn forward_packed_at(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        (kind, precision): (Gated, Precision),
+        x: BufferRegion<'_>,
+        row_len: usize,
+        output: BufferRegion<'_>,
+    ) -> Result<(), Error> {
         let half = packed_half(x.len, row_len)?;
         Error::check_len("output", x.len / 2, output.len)?;
         let p = &self.pipelines;
@@ -222,7 +289,7 @@ impl GatedKernels {
         if output.len == 0 {
             return Ok(());
         }
-        let plan = plan(kind, "forward_packed", output.len, half);
+        let plan = plan(kind, precision, "forward_packed", output.len, half);
         p.run(encoder, &plan, &[(1, &x), (4, &output)])
     }
 
@@ -232,6 +299,19 @@ impl GatedKernels {
         &self,
         encoder: &mut wgpu::CommandEncoder,
         kind: Gated,
+        x: BufferRegion<'_>,
+        row_len: usize,
+        grad_output: BufferRegion<'_>,
+        dx: BufferRegion<'_>,
+    ) -> Result<(), Error> {
+        let tier = self.with_precision(Precision::default_for(x.dtype));
+        tier.record_backward_packed(encoder, kind, x, row_len, grad_output, dx)
+    }
+
+    fn backward_packed_at(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        (kind, precision): (Gated, Precision),
         x: BufferRegion<'_>,
         row_len: usize,
         grad_output: BufferRegion<'_>,
@@ -249,8 +329,69 @@ impl GatedKernels {
         if grad_output.len == 0 {
             return Ok(());
         }
-        let plan = plan(kind, "backward_packed", grad_output.len, half);
+        let plan = plan(kind, precision, "backward_packed", grad_output.len, half);
         p.run(encoder, &plan, &[(1, &x), (3, &grad_output), (4, &dx)])
+    }
+}
+
+impl WithPrecision<'_, GatedKernels> {
+    /// [`GatedKernels::record_forward`] at this tier.
+    pub fn record_forward(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        kind: Gated,
+        value: BufferRegion<'_>,
+        gate: BufferRegion<'_>,
+        output: BufferRegion<'_>,
+    ) -> Result<(), Error> {
+        let at = (kind, self.precision);
+        self.kernels.forward_at(encoder, at, value, gate, output)
+    }
+
+    /// [`GatedKernels::record_backward`] at this tier.
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_backward(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        kind: Gated,
+        value: BufferRegion<'_>,
+        gate: BufferRegion<'_>,
+        grad_output: BufferRegion<'_>,
+        d_value: BufferRegion<'_>,
+        d_gate: BufferRegion<'_>,
+    ) -> Result<(), Error> {
+        let at = (kind, self.precision);
+        self.kernels
+            .backward_at(encoder, at, value, gate, grad_output, d_value, d_gate)
+    }
+
+    /// [`GatedKernels::record_forward_packed`] at this tier.
+    pub fn record_forward_packed(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        kind: Gated,
+        x: BufferRegion<'_>,
+        row_len: usize,
+        output: BufferRegion<'_>,
+    ) -> Result<(), Error> {
+        let at = (kind, self.precision);
+        self.kernels
+            .forward_packed_at(encoder, at, x, row_len, output)
+    }
+
+    /// [`GatedKernels::record_backward_packed`] at this tier.
+    pub fn record_backward_packed(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        kind: Gated,
+        x: BufferRegion<'_>,
+        row_len: usize,
+        grad_output: BufferRegion<'_>,
+        dx: BufferRegion<'_>,
+    ) -> Result<(), Error> {
+        let at = (kind, self.precision);
+        self.kernels
+            .backward_packed_at(encoder, at, x, row_len, grad_output, dx)
     }
 }
 
@@ -279,7 +420,7 @@ pub(crate) fn packed_half(len: usize, row_len: usize) -> Result<u32, Error> {
 /// rows whose halves hold 256 or more values run on a 3-D grid (`_rows`
 /// entry points: x the pieces of a half row, y and z the row), the others
 /// one element per invocation.
-pub(crate) fn plan(kind: Gated, entry: &str, len: usize, half: u32) -> Plan {
+pub(crate) fn plan(kind: Gated, precision: Precision, entry: &str, len: usize, half: u32) -> Plan {
     let packed = entry.ends_with("_packed");
     let pieces = u64::from(half).div_ceil(256);
     let rows = (len as u64).checked_div(u64::from(half)).unwrap_or(0);
@@ -291,7 +432,7 @@ pub(crate) fn plan(kind: Gated, entry: &str, len: usize, half: u32) -> Plan {
         ]
     });
     Plan {
-        module: kind.name().to_string(),
+        module: module_name(kind.name(), precision),
         entry: if grid.is_some() {
             format!("{entry}_rows")
         } else {
@@ -317,7 +458,9 @@ impl Context {
         value: &[T],
         gate: &[T],
     ) -> Result<Vec<T>, Error> {
-        let kernels = self.gated_kernels();
+        let kernels = self
+            .gated_kernels()
+            .with_precision(self.precision_for(T::DTYPE));
         let [out] = self.run_host(&[value, gate], &[value.len()], |encoder, i, o| {
             kernels.record_forward(encoder, kind, i[0], i[1], o[0])
         })?;
@@ -332,7 +475,9 @@ impl Context {
         gate: &[T],
         grad_output: &[T],
     ) -> Result<(Vec<T>, Vec<T>), Error> {
-        let kernels = self.gated_kernels();
+        let kernels = self
+            .gated_kernels()
+            .with_precision(self.precision_for(T::DTYPE));
         let n = value.len();
         let [d_value, d_gate] =
             self.run_host(&[value, gate, grad_output], &[n, n], |encoder, i, o| {
@@ -350,7 +495,9 @@ impl Context {
         row_len: usize,
     ) -> Result<Vec<T>, Error> {
         packed_half(x.len(), row_len)?;
-        let kernels = self.gated_kernels();
+        let kernels = self
+            .gated_kernels()
+            .with_precision(self.precision_for(T::DTYPE));
         let [out] = self.run_host(&[x], &[x.len() / 2], |encoder, i, o| {
             kernels.record_forward_packed(encoder, kind, i[0], row_len, o[0])
         })?;
@@ -367,7 +514,9 @@ impl Context {
         grad_output: &[T],
     ) -> Result<Vec<T>, Error> {
         packed_half(x.len(), row_len)?;
-        let kernels = self.gated_kernels();
+        let kernels = self
+            .gated_kernels()
+            .with_precision(self.precision_for(T::DTYPE));
         let [out] = self.run_host(&[x, grad_output], &[x.len()], |encoder, i, o| {
             kernels.record_backward_packed(encoder, kind, i[0], row_len, i[1], o[0])
         })?;
@@ -383,7 +532,10 @@ impl Batch<'_> {
         value: &GpuTensor,
         gate: &GpuTensor,
     ) -> Result<GpuTensor, Error> {
-        let kernels = self.context().gated_kernels();
+        let ctx = self.context();
+        let kernels = ctx
+            .gated_kernels()
+            .with_precision(ctx.precision_for(value.dtype()));
         let [out] = self.record_into_new(
             &[("value", value), ("gate", gate)],
             value.dtype(),
@@ -409,7 +561,10 @@ impl Batch<'_> {
         gate: &GpuTensor,
         grad_output: &GpuTensor,
     ) -> Result<(GpuTensor, GpuTensor), Error> {
-        let kernels = self.context().gated_kernels();
+        let ctx = self.context();
+        let kernels = ctx
+            .gated_kernels()
+            .with_precision(ctx.precision_for(value.dtype()));
         let n = value.len();
         let [d_value, d_gate] = self.record_into_new(
             &[
@@ -439,7 +594,10 @@ impl Batch<'_> {
         row_len: usize,
     ) -> Result<GpuTensor, Error> {
         packed_half(x.len(), row_len)?;
-        let kernels = self.context().gated_kernels();
+        let ctx = self.context();
+        let kernels = ctx
+            .gated_kernels()
+            .with_precision(ctx.precision_for(x.dtype()));
         let [out] =
             self.record_into_new(&[("x", x)], x.dtype(), &[x.len() / 2], |encoder, o| {
                 kernels.record_forward_packed(encoder, kind, x.batch_region(), row_len, o[0])
@@ -456,7 +614,10 @@ impl Batch<'_> {
         grad_output: &GpuTensor,
     ) -> Result<GpuTensor, Error> {
         packed_half(x.len(), row_len)?;
-        let kernels = self.context().gated_kernels();
+        let ctx = self.context();
+        let kernels = ctx
+            .gated_kernels()
+            .with_precision(ctx.precision_for(x.dtype()));
         let [out] = self.record_into_new(
             &[("x", x), ("grad_output", grad_output)],
             x.dtype(),

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::wgsl::{self, DispatchData, Storage, Width};
-use crate::{Activation, Dtype, Error, Mode};
+use crate::{Activation, Dtype, Error, Mode, Precision, WithPrecision};
 
 /// Label prefix of every wgpu resource this crate creates.
 pub(crate) const LABEL: &str = "wgpu-activations";
@@ -194,7 +194,9 @@ impl<'a> BufferRegion<'a> {
 }
 
 /// What identifies a compiled pipeline: op, entry point, width, storage.
-type PipelineKey = (&'static str, Entry, Width, Storage);
+type PipelineKey = (&'static str, Entry, Width, Storage, Precision);
+/// A compiled module: one op at one storage width, storage and tier.
+type ModuleKey = (&'static str, Width, Storage, Precision);
 
 /// One compiled entry point of an op's module.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -277,7 +279,7 @@ pub struct Kernels {
     /// Most bytes bound in one dispatch (storage binding limit, aligned).
     window_bytes: u64,
     pipeline_cache: Option<PipelineCacheFile>,
-    modules: Mutex<HashMap<(&'static str, Width, Storage), wgpu::ShaderModule>>,
+    modules: Mutex<HashMap<ModuleKey, wgpu::ShaderModule>>,
     pipelines: Mutex<HashMap<PipelineKey, wgpu::ComputePipeline>>,
     /// The texture kernels' formats, layouts and pipelines (src/texture.rs).
     pub(crate) textures: crate::texture::TextureCache,
@@ -523,16 +525,38 @@ impl Kernels {
         self.prepare_dtype(act, Dtype::F32)
     }
 
-    /// [`Kernels::prepare`] for data of `dtype`.
+    /// [`Kernels::prepare`] for data of `dtype` (at its default
+    /// [`Precision`]).
     pub fn prepare_dtype(&self, act: Activation, dtype: Dtype) -> Result<(), Error> {
+        self.prepare_at(act, dtype, Precision::default_for(dtype))
+    }
+
+    /// [`Kernels::prepare_dtype`] at `precision`.
+    pub fn prepare_at(
+        &self,
+        act: Activation,
+        dtype: Dtype,
+        precision: Precision,
+    ) -> Result<(), Error> {
         act.validate()?;
         let storage = self.storage(dtype);
         for entry in [Entry::Forward, Entry::Derivative, Entry::Backward] {
             for width in [storage.body_width(self.body_width()), Width::Scalar] {
-                self.pipeline(&act, entry, width, storage)?;
+                self.pipeline(&act, entry, width, storage, precision)?;
             }
         }
         Ok(())
+    }
+
+    /// These kernels recording at `precision` instead of each dtype's
+    /// default ([`Precision::default_for`]): the same methods, `record`,
+    /// `record_texture` and `record_texture_with_alpha`. Each tier's
+    /// pipelines are compiled once and cached here.
+    pub fn with_precision(&self, precision: Precision) -> WithPrecision<'_, Kernels> {
+        WithPrecision {
+            kernels: self,
+            precision,
+        }
     }
 
     /// How data of `dtype` is stored by these kernels' modules: f16 through
@@ -556,22 +580,24 @@ impl Kernels {
         entry: Entry,
         width: Width,
         storage: Storage,
+        precision: Precision,
     ) -> Result<wgpu::ComputePipeline, Error> {
-        let key = (act.name(), entry, width, storage);
+        let key = (act.name(), entry, width, storage, precision);
         if let Some(pipeline) = lock(&self.pipelines).get(&key) {
             return Ok(pipeline.clone());
         }
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = lock(&self.modules)
-            .entry((act.name(), width, storage))
+            .entry((act.name(), width, storage, precision))
             .or_insert_with(|| {
-                let label = format!("{LABEL}.{}.{width:?}.{storage:?}", act.name());
-                let source = wgsl::elementwise_module_typed(
+                let label = format!("{LABEL}.{}.{width:?}.{storage:?}.{precision}", act.name());
+                let source = wgsl::elementwise_module_with(
                     act,
                     width,
                     storage,
                     self.dispatch_data,
                     self.tuning.items_per_invocation,
+                    precision,
                 );
                 self.device
                     .create_shader_module(wgpu::ShaderModuleDescriptor {
@@ -586,7 +612,7 @@ impl Kernels {
             Layout::InPlace => &self.in_place_pipeline_layout,
         };
         let label = format!(
-            "{LABEL}.{}.{}.{width:?}.{storage:?}",
+            "{LABEL}.{}.{}.{width:?}.{storage:?}.{precision}",
             act.name(),
             entry.name()
         );
@@ -607,7 +633,7 @@ impl Kernels {
             cache.dirty.store(true, Ordering::Release);
         }
         if let Some(error) = pollster::block_on(scope.pop()) {
-            lock(&self.modules).remove(&(act.name(), width, storage));
+            lock(&self.modules).remove(&(act.name(), width, storage, precision));
             return Err(error.into());
         }
         lock(&self.pipelines).insert(key, pipeline.clone());
@@ -634,6 +660,10 @@ impl Kernels {
     /// a read one is [`Error::Aliasing`]. Everything (parameters, lengths,
     /// usage flags, alignment, bounds, aliasing) is checked before anything is
     /// recorded; on error the encoder and the buffers are untouched.
+    ///
+    /// The smooth ops compute at the data's default [`Precision`]
+    /// (`Precise` for f32, `Fast` for f16 and bf16);
+    /// [`Kernels::with_precision`] records at another.
     pub fn record(
         &self,
         encoder: &mut wgpu::CommandEncoder,
@@ -642,6 +672,23 @@ impl Kernels {
         input: BufferRegion<'_>,
         grad_output: Option<BufferRegion<'_>>,
         output: BufferRegion<'_>,
+    ) -> Result<(), Error> {
+        let precision = Precision::default_for(output.dtype);
+        self.record_at(encoder, act, mode, precision, (input, grad_output, output))
+    }
+
+    /// [`Kernels::record`] at `precision`.
+    pub(crate) fn record_at(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        act: Activation,
+        mode: Mode,
+        precision: Precision,
+        (input, grad_output, output): (
+            BufferRegion<'_>,
+            Option<BufferRegion<'_>>,
+            BufferRegion<'_>,
+        ),
     ) -> Result<(), Error> {
         act.validate()?;
         let entry = self.plan(mode, &input, grad_output.as_ref(), &output)?;
@@ -653,10 +700,10 @@ impl Kernels {
         let lanes = storage.lanes(body_width) as u64;
         // Elements per scalar (tail) storage element: 1, or 2 per word.
         let scalar_lanes = storage.lanes(Width::Scalar) as u64;
-        let body_pipeline = self.pipeline(&act, entry, body_width, storage)?;
+        let body_pipeline = self.pipeline(&act, entry, body_width, storage, precision)?;
         let len = output.len as u64;
         let tail_pipeline = if !len.is_multiple_of(lanes) {
-            Some(self.pipeline(&act, entry, Width::Scalar, storage)?)
+            Some(self.pipeline(&act, entry, Width::Scalar, storage, precision)?)
         } else {
             None
         };
@@ -947,4 +994,25 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl WithPrecision<'_, Kernels> {
+    /// [`Kernels::record`] at this tier.
+    pub fn record(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        act: Activation,
+        mode: Mode,
+        input: BufferRegion<'_>,
+        grad_output: Option<BufferRegion<'_>>,
+        output: BufferRegion<'_>,
+    ) -> Result<(), Error> {
+        self.kernels.record_at(
+            encoder,
+            act,
+            mode,
+            self.precision,
+            (input, grad_output, output),
+        )
+    }
 }

@@ -5,8 +5,8 @@
 use std::fmt;
 
 use crate::Element;
-use crate::family::{FamilyDispatch, FamilyPipelines, Plan};
-use crate::{Batch, BufferRegion, Context, Error, GpuTensor, Mode};
+use crate::family::{FamilyDispatch, FamilyPipelines, Plan, module_name};
+use crate::{Batch, BufferRegion, Context, Error, GpuTensor, Mode, Precision, WithPrecision};
 
 /// A row-wise activation.
 #[non_exhaustive]
@@ -74,7 +74,7 @@ pub const SHORT_ROW_CPU: usize = 4096;
 /// `shaders/family.wgsl`, the template and an entry point per op, direction
 /// and row shape.
 pub fn rowwise_module() -> String {
-    compose_rowwise(false)
+    rowwise_module_with(false, Precision::Precise)
 }
 
 /// [`rowwise_module`] with its reductions on subgroup operations, for wgpu
@@ -82,10 +82,11 @@ pub fn rowwise_module() -> String {
 /// `enable subgroups;`, and rejects that directive; a browser's WebGPU would
 /// need it first).
 pub fn rowwise_module_subgroups() -> String {
-    compose_rowwise(true)
+    rowwise_module_with(true, Precision::Precise)
 }
 
-fn compose_rowwise(subgroups: bool) -> String {
+/// [`rowwise_module`] (or [`rowwise_module_subgroups`]) at `precision`.
+pub(crate) fn rowwise_module_with(subgroups: bool, precision: Precision) -> String {
     let (lane_params, lane, reductions) = if subgroups {
         (
             ", @builtin(subgroup_invocation_id) sub: u32, @builtin(subgroup_size) sub_size: u32",
@@ -121,7 +122,7 @@ fn compose_rowwise(subgroups: bool) -> String {
     let template = include_str!("../shaders/rowwise.wgsl")
         .replace("{{REDUCTIONS}}", reductions)
         .replace("{{ENTRY_POINTS}}", &entries);
-    crate::family::compose(&template)
+    crate::family::compose(&template, precision)
 }
 
 /// The dispatch of `op` (its backward) over `rows` rows of `cols` columns:
@@ -129,6 +130,7 @@ fn compose_rowwise(subgroups: bool) -> String {
 /// loop limit), one workgroup per row beyond.
 pub(crate) fn plan(
     op: RowOp,
+    precision: Precision,
     backward: bool,
     rows: usize,
     cols: usize,
@@ -139,12 +141,14 @@ pub(crate) fn plan(
     // limit too.)
     let short = cols <= short_row_limit.min(65_000);
     Plan {
-        module: if subgroups && !short {
-            "rowwise_subgroups"
-        } else {
-            "rowwise"
-        }
-        .into(),
+        module: module_name(
+            if subgroups && !short {
+                "rowwise_subgroups"
+            } else {
+                "rowwise"
+            },
+            precision,
+        ),
         entry: entry(op, backward, short),
         data: FamilyDispatch {
             counts: [rows as u32, cols as u32, 0, 0],
@@ -254,10 +258,21 @@ impl RowKernels {
         self.subgroups
     }
 
+    /// These kernels recording at `precision` instead of each dtype's
+    /// default ([`Precision::default_for`]): the same `record_forward` and
+    /// `record_backward`.
+    pub fn with_precision(&self, precision: Precision) -> WithPrecision<'_, RowKernels> {
+        WithPrecision {
+            kernels: self,
+            precision,
+        }
+    }
+
     fn record(
         &self,
         encoder: &mut wgpu::CommandEncoder,
         op: RowOp,
+        precision: Option<Precision>,
         cols: usize,
         (input, grad_output, output): (
             BufferRegion<'_>,
@@ -282,8 +297,10 @@ impl RowKernels {
         if rows == 0 {
             return Ok(());
         }
+        let precision = precision.unwrap_or_else(|| Precision::default_for(output.dtype));
         let plan = plan(
             op,
+            precision,
             grad_output.is_some(),
             rows,
             cols,
@@ -306,7 +323,7 @@ impl RowKernels {
         cols: usize,
         output: BufferRegion<'_>,
     ) -> Result<(), Error> {
-        self.record(encoder, op, cols, (x, None, output))
+        self.record(encoder, op, None, cols, (x, None, output))
     }
 
     /// The backward from the forward's output `y` (log-softmax: its
@@ -321,14 +338,47 @@ impl RowKernels {
         cols: usize,
         dx: BufferRegion<'_>,
     ) -> Result<(), Error> {
-        self.record(encoder, op, cols, (y, Some(grad_output), dx))
+        self.record(encoder, op, None, cols, (y, Some(grad_output), dx))
+    }
+}
+
+impl WithPrecision<'_, RowKernels> {
+    /// [`RowKernels::record_forward`] at this tier.
+    pub fn record_forward(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        op: RowOp,
+        x: BufferRegion<'_>,
+        cols: usize,
+        output: BufferRegion<'_>,
+    ) -> Result<(), Error> {
+        let precision = Some(self.precision);
+        self.kernels
+            .record(encoder, op, precision, cols, (x, None, output))
+    }
+
+    /// [`RowKernels::record_backward`] at this tier.
+    pub fn record_backward(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        op: RowOp,
+        y: BufferRegion<'_>,
+        grad_output: BufferRegion<'_>,
+        cols: usize,
+        dx: BufferRegion<'_>,
+    ) -> Result<(), Error> {
+        let precision = Some(self.precision);
+        self.kernels
+            .record(encoder, op, precision, cols, (y, Some(grad_output), dx))
     }
 }
 
 impl Context {
     fn row_forward<T: Element>(&self, op: RowOp, x: &[T], cols: usize) -> Result<Vec<T>, Error> {
         rows_of(x.len(), cols)?;
-        let kernels = self.row_kernels();
+        let kernels = self
+            .row_kernels()
+            .with_precision(self.precision_for(T::DTYPE));
         let [out] = self.run_host(&[x], &[x.len()], |encoder, i, o| {
             kernels.record_forward(encoder, op, i[0], cols, o[0])
         })?;
@@ -343,7 +393,9 @@ impl Context {
         cols: usize,
     ) -> Result<Vec<T>, Error> {
         rows_of(y.len(), cols)?;
-        let kernels = self.row_kernels();
+        let kernels = self
+            .row_kernels()
+            .with_precision(self.precision_for(T::DTYPE));
         let [out] = self.run_host(&[y, grad_output], &[y.len()], |encoder, i, o| {
             kernels.record_backward(encoder, op, i[0], i[1], cols, o[0])
         })?;
@@ -418,7 +470,10 @@ impl Batch<'_> {
         cols: usize,
     ) -> Result<GpuTensor, Error> {
         rows_of(x.len(), cols)?;
-        let kernels = self.context().row_kernels();
+        let ctx = self.context();
+        let kernels = ctx
+            .row_kernels()
+            .with_precision(ctx.precision_for(x.dtype()));
         let [out] = self.record_into_new(&[("x", x)], x.dtype(), &[x.len()], |encoder, o| {
             kernels.record_forward(encoder, op, x.batch_region(), cols, o[0])
         })?;
@@ -434,7 +489,10 @@ impl Batch<'_> {
         cols: usize,
     ) -> Result<GpuTensor, Error> {
         rows_of(y.len(), cols)?;
-        let kernels = self.context().row_kernels();
+        let ctx = self.context();
+        let kernels = ctx
+            .row_kernels()
+            .with_precision(ctx.precision_for(y.dtype()));
         let [out] = self.record_into_new(
             &[("y", y), ("grad_output", grad_output)],
             y.dtype(),

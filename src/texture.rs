@@ -14,7 +14,7 @@ use std::sync::{Mutex, OnceLock};
 
 use crate::kernels::{LABEL, lock};
 use crate::wgsl::{self, DispatchData};
-use crate::{Activation, Context, Error, Kernels, Mode};
+use crate::{Activation, Context, Dtype, Error, Kernels, Mode, Precision, WithPrecision};
 
 /// The texture formats the texture kernels read (every one of them, through
 /// a sampled binding) and write (those the device can bind as storage:
@@ -44,6 +44,16 @@ fn format_info(format: wgpu::TextureFormat) -> Option<(usize, &'static str)> {
         F::Rg16Float => (2, "rg16float"),
         _ => return None,
     })
+}
+
+/// The element type of a texture format's channels (F16 for the 16-bit float
+/// formats, F32 otherwise): the default [`Precision`] follows it.
+fn format_dtype(format: wgpu::TextureFormat) -> Dtype {
+    use wgpu::TextureFormat as F;
+    match format {
+        F::Rgba16Float | F::R16Float | F::Rg16Float => Dtype::F16,
+        _ => Dtype::F32,
+    }
 }
 
 /// One mip level of a 2-D texture, all of its array layers: what the
@@ -164,6 +174,16 @@ pub fn texture_module(
     kernel: TextureKernel,
     data: DispatchData,
 ) -> Result<String, Error> {
+    texture_module_with(act, kernel, data, Precision::Precise)
+}
+
+/// [`texture_module`] at `precision`.
+pub fn texture_module_with(
+    act: &Activation,
+    kernel: TextureKernel,
+    data: DispatchData,
+    precision: Precision,
+) -> Result<String, Error> {
     let (channels, storage_format) = format_info(kernel.format).ok_or(Error::TextureFormat {
         what: "output",
         format: kernel.format,
@@ -238,13 +258,7 @@ pub fn texture_module(
         DispatchData::Immediate => "var<immediate> dispatch: Dispatch;",
         DispatchData::Uniform => "@group(0) @binding(0) var<uniform> dispatch: Dispatch;",
     };
-    let half = matches!(
-        kernel.format,
-        wgpu::TextureFormat::Rgba16Float
-            | wgpu::TextureFormat::R16Float
-            | wgpu::TextureFormat::Rg16Float
-    );
-    let (half_functions, round) = if half {
+    let (half_functions, round) = if format_dtype(kernel.format) == Dtype::F16 {
         (
             wgsl::HALF_F16_PACKED_WGSL,
             "return half_widen(half_bits(v));",
@@ -261,7 +275,10 @@ pub fn texture_module(
         .replace("{{COORDS}}", coords)
         .replace("{{VALUE}}", &format!("vec4<f32>({})", value.join(", ")))
         .replace("{{OP_FUNCTIONS}}", &wgsl::op_functions(act));
-    Ok(format!("{}\n{kernel_source}", wgsl::library()))
+    Ok(format!(
+        "{}\n{kernel_source}",
+        wgsl::library_with(precision)
+    ))
 }
 
 /// Bindings a kernel uses, and so its bind-group layout.
@@ -293,7 +310,7 @@ pub(crate) struct TextureCache {
     /// The device is OpenGL ES (cube-compatible textures are cube maps).
     gl: OnceLock<bool>,
     layouts: Mutex<HashMap<LayoutKey, (wgpu::BindGroupLayout, wgpu::PipelineLayout)>>,
-    pipelines: Mutex<HashMap<(&'static str, TextureKernel), wgpu::ComputePipeline>>,
+    pipelines: Mutex<HashMap<(&'static str, TextureKernel, Precision), wgpu::ComputePipeline>>,
 }
 
 impl TextureCache {
@@ -517,6 +534,11 @@ impl Kernels {
 
     /// [`Kernels::record_texture`] with a choice of what happens to alpha
     /// ([`Alpha::Keep`]: passed through unchanged).
+    ///
+    /// The smooth ops compute at the default [`Precision`] of the output's
+    /// channels (`Precise` for the 32-bit formats, `Fast` for the 16-bit
+    /// ones, as for buffers); [`Kernels::with_precision`] records at
+    /// another.
     #[allow(clippy::too_many_arguments)]
     pub fn record_texture_with_alpha(
         &self,
@@ -528,9 +550,34 @@ impl Kernels {
         output: TextureRegion<'_>,
         alpha: Alpha,
     ) -> Result<(), Error> {
+        let precision = Precision::default_for(format_dtype(output.texture.format()));
+        self.record_texture_at(
+            encoder,
+            act,
+            mode,
+            precision,
+            (input, grad_output, output),
+            alpha,
+        )
+    }
+
+    /// [`Kernels::record_texture_with_alpha`] at `precision`.
+    pub(crate) fn record_texture_at(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        act: Activation,
+        mode: Mode,
+        precision: Precision,
+        (input, grad_output, output): (
+            TextureRegion<'_>,
+            Option<TextureRegion<'_>>,
+            TextureRegion<'_>,
+        ),
+        alpha: Alpha,
+    ) -> Result<(), Error> {
         act.validate()?;
         let plan = self.plan_texture(mode, &input, grad_output.as_ref(), &output, alpha)?;
-        let pipeline = self.texture_pipeline(&act, plan.kernel)?;
+        let pipeline = self.texture_pipeline(&act, plan.kernel, precision)?;
         let (param, _) = act.params();
         let kernel = plan.kernel;
         let device = self.device();
@@ -761,15 +808,16 @@ impl Kernels {
         &self,
         act: &Activation,
         kernel: TextureKernel,
+        precision: Precision,
     ) -> Result<wgpu::ComputePipeline, Error> {
-        let key = (act.name(), kernel);
+        let key = (act.name(), kernel, precision);
         if let Some(pipeline) = lock(&self.textures.pipelines).get(&key) {
             return Ok(pipeline.clone());
         }
         let device = self.device();
         let layout_key = LayoutKey::of(&kernel);
         let data = self.dispatch_data();
-        let source = texture_module(act, kernel, data)?;
+        let source = texture_module_with(act, kernel, data, precision)?;
         let (wx, wy) = self.texture_workgroup();
         let pipeline = crate::context::scoped(device, || {
             let pipeline_layout = lock(&self.textures.layouts)
@@ -955,19 +1003,56 @@ impl Context {
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("wgpu-activations.texture.apply"),
             });
+        let precision = self.precision_for(format_dtype(format));
         for level in 0..like.mip_level_count() {
-            kernels.record_texture(
+            kernels.record_texture_at(
                 &mut encoder,
                 act,
                 mode,
-                TextureRegion::mip(input, level),
-                grad_output.map(|g| TextureRegion::mip(g, level)),
-                TextureRegion::mip(&output, level),
+                precision,
+                (
+                    TextureRegion::mip(input, level),
+                    grad_output.map(|g| TextureRegion::mip(g, level)),
+                    TextureRegion::mip(&output, level),
+                ),
+                Alpha::Apply,
             )?;
         }
         crate::context::scoped(self.device(), || {
             self.queue().submit([encoder.finish()]);
         })?;
         Ok(output)
+    }
+}
+
+impl WithPrecision<'_, Kernels> {
+    /// [`Kernels::record_texture`] at this tier.
+    pub fn record_texture(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        act: Activation,
+        mode: Mode,
+        input: TextureRegion<'_>,
+        grad_output: Option<TextureRegion<'_>>,
+        output: TextureRegion<'_>,
+    ) -> Result<(), Error> {
+        self.record_texture_with_alpha(encoder, act, mode, input, grad_output, output, Alpha::Apply)
+    }
+
+    /// [`Kernels::record_texture_with_alpha`] at this tier.
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_texture_with_alpha(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        act: Activation,
+        mode: Mode,
+        input: TextureRegion<'_>,
+        grad_output: Option<TextureRegion<'_>>,
+        output: TextureRegion<'_>,
+        alpha: Alpha,
+    ) -> Result<(), Error> {
+        let regions = (input, grad_output, output);
+        self.kernels
+            .record_texture_at(encoder, act, mode, self.precision, regions, alpha)
     }
 }

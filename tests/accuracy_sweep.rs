@@ -1,15 +1,16 @@
 //! A coarse version of `examples/accuracy.rs`: every 2^14-th f32 bit pattern
 //! (262,144 inputs: both signs, zeros, subnormals, every binade, infinities
 //! and NaNs) plus the special values, for every op in `Activation::ALL`,
-//! forward and derivative, on every adapter. Asserts SEMANTICS.md's
-//! "Accuracy" targets: no broken rule, at most 2 scaled ULPs forward and 4
-//! for the derivative, bit-exact (after the subnormal rule of `judge`) for
-//! the piecewise-linear ops.
+//! forward, derivative and backward, on every adapter, in both precision
+//! tiers. Asserts SEMANTICS.md's "Accuracy" targets: no broken rule, at most
+//! 2 scaled ULPs forward, 4 derivative and 5 backward (the fast tier: 4, 8
+//! and 8), bit-exact (after the subnormal rule of `judge`) for the
+//! piecewise-linear ops.
 
 use wgpu_activations::accuracy::{strided_inputs, sweep};
 use wgpu_activations::{Activation, Mode};
 
-use crate::support::{REGRESSION_INPUTS, SPECIALS, adapters, describe, target_miss};
+use crate::support::{REGRESSION_INPUTS, SPECIALS, describe, target_miss_at, tiered_adapters};
 
 /// Every 2^STRIDE_LOG2-th bit pattern: about 5 s with both software adapters
 /// on a 2-core machine in release mode (most of it opening the adapters and
@@ -24,14 +25,20 @@ fn strided_bit_patterns_meet_the_accuracy_targets() {
     x.extend(REGRESSION_INPUTS);
     let mut failures = Vec::new();
     let mut judged = 0u64;
-    for ctx in adapters() {
+    for (ctx, precision) in &tiered_adapters() {
         for &act in Activation::ALL {
-            for mode in [Mode::Forward, Mode::Derivative] {
+            for mode in [Mode::Forward, Mode::Derivative, Mode::Backward] {
                 let stats = sweep(ctx, act, mode, &x)
                     .unwrap_or_else(|e| panic!("{act} {mode:?} on {} failed: {e}", describe(ctx)));
                 assert_eq!(stats.worst.count, x.len() as u64, "every input judged");
                 judged += stats.worst.count;
-                failures.extend(target_miss(act, mode, &describe(ctx), &stats));
+                failures.extend(target_miss_at(
+                    act,
+                    mode,
+                    *precision,
+                    &describe(ctx),
+                    &stats,
+                ));
             }
         }
     }
@@ -55,7 +62,7 @@ fn softplus_with_any_beta_meets_the_accuracy_targets() {
     x.extend(REGRESSION_INPUTS);
     x.push(f32::from_bits(0xc8b9_1a00)); // -3.79088e5, 3 ULPs for beta = 1e-6
     let mut failures = Vec::new();
-    for ctx in adapters() {
+    for (ctx, precision) in &tiered_adapters() {
         for beta in [3.0, 10.0, 0.1, 1e-3, 1e-6] {
             let act = Activation::Softplus {
                 beta,
@@ -64,7 +71,13 @@ fn softplus_with_any_beta_meets_the_accuracy_targets() {
             for mode in [Mode::Forward, Mode::Derivative] {
                 let stats = sweep(ctx, act, mode, &x)
                     .unwrap_or_else(|e| panic!("{act} {mode:?} on {} failed: {e}", describe(ctx)));
-                failures.extend(target_miss(act, mode, &describe(ctx), &stats));
+                failures.extend(target_miss_at(
+                    act,
+                    mode,
+                    *precision,
+                    &describe(ctx),
+                    &stats,
+                ));
             }
         }
     }

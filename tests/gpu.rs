@@ -5,12 +5,14 @@ use wgpu_activations::{Activation, Context, Error, Mode, cpu};
 use crate::support;
 use crate::support::{
     SPECIALS, adapters, assert_accurate, dense_grid, describe, grad_for, ops_under_test,
-    random_sweep, run,
+    random_sweep, run, tiered_adapters,
 };
 
+/// Every op and mode over `x` on every adapter, in both precision tiers,
+/// each within its tier's target.
 fn check_all_modes(x: &[f32]) {
     let grad = grad_for(x);
-    for ctx in adapters() {
+    for (ctx, _) in &tiered_adapters() {
         for act in ops_under_test() {
             for mode in Mode::ALL {
                 let got = run(ctx, act, mode, x, &grad);
@@ -80,8 +82,8 @@ fn seed_values_on_gpu() {
 /// The SEMANTICS.md rules, checked one by one with the expected bits written out.
 #[test]
 fn semantic_rules_hold_on_every_backend() {
-    for ctx in adapters() {
-        let failures = support::broken_semantic_rules(|act, x| {
+    for (ctx, precision) in &tiered_adapters() {
+        let failures = support::broken_semantic_rules_at(*precision, |act, x| {
             (
                 ctx.forward(act, &[x]).unwrap()[0],
                 ctx.derivative(act, &[x]).unwrap()[0],
@@ -89,7 +91,7 @@ fn semantic_rules_hold_on_every_backend() {
         });
         assert!(
             failures.is_empty(),
-            "{} breaks SEMANTICS.md:\n{}",
+            "{} ({precision}) breaks SEMANTICS.md:\n{}",
             describe(ctx),
             failures.join("\n")
         );
