@@ -98,7 +98,7 @@ fn prelu_backward_input(
 // turn NaN into 3e38 on llvmpipe).
 fn exact_product(a: f32, b: f32) -> vec2<f32> {
     let p = a * b;
-    return select(vec2<f32>(p, 0.0), wa_two_prod(a, b), wa_abs(p) < 3.0e38);
+    return select(vec2<f32>(p, 0.0), wa_two_prod_exact(a, b), wa_abs(p) < 3.0e38);
 }
 
 // d_slope of one channel per workgroup: the sum over n and inner of

@@ -74,7 +74,7 @@ fn accumulate_term(sum: vec2<f32>, dy: f32, y: f32, is_log: bool) -> vec2<f32> {
 // The backward's term as an exact pair: dy (log-softmax), or dy y.
 fn backward_term(dy: f32, y: f32, is_log: bool) -> vec2<f32> {
     let product = dy * y;
-    let p = select(vec2<f32>(product, 0.0), wa_two_prod(dy, y), wa_abs(product) < 3.0e38);
+    let p = select(vec2<f32>(product, 0.0), wa_two_prod_exact(dy, y), wa_abs(product) < 3.0e38);
     return select(p, vec2<f32>(dy, 0.0), is_log);
 }
 

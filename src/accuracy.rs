@@ -925,6 +925,18 @@ pub fn sweep_half<T: crate::Element>(
     act: Activation,
     mode: Mode,
 ) -> Result<HalfStats, crate::Error> {
+    sweep_half_at::<T>(ctx, kernels, act, mode, Precision::default_for(T::DTYPE))
+}
+
+/// [`sweep_half`] with the kernels at `precision` (16-bit results are held
+/// to 1 ULP of their type in both tiers).
+pub fn sweep_half_at<T: crate::Element>(
+    ctx: &crate::Context,
+    kernels: &crate::Kernels,
+    act: Activation,
+    mode: Mode,
+    precision: Precision,
+) -> Result<HalfStats, crate::Error> {
     let x = half_inputs::<T>();
     let grad = half_grad_outputs::<T>();
     let tx = ctx.upload(&x)?;
@@ -932,7 +944,7 @@ pub fn sweep_half<T: crate::Element>(
     let out = ctx.upload(&vec![T::default(); x.len()])?;
     let mut batch = ctx.batch();
     let grad_region = (mode == Mode::Backward).then(|| tg.region());
-    kernels.record(
+    kernels.with_precision(precision).record(
         batch.encoder(),
         act,
         mode,

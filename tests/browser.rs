@@ -11,9 +11,11 @@
 
 use wgpu_activations::accuracy::{strided_inputs, sweep_with};
 use wgpu_activations::browser::Browser;
-use wgpu_activations::{Activation, Error, Mode};
+use wgpu_activations::{Activation, Error, Mode, Precision};
 
-use crate::support::{REGRESSION_INPUTS, SPECIALS, boundary_inputs, ops_under_test, target_miss};
+use crate::support::{
+    REGRESSION_INPUTS, SPECIALS, boundary_inputs, ops_under_test, target_miss_at,
+};
 
 /// Every 2^STRIDE_LOG2-th bit pattern, as in tests/accuracy_sweep.rs.
 const STRIDE_LOG2: u32 = 14;
@@ -56,19 +58,29 @@ fn inputs(act: Activation) -> Vec<f32> {
 
 #[test]
 fn browser_webgpu_meets_the_accuracy_targets() {
-    let browser = browser();
+    let mut browser = browser();
     let subnormals = browser.subnormals();
     let mut failures = Vec::new();
     let mut judged = 0u64;
-    for act in ops_under_test() {
-        let x = inputs(act);
-        for mode in Mode::ALL {
-            let run = |chunk: &[f32], grad: &[f32]| browser.run(act, mode, chunk, grad);
-            let stats = sweep_with(act, mode, &x, subnormals, run)
-                .unwrap_or_else(|e| panic!("{act} {mode:?} in {}: {e}", browser.adapter()));
-            assert_eq!(stats.worst.count, x.len() as u64, "every input judged");
-            judged += stats.worst.count;
-            failures.extend(target_miss(act, mode, browser.adapter(), &stats));
+    for precision in Precision::ALL {
+        browser.set_precision(precision);
+        for act in ops_under_test() {
+            let x = inputs(act);
+            for mode in Mode::ALL {
+                let run = |chunk: &[f32], grad: &[f32]| browser.run(act, mode, chunk, grad);
+                let stats = sweep_with(act, mode, &x, subnormals, run).unwrap_or_else(|e| {
+                    panic!("{act} {mode:?} ({precision}) in {}: {e}", browser.adapter())
+                });
+                assert_eq!(stats.worst.count, x.len() as u64, "every input judged");
+                judged += stats.worst.count;
+                failures.extend(target_miss_at(
+                    act,
+                    mode,
+                    precision,
+                    browser.adapter(),
+                    &stats,
+                ));
+            }
         }
     }
     eprintln!(

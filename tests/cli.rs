@@ -8,7 +8,7 @@ use std::process::Command;
 
 use half::f16;
 use wgpu_activations::accuracy::{self, strided_chunk, strided_len, target};
-use wgpu_activations::{Activation, Context, Mode};
+use wgpu_activations::{Activation, Context, Mode, Precision};
 
 const EXE: &str = env!("CARGO_BIN_EXE_wgpu-activations");
 
@@ -555,4 +555,71 @@ fn bench_and_accuracy_reject_bad_arguments_with_2() {
     for ctx in Context::all_adapters().unwrap() {
         assert!(stderr.contains(&ctx.adapter_name()), "{stderr}");
     }
+}
+
+/// `--precision` picks the tier: `apply` writes the library's bits at that
+/// tier (for an op whose tiers differ on these inputs), `accuracy` judges
+/// against that tier's targets and says which it swept, and an unknown tier
+/// is an error with exit code 2.
+#[test]
+fn precision_flag_picks_the_tier() {
+    let dir = scratch("precision");
+    let x: Vec<f32> = (0..4096).map(|i| i as f32 * 0.011 - 20.0).collect();
+    let xp = dir.join("x.npy");
+    write_f32(&xp, &[4096], &x);
+    let ctx = Context::new().unwrap();
+    let act = Activation::Sigmoid;
+    let mut differ = false;
+    for precision in Precision::ALL {
+        let out = dir.join(format!("{precision}.npy"));
+        let (code, log) = run(&[
+            "apply",
+            "--op",
+            "sigmoid",
+            "--input",
+            arg(&xp),
+            "--output",
+            arg(&out),
+            "--precision",
+            precision.name(),
+        ]);
+        assert_eq!(code, 0, "{log}");
+        let want = ctx.with_precision(precision).forward(act, &x).unwrap();
+        let bytes = numpy_bytes("<f4", &[4096], bytemuck::cast_slice(&want));
+        assert_eq!(std::fs::read(&out).unwrap(), bytes, "{precision}");
+        let precise = ctx.forward(act, &x).unwrap();
+        differ |= want != precise;
+    }
+    assert!(
+        differ,
+        "the tiers gave the same bits: the flag was not seen"
+    );
+    let (code, stdout, stderr) = run_split(&[
+        "accuracy",
+        "--ops",
+        "sigmoid",
+        "--stride-log2",
+        "20",
+        "--precision",
+        "fast",
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("precision tier: fast"), "{stdout}");
+    assert!(
+        stdout.contains("≤ 4 scaled") && !stdout.contains("≤ 2 scaled"),
+        "{stdout}"
+    );
+    let (code, log) = run(&[
+        "apply",
+        "--op",
+        "sigmoid",
+        "--input",
+        arg(&xp),
+        "--output",
+        arg(&dir.join("bad.npy")),
+        "--precision",
+        "medium",
+    ]);
+    assert_eq!(code, 2, "{log}");
+    assert!(log.contains("use \"precise\" or \"fast\""), "{log}");
 }

@@ -4,9 +4,9 @@
 //! specials), and bad input.
 
 use wgpu_activations::accuracy::{GatedPart, Judgement, judge_gated, strided_inputs};
-use wgpu_activations::{Error, Gated, cpu};
+use wgpu_activations::{Error, Gated, Precision, cpu};
 
-use crate::support::{Rng, SPECIALS, adapters, describe};
+use crate::support::{Rng, SPECIALS, adapters, describe, tiered_adapters};
 
 /// PyTorch 2.x values (`F.glu`, `x * F.silu(g)`, `x * F.gelu(g)`, `x *
 /// F.gelu(g, approximate="tanh")`, `x * F.relu(g)`), to 7 significant digits.
@@ -81,14 +81,14 @@ fn inputs() -> (Vec<f32>, Vec<f32>, Vec<f32>) {
 
 fn check(
     failures: &mut Vec<String>,
-    what: &str,
+    (what, precision): (&str, Precision),
     kind: Gated,
     part: GatedPart,
     (a, b, g): (f32, f32, f32),
     got: f32,
 ) {
     let j: Judgement = judge_gated(kind, part, a, b, g, got);
-    if (j.broken_rule.is_some() || j.scaled > part.target()) && failures.len() < 20 {
+    if (j.broken_rule.is_some() || j.scaled > part.target_at(precision)) && failures.len() < 20 {
         failures.push(format!(
             "{what}: {kind} {part:?} at value {a:e}, gate {b:e}, dy {g:e}: got {got:e} \
              ({:#010x}); {} ULPs, {:.2} scaled, {:?}",
@@ -105,17 +105,18 @@ fn gpu_gated_meets_the_targets_on_every_adapter() {
     let (value, gate, grad) = inputs();
     let n = gate.len();
     let mut failures = Vec::new();
-    for ctx in adapters() {
-        let on = describe(ctx);
+    for (ctx, precision) in &tiered_adapters() {
+        let on = format!("{} ({precision})", describe(ctx));
+        let on = (on.as_str(), *precision);
         for kind in Gated::ALL {
             let y = ctx.gated_forward(kind, &value, &gate).unwrap();
             let (dv, dg) = ctx.gated_backward(kind, &value, &gate, &grad).unwrap();
             assert_eq!((y.len(), dv.len(), dg.len()), (n, n, n));
             for i in 0..n {
                 let at = (value[i], gate[i], grad[i]);
-                check(&mut failures, &on, kind, GatedPart::Forward, at, y[i]);
-                check(&mut failures, &on, kind, GatedPart::DValue, at, dv[i]);
-                check(&mut failures, &on, kind, GatedPart::DGate, at, dg[i]);
+                check(&mut failures, on, kind, GatedPart::Forward, at, y[i]);
+                check(&mut failures, on, kind, GatedPart::DValue, at, dv[i]);
+                check(&mut failures, on, kind, GatedPart::DGate, at, dg[i]);
             }
         }
     }

@@ -7,9 +7,10 @@
 //! host, resident and encoder layers.
 
 use half::{bf16, f16};
-use wgpu_activations::accuracy::{half_grad_outputs, half_inputs, sweep_half};
+use wgpu_activations::accuracy::{half_grad_outputs, half_inputs, sweep_half_at};
 use wgpu_activations::{
-    Activation, BufferRegion, Context, Dtype, Element, Error, Kernels, Mode, wgsl::Storage,
+    Activation, BufferRegion, Context, Dtype, Element, Error, Kernels, Mode, Precision,
+    wgsl::Storage,
 };
 
 use crate::support::{adapters, describe, ops_under_test};
@@ -74,11 +75,14 @@ fn sweep_type<T: Element>(
     failures: &mut Vec<String>,
 ) -> u64 {
     let mut judged = 0;
-    for act in ops_under_test() {
+    for (act, precision) in ops_under_test()
+        .into_iter()
+        .flat_map(|act| Precision::ALL.map(|p| (act, p)))
+    {
         for mode in [Mode::Forward, Mode::Derivative, Mode::Backward] {
-            let stats = sweep_half::<T>(ctx, kernels, act, mode)
-                .unwrap_or_else(|e| panic!("{act} {mode:?} on {on}: {e}"));
-            let label = format!("{act} {mode:?} {:?} on {on}", T::DTYPE);
+            let stats = sweep_half_at::<T>(ctx, kernels, act, mode, precision)
+                .unwrap_or_else(|e| panic!("{act} {mode:?} ({precision}) on {on}: {e}"));
+            let label = format!("{act} {mode:?} {:?} ({precision}) on {on}", T::DTYPE);
             for example in &stats.examples {
                 failures.push(format!("{label}: {example}"));
             }

@@ -858,14 +858,9 @@ pub fn boundary_inputs(act: Activation) -> Vec<f32> {
     x
 }
 
-/// `None` when `stats` (of `act` in `mode` on `on`) meet SEMANTICS.md's
-/// target; otherwise what missed: the figures, the first broken rule and the
+/// `None` when `stats` (of `act` in `mode` on `on`, computed at
+/// `precision`) meet SEMANTICS.md's target; otherwise what missed: the figures, the first broken rule and the
 /// worst input.
-pub fn target_miss(act: Activation, mode: Mode, on: &str, stats: &SweepStats) -> Option<String> {
-    target_miss_at(act, mode, Precision::Precise, on, stats)
-}
-
-/// [`target_miss`] for results computed at `precision`.
 pub fn target_miss_at(
     act: Activation,
     mode: Mode,

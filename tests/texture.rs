@@ -1,14 +1,16 @@
 //! Textures (Part 13): `Kernels::record_texture` and `Context::apply_texture`
 //! on every adapter, compared bit for bit with the buffer path
 //! (`Context::forward` / `derivative` / `backward` on f32 slices) on the same
-//! data; for 16-bit formats with that f32 result rounded to half by
-//! `half::f16::from_f32` (round to nearest even). Every error case returns
+//! data, in both precision tiers; for 16-bit formats with that f32 result
+//! rounded to half by `half::f16::from_f32` (round to nearest even). Every error case returns
 //! its own variant, records nothing and leaves the textures as they were.
 
 use half::f16;
-use wgpu_activations::{Activation, Alpha, Context, Error, Mode, TEXTURE_FORMATS, TextureRegion};
+use wgpu_activations::{
+    Activation, Alpha, Context, Dtype, Error, Mode, Precision, TEXTURE_FORMATS, TextureRegion,
+};
 
-use crate::support::{SPECIALS, adapters, describe, random_sweep};
+use crate::support::{SPECIALS, adapters, describe, random_sweep, tiered_adapters};
 
 use wgpu::TextureFormat as F;
 
@@ -241,8 +243,19 @@ fn grads(format: F, n: usize) -> (Vec<u32>, Vec<f32>) {
     (bits, values)
 }
 
+/// The tier `ctx` computes data stored as `format` at (textures, like
+/// buffers, default to `Fast` for 16-bit channels).
+fn tier_of(ctx: &Context, format: F) -> Precision {
+    ctx.precision_for(if is_half(format) {
+        Dtype::F16
+    } else {
+        Dtype::F32
+    })
+}
+
 /// The buffer path's result on the same values, as the output format stores
-/// it (f32 bits, or rounded to nearest even f16 bits).
+/// it (f32 bits, or rounded to nearest even f16 bits), computed in f32 at the
+/// tier the texture kernels use for that output format.
 fn buffer_reference(
     ctx: &Context,
     act: Activation,
@@ -251,6 +264,7 @@ fn buffer_reference(
     g: &[f32],
     out: F,
 ) -> Vec<u32> {
+    let ctx = &ctx.with_precision(tier_of(ctx, out));
     let y = match mode {
         Mode::Forward => ctx.forward(act, x),
         Mode::Derivative => ctx.derivative(act, x),
@@ -376,6 +390,7 @@ fn check(
     };
     let mut encoder = ctx.device().create_command_encoder(&Default::default());
     ctx.kernels()
+        .with_precision(tier_of(ctx, out_format))
         .record_texture_with_alpha(
             &mut encoder,
             act,
@@ -462,7 +477,7 @@ fn texture_formats_per_adapter() {
 
 #[test]
 fn texture_every_op_every_mode_rgba32float() {
-    for ctx in adapters() {
+    for (ctx, _) in &tiered_adapters() {
         for act in Activation::ALL.iter().copied().chain([
             Activation::LeakyRelu {
                 negative_slope: 0.2,
@@ -507,7 +522,7 @@ fn texture_every_format_size_mode_in_place() {
         },
         Activation::Silu,
     ];
-    for ctx in adapters() {
+    for (ctx, _) in &tiered_adapters() {
         let mut k = 0;
         let mut ran = 0;
         for format in TEXTURE_FORMATS {

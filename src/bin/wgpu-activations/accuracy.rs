@@ -91,10 +91,10 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use wgpu_activations::accuracy::{
-    self, SWEEP_CHUNK, Subnormals, SweepStats, strided_chunk, strided_len, sweep_with, target,
+    self, SWEEP_CHUNK, Subnormals, SweepStats, strided_chunk, strided_len, sweep_with, target_at,
 };
 use wgpu_activations::browser::Browser;
-use wgpu_activations::{Activation, Context, Mode};
+use wgpu_activations::{Activation, Context, Mode, Precision};
 
 use super::args::{OpList, no_adapter_matches, parse_ops};
 use super::baselines::{Baselines, naive_activations};
@@ -143,6 +143,10 @@ pub struct AccuracyArgs {
     /// Only the swept inputs x with |x| <= A (e.g. 10, the bench's range).
     #[arg(long, value_name = "A", conflicts_with = "half")]
     within: Option<f32>,
+    /// The precision tier swept and judged, `fast` (targets 4 / 8 / 8 scaled ULPs) or
+    /// `precise` (2 / 4 / 5) [default: precise; with --half, each dtype's default, fast].
+    #[arg(long, conflicts_with = "naive")]
+    precision: Option<Precision>,
 }
 
 /// The arguments resolved.
@@ -157,6 +161,7 @@ struct Options {
     half: bool,
     naive: bool,
     within: Option<f32>,
+    precision: Option<Precision>,
 }
 
 impl Options {
@@ -176,6 +181,7 @@ impl Options {
             half: args.half,
             naive: args.naive,
             within: args.within,
+            precision: args.precision,
         }
     }
 }
@@ -247,7 +253,20 @@ struct Row {
     backend: String,
     act: Activation,
     mode: Mode,
+    /// The tier the results were computed at and are judged for.
+    precision: Precision,
     stats: SweepStats,
+}
+
+impl Row {
+    fn target(&self) -> Option<f64> {
+        target_at(self.act, self.mode, self.precision)
+    }
+
+    fn meets_target(&self) -> bool {
+        self.stats
+            .meets_target_at(self.act, self.mode, self.precision)
+    }
 }
 
 fn mode_name(mode: Mode) -> &'static str {
@@ -258,8 +277,8 @@ fn mode_name(mode: Mode) -> &'static str {
     }
 }
 
-fn target_text(act: Activation, mode: Mode) -> String {
-    match target(act, mode) {
+fn target_text(row: &Row) -> String {
+    match row.target() {
         None => "0 ULP (bit-exact)".into(),
         Some(limit) => format!("≤ {limit} scaled"),
     }
@@ -292,8 +311,9 @@ fn markdown(rows: &[Row], stride_log2: u32, within: Option<f32>) -> String {
     let _ = writeln!(
         out,
         "Inputs: {}; error in ULPs against the f64 reference rounded to f32, \
-         scaled = ULPs / (1 + κ) (SEMANTICS.md, \"Accuracy\").\n",
-        describe_inputs(stride_log2, within)
+         scaled = ULPs / (1 + κ) (SEMANTICS.md, \"Accuracy\"); precision tier: {}.\n",
+        describe_inputs(stride_log2, within),
+        rows.first().map_or(Precision::Precise, |r| r.precision)
     );
     out.push_str(
         "| adapter | backend | op | mode | max scaled ULP | at x | max ULP | at x | mean ULP \
@@ -320,8 +340,8 @@ fn markdown(rows: &[Row], stride_log2: u32, within: Option<f32>) -> String {
             r.nan_invented,
             r.wrong_limit,
             r.wrong_signed_zero,
-            target_text(row.act, row.mode),
-            if row.stats.meets_target(row.act, row.mode) {
+            target_text(row),
+            if row.meets_target() {
                 "PASS"
             } else {
                 "**MISS**"
@@ -373,7 +393,7 @@ fn summary(rows: &[Row]) -> String {
                     } else {
                         format!("{:.2} ({})", w.scaled, w.ulps)
                     };
-                    if r.stats.meets_target(r.act, r.mode) {
+                    if r.meets_target() {
                         figure
                     } else {
                         format!("**{figure}, {} rules broken**", r.stats.rules.total())
@@ -436,7 +456,7 @@ fn json(rows: &[Row], stride_log2: u32, within: Option<f32>, seconds: f64) -> St
         let _ = write!(
             out,
             "{}\n    {{\"adapter\": {}, \"backend\": {}, \"op\": {}, \"mode\": \"{}\", \
-             \"count\": {}, \"max_scaled_ulps\": {}, \"max_scaled_at\": {}, \"max_ulps\": {}, \
+             \"precision\": \"{}\", \"count\": {}, \"max_scaled_ulps\": {}, \"max_scaled_at\": {}, \"max_ulps\": {}, \
              \"max_ulps_at\": {}, \"mean_ulps\": {}, \"rules_broken\": {{\"total\": {}, \
              \"nan_lost\": {}, \"nan_invented\": {}, \"wrong_limit\": {}, \"wrong_signed_zero\": {}}}, \
              \"target_scaled_ulps\": {}, \"bit_exact\": {}, \"pass\": {}, \
@@ -446,6 +466,7 @@ fn json(rows: &[Row], stride_log2: u32, within: Option<f32>, seconds: f64) -> St
             json_string(&row.backend),
             json_string(&act.to_string()),
             mode_name(mode),
+            row.precision,
             w.count,
             json_number(w.scaled),
             json_number(f64::from(w.scaled_at)),
@@ -457,9 +478,9 @@ fn json(rows: &[Row], stride_log2: u32, within: Option<f32>, seconds: f64) -> St
             r.nan_invented,
             r.wrong_limit,
             r.wrong_signed_zero,
-            target(act, mode).map_or("null".into(), json_number),
-            target(act, mode).is_none(),
-            row.stats.meets_target(act, mode),
+            row.target().map_or("null".into(), json_number),
+            row.target().is_none(),
+            row.meets_target(),
             json_sample(row.stats.worst_scaled, act, mode),
             json_sample(row.stats.worst_ulps, act, mode),
             json_sample(row.stats.first_broken, act, mode),
@@ -513,6 +534,7 @@ fn sweep_adapter(
                 backend: imp.backend(),
                 act,
                 mode,
+                precision: options.precision.unwrap_or_default(),
                 stats,
             });
         }
@@ -559,12 +581,15 @@ pub fn run(args: &AccuracyArgs) -> Result<(), Box<dyn Error>> {
                 let kernels = Box::new(Baselines::new(ctx.device()));
                 Implementation::Naive(ctx, kernels)
             } else {
-                Implementation::Wgpu(ctx)
+                let tier = options.precision.unwrap_or_default();
+                Implementation::Wgpu(ctx.with_precision(tier))
             }
         })
         .collect();
     if options.browser {
-        implementations.push(Implementation::Browser(Box::new(Browser::launch()?)));
+        let mut browser = Browser::launch()?;
+        browser.set_precision(options.precision.unwrap_or_default());
+        implementations.push(Implementation::Browser(Box::new(browser)));
     }
     let found: Vec<String> = implementations
         .iter()
@@ -619,9 +644,9 @@ pub fn run(args: &AccuracyArgs) -> Result<(), Box<dyn Error>> {
         print!("{table}");
         let misses: Vec<String> = rows
             .iter()
-            .filter(|r| !r.stats.meets_target(r.act, r.mode))
+            .filter(|r| !r.meets_target())
             .map(|r| {
-                let worst = match target(r.act, r.mode) {
+                let worst = match r.target() {
                     None => r.stats.worst_ulps,
                     Some(_) => r.stats.worst_scaled,
                 };
@@ -650,7 +675,7 @@ pub fn run(args: &AccuracyArgs) -> Result<(), Box<dyn Error>> {
 /// dtype and f16 path; each cell the worst ULP and how many of the 65,536
 /// results are 1 ULP off (a cell with wrong results says so).
 fn run_half(options: &Options) -> Result<(), Box<dyn Error>> {
-    use wgpu_activations::accuracy::sweep_half;
+    use wgpu_activations::accuracy::sweep_half_at;
     use wgpu_activations::{Dtype, Kernels, Tuning};
     let started = Instant::now();
     let mut columns: Vec<(String, Context, Kernels, Dtype)> = Vec::new();
@@ -699,9 +724,12 @@ fn run_half(options: &Options) -> Result<(), Box<dyn Error>> {
             let _ = write!(table, "| {act} | {} |", mode.entry_point());
             for (label, ctx, kernels, dtype) in &columns {
                 progress.set_message(format_args!("{label}: {act} {}", mode_name(mode)));
+                let tier = options
+                    .precision
+                    .unwrap_or_else(|| Precision::default_for(*dtype));
                 let stats = match dtype {
-                    Dtype::F16 => sweep_half::<half::f16>(ctx, kernels, act, mode)?,
-                    _ => sweep_half::<half::bf16>(ctx, kernels, act, mode)?,
+                    Dtype::F16 => sweep_half_at::<half::f16>(ctx, kernels, act, mode, tier)?,
+                    _ => sweep_half_at::<half::bf16>(ctx, kernels, act, mode, tier)?,
                 };
                 wrong_total += stats.wrong;
                 for example in &stats.examples {

@@ -38,7 +38,10 @@ use std::error::Error;
 use std::sync::Arc;
 use std::time::Instant;
 
-use wgpu_activations::{Activation, BufferRegion, Context, Dtype, Gated, GpuTensor, Mode, RowOp};
+use wgpu_activations::{
+    Activation, BufferRegion, Context, Dtype, Gated, GpuTensor, Kernels, Mode, Precision, RowOp,
+    WithPrecision,
+};
 
 use super::api_timing::{self, size_label};
 use super::args::{OpList, no_adapter_matches, parse_dtype, parse_mode, parse_ops};
@@ -88,6 +91,10 @@ pub struct BenchArgs {
     /// apply).
     #[arg(long)]
     api: bool,
+    /// Precision tiers, comma-separated: fast,precise; each tier's rows are labelled with it
+    /// [default: each dtype's default, precise for f32 and fast for f16 and bf16].
+    #[arg(long, value_delimiter = ',')]
+    precision: Vec<Precision>,
 }
 
 /// Wall time one measurement aims at when `--iters` is not given.
@@ -165,6 +172,26 @@ impl Options {
 struct Bench {
     ctx: Context,
     clock: Clock,
+    /// The tier `ctx` computes at where `--precision` named one (rows are
+    /// labelled with it).
+    tier: Option<Precision>,
+}
+
+impl Bench {
+    /// The row label of `act`: with the tier where one was named.
+    fn label(&self, act: &Activation) -> String {
+        match self.tier {
+            Some(p) => format!("{act} [{p}]"),
+            None => act.to_string(),
+        }
+    }
+
+    /// The element-wise kernels at the tier `ctx` computes `dtype` at.
+    fn kernels(&self, dtype: Dtype) -> WithPrecision<'_, Kernels> {
+        self.ctx
+            .kernels()
+            .with_precision(self.ctx.precision_for(dtype))
+    }
 }
 
 /// How kernel time is measured.
@@ -265,6 +292,7 @@ fn open_adapters(filter: Option<&str>, wall: bool) -> Res<Vec<Bench>> {
         benches.push(Bench {
             ctx: Context::from_device(device, queue),
             clock,
+            tier: None,
         });
     }
     if benches.is_empty() {
@@ -543,10 +571,10 @@ fn run_adapter(bench: &Bench, options: &Options) -> Res<Report> {
     let baselines = Baselines::new(device);
     // Compile every pipeline up front, so that no measurement includes it.
     for act in options.ops.iter().chain([&Activation::Sigmoid]) {
-        for &dtype in &options.dtypes {
-            ctx.kernels().prepare_dtype(*act, dtype)?;
+        for &dtype in options.dtypes.iter().chain([&Dtype::F32]) {
+            ctx.kernels()
+                .prepare_at(*act, dtype, ctx.precision_for(dtype))?;
         }
-        ctx.kernels().prepare(*act)?;
     }
     let op_width = options
         .ops
@@ -666,7 +694,8 @@ fn kernel_alone(
     n: usize,
 ) -> Res<()> {
     let mut encoder = encoder(ctx);
-    ctx.kernels().record(
+    let kernels = ctx.kernels().with_precision(ctx.precision_for(Dtype::F32));
+    kernels.record(
         &mut encoder,
         act,
         Mode::Forward,
@@ -829,7 +858,7 @@ fn run_size(
                 };
                 let grad_region = (mode == Mode::Backward).then(|| region(grad, n));
                 let seconds = measure_kernel(bench, options.iters, &mut |encoder| {
-                    ctx.kernels().record(
+                    bench.kernels(dtype).record(
                         encoder,
                         act,
                         mode,
@@ -863,7 +892,7 @@ fn run_size(
                     .transpose()?;
                 let kind = Baseline::of(mode);
                 let mut row = Row {
-                    op: act.to_string(),
+                    op: bench.label(&act),
                     mode,
                     dtype,
                     vs_f32: f32_seconds
@@ -924,8 +953,12 @@ fn run_families(bench: &Bench, options: &Options, n: usize, baseline: &BaselineR
     fn r(t: &GpuTensor, len: usize) -> BufferRegion<'_> {
         BufferRegion::new(t.buffer(), t.offset(), len)
     }
-    let gated = ctx.gated_kernels();
-    let rows = ctx.row_kernels();
+    let gated = ctx
+        .gated_kernels()
+        .with_precision(ctx.precision_for(Dtype::F32));
+    let rows = ctx
+        .row_kernels()
+        .with_precision(ctx.precision_for(Dtype::F32));
     let prelu = ctx.prelu_kernels();
     type Case<'a> = (&'a str, &'a str, u64, Baseline, Box<Record<'a>>);
     let cases: Vec<Case<'_>> = vec![
@@ -1144,14 +1177,15 @@ fn json(reports: &[Report]) -> String {
 
 /// The `--api` mode: `apply` and the kernel alone per op and N on every
 /// adapter, timed in turns call by call (see `support/api_timing.rs`).
-fn run_api(benches: &[Bench], options: Options) -> Res<()> {
+fn run_api(benches: &[Bench], options: &Options) -> Res<()> {
     let ops = &options.ops;
     let progress = &options.progress;
     let mut reports = Vec::new();
     for bench in benches {
         let ctx = &bench.ctx;
         for &act in ops {
-            ctx.kernels().prepare(act)?;
+            ctx.kernels()
+                .prepare_at(act, Dtype::F32, ctx.precision_for(Dtype::F32))?;
         }
         let info = ctx.adapter_info();
         let backend = format!("{:?}", ctx.backend());
@@ -1210,7 +1244,7 @@ fn run_api(benches: &[Bench], options: Options) -> Res<()> {
             rows,
         });
     }
-    drop(options.progress);
+    options.progress.finish();
     if options.json {
         println!("{}", api_timing::json("wgpu-activations", &reports));
     }
@@ -1224,14 +1258,34 @@ fn run_api(benches: &[Bench], options: Options) -> Res<()> {
 pub fn run(args: &BenchArgs) -> Res<()> {
     let filter = args.adapter.as_ref().map(|a| a.to_lowercase());
     // `--api`: wall time only, no timestamp queries on these devices.
-    let benches = open_adapters(filter.as_deref(), args.wall || args.api)?;
-    let options = Options::of(args, benches.len());
+    let mut benches = open_adapters(filter.as_deref(), args.wall || args.api)?;
+    // Each named tier in turn (each dtype's default where none is named).
+    let tiers: Vec<Option<Precision>> = if args.precision.is_empty() {
+        vec![None]
+    } else {
+        args.precision.iter().copied().map(Some).collect()
+    };
+    let options = Options::of(args, benches.len() * tiers.len());
+    let bases: Vec<Context> = benches.iter().map(|b| b.ctx.clone()).collect();
+    let at = |benches: &mut [Bench], tier: Option<Precision>| {
+        for (bench, base) in benches.iter_mut().zip(&bases) {
+            bench.ctx = tier.map_or_else(|| base.clone(), |p| base.with_precision(p));
+            bench.tier = tier;
+        }
+    };
     if options.api {
-        return run_api(&benches, options);
+        for &tier in &tiers {
+            at(&mut benches, tier);
+            run_api(&benches, &options)?;
+        }
+        return Ok(());
     }
     let mut reports = Vec::new();
-    for bench in &benches {
-        reports.push(run_adapter(bench, &options)?);
+    for &tier in &tiers {
+        at(&mut benches, tier);
+        for bench in &benches {
+            reports.push(run_adapter(bench, &options)?);
+        }
     }
     drop(options.progress);
     if options.json {

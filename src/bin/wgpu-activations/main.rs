@@ -37,7 +37,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use half::{bf16, f16};
 use npy::{Array, Kind};
 use progress::Progress;
-use wgpu_activations::{Activation, Context, Element, Mode};
+use wgpu_activations::{Activation, Context, Element, Mode, Precision};
 
 #[derive(Parser)]
 #[command(
@@ -77,6 +77,10 @@ enum Command {
         /// float32 (exactly: .npy has no bfloat16).
         #[arg(long, value_enum)]
         dtype: Option<DtypeArg>,
+        /// The precision tier, `fast` or `precise` (default: precise for f32, fast for f16 and
+        /// bf16).
+        #[arg(long)]
+        precision: Option<Precision>,
     },
     /// Lists every op: name, parameters with their defaults, formula.
     ListOps,
@@ -123,7 +127,14 @@ fn main() -> ExitCode {
             output,
             backend,
             dtype,
-        } => apply(&op, mode, &input, grad.as_deref(), &output, backend, dtype),
+            precision,
+        } => apply(
+            &op,
+            mode,
+            (&input, grad.as_deref(), &output),
+            backend,
+            (dtype, precision),
+        ),
         Command::ListOps => {
             list_ops();
             Ok(())
@@ -203,11 +214,9 @@ fn run<T: Element>(
 fn apply(
     op: &str,
     mode: ModeArg,
-    input: &std::path::Path,
-    grad: Option<&std::path::Path>,
-    output: &std::path::Path,
+    (input, grad, output): (&std::path::Path, Option<&std::path::Path>, &std::path::Path),
     backend: Option<BackendArg>,
-    dtype: Option<DtypeArg>,
+    (dtype, precision): (Option<DtypeArg>, Option<Precision>),
 ) -> Result<(), String> {
     let act = parse_op(op)?;
     let mode = match mode {
@@ -235,6 +244,7 @@ fn apply(
         Kind::F16 => DtypeArg::F16,
     });
     let ctx = context(backend)?;
+    let ctx = precision.map_or_else(|| ctx.clone(), |p| ctx.with_precision(p));
     // One GPU call, with the upload and readback: 2^24 values took 0.5 s
     // (lavapipe) to 0.9 s (llvmpipe GL) end to end on a 2-core VM, so a
     // spinner from 2^25 on, where it can run past a second.

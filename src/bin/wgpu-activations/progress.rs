@@ -66,6 +66,13 @@ impl Progress {
     }
 }
 
+impl Progress {
+    /// Removes the bar now (before a result goes to stdout).
+    pub fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
 /// Removes the bar.
 impl Drop for Progress {
     fn drop(&mut self) {
