@@ -186,16 +186,34 @@ fn wa_times_sigmoid_scaled(x: f32, v_in: vec2<f32>) -> vec2<f32> {
 // Scaled: on the left, where 2^k < 2^-64, x Q(a) is formed times 2^64 (it
 // is subnormal from -13 on), and in the centre a tiny x (|x| < 2^-100, the
 // result about x / 2) carries 2^64.
-fn wa_gelu_forward_scaled(x: f32) -> vec2<f32> {
-    let a = min(wa_abs(x), WA_NORMAL_END);
+// x Q(a) = x G(a) e^(-a^2/2) for the tail, as vec2(value, 1 where it is
+// formed times 2^64 on the far left, else 0).
+fn wa_gelu_tail(x: f32, a: f32, g: f32) -> vec2<f32> {
+    let xc = clamp(x, -WA_NORMAL_END, WA_NORMAL_END);
+    if WA_FAST {
+        // The device's exp of -a^2/2, raised by 64 ln 2 on the far left
+        // (the sum's rounding, about 2^-19 absolute, is far inside GELU's
+        // condition number there, about a^2).
+        let y = -0.5 * (a * a);
+        let scaled = x < 0.0 && y < -44.361419555836;
+        let e = exp(select(y, y + 44.361419555836, scaled));
+        return vec2<f32>(xc * (g * e), select(0.0, 1.0, scaled));
+    }
     let km = wa_exp_reduce(-0.5 * (a * a));
-    let g = wa_normal_mills_rational(max(a, WA_NORMAL_CENTER));
-    let left_scaled = x < 0.0 && km.x < -64.0;
+    let scaled = x < 0.0 && km.x < -64.0;
     // One power of two (no two-step ldexp): 2^k is normal where it matters
     // (k >= -90 scaled on the left), and on the right, where it is not,
     // x Q(a) vanishes beside x anyway.
-    let k = max(km.x + select(0.0, 64.0, left_scaled), -127.0);
-    let xq = (clamp(x, -WA_NORMAL_END, WA_NORMAL_END) * (g + g * km.y)) * wa_pow2f(k);
+    let k = max(km.x + select(0.0, 64.0, scaled), -127.0);
+    return vec2<f32>((xc * (g + g * km.y)) * wa_pow2f(k), select(0.0, 1.0, scaled));
+}
+
+fn wa_gelu_forward_scaled(x: f32) -> vec2<f32> {
+    let a = min(wa_abs(x), WA_NORMAL_END);
+    let g = wa_normal_mills_rational(max(a, WA_NORMAL_CENTER));
+    let t = wa_gelu_tail(x, a, g);
+    let xq = t.x;
+    let left_scaled = t.y != 0.0;
     let tail = select(x - xq, xq, x < 0.0);
     let tiny = a < 7.888609052210118e-31; // 2^-100
     let xs = x * select(1.0, 1.8446744073709552e19, tiny);

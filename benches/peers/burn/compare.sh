@@ -3,6 +3,7 @@
 #
 #   benches/peers/burn/compare.sh [--backend vulkan|gl] [--rounds R]
 #                                 [--sizes 2^10,2^24] [--ops relu,gelu] [--keep DIR]
+#                                 [--precision fast|precise]
 #
 # Builds (release) `examples/bench.rs` of the main crate and the Burn peer of
 # this directory (20-35 minutes cold for Burn on two cores), then runs, R times
@@ -24,6 +25,7 @@ rounds=3
 sizes=""
 ops=""
 keep=""
+precision=""
 usage() { sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -37,6 +39,8 @@ while [ $# -gt 0 ]; do
     --ops=*) ops="${1#*=}"; shift ;;
     --keep) keep="$2"; shift 2 ;;
     --keep=*) keep="${1#*=}"; shift ;;
+    --precision) precision="$2"; shift 2 ;;
+    --precision=*) precision="${1#*=}"; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "compare.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -51,6 +55,8 @@ case "$rounds" in ''|*[!0-9]*|0) echo "compare.sh: --rounds needs a positive int
 ours_args=(--api --json --adapter "$adapter_filter")
 burn_args=(--json --backend "$backend")
 if [ -n "$sizes" ]; then ours_args+=(--sizes "$sizes"); burn_args+=(--sizes "$sizes"); fi
+# Our tier (default: precise, f32's default); Burn has one.
+if [ -n "$precision" ]; then ours_args+=(--precision "$precision"); fi
 if [ -n "$ops" ]; then
   burn_args+=(--ops "$ops")
   # Ours has no default for threshold; the peer uses PyTorch's example (0.1, 20).
@@ -59,9 +65,12 @@ fi
 
 echo "building (release): examples/bench.rs, then the Burn peer ..." >&2
 (cd "$root" && cargo build --release --example bench --quiet)
-(cd "$here" && cargo build --release --quiet)
+# BURN_TARGET_DIR: where the Burn peer builds (a directory outside the clone
+# keeps its ~25-minute cold build for later runs), default its own target/.
+burn_target="${BURN_TARGET_DIR:-$here/target}"
+(cd "$here" && CARGO_TARGET_DIR="$burn_target" cargo build --release --quiet)
 ours_bin="$root/target/release/examples/bench"
-burn_bin="$here/target/release/burn_peer"
+burn_bin="$burn_target/release/burn_peer"
 
 if [ -n "$keep" ]; then out="$keep"; mkdir -p "$out"; else out="$(mktemp -d)"; trap 'rm -rf "$out"' EXIT; fi
 
