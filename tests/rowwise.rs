@@ -309,7 +309,7 @@ fn gpu_specials_follow_pytorch() {
 fn gpu_backward_matches_the_reference() {
     let mut rng = Rng::new(0xbac);
     let mut failures = Vec::new();
-    for (ctx, _) in &tiered_adapters() {
+    for (ctx, precision) in &tiered_adapters() {
         for (r, cols) in [
             (5, 1),
             (7, 13),
@@ -344,7 +344,7 @@ fn gpu_backward_matches_the_reference() {
                     .enumerate()
                 {
                     let want = cpu::row_backward_f64(op, yr, dr);
-                    let bounds = row_backward_bounds(op, yr, dr);
+                    let bounds = row_backward_bounds(op, *precision, yr, dr);
                     for j in 0..cols {
                         let bound = bounds[j];
                         let error = (f64::from(gr[j]) - want[j]).abs();

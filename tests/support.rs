@@ -897,10 +897,12 @@ pub fn target_miss_at(
 }
 
 /// The error bound of a row-wise backward at each entry of a row, from the
-/// forward's output `y` and `dy`: 4 epsilons of the sizes of the terms
-/// (`|dy| + e^y |sum dy|` for log-softmax, `|y| (|dy| + |sum dy y|)`
-/// otherwise), plus 1e-37.
-pub fn row_backward_bounds(op: RowOp, y: &[f32], dy: &[f32]) -> Vec<f64> {
+/// forward's output `y` and `dy`, at `precision`: 4 epsilons of the sizes
+/// of the terms (`|dy| + e^y |sum dy|` for log-softmax, `|y| (|dy| + |sum
+/// dy y|)` otherwise), plus 1e-37. In the fast tier log-softmax's `e^y`
+/// comes from the device's exponential, whose error grows with `|y|`: that
+/// term counts `1 + |y|` times.
+pub fn row_backward_bounds(op: RowOp, precision: Precision, y: &[f32], dy: &[f32]) -> Vec<f64> {
     let sum: f64 = if op.is_log() {
         dy.iter().map(|&g| f64::from(g)).sum()
     } else {
@@ -913,8 +915,13 @@ pub fn row_backward_bounds(op: RowOp, y: &[f32], dy: &[f32]) -> Vec<f64> {
         .zip(dy)
         .map(|(&yj, &gj)| {
             let (yj, gj) = (f64::from(yj), f64::from(gj));
+            let exp_error = match precision {
+                Precision::Precise => 1.0,
+                Precision::Fast if yj.is_finite() => 1.0 + yj.abs(),
+                Precision::Fast => 1.0,
+            };
             let scale = if op.is_log() {
-                gj.abs() + yj.exp() * sum.abs()
+                gj.abs() + yj.exp() * sum.abs() * exp_error
             } else {
                 yj.abs() * (gj.abs() + sum.abs())
             };
