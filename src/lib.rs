@@ -39,6 +39,7 @@
 //! | textures your renderer made | [`Kernels::record_texture`] over [`TextureRegion`]s in your encoder; [`Context::apply_texture`] for a new texture |
 //! | your own shader | [`wgsl::library()`]: every `wa_<op>_forward` / `wa_<op>_derivative`, all names prefixed |
 //! | WebGPU in a browser | [`wgsl::portable_module`] (Tint accepts it); [`browser`] runs it in headless Chromium from Rust |
+//! | a faster tier, looser bounds, the same rules | [`Precision::Fast`]: [`Context::with_precision`], [`Kernels::with_precision`], [`wgsl::library_with`] |
 //!
 //! # Integrating into an existing wgpu app
 //!
@@ -105,7 +106,8 @@
 //! Every result is measured against [`cpu`], an independent f64 reference
 //! rounded once ([`accuracy`] has the judge): the piecewise-linear ops are
 //! bit-exact; the smooth ops are within 2 scaled ULPs forward, 4 derivative
-//! and 5 backward (scaled by the condition number, as the README explains),
+//! and 5 backward (scaled by the condition number, as the README explains;
+//! [`Precision::Fast`]: 4, 8 and 8),
 //! checked over sweeps of the f32 bit patterns on every adapter, and 16-bit
 //! data within 1 ULP over every f16 and bf16 value. Speed: the README's
 //! tables (ratios to Burn, to naive same-op kernels and to a copy kernel,

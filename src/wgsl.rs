@@ -18,7 +18,7 @@ pub use crate::prelu::prelu_module;
 pub use crate::rowwise::{
     MAX_COLS, SHORT_ROW, SHORT_ROW_CPU, rowwise_module, rowwise_module_subgroups,
 };
-pub use crate::texture::texture_module;
+pub use crate::texture::{texture_module, texture_module_with};
 use crate::{Activation, Precision};
 
 /// Portable f32 helpers (`wa_exp`, `wa_expm1`, `wa_tanh`, NaN and sign tests).
