@@ -11,8 +11,9 @@
 //! - `copy_kernel`: baselines, a WGSL vec4 copy (`copy/1in1out`), a vec4
 //!   two-in-one-out copy `out = a + b` (`add/2in1out`) and
 //!   `copy_buffer_to_buffer` (the device's memcpy);
-//! - `resident`: every op and mode on GPU-resident buffers, one record +
-//!   submit + wait per iteration;
+//! - `resident`: every op and mode on GPU-resident buffers in both precision
+//!   tiers (labels `op/mode/tier/N`), one record + submit + wait per
+//!   iteration;
 //! - `host_slice`: `ctx.forward` from a slice to a `Vec` (upload, dispatch,
 //!   readback), and the f64 CPU reference on the same input;
 //! - `dtype`: the forward of each op on resident f32, f16 and bf16 data
@@ -26,7 +27,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use wgpu_activations::{Activation, BufferRegion, Context, Dtype, GpuTensor, Mode, cpu};
+use wgpu_activations::{Activation, BufferRegion, Context, Dtype, GpuTensor, Mode, Precision, cpu};
 #[path = "../src/bin/wgpu-activations/baselines.rs"]
 mod baselines;
 use baselines::{Baselines, bytes_moved, upload_as};
@@ -164,15 +165,20 @@ fn resident(c: &mut Criterion) {
     for n in sizes() {
         let data = Resident::new(&ctx, n);
         for act in ops() {
-            for mode in Mode::ALL {
+            for (mode, precision) in Mode::ALL
+                .into_iter()
+                .flat_map(|m| Precision::ALL.map(|p| (m, p)))
+            {
                 let grad = (mode == Mode::Backward).then(|| data.grad.region());
                 let record = |encoder: &mut wgpu::CommandEncoder| {
                     ctx.kernels()
+                        .with_precision(precision)
                         .record(encoder, act, mode, data.x.region(), grad, data.out.region())
-                        .unwrap_or_else(|e| panic!("{act} {mode:?}: {e}"));
+                        .unwrap_or_else(|e| panic!("{act} {mode:?} {precision}: {e}"));
                 };
                 group.throughput(Throughput::Bytes(bytes_moved(mode, n)));
-                group.bench_function(format!("{}/{}/{n}", act.name(), mode.entry_point()), |b| {
+                let name = format!("{}/{}/{precision}/{n}", act.name(), mode.entry_point());
+                group.bench_function(name, |b| {
                     b.iter_custom(|iters| timed_calls(&ctx, iters, record))
                 });
             }
@@ -208,6 +214,7 @@ fn dtype(c: &mut Criterion) {
             let x = upload(dtype).expect("upload x");
             let out = upload(dtype).expect("upload output");
             for act in ops() {
+                // At each dtype's default tier (precise f32, fast 16-bit).
                 ctx.kernels().prepare_dtype(act, dtype).expect("compile");
                 let (input, output) = (
                     BufferRegion::typed(x.buffer(), 0, n, dtype),
