@@ -127,9 +127,9 @@ const WA_EXP_SCALE: f32 = 2.0194839173657902e-28; // 2^-92
 // What both scaled exponentials share: e^xc = 2^k (1 + m) for xc, x clamped
 // by the caller, with x's scale applied: vec3(1 + m, k, s), k raised by 92
 // where s = 2^-92 (below -64) and at least -127 (wa_pow2f's 0).
-fn wa_exp_scale_parts(x: f32, xc: f32) -> vec3<f32> {
+fn wa_exp_scale_parts(x: f32, xc: f32, exact: bool) -> vec3<f32> {
     let tiny = x < -64.0;
-    if WA_FAST {
+    if WA_FAST && !exact {
         // The device's exp, of xc + 92 ln 2 where the value is scaled: the
         // sum's rounding (|xc| 2^-24 at most) is an error that e^x's
         // condition number, |x|, covers.
@@ -147,7 +147,14 @@ fn wa_exp_scale_parts(x: f32, xc: f32) -> vec3<f32> {
 // for NaN (tested on the bits: GL's compilers do not carry a NaN through
 // the clamps). No branch, no integer conversion.
 fn wa_exp_nonpositive_scaled(x: f32) -> vec2<f32> {
-    let e = wa_exp_scale_parts(x, select(x, -160.0, x < -160.0));
+    return wa_exp_nonpositive_scaled_with(x, false);
+}
+
+// wa_exp_nonpositive_scaled in both tiers with this file's own polynomial
+// (`exact`): for sums that cancel at a root of the result (SiLU's
+// derivative), where the device's few-ULP exp would cost tens of ULPs.
+fn wa_exp_nonpositive_scaled_with(x: f32, exact: bool) -> vec2<f32> {
+    let e = wa_exp_scale_parts(x, select(x, -160.0, x < -160.0), exact);
     return vec2<f32>(wa_keep_nan(x, e.x * wa_pow2f(e.y)), e.z);
 }
 
@@ -174,7 +181,13 @@ fn wa_exp(x: f32) -> f32 {
 // 88.72 and at +inf, NaN for NaN. x is clamped to [-160, 89] (k stays in
 // wa_pow2f's range; 2^128, for x in (88.03, 89], as 2 (1 + m) 2^127).
 fn wa_exp_scaled(x: f32) -> vec2<f32> {
-    let e = wa_exp_scale_parts(x, select(select(x, 89.0, x > 89.0), -160.0, x < -160.0));
+    return wa_exp_scaled_with(x, false);
+}
+
+// wa_exp_scaled with this file's own polynomial in both tiers (`exact`; see
+// wa_exp_nonpositive_scaled_with).
+fn wa_exp_scaled_with(x: f32, exact: bool) -> vec2<f32> {
+    let e = wa_exp_scale_parts(x, select(select(x, 89.0, x > 89.0), -160.0, x < -160.0), exact);
     let m = (e.x * select(1.0, 2.0, e.y > 127.0)) * wa_pow2f(min(e.y, 127.0));
     return vec2<f32>(wa_exp_special(x, m), e.z);
 }
