@@ -623,3 +623,77 @@ fn precision_flag_picks_the_tier() {
     assert_eq!(code, 2, "{log}");
     assert!(log.contains("use \"precise\" or \"fast\""), "{log}");
 }
+
+/// `apply` streams the file in windows of 2^22 values: a file of more than
+/// one window (and a last, partial one) gives exactly the bits of one call
+/// over the whole, forward and backward, f32 and f16 input.
+#[test]
+fn apply_streams_files_larger_than_a_window() {
+    let dir = scratch("stream");
+    let n = (1 << 22) * 2 + 3;
+    let x: Vec<f32> = (0..n)
+        .map(|i| ((i % 20_011) as f32 - 10_000.0) * 1e-3)
+        .collect();
+    let dy: Vec<f32> = (0..n).map(|i| 1.0 - (i % 97) as f32 * 0.01).collect();
+    let (xp, dyp, out) = (dir.join("x.npy"), dir.join("dy.npy"), dir.join("y.npy"));
+    write_f32(&xp, &[n], &x);
+    write_f32(&dyp, &[n], &dy);
+    let ctx = Context::new().unwrap();
+    let act = Activation::Gelu;
+    let (code, log) = run(&[
+        "apply",
+        "--op",
+        "gelu",
+        "--input",
+        arg(&xp),
+        "--output",
+        arg(&out),
+    ]);
+    assert_eq!(code, 0, "{log}");
+    let want = ctx.forward(act, &x).unwrap();
+    let bytes = numpy_bytes("<f4", &[n], bytemuck::cast_slice(&want));
+    assert!(
+        std::fs::read(&out).unwrap() == bytes,
+        "forward differs from one call"
+    );
+    let (code, log) = run(&[
+        "apply",
+        "--op",
+        "gelu",
+        "--mode",
+        "backward",
+        "--input",
+        arg(&xp),
+        "--grad",
+        arg(&dyp),
+        "--output",
+        arg(&out),
+    ]);
+    assert_eq!(code, 0, "{log}");
+    let want = ctx.backward(act, &x, &dy).unwrap();
+    let bytes = numpy_bytes("<f4", &[n], bytemuck::cast_slice(&want));
+    assert!(
+        std::fs::read(&out).unwrap() == bytes,
+        "backward differs from one call"
+    );
+    // f16 input stays f16, window by window.
+    let x16: Vec<f16> = x.iter().map(|&v| f16::from_f32(v)).collect();
+    let xp16 = dir.join("x16.npy");
+    std::fs::write(&xp16, numpy_bytes("<f2", &[n], bytemuck::cast_slice(&x16))).unwrap();
+    let (code, log) = run(&[
+        "apply",
+        "--op",
+        "gelu",
+        "--input",
+        arg(&xp16),
+        "--output",
+        arg(&out),
+    ]);
+    assert_eq!(code, 0, "{log}");
+    let want = ctx.forward(act, &x16).unwrap();
+    let bytes = numpy_bytes("<f2", &[n], bytemuck::cast_slice(&want));
+    assert!(
+        std::fs::read(&out).unwrap() == bytes,
+        "f16 forward differs from one call"
+    );
+}

@@ -35,8 +35,9 @@ use std::process::ExitCode;
 use args::parse_op;
 use clap::{Parser, Subcommand, ValueEnum};
 use half::{bf16, f16};
-use npy::{Array, Kind};
+use npy::Kind;
 use progress::Progress;
+use std::io::Write;
 use wgpu_activations::{Activation, Context, Element, Mode, Precision};
 
 #[derive(Parser)]
@@ -180,15 +181,13 @@ fn context(backend: Option<BackendArg>) -> Result<Context, String> {
 
 /// The array's values as `T` (f32 and f16 data widen exactly; narrowing
 /// rounds to nearest even).
-fn values<T: Element>(array: &Array, convert: impl Fn(f32) -> T) -> Vec<T> {
-    match array.kind {
-        Kind::F32 => array
-            .bytes
+fn values<T: Element>(kind: Kind, bytes: &[u8], convert: impl Fn(f32) -> T) -> Vec<T> {
+    match kind {
+        Kind::F32 => bytes
             .chunks_exact(4)
             .map(|b| convert(f32::from_le_bytes([b[0], b[1], b[2], b[3]])))
             .collect(),
-        Kind::F16 => array
-            .bytes
+        Kind::F16 => bytes
             .chunks_exact(2)
             .map(|b| convert(f16::from_le_bytes([b[0], b[1]]).to_f32()))
             .collect(),
@@ -224,14 +223,14 @@ fn apply(
         ModeArg::Derivative => Mode::Derivative,
         ModeArg::Backward => Mode::Backward,
     };
-    let x = npy::read(input)?;
-    let dy = match (mode, grad) {
-        (Mode::Backward, Some(path)) => Some(npy::read(path)?),
+    let (x, mut x_file) = npy::open(input)?;
+    let mut dy = match (mode, grad) {
+        (Mode::Backward, Some(path)) => Some(npy::open(path)?),
         (Mode::Backward, None) => return Err("--mode backward needs --grad dy.npy".into()),
         (_, Some(_)) => return Err(format!("--grad is for --mode backward only, not {mode:?}")),
         (_, None) => None,
     };
-    if let Some(dy) = &dy
+    if let Some((dy, _)) = &dy
         && dy.shape != x.shape
     {
         return Err(format!(
@@ -245,9 +244,9 @@ fn apply(
     });
     let ctx = context(backend)?;
     let ctx = precision.map_or_else(|| ctx.clone(), |p| ctx.with_precision(p));
-    // One GPU call, with the upload and readback: 2^24 values took 0.5 s
-    // (lavapipe) to 0.9 s (llvmpipe GL) end to end on a 2-core VM, so a
-    // spinner from 2^25 on, where it can run past a second.
+    // 2^24 values took 0.5 s (lavapipe) to 0.9 s (llvmpipe GL) end to end
+    // on a 2-core VM, so a spinner from 2^25 on, where it can run past a
+    // second.
     let spinner = (x.len() >= 1 << 25).then(|| {
         Progress::spinner(format_args!(
             "{act} {mode:?} of {} values on {}",
@@ -255,39 +254,54 @@ fn apply(
             ctx.adapter_name()
         ))
     });
-    let (kind, bytes): (Kind, Vec<u8>) = match dtype {
-        DtypeArg::F32 => {
-            let xs = values(&x, |v| v);
-            let gs = dy.as_ref().map(|g| values(g, |v| v));
-            let y = run(&ctx, act, mode, &xs, gs.as_deref())?;
-            (Kind::F32, bytemuck::cast_slice(&y).to_vec())
-        }
-        DtypeArg::F16 => {
-            let xs = values(&x, f16::from_f32);
-            let gs = dy.as_ref().map(|g| values(g, f16::from_f32));
-            let y = run(&ctx, act, mode, &xs, gs.as_deref())?;
-            (Kind::F16, bytemuck::cast_slice(&y).to_vec())
-        }
-        DtypeArg::Bf16 => {
-            let xs = values(&x, bf16::from_f32);
-            let gs = dy.as_ref().map(|g| values(g, bf16::from_f32));
-            let y: Vec<f32> = run(&ctx, act, mode, &xs, gs.as_deref())?
-                .iter()
-                .map(|v| v.to_f32())
-                .collect();
-            (Kind::F32, bytemuck::cast_slice(&y).to_vec())
-        }
+    // bf16 results are written as float32 (exactly: .npy has no bfloat16).
+    let out_kind = match dtype {
+        DtypeArg::F16 => Kind::F16,
+        DtypeArg::F32 | DtypeArg::Bf16 => Kind::F32,
     };
+    let mut out = npy::create(output, out_kind, &x.shape, x.fortran_order)?;
+    // The file in windows of WINDOW values: read, converted, one GPU call,
+    // written, so that memory stays flat whatever the file's size (the ops
+    // are element-wise: the bits are those of one call over the whole).
+    let n = x.len();
+    let mut start = 0;
+    while start < n {
+        let len = WINDOW.min(n - start);
+        let xb = x.read_window(&mut x_file, start, len)?;
+        let gb = match &mut dy {
+            Some((h, file)) => Some((h.kind, h.read_window(file, start, len)?)),
+            None => None,
+        };
+        let bytes: Vec<u8> = match dtype {
+            DtypeArg::F32 => {
+                let xs = values(x.kind, &xb, |v| v);
+                let gs = gb.map(|(k, b)| values(k, &b, |v| v));
+                let y = run(&ctx, act, mode, &xs, gs.as_deref())?;
+                bytemuck::cast_slice(&y).to_vec()
+            }
+            DtypeArg::F16 => {
+                let xs = values(x.kind, &xb, f16::from_f32);
+                let gs = gb.map(|(k, b)| values(k, &b, f16::from_f32));
+                let y = run(&ctx, act, mode, &xs, gs.as_deref())?;
+                bytemuck::cast_slice(&y).to_vec()
+            }
+            DtypeArg::Bf16 => {
+                let xs = values(x.kind, &xb, bf16::from_f32);
+                let gs = gb.map(|(k, b)| values(k, &b, bf16::from_f32));
+                let y: Vec<f32> = run(&ctx, act, mode, &xs, gs.as_deref())?
+                    .iter()
+                    .map(|v| v.to_f32())
+                    .collect();
+                bytemuck::cast_slice(&y).to_vec()
+            }
+        };
+        out.write_all(&bytes)
+            .map_err(|e| format!("cannot write {}: {e}", output.display()))?;
+        start += len;
+    }
+    out.flush()
+        .map_err(|e| format!("cannot write {}: {e}", output.display()))?;
     drop(spinner);
-    npy::write(
-        output,
-        &Array {
-            kind,
-            shape: x.shape.clone(),
-            fortran_order: x.fortran_order,
-            bytes,
-        },
-    )?;
     eprintln!(
         "{} {mode:?} of {} values ({:?}) on {} ({:?}) -> {}",
         act,
@@ -299,6 +313,11 @@ fn apply(
     );
     Ok(())
 }
+
+/// Values per window of `apply`: 2^22 (16 MiB of f32), small beside a
+/// large file and large enough that each GPU call's fixed cost (about
+/// 0.1 ms) vanishes beside its work.
+const WINDOW: usize = 1 << 22;
 
 fn list_ops() {
     let rows: Vec<(&str, String, &str)> = Activation::ALL

@@ -3,6 +3,8 @@
 //! just what an element-wise tool needs, read and written here in a few
 //! lines rather than through a crate.
 
+use std::fs::File;
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 /// Element types the tool reads and writes.
@@ -15,6 +17,7 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// NumPy's `descr` of the type.
     fn descr(self) -> &'static str {
         match self {
             Kind::F32 => "<f4",
@@ -22,7 +25,8 @@ impl Kind {
         }
     }
 
-    fn size(self) -> usize {
+    /// Bytes per element.
+    pub fn size(self) -> usize {
         match self {
             Kind::F32 => 4,
             Kind::F16 => 2,
@@ -30,49 +34,89 @@ impl Kind {
     }
 }
 
-/// An array: its element type, shape, order and little-endian bytes.
+/// An array file's header: element type, shape, order, and where its
+/// little-endian data starts, checked against the file's length. The data
+/// itself is read in windows ([`Header::read_window`]), so that a file of
+/// any size is never held whole.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Array {
+pub struct Header {
     /// Element type.
     pub kind: Kind,
     /// The shape (empty for a scalar).
     pub shape: Vec<usize>,
     /// `fortran_order` of the header (element-wise ops keep it).
     pub fortran_order: bool,
-    /// The data, little-endian.
-    pub bytes: Vec<u8>,
+    /// Byte offset of the data in the file.
+    pub data_offset: u64,
 }
 
-impl Array {
+impl Header {
     /// Number of elements.
     pub fn len(&self) -> usize {
-        self.bytes.len() / self.kind.size()
+        self.shape.iter().product()
+    }
+
+    /// Bytes per element.
+    pub fn size(&self) -> usize {
+        self.kind.size()
+    }
+
+    /// Elements `start .. start + len` of the file's data, as little-endian
+    /// bytes, read from `file` (opened on the path this header came from).
+    pub fn read_window(
+        &self,
+        file: &mut File,
+        start: usize,
+        len: usize,
+    ) -> Result<Vec<u8>, String> {
+        let size = self.size();
+        let mut bytes = vec![0u8; len * size];
+        file.seek(SeekFrom::Start(self.data_offset + (start * size) as u64))
+            .and_then(|_| file.read_exact(&mut bytes))
+            .map_err(|e| format!("cannot read the data: {e}"))?;
+        Ok(bytes)
     }
 }
 
-/// Reads `path`: a `.npy` file (by its magic string), or raw f32 for a
-/// `.f32` file. Errors say what is wrong and how to fix it.
-pub fn read(path: &Path) -> Result<Array, String> {
-    let data = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+/// Opens `path` and reads its header: a `.npy` file (by its magic string),
+/// or raw f32 for a `.f32` file. Errors say what is wrong and how to fix it.
+pub fn open(path: &Path) -> Result<(Header, File), String> {
+    let mut file = File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let file_len = file
+        .metadata()
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+        .len();
     if path.extension().is_some_and(|e| e == "f32") {
-        if data.len() % 4 != 0 {
+        if file_len % 4 != 0 {
             return Err(format!(
-                "{}: {} bytes is not a whole number of f32 values",
-                path.display(),
-                data.len()
+                "{}: {file_len} bytes is not a whole number of f32 values",
+                path.display()
             ));
         }
-        return Ok(Array {
+        let header = Header {
             kind: Kind::F32,
-            shape: vec![data.len() / 4],
+            shape: vec![(file_len / 4) as usize],
             fortran_order: false,
-            bytes: data,
-        });
+            data_offset: 0,
+        };
+        return Ok((header, file));
     }
-    parse(&data).map_err(|e| format!("{}: {e}", path.display()))
+    // The magic, version and header length first, then the header itself.
+    let mut prefix = vec![0u8; 12.min(file_len as usize)];
+    file.read_exact(&mut prefix)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let header_end = header_end(&prefix).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut head = vec![0u8; header_end.min(file_len as usize)];
+    file.seek(SeekFrom::Start(0))
+        .and_then(|_| file.read_exact(&mut head))
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let header = parse(&head, file_len).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok((header, file))
 }
 
-fn parse(data: &[u8]) -> Result<Array, String> {
+/// Where a `.npy` header ends (the data's offset), from the file's first
+/// 10 to 12 bytes.
+fn header_end(data: &[u8]) -> Result<usize, String> {
     const MAGIC: &[u8] = b"\x93NUMPY";
     if data.len() < 10 || !data.starts_with(MAGIC) {
         return Err(
@@ -82,21 +126,23 @@ fn parse(data: &[u8]) -> Result<Array, String> {
         );
     }
     let major = data[6];
-    let (header_len, start) = match major {
-        1 => (u16::from_le_bytes([data[8], data[9]]) as usize, 10),
-        2 | 3 if data.len() >= 12 => (
-            u32::from_le_bytes([data[8], data[9], data[10], data[11]]) as usize,
-            12,
-        ),
-        _ => {
-            return Err(format!(
-                ".npy format version {major} is not supported (1 to 3 are)"
-            ));
+    match major {
+        1 => Ok(10 + u16::from_le_bytes([data[8], data[9]]) as usize),
+        2 | 3 if data.len() >= 12 => {
+            Ok(12 + u32::from_le_bytes([data[8], data[9], data[10], data[11]]) as usize)
         }
-    };
-    let header = data
-        .get(start..start + header_len)
-        .ok_or("the .npy header is cut short")?;
+        _ => Err(format!(
+            ".npy format version {major} is not supported (1 to 3 are)"
+        )),
+    }
+}
+
+/// The header of a `.npy` file whose first bytes are `data` (at least up to
+/// the header's end) and whose length is `file_len`.
+fn parse(data: &[u8], file_len: u64) -> Result<Header, String> {
+    let end = header_end(data)?;
+    let start = if data[6] == 1 { 10 } else { 12 };
+    let header = data.get(start..end).ok_or("the .npy header is cut short")?;
     let header = std::str::from_utf8(header).map_err(|_| "the .npy header is not text")?;
     let field = |key: &str| -> Result<&str, String> {
         let at = header
@@ -138,29 +184,29 @@ fn parse(data: &[u8]) -> Result<Array, String> {
         .iter()
         .try_fold(1usize, |n, &d| n.checked_mul(d))
         .ok_or("the shape's element count overflows")?;
-    let body = &data[start + header_len..];
-    let bytes = count
+    let body = file_len.saturating_sub(end as u64);
+    count
         .checked_mul(kind.size())
-        .filter(|&b| b <= body.len())
+        .filter(|&b| b as u64 <= body)
         .ok_or_else(|| {
             format!(
                 "the data is cut short: the shape {shape:?} needs {count} values of {descr}, \
-                 the file holds {} bytes",
-                body.len()
+                 the file holds {body} bytes"
             )
         })?;
-    Ok(Array {
+    Ok(Header {
         kind,
         shape,
         fortran_order,
-        bytes: body[..bytes].to_vec(),
+        data_offset: end as u64,
     })
 }
 
-/// The bytes of `array` as a `.npy` file (version 1.0, as `numpy.save`
-/// writes it: the header padded with spaces to a multiple of 64 bytes).
-pub fn to_npy(array: &Array) -> Vec<u8> {
-    let shape = match array.shape.as_slice() {
+/// The header bytes of a `.npy` file (version 1.0, as `numpy.save` writes
+/// it: padded with spaces to a multiple of 64 bytes) for `kind` data of
+/// `shape`; the data follows it.
+pub fn npy_header(kind: Kind, shape: &[usize], fortran_order: bool) -> Vec<u8> {
+    let shape = match shape {
         [one] => format!("({one},)"),
         dims => format!(
             "({})",
@@ -172,8 +218,8 @@ pub fn to_npy(array: &Array) -> Vec<u8> {
     };
     let mut header = format!(
         "{{'descr': '{}', 'fortran_order': {}, 'shape': {shape}, }}",
-        array.kind.descr(),
-        if array.fortran_order { "True" } else { "False" }
+        kind.descr(),
+        if fortran_order { "True" } else { "False" }
     );
     let total = 10 + header.len() + 1;
     header.push_str(&" ".repeat(total.next_multiple_of(64) - total));
@@ -181,23 +227,29 @@ pub fn to_npy(array: &Array) -> Vec<u8> {
     let mut out = b"\x93NUMPY\x01\x00".to_vec();
     out.extend_from_slice(&(header.len() as u16).to_le_bytes());
     out.extend_from_slice(header.as_bytes());
-    out.extend_from_slice(&array.bytes);
     out
 }
 
-/// Writes `array` to `path`: `.npy`, or raw bytes for a `.f32` path (f32
-/// data only).
-pub fn write(path: &Path, array: &Array) -> Result<(), String> {
-    let bytes = if path.extension().is_some_and(|e| e == "f32") {
-        if array.kind != Kind::F32 {
-            return Err(format!(
-                "{}: a .f32 file holds f32 only; write .npy for f16 results",
-                path.display()
-            ));
-        }
-        array.bytes.clone()
-    } else {
-        to_npy(array)
-    };
-    std::fs::write(path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
+/// Creates `path` for `kind` data of `shape`: a `.npy` header, or nothing
+/// for a raw `.f32` path (f32 data only); the caller appends the data.
+pub fn create(
+    path: &Path,
+    kind: Kind,
+    shape: &[usize],
+    fortran_order: bool,
+) -> Result<BufWriter<File>, String> {
+    let raw = path.extension().is_some_and(|e| e == "f32");
+    if raw && kind != Kind::F32 {
+        return Err(format!(
+            "{}: a .f32 file holds f32 only; write .npy for f16 results",
+            path.display()
+        ));
+    }
+    let file = File::create(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    let mut out = BufWriter::with_capacity(1 << 20, file);
+    if !raw {
+        out.write_all(&npy_header(kind, shape, fortran_order))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    Ok(out)
 }
