@@ -8,7 +8,7 @@
 //! piecewise-linear ops.
 
 use wgpu_activations::accuracy::{strided_inputs, sweep};
-use wgpu_activations::{Activation, Mode};
+use wgpu_activations::{Activation, Context, Mode, Precision};
 
 use crate::support::{REGRESSION_INPUTS, SPECIALS, describe, target_miss_at, tiered_adapters};
 
@@ -69,15 +69,7 @@ fn softplus_with_any_beta_meets_the_accuracy_targets() {
                 threshold: 20.0,
             };
             for mode in [Mode::Forward, Mode::Derivative] {
-                let stats = sweep(ctx, act, mode, &x)
-                    .unwrap_or_else(|e| panic!("{act} {mode:?} on {} failed: {e}", describe(ctx)));
-                failures.extend(target_miss_at(
-                    act,
-                    mode,
-                    *precision,
-                    &describe(ctx),
-                    &stats,
-                ));
+                failures.extend(miss(ctx, *precision, act, mode, &x));
             }
         }
     }
@@ -131,17 +123,22 @@ fn roots_meet_the_targets_in_both_tiers() {
         };
         for (ctx, precision) in &tiered_adapters() {
             for &mode in modes {
-                let stats = sweep(ctx, act, mode, &x)
-                    .unwrap_or_else(|e| panic!("{act} {mode:?} on {}: {e}", describe(ctx)));
-                failures.extend(target_miss_at(
-                    act,
-                    mode,
-                    *precision,
-                    &describe(ctx),
-                    &stats,
-                ));
+                failures.extend(miss(ctx, *precision, act, mode, &x));
             }
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The miss, if any, of `act` in `mode` over `x` on `ctx` at `precision`.
+fn miss(
+    ctx: &Context,
+    precision: Precision,
+    act: Activation,
+    mode: Mode,
+    x: &[f32],
+) -> Option<String> {
+    let stats = sweep(ctx, act, mode, x)
+        .unwrap_or_else(|e| panic!("{act} {mode:?} on {} failed: {e}", describe(ctx)));
+    target_miss_at(act, mode, precision, &describe(ctx), &stats)
 }

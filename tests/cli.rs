@@ -640,60 +640,44 @@ fn apply_streams_files_larger_than_a_window() {
     write_f32(&dyp, &[n], &dy);
     let ctx = Context::new().unwrap();
     let act = Activation::Gelu;
-    let (code, log) = run(&[
-        "apply",
-        "--op",
-        "gelu",
-        "--input",
-        arg(&xp),
-        "--output",
-        arg(&out),
-    ]);
-    assert_eq!(code, 0, "{log}");
+    // Runs `apply --op gelu` with `args` and checks the file against `want`.
+    let check = |args: &[&str], descr: &str, want: &[u8], what: &str| {
+        let mut all = vec!["apply", "--op", "gelu", "--output", arg(&out)];
+        all.extend(args);
+        let (code, log) = run(&all);
+        assert_eq!(code, 0, "{log}");
+        let bytes = numpy_bytes(descr, &[n], want);
+        assert!(
+            std::fs::read(&out).unwrap() == bytes,
+            "{what} differs from one call"
+        );
+    };
     let want = ctx.forward(act, &x).unwrap();
-    let bytes = numpy_bytes("<f4", &[n], bytemuck::cast_slice(&want));
-    assert!(
-        std::fs::read(&out).unwrap() == bytes,
-        "forward differs from one call"
+    check(
+        &["--input", arg(&xp)],
+        "<f4",
+        bytemuck::cast_slice(&want),
+        "forward",
     );
-    let (code, log) = run(&[
-        "apply",
-        "--op",
-        "gelu",
+    let want = ctx.backward(act, &x, &dy).unwrap();
+    let args = [
         "--mode",
         "backward",
         "--input",
         arg(&xp),
         "--grad",
         arg(&dyp),
-        "--output",
-        arg(&out),
-    ]);
-    assert_eq!(code, 0, "{log}");
-    let want = ctx.backward(act, &x, &dy).unwrap();
-    let bytes = numpy_bytes("<f4", &[n], bytemuck::cast_slice(&want));
-    assert!(
-        std::fs::read(&out).unwrap() == bytes,
-        "backward differs from one call"
-    );
+    ];
+    check(&args, "<f4", bytemuck::cast_slice(&want), "backward");
     // f16 input stays f16, window by window.
     let x16: Vec<f16> = x.iter().map(|&v| f16::from_f32(v)).collect();
     let xp16 = dir.join("x16.npy");
     std::fs::write(&xp16, numpy_bytes("<f2", &[n], bytemuck::cast_slice(&x16))).unwrap();
-    let (code, log) = run(&[
-        "apply",
-        "--op",
-        "gelu",
-        "--input",
-        arg(&xp16),
-        "--output",
-        arg(&out),
-    ]);
-    assert_eq!(code, 0, "{log}");
     let want = ctx.forward(act, &x16).unwrap();
-    let bytes = numpy_bytes("<f2", &[n], bytemuck::cast_slice(&want));
-    assert!(
-        std::fs::read(&out).unwrap() == bytes,
-        "f16 forward differs from one call"
+    check(
+        &["--input", arg(&xp16)],
+        "<f2",
+        bytemuck::cast_slice(&want),
+        "f16 forward",
     );
 }
