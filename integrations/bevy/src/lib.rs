@@ -1,0 +1,1 @@
+//! wgpu-activations in Bevy.

@@ -1,0 +1,1 @@
+//! wgpu-activations on Burn's wgpu tensors.
