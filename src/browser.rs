@@ -3,7 +3,7 @@
 //! shader compiler, on SwiftShader (a CPU Vulkan) where the machine has no
 //! GPU. That is a second shader compiler and a second driver beside naga
 //! and whatever wgpu runs on, for cross-implementation tests; the test suite
-//! and `examples/accuracy.rs --browser` judge its results exactly as they
+//! and `cli/examples/accuracy.rs --browser` judge its results exactly as they
 //! judge wgpu's.
 //!
 //! How it works: [`Browser::launch`] serves a page from a small HTTP server

@@ -111,7 +111,7 @@
 //! checked over sweeps of the f32 bit patterns on every adapter, and 16-bit
 //! data within 1 ULP over every f16 and bf16 value. Speed: the README's
 //! tables (ratios to Burn, to naive same-op kernels and to a copy kernel,
-//! measured in the same run) and `examples/bench.rs`.
+//! measured in the same run) and `cli/examples/bench.rs`.
 
 #![deny(missing_docs)]
 

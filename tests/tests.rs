@@ -2,8 +2,6 @@
 
 mod accuracy_sweep;
 mod browser;
-#[cfg(feature = "cli")]
-mod cli;
 mod cpu_reference;
 mod families;
 mod fuzz_regressions;
