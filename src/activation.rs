@@ -1,88 +1,432 @@
-//! The catalogue of activations and their parameters.
+//! The catalogue of activations: one row per op in [`ops!`] below (its
+//! name, parameters with defaults and checks, formula, Hugging Face and
+//! PyTorch spellings, shape and accuracy bound), and everything Rust derives
+//! from the rows: the [`Activation`] enum, its constructors, `ALL`, names,
+//! parameters, validation, parsing and `Display`.
+//!
+//! Adding an op is its row here, its WGSL (`shaders/activations.wgsl`) and
+//! its independent f64 reference (`crate::cpu`).
 
 use std::fmt;
 use std::str::FromStr;
 
-use crate::Error;
+use crate::{Error, Precision};
 
-/// An element-wise activation function, with its parameters.
-///
-/// Semantics follow PyTorch's `torch.nn` activations (see `SEMANTICS.md`):
-/// same formulas, default parameters, derivative at kinks and signed zeros.
-/// Constructors with PyTorch's defaults: [`Activation::leaky_relu`],
-/// [`Activation::elu`], [`Activation::softplus`], ...; [`Activation::ALL`]
-/// lists one default instance of every kind. `FromStr` parses the functional
-/// name with optional parameters: `"leaky_relu(0.2)"`,
-/// `"softplus(beta=2, threshold=10)"`; `Display` writes that form back.
-#[non_exhaustive]
+/// How closely an op's results are held to the f64 reference
+/// ([`crate::accuracy::target_at`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Activation {
+pub(crate) enum Bound {
+    /// Every result (forward, derivative, backward) bit-exact, at both tiers.
+    Exact,
+    /// Scaled ULPs `[forward, derivative, backward]` at each tier.
+    Ulps {
+        /// At [`Precision::Precise`].
+        precise: [f64; 3],
+        /// At [`Precision::Fast`].
+        fast: [f64; 3],
+    },
+}
+
+impl Bound {
+    /// The bound in `mode` at `precision`, in scaled ULPs; `None` for exact.
+    pub(crate) fn at(self, mode: Mode, precision: Precision) -> Option<f64> {
+        let Bound::Ulps { precise, fast } = self else {
+            return None;
+        };
+        let tier = match precision {
+            Precision::Precise => precise,
+            Precision::Fast => fast,
+        };
+        Some(match mode {
+            Mode::Forward => tier[0],
+            Mode::Derivative => tier[1],
+            Mode::Backward => tier[2],
+        })
+    }
+}
+
+/// Bit-exact: the piecewise-linear ops, ReLU squared (one product) and
+/// Identity, whose every result is correctly rounded.
+const EXACT: Bound = Bound::Exact;
+
+/// The smooth ops' bound (SEMANTICS.md): 2 scaled ULPs forward, 4 for the
+/// derivative; the backward rounds once more (`grad_output * f'(x)` after
+/// `f'(x)`), so 4 plus that rounding's 1. The fast tier: 4, 8 and 8.
+const SMOOTH: Bound = Bound::Ulps {
+    precise: [2.0, 4.0, 5.0],
+    fast: [4.0, 8.0, 8.0],
+};
+
+/// What the catalogue knows about one kind of op: its row of [`ops!`].
+#[derive(Debug)]
+pub(crate) struct Row {
+    /// PyTorch's functional name, the prefix of the op's WGSL functions.
+    name: &'static str,
+    /// The parameter names, in WGSL argument order.
+    params: &'static [&'static str],
+    /// The formula in words.
+    formula: &'static str,
+    /// Whether the op is piecewise linear.
+    piecewise_linear: bool,
+    /// Its accuracy bound.
+    bound: Bound,
+    /// Whether the parameters have defaults (else `ALL` holds an example).
+    defaults: bool,
+    /// The keys of `transformers`' `ACT2FN` that name this op.
+    act2fn: &'static [&'static str],
+    /// Other spellings (PyTorch's module names).
+    aliases: &'static [&'static str],
+}
+
+/// The rows of every op, in [`Activation::ALL`]'s order.
+fn rows() -> impl Iterator<Item = &'static Row> {
+    Activation::ALL.iter().map(Activation::row)
+}
+
+/// The row of the op called `name` (its canonical name).
+fn row_named(name: &str) -> Option<&'static Row> {
+    rows().find(|row| row.name == name)
+}
+
+/// Declares the ops, one row each:
+///
+/// ```text
+/// /// variant docs
+/// Variant { /// field docs
+///           field = default, ... } => "name" {
+///     formula: "...",
+///     bound: EXACT | SMOOTH,
+///     piecewise_linear: true,        // optional, default false
+///     defaults: false,               // optional: the values are an example
+///     act2fn: ["key", ...],          // optional: transformers' ACT2FN keys
+///     aliases: ["spelling", ...],    // optional: other names
+///     checks: [param if bad => "reason", ...], // optional, in order
+///     /// constructor docs
+///     constructor: fn_name,          // optional
+/// },
+/// ```
+///
+/// and generates the enum, `ALL` (the defaults), the constructors, the row
+/// of each op, `ACT2FN_KEYS`, the parameter packing, `from_parts` and the
+/// checks of `validate`.
+macro_rules! ops {
+    ($(
+        $(#[$vmeta:meta])*
+        $Variant:ident $({
+            $( $(#[$fmeta:meta])* $field:ident = $default:expr, )+
+        })? => $name:literal {
+            formula: $formula:literal,
+            bound: $bound:expr,
+            $(piecewise_linear: $pl:literal,)?
+            $(defaults: $defaults:tt,)?
+            $(act2fn: [$($key:literal),* $(,)?],)?
+            $(aliases: [$($alias:literal),* $(,)?],)?
+            $(checks: [$($param:ident if $bad:expr => $reason:expr),* $(,)?],)?
+            $($(#[$cmeta:meta])* constructor: $ctor:ident,)?
+        }
+    ),* $(,)?) => {
+        /// An element-wise activation function, with its parameters.
+        ///
+        /// Semantics follow PyTorch's `torch.nn` activations (see `SEMANTICS.md`):
+        /// same formulas, default parameters, derivative at kinks and signed zeros.
+        /// Constructors with PyTorch's defaults: [`Activation::leaky_relu`],
+        /// [`Activation::elu`], [`Activation::softplus`], ...; [`Activation::ALL`]
+        /// lists one default instance of every kind. `FromStr` parses the functional
+        /// name with optional parameters: `"leaky_relu(0.2)"`,
+        /// `"softplus(beta=2, threshold=10)"`; `Display` writes that form back.
+        #[non_exhaustive]
+        #[derive(Clone, Copy, Debug, PartialEq)]
+        pub enum Activation {
+            $(
+                $(#[$vmeta])*
+                $Variant $({ $( $(#[$fmeta])* $field: f32, )+ })?,
+            )*
+        }
+
+        impl Activation {
+            /// One instance of every kind, with PyTorch's defaults (`Threshold`, which
+            /// has none, with PyTorch's documentation example `Threshold(0.1, 20)`).
+            #[allow(clippy::approx_constant)]
+            pub const ALL: &'static [Activation] = &[
+                $( Activation::$Variant { $($($field: $default,)+)? }, )*
+            ];
+
+            /// The keys of Hugging Face `transformers`' `ACT2FN` registry (the
+            /// strings a model config's `hidden_act` holds). Every one parses with
+            /// `FromStr` to the same function, except `"prelu"` (a learned
+            /// per-channel slope: [`crate::Context::prelu`]).
+            pub const ACT2FN_KEYS: &'static [&'static str] = &[
+                $($($($key,)*)?)*
+                "prelu",
+            ];
+
+            $( ops!(@constructor [$($defaults)?] $Variant
+                    [$($(#[$cmeta])* $ctor)?] [$($($field = $default,)+)?]); )*
+
+            /// The op's row of the catalogue.
+            pub(crate) fn row(&self) -> &'static Row {
+                match self {
+                    $(
+                        Activation::$Variant { .. } => {
+                            const ROW: Row = Row {
+                                name: $name,
+                                params: &[$($(stringify!($field),)+)?],
+                                formula: $formula,
+                                piecewise_linear: false $(|| $pl)?,
+                                bound: $bound,
+                                defaults: true $(&& $defaults)?,
+                                act2fn: &[$($($key,)*)?],
+                                aliases: &[$($($alias,)*)?],
+                            };
+                            &ROW
+                        }
+                    )*
+                }
+            }
+
+            /// The parameters packed for the kernel's uniform (`param.x`, `.y`, ...)
+            /// and how many there are: the one place that reads them out of the enum.
+            pub(crate) fn params(&self) -> ([f32; 4], usize) {
+                let values: &[f32] = match *self {
+                    $( Activation::$Variant { $($($field,)+)? } => &[$($($field,)+)?], )*
+                };
+                let mut packed = [0.0; 4];
+                packed[..values.len()].copy_from_slice(values);
+                (packed, values.len())
+            }
+
+            /// Builds the activation called `name` from its parameter values (in
+            /// [`Activation::param_names`] order). `None` for an unknown name or a
+            /// wrong number of values. Does not validate the values.
+            pub fn from_parts(name: &str, values: &[f32]) -> Option<Activation> {
+                if values.len() != row_named(name)?.params.len() {
+                    return None;
+                }
+                let mut values = values.iter().copied();
+                Some(match name {
+                    $( $name => Activation::$Variant { $($($field: values.next()?,)+)? }, )*
+                    _ => return None,
+                })
+            }
+
+            /// The checks of each op's row (after the finiteness of every
+            /// parameter): the first failing one.
+            #[allow(unused_variables)]
+            fn check(&self) -> Result<(), Error> {
+                match *self {
+                    $(
+                        Activation::$Variant { $($($field,)+)? } => {
+                            $($(
+                                if $bad {
+                                    return Err(Error::InvalidParameter {
+                                        activation: $name,
+                                        parameter: stringify!($param),
+                                        value: $param,
+                                        reason: $reason,
+                                    });
+                                }
+                            )*)?
+                        }
+                    )*
+                }
+                Ok(())
+            }
+        }
+    };
+
+    // A constructor with the row's defaults.
+    (@constructor [] $Variant:ident [$(#[$cmeta:meta])* $ctor:ident]
+        [$($field:ident = $default:expr,)+]) => {
+        $(#[$cmeta])*
+        pub const fn $ctor() -> Activation {
+            Activation::$Variant { $($field: $default,)+ }
+        }
+    };
+    // An op without defaults: its constructor takes every parameter.
+    (@constructor [false] $Variant:ident [$(#[$cmeta:meta])* $ctor:ident]
+        [$($field:ident = $default:expr,)+]) => {
+        $(#[$cmeta])*
+        pub const fn $ctor($($field: f32),+) -> Activation {
+            Activation::$Variant { $($field,)+ }
+        }
+    };
+    // No constructor.
+    (@constructor [$($defaults:tt)?] $Variant:ident [] [$($fields:tt)*]) => {};
+}
+
+ops! {
     /// `1 / (1 + e^-x)`.
-    Sigmoid,
+    Sigmoid => "sigmoid" {
+        formula: "1 / (1 + e^-x)",
+        bound: SMOOTH,
+        act2fn: ["sigmoid"],
+    },
     /// `tanh x`.
-    Tanh,
+    Tanh => "tanh" {
+        formula: "tanh x",
+        bound: SMOOTH,
+        act2fn: ["tanh"],
+    },
     /// `max(x, 0)`, with `relu(-0.0) = -0.0`; derivative 0 at 0.
-    Relu,
+    Relu => "relu" {
+        formula: "max(x, 0)",
+        bound: EXACT,
+        piecewise_linear: true,
+        act2fn: ["relu"],
+    },
     /// `x > 0 ? x : negative_slope * x`; derivative `negative_slope` at 0.
     LeakyRelu {
         /// Slope for `x <= 0` (default 0.01).
-        negative_slope: f32,
+        negative_slope = 0.01,
+    } => "leaky_relu" {
+        formula: "x > 0 ? x : negative_slope x",
+        bound: EXACT,
+        piecewise_linear: true,
+        act2fn: ["leaky_relu"],
+        aliases: ["leakyrelu"],
+        /// `LeakyRelu { negative_slope: 0.01 }`.
+        constructor: leaky_relu,
     },
     /// `x > 0 ? x : alpha (e^x - 1)`; derivative `alpha` at 0.
     Elu {
         /// Scale of the negative branch (default 1).
-        alpha: f32,
+        alpha = 1.0,
+    } => "elu" {
+        formula: "x > 0 ? x : alpha (e^x - 1)",
+        bound: SMOOTH,
+        /// `Elu { alpha: 1.0 }`.
+        constructor: elu,
     },
     /// `scale * elu(x, alpha)` with PyTorch's fixed `alpha` and `scale`.
-    Selu,
+    Selu => "selu" {
+        formula: "scale (x > 0 ? x : alpha (e^x - 1)), alpha 1.6733, scale 1.0507",
+        bound: SMOOTH,
+    },
     /// `x > 0 ? x : alpha (e^(x/alpha) - 1)`; derivative 1 at 0.
     Celu {
         /// Scale of the negative branch, non-zero (default 1).
-        alpha: f32,
+        alpha = 1.0,
+    } => "celu" {
+        formula: "x > 0 ? x : alpha (e^(x / alpha) - 1)",
+        bound: SMOOTH,
+        checks: [alpha if alpha == 0.0 => "must not be 0"],
+        /// `Celu { alpha: 1.0 }`.
+        constructor: celu,
     },
     /// `x Phi(x)` with the exact normal CDF (`approximate='none'`).
-    Gelu,
+    Gelu => "gelu" {
+        formula: "x Phi(x), Phi the normal CDF",
+        bound: SMOOTH,
+        act2fn: ["gelu", "gelu_python"],
+    },
     /// `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))` (`approximate='tanh'`).
-    GeluTanh,
+    GeluTanh => "gelu_tanh" {
+        formula: "0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))",
+        bound: SMOOTH,
+        act2fn: [
+            "gelu_fast",
+            "gelu_new",
+            "gelu_pytorch_tanh",
+            "gelu_python_tanh",
+            "gelu_accurate",
+        ],
+    },
     /// `x sigma(x)` (Swish).
-    Silu,
+    Silu => "silu" {
+        formula: "x sigma(x)",
+        bound: SMOOTH,
+        act2fn: ["silu", "swish"],
+    },
     /// `x tanh(softplus(x))`.
-    Mish,
+    Mish => "mish" {
+        formula: "x tanh(softplus(x))",
+        bound: SMOOTH,
+        act2fn: ["mish"],
+    },
     /// `log(1 + e^(beta x)) / beta`, and `x` where `beta x > threshold`.
     Softplus {
         /// Sharpness, non-zero (default 1).
-        beta: f32,
+        beta = 1.0,
         /// Above this `beta x` the op is the identity (default 20).
-        threshold: f32,
+        threshold = 20.0,
+    } => "softplus" {
+        formula: "log(1 + e^(beta x)) / beta; x where beta x > threshold",
+        bound: SMOOTH,
+        checks: [beta if beta == 0.0 => "must not be 0"],
+        /// `Softplus { beta: 1.0, threshold: 20.0 }`.
+        constructor: softplus,
     },
     /// `x / (1 + |x|)`.
-    Softsign,
+    Softsign => "softsign" {
+        formula: "x / (1 + |x|)",
+        bound: SMOOTH,
+    },
     /// `clamp(x, min_val, max_val)`; derivative 0 at both ends.
     Hardtanh {
         /// Lower bound (default -1).
-        min_val: f32,
+        min_val = -1.0,
         /// Upper bound, `>= min_val` (default 1).
-        max_val: f32,
+        max_val = 1.0,
+    } => "hardtanh" {
+        formula: "clamp(x, min_val, max_val)",
+        bound: EXACT,
+        piecewise_linear: true,
+        checks: [min_val if min_val > max_val => "must not exceed max_val"],
+        /// `Hardtanh { min_val: -1.0, max_val: 1.0 }`.
+        constructor: hardtanh,
     },
     /// `clamp(x, 0, 6)`; derivative 0 at both ends.
-    Relu6,
+    Relu6 => "relu6" {
+        formula: "clamp(x, 0, 6)",
+        bound: EXACT,
+        piecewise_linear: true,
+        act2fn: ["relu6"],
+    },
     /// `clamp(x/6 + 1/2, 0, 1)`.
-    Hardsigmoid,
+    Hardsigmoid => "hardsigmoid" {
+        formula: "clamp(x / 6 + 1/2, 0, 1)",
+        bound: SMOOTH,
+    },
     /// `x clamp(x + 3, 0, 6) / 6`; derivative 0 at -3 and 1 at 3.
-    Hardswish,
+    Hardswish => "hardswish" {
+        formula: "x clamp(x + 3, 0, 6) / 6",
+        bound: SMOOTH,
+        act2fn: ["hardswish"],
+    },
     /// `log sigma(x)`.
-    LogSigmoid,
+    LogSigmoid => "log_sigmoid" {
+        formula: "log sigma(x)",
+        bound: SMOOTH,
+        aliases: ["logsigmoid"],
+    },
     /// `x - tanh x`.
-    Tanhshrink,
+    Tanhshrink => "tanhshrink" {
+        formula: "x - tanh x",
+        bound: SMOOTH,
+    },
     /// `x > lambda ? x - lambda : x < -lambda ? x + lambda : 0`.
     Softshrink {
         /// Half-width of the dead zone, `>= 0` (default 0.5).
-        lambda: f32,
+        lambda = 0.5,
+    } => "softshrink" {
+        formula: "x > lambda ? x - lambda : x < -lambda ? x + lambda : 0",
+        bound: EXACT,
+        piecewise_linear: true,
+        checks: [lambda if lambda < 0.0 => "must be >= 0"],
+        /// `Softshrink { lambda: 0.5 }`.
+        constructor: softshrink,
     },
     /// `|x| > lambda ? x : 0`.
     Hardshrink {
         /// Half-width of the dead zone, `>= 0` (default 0.5).
-        lambda: f32,
+        lambda = 0.5,
+    } => "hardshrink" {
+        formula: "|x| > lambda ? x : 0",
+        bound: EXACT,
+        piecewise_linear: true,
+        checks: [lambda if lambda < 0.0 => "must be >= 0"],
+        /// `Hardshrink { lambda: 0.5 }`.
+        constructor: hardshrink,
     },
     /// `x > threshold ? x : value`. Both parameters are required, as in
     /// `torch.nn.Threshold` (`"threshold"` alone does not parse, and
@@ -90,35 +434,68 @@ pub enum Activation {
     /// documentation example `Threshold(0.1, 20)`.
     Threshold {
         /// Inputs at or below this are replaced.
-        threshold: f32,
+        threshold = 0.1,
         /// The replacement.
-        value: f32,
+        value = 20.0,
+    } => "threshold" {
+        formula: "x > threshold ? x : value",
+        bound: EXACT,
+        piecewise_linear: true,
+        defaults: false,
+        /// `Threshold { threshold, value }` (PyTorch has no defaults).
+        constructor: threshold,
     },
     /// Randomized leaky ReLU in evaluation mode: LeakyReLU with slope
     /// `(lower + upper) / 2`.
     Rrelu {
         /// Lower slope bound (default 1/8).
-        lower: f32,
+        lower = 1.0 / 8.0,
         /// Upper slope bound, `>= lower` (default 1/3).
-        upper: f32,
+        upper = 1.0 / 3.0,
+    } => "rrelu" {
+        formula: "leaky_relu with slope (lower + upper) / 2 (evaluation mode)",
+        bound: EXACT,
+        piecewise_linear: true,
+        checks: [lower if lower > upper => "must not exceed upper"],
+        /// `Rrelu { lower: 1/8, upper: 1/3 }` (evaluation mode).
+        constructor: rrelu,
     },
     /// `x sigma(alpha x)` (CLIP's `quick_gelu`); derivative
     /// `silu'(alpha x)`.
     QuickGelu {
         /// Sharpness (default 1.702).
-        alpha: f32,
+        alpha = 1.702,
+    } => "quick_gelu" {
+        formula: "x sigma(alpha x)",
+        bound: SMOOTH,
+        act2fn: ["quick_gelu"],
+        /// `QuickGelu { alpha: 1.702 }`.
+        constructor: quick_gelu,
     },
     /// `relu(x)^2` (`relu2`: Primer, Nemotron): `x^2` for `x > 0`, `+0`
     /// otherwise (also at `-0.0`); derivative `2 relu(x)`, 0 at 0.
-    ReluSquared,
+    ReluSquared => "relu_squared" {
+        formula: "relu(x)^2",
+        bound: EXACT,
+        act2fn: ["relu2"],
+    },
     /// `0.5 (1 + erf((x - mu) / (sigma sqrt 2)))` = `Phi((x - mu) / sigma)`
     /// (MEGA's `laplace`); derivative the normal density
     /// `phi((x - mu) / sigma) / sigma`.
     Laplace {
         /// Centre (default 0.707107).
-        mu: f32,
+        mu = 0.707107,
         /// Width, `> 0` (default 0.282095).
-        sigma: f32,
+        sigma = 0.282095,
+    } => "laplace" {
+        formula: "0.5 (1 + erf((x - mu) / (sigma sqrt 2)))",
+        bound: SMOOTH,
+        act2fn: ["laplace"],
+        checks: [sigma if sigma <= 0.0 => "must be > 0"],
+        /// `Laplace { mu: 0.707107, sigma: 0.282095 }`: `transformers`'
+        /// defaults, written as it writes them (not 1/sqrt 2 and 1/sqrt(4 pi)).
+        #[allow(clippy::approx_constant)]
+        constructor: laplace,
     },
     /// `clamp(gelu(x), min_val, max_val)` with the exact GELU (`gelu_10` is
     /// `(-10, 10)`); derivative `gelu'(x)` where `min_val < gelu(x) <
@@ -127,9 +504,16 @@ pub enum Activation {
     /// as `hardtanh` does).
     ClippedGelu {
         /// Lower bound (default -10).
-        min_val: f32,
+        min_val = -10.0,
         /// Upper bound, `>= min_val` (default 10).
-        max_val: f32,
+        max_val = 10.0,
+    } => "clipped_gelu" {
+        formula: "clamp(x Phi(x), min_val, max_val)",
+        bound: SMOOTH,
+        act2fn: ["gelu_10"],
+        checks: [min_val if min_val > max_val => "must not exceed max_val"],
+        /// `ClippedGelu { min_val: -10.0, max_val: 10.0 }` (`gelu_10`).
+        constructor: clipped_gelu,
     },
     /// xIELU (the Apertus models' `xielu`), with its *effective* parameters:
     /// `x > 0 ? alpha_p x^2 + beta x : alpha_n (expm1(min(x, eps)) - x) +
@@ -145,24 +529,54 @@ pub enum Activation {
     Xielu {
         /// Effective positive quadratic coefficient, `> 0` (default
         /// 0.8003960847854614, [`XIELU_ALPHA_P`]).
-        alpha_p: f32,
+        alpha_p = XIELU_ALPHA_P,
         /// Effective negative coefficient, `> 0` (default
         /// 0.8008694648742676, [`XIELU_ALPHA_N`]).
-        alpha_n: f32,
+        alpha_n = XIELU_ALPHA_N,
         /// Linear coefficient (default 0.5).
-        beta: f32,
+        beta = 0.5,
         /// Where the exponential stops (default bf16(-1e-6) =
         /// -9.98377799987793e-7, [`XIELU_EPS`]).
-        eps: f32,
+        eps = XIELU_EPS,
+    } => "xielu" {
+        formula: "x > 0 ? alpha_p x^2 + beta x : alpha_n (expm1(min(x, eps)) - x) + beta x",
+        bound: SMOOTH,
+        act2fn: ["xielu"],
+        checks: [
+            alpha_p if alpha_p <= 0.0
+                => "must be > 0 (the effective value softplus(raw_alpha_p))",
+            alpha_n if alpha_n <= 0.0
+                => "must be > 0 (the effective value beta + softplus(raw_alpha_n))",
+        ],
+        /// The effective parameters of `transformers`' default
+        /// `XIELUActivation()` run in float32 (`ACT2FN["xielu"].float()`, as a
+        /// model loaded in float32 runs it). The module stores its parameters
+        /// in bfloat16: `raw_alpha_p = bf16(log(expm1(0.8)))` and `raw_alpha_n =
+        /// bf16(log(expm1(0.3)))`, so `alpha_p = softplus(raw_alpha_p)` =
+        /// 0.8003960847854614, `alpha_n = beta + softplus(raw_alpha_n)` =
+        /// 0.8008694648742676, `beta` = 0.5 and `eps = bf16(-1e-6)` =
+        /// -9.98377799987793e-7 (each read from the module, transformers 5.25).
+        /// Left in bfloat16, the module computes its softplus in bfloat16 too,
+        /// which gives `alpha_p = alpha_n = 0.80078125`: pass those explicitly
+        /// to match it. Explicit parameters are always used exactly as given.
+        constructor: xielu,
     },
     /// `x` (`nn.Identity`, `transformers`' `linear`); derivative 1 (NaN at
     /// NaN, like every op here).
-    Identity,
+    Identity => "identity" {
+        formula: "x",
+        bound: EXACT,
+        act2fn: ["linear"],
+    },
     /// `sqrt(softplus(x))` with softplus's defaults (`x` itself inside
     /// the root above 20), `transformers`' `sqrtsoftplus` (DeepSeek V4's
     /// router scores); derivative `sigma(x) / (2 sqrt(softplus(x)))`, and
     /// `1 / (2 sqrt x)` above 20.
-    SqrtSoftplus,
+    SqrtSoftplus => "sqrt_softplus" {
+        formula: "sqrt(softplus(x)); sqrt(x) where x > 20",
+        bound: SMOOTH,
+        act2fn: ["sqrtsoftplus"],
+    },
 }
 
 /// Which of an activation's kernels to run.
@@ -204,224 +618,32 @@ pub const XIELU_ALPHA_N: f32 = 0.800_869_46;
 /// xIELU's default `eps`: `bf16(-1e-6)`.
 pub const XIELU_EPS: f32 = -9.983_778e-7;
 
-/// Names of the parameters of each kind, in WGSL argument order.
-fn param_names(name: &str) -> Option<&'static [&'static str]> {
-    Some(match name {
-        "sigmoid" | "tanh" | "relu" | "selu" | "gelu" | "gelu_tanh" | "silu" | "mish"
-        | "softsign" | "relu6" | "hardsigmoid" | "hardswish" | "log_sigmoid" | "tanhshrink"
-        | "relu_squared" | "identity" | "sqrt_softplus" => &[],
-        "leaky_relu" => &["negative_slope"],
-        "elu" | "celu" | "quick_gelu" => &["alpha"],
-        "laplace" => &["mu", "sigma"],
-        "clipped_gelu" => &["min_val", "max_val"],
-        "xielu" => &["alpha_p", "alpha_n", "beta", "eps"],
-        "softplus" => &["beta", "threshold"],
-        "hardtanh" => &["min_val", "max_val"],
-        "softshrink" | "hardshrink" => &["lambda"],
-        "threshold" => &["threshold", "value"],
-        "rrelu" => &["lower", "upper"],
-        _ => return None,
-    })
-}
-
 impl Activation {
-    /// One instance of every kind, with PyTorch's defaults (`Threshold`, which
-    /// has none, with PyTorch's documentation example `Threshold(0.1, 20)`).
-    pub const ALL: &'static [Activation] = &[
-        Activation::Sigmoid,
-        Activation::Tanh,
-        Activation::Relu,
-        Activation::leaky_relu(),
-        Activation::elu(),
-        Activation::Selu,
-        Activation::celu(),
-        Activation::Gelu,
-        Activation::GeluTanh,
-        Activation::Silu,
-        Activation::Mish,
-        Activation::softplus(),
-        Activation::Softsign,
-        Activation::hardtanh(),
-        Activation::Relu6,
-        Activation::Hardsigmoid,
-        Activation::Hardswish,
-        Activation::LogSigmoid,
-        Activation::Tanhshrink,
-        Activation::softshrink(),
-        Activation::hardshrink(),
-        Activation::Threshold {
-            threshold: 0.1,
-            value: 20.0,
-        },
-        Activation::rrelu(),
-        Activation::quick_gelu(),
-        Activation::ReluSquared,
-        Activation::laplace(),
-        Activation::clipped_gelu(),
-        Activation::xielu(),
-        Activation::Identity,
-        Activation::SqrtSoftplus,
-    ];
-
-    /// `LeakyRelu { negative_slope: 0.01 }`.
-    pub const fn leaky_relu() -> Activation {
-        Activation::LeakyRelu {
-            negative_slope: 0.01,
-        }
-    }
-
-    /// `Elu { alpha: 1.0 }`.
-    pub const fn elu() -> Activation {
-        Activation::Elu { alpha: 1.0 }
-    }
-
-    /// `Celu { alpha: 1.0 }`.
-    pub const fn celu() -> Activation {
-        Activation::Celu { alpha: 1.0 }
-    }
-
-    /// `Softplus { beta: 1.0, threshold: 20.0 }`.
-    pub const fn softplus() -> Activation {
-        Activation::Softplus {
-            beta: 1.0,
-            threshold: 20.0,
-        }
-    }
-
-    /// `Hardtanh { min_val: -1.0, max_val: 1.0 }`.
-    pub const fn hardtanh() -> Activation {
-        Activation::Hardtanh {
-            min_val: -1.0,
-            max_val: 1.0,
-        }
-    }
-
-    /// `Softshrink { lambda: 0.5 }`.
-    pub const fn softshrink() -> Activation {
-        Activation::Softshrink { lambda: 0.5 }
-    }
-
-    /// `Hardshrink { lambda: 0.5 }`.
-    pub const fn hardshrink() -> Activation {
-        Activation::Hardshrink { lambda: 0.5 }
-    }
-
-    /// `Threshold { threshold, value }` (PyTorch has no defaults).
-    pub const fn threshold(threshold: f32, value: f32) -> Activation {
-        Activation::Threshold { threshold, value }
-    }
-
-    /// `Rrelu { lower: 1/8, upper: 1/3 }` (evaluation mode).
-    pub const fn rrelu() -> Activation {
-        Activation::Rrelu {
-            lower: 1.0 / 8.0,
-            upper: 1.0 / 3.0,
-        }
-    }
-
-    /// `QuickGelu { alpha: 1.702 }`.
-    pub const fn quick_gelu() -> Activation {
-        Activation::QuickGelu { alpha: 1.702 }
-    }
-
-    /// `Laplace { mu: 0.707107, sigma: 0.282095 }`: `transformers`'
-    /// defaults, written as it writes them (not 1/sqrt 2 and 1/sqrt(4 pi)).
-    #[allow(clippy::approx_constant)]
-    pub const fn laplace() -> Activation {
-        Activation::Laplace {
-            mu: 0.707107,
-            sigma: 0.282095,
-        }
-    }
-
-    /// `ClippedGelu { min_val: -10.0, max_val: 10.0 }` (`gelu_10`).
-    pub const fn clipped_gelu() -> Activation {
-        Activation::ClippedGelu {
-            min_val: -10.0,
-            max_val: 10.0,
-        }
-    }
-
-    /// The effective parameters of `transformers`' default
-    /// `XIELUActivation()` run in float32 (`ACT2FN["xielu"].float()`, as a
-    /// model loaded in float32 runs it). The module stores its parameters
-    /// in bfloat16: `raw_alpha_p = bf16(log(expm1(0.8)))` and `raw_alpha_n =
-    /// bf16(log(expm1(0.3)))`, so `alpha_p = softplus(raw_alpha_p)` =
-    /// 0.8003960847854614, `alpha_n = beta + softplus(raw_alpha_n)` =
-    /// 0.8008694648742676, `beta` = 0.5 and `eps = bf16(-1e-6)` =
-    /// -9.98377799987793e-7 (each read from the module, transformers 5.25).
-    /// Left in bfloat16, the module computes its softplus in bfloat16 too,
-    /// which gives `alpha_p = alpha_n = 0.80078125`: pass those explicitly
-    /// to match it. Explicit parameters are always used exactly as given.
-    pub const fn xielu() -> Activation {
-        Activation::Xielu {
-            alpha_p: XIELU_ALPHA_P,
-            alpha_n: XIELU_ALPHA_N,
-            beta: 0.5,
-            eps: XIELU_EPS,
-        }
-    }
-
     /// PyTorch's functional name (`"sigmoid"`, `"leaky_relu"`, `"gelu_tanh"`,
     /// `"log_sigmoid"`, ...); also the prefix of the op's WGSL functions
     /// (`wa_<name>_forward`, `wa_<name>_derivative`).
     pub fn name(&self) -> &'static str {
-        match self {
-            Activation::Sigmoid => "sigmoid",
-            Activation::Tanh => "tanh",
-            Activation::Relu => "relu",
-            Activation::LeakyRelu { .. } => "leaky_relu",
-            Activation::Elu { .. } => "elu",
-            Activation::Selu => "selu",
-            Activation::Celu { .. } => "celu",
-            Activation::Gelu => "gelu",
-            Activation::GeluTanh => "gelu_tanh",
-            Activation::Silu => "silu",
-            Activation::Mish => "mish",
-            Activation::Softplus { .. } => "softplus",
-            Activation::Softsign => "softsign",
-            Activation::Hardtanh { .. } => "hardtanh",
-            Activation::Relu6 => "relu6",
-            Activation::Hardsigmoid => "hardsigmoid",
-            Activation::Hardswish => "hardswish",
-            Activation::LogSigmoid => "log_sigmoid",
-            Activation::Tanhshrink => "tanhshrink",
-            Activation::Softshrink { .. } => "softshrink",
-            Activation::Hardshrink { .. } => "hardshrink",
-            Activation::Threshold { .. } => "threshold",
-            Activation::Rrelu { .. } => "rrelu",
-            Activation::QuickGelu { .. } => "quick_gelu",
-            Activation::ReluSquared => "relu_squared",
-            Activation::Laplace { .. } => "laplace",
-            Activation::ClippedGelu { .. } => "clipped_gelu",
-            Activation::Xielu { .. } => "xielu",
-            Activation::Identity => "identity",
-            Activation::SqrtSoftplus => "sqrt_softplus",
-        }
+        self.row().name
     }
 
     /// True for the piecewise-linear ops, whose results (forward, derivative,
     /// backward) are bit-exact: ReLU, LeakyReLU, RReLU, Hardtanh, ReLU6, the
     /// shrinks and Threshold.
     pub fn is_piecewise_linear(&self) -> bool {
-        matches!(
-            self,
-            Activation::Relu
-                | Activation::LeakyRelu { .. }
-                | Activation::Rrelu { .. }
-                | Activation::Hardtanh { .. }
-                | Activation::Relu6
-                | Activation::Softshrink { .. }
-                | Activation::Hardshrink { .. }
-                | Activation::Threshold { .. }
-        )
+        self.row().piecewise_linear
     }
 
     /// True for the ops whose every result (forward, derivative, backward)
     /// is correctly rounded, so bit-exact: the piecewise-linear ones,
     /// ReLU squared (one product) and Identity.
     pub fn is_exact(&self) -> bool {
-        self.is_piecewise_linear() || matches!(self, Activation::ReluSquared | Activation::Identity)
+        self.row().bound == Bound::Exact
+    }
+
+    /// The op's accuracy bound (its row's), which
+    /// [`crate::accuracy::target_at`] reads.
+    pub(crate) fn bound(&self) -> Bound {
+        self.row().bound
     }
 
     /// The parameter values, in the order of [`Activation::param_names`]
@@ -431,148 +653,15 @@ impl Activation {
         packed[..count].to_vec()
     }
 
-    /// The parameters packed for the kernel's uniform (`param.x`, `.y`, ...)
-    /// and how many there are: the one place that reads them out of the enum.
-    pub(crate) fn params(&self) -> ([f32; 4], usize) {
-        let one = |a| ([a, 0.0, 0.0, 0.0], 1);
-        let two = |a, b| ([a, b, 0.0, 0.0], 2);
-        match *self {
-            Activation::LeakyRelu { negative_slope } => one(negative_slope),
-            Activation::Elu { alpha }
-            | Activation::Celu { alpha }
-            | Activation::QuickGelu { alpha } => one(alpha),
-            Activation::Softplus { beta, threshold } => two(beta, threshold),
-            Activation::Hardtanh { min_val, max_val }
-            | Activation::ClippedGelu { min_val, max_val } => two(min_val, max_val),
-            Activation::Softshrink { lambda } | Activation::Hardshrink { lambda } => one(lambda),
-            Activation::Threshold { threshold, value } => two(threshold, value),
-            Activation::Rrelu { lower, upper } => two(lower, upper),
-            Activation::Laplace { mu, sigma } => two(mu, sigma),
-            Activation::Xielu {
-                alpha_p,
-                alpha_n,
-                beta,
-                eps,
-            } => ([alpha_p, alpha_n, beta, eps], 4),
-            _ => ([0.0; 4], 0),
-        }
-    }
-
     /// The op's formula, in words a PyTorch user reads (`x sigma(x)`), as
     /// the variant's documentation gives it.
     pub fn formula(&self) -> &'static str {
-        match self {
-            Activation::Sigmoid => "1 / (1 + e^-x)",
-            Activation::Tanh => "tanh x",
-            Activation::Relu => "max(x, 0)",
-            Activation::LeakyRelu { .. } => "x > 0 ? x : negative_slope x",
-            Activation::Elu { .. } => "x > 0 ? x : alpha (e^x - 1)",
-            Activation::Selu => "scale (x > 0 ? x : alpha (e^x - 1)), alpha 1.6733, scale 1.0507",
-            Activation::Celu { .. } => "x > 0 ? x : alpha (e^(x / alpha) - 1)",
-            Activation::Gelu => "x Phi(x), Phi the normal CDF",
-            Activation::GeluTanh => "0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))",
-            Activation::Silu => "x sigma(x)",
-            Activation::Mish => "x tanh(softplus(x))",
-            Activation::Softplus { .. } => "log(1 + e^(beta x)) / beta; x where beta x > threshold",
-            Activation::Softsign => "x / (1 + |x|)",
-            Activation::Hardtanh { .. } => "clamp(x, min_val, max_val)",
-            Activation::Relu6 => "clamp(x, 0, 6)",
-            Activation::Hardsigmoid => "clamp(x / 6 + 1/2, 0, 1)",
-            Activation::Hardswish => "x clamp(x + 3, 0, 6) / 6",
-            Activation::LogSigmoid => "log sigma(x)",
-            Activation::Tanhshrink => "x - tanh x",
-            Activation::Softshrink { .. } => {
-                "x > lambda ? x - lambda : x < -lambda ? x + lambda : 0"
-            }
-            Activation::Hardshrink { .. } => "|x| > lambda ? x : 0",
-            Activation::Threshold { .. } => "x > threshold ? x : value",
-            Activation::Rrelu { .. } => {
-                "leaky_relu with slope (lower + upper) / 2 (evaluation mode)"
-            }
-            Activation::QuickGelu { .. } => "x sigma(alpha x)",
-            Activation::ReluSquared => "relu(x)^2",
-            Activation::Laplace { .. } => "0.5 (1 + erf((x - mu) / (sigma sqrt 2)))",
-            Activation::ClippedGelu { .. } => "clamp(x Phi(x), min_val, max_val)",
-            Activation::Xielu { .. } => {
-                "x > 0 ? alpha_p x^2 + beta x : alpha_n (expm1(min(x, eps)) - x) + beta x"
-            }
-            Activation::Identity => "x",
-            Activation::SqrtSoftplus => "sqrt(softplus(x)); sqrt(x) where x > 20",
-        }
+        self.row().formula
     }
 
     /// The parameter names (`["beta", "threshold"]` for softplus).
     pub fn param_names(&self) -> &'static [&'static str] {
-        param_names(self.name()).unwrap_or(&[])
-    }
-
-    /// Builds the activation called `name` from its parameter values (in
-    /// [`Activation::param_names`] order). `None` for an unknown name or a
-    /// wrong number of values. Does not validate the values.
-    pub fn from_parts(name: &str, values: &[f32]) -> Option<Activation> {
-        let names = param_names(name)?;
-        if values.len() != names.len() {
-            return None;
-        }
-        let p = |i: usize| values[i];
-        Some(match name {
-            "sigmoid" => Activation::Sigmoid,
-            "tanh" => Activation::Tanh,
-            "relu" => Activation::Relu,
-            "leaky_relu" => Activation::LeakyRelu {
-                negative_slope: p(0),
-            },
-            "elu" => Activation::Elu { alpha: p(0) },
-            "selu" => Activation::Selu,
-            "celu" => Activation::Celu { alpha: p(0) },
-            "gelu" => Activation::Gelu,
-            "gelu_tanh" => Activation::GeluTanh,
-            "silu" => Activation::Silu,
-            "mish" => Activation::Mish,
-            "softplus" => Activation::Softplus {
-                beta: p(0),
-                threshold: p(1),
-            },
-            "softsign" => Activation::Softsign,
-            "hardtanh" => Activation::Hardtanh {
-                min_val: p(0),
-                max_val: p(1),
-            },
-            "relu6" => Activation::Relu6,
-            "hardsigmoid" => Activation::Hardsigmoid,
-            "hardswish" => Activation::Hardswish,
-            "log_sigmoid" => Activation::LogSigmoid,
-            "tanhshrink" => Activation::Tanhshrink,
-            "softshrink" => Activation::Softshrink { lambda: p(0) },
-            "hardshrink" => Activation::Hardshrink { lambda: p(0) },
-            "threshold" => Activation::Threshold {
-                threshold: p(0),
-                value: p(1),
-            },
-            "rrelu" => Activation::Rrelu {
-                lower: p(0),
-                upper: p(1),
-            },
-            "quick_gelu" => Activation::QuickGelu { alpha: p(0) },
-            "relu_squared" => Activation::ReluSquared,
-            "laplace" => Activation::Laplace {
-                mu: p(0),
-                sigma: p(1),
-            },
-            "clipped_gelu" => Activation::ClippedGelu {
-                min_val: p(0),
-                max_val: p(1),
-            },
-            "xielu" => Activation::Xielu {
-                alpha_p: p(0),
-                alpha_n: p(1),
-                beta: p(2),
-                eps: p(3),
-            },
-            "identity" => Activation::Identity,
-            "sqrt_softplus" => Activation::SqrtSoftplus,
-            _ => return None,
-        })
+        self.row().params
     }
 
     /// The default instance of the kind called `name`, if it has defaults.
@@ -580,62 +669,27 @@ impl Activation {
         Activation::ALL
             .iter()
             .copied()
-            .find(|a| a.name() == name && !matches!(a, Activation::Threshold { .. }))
+            .find(|a| a.name() == name && a.row().defaults)
     }
 
     /// Checks the parameters: none may be NaN or infinite; `Celu` needs
     /// `alpha != 0`, `Softplus` `beta != 0`, `Hardtanh` and `ClippedGelu`
     /// `min_val <= max_val`, the shrinks `lambda >= 0`, `Rrelu` `lower <=
-    /// upper`, `Laplace` `sigma > 0`, `Xielu` `alpha_p > 0` and `alpha_n > 0`.
+    /// upper`, `Laplace` `sigma > 0`, `Xielu` `alpha_p > 0` and `alpha_n > 0`
+    /// (the `checks` of each op's row).
     pub fn validate(&self) -> Result<(), Error> {
-        let invalid = |parameter, value, reason| Error::InvalidParameter {
-            activation: self.name(),
-            parameter,
-            value,
-            reason,
-        };
         let (values, _) = self.params();
         for (parameter, &value) in self.param_names().iter().zip(&values) {
             if !value.is_finite() {
-                return Err(invalid(parameter, value, "must be finite"));
+                return Err(Error::InvalidParameter {
+                    activation: self.name(),
+                    parameter,
+                    value,
+                    reason: "must be finite",
+                });
             }
         }
-        match *self {
-            Activation::Celu { alpha } if alpha == 0.0 => {
-                Err(invalid("alpha", alpha, "must not be 0"))
-            }
-            Activation::Softplus { beta, .. } if beta == 0.0 => {
-                Err(invalid("beta", beta, "must not be 0"))
-            }
-            Activation::Hardtanh { min_val, max_val } if min_val > max_val => {
-                Err(invalid("min_val", min_val, "must not exceed max_val"))
-            }
-            Activation::Softshrink { lambda } | Activation::Hardshrink { lambda }
-                if lambda < 0.0 =>
-            {
-                Err(invalid("lambda", lambda, "must be >= 0"))
-            }
-            Activation::Rrelu { lower, upper } if lower > upper => {
-                Err(invalid("lower", lower, "must not exceed upper"))
-            }
-            Activation::Laplace { sigma, .. } if sigma <= 0.0 => {
-                Err(invalid("sigma", sigma, "must be > 0"))
-            }
-            Activation::ClippedGelu { min_val, max_val } if min_val > max_val => {
-                Err(invalid("min_val", min_val, "must not exceed max_val"))
-            }
-            Activation::Xielu { alpha_p, .. } if alpha_p <= 0.0 => Err(invalid(
-                "alpha_p",
-                alpha_p,
-                "must be > 0 (the effective value softplus(raw_alpha_p))",
-            )),
-            Activation::Xielu { alpha_n, .. } if alpha_n <= 0.0 => Err(invalid(
-                "alpha_n",
-                alpha_n,
-                "must be > 0 (the effective value beta + softplus(raw_alpha_n))",
-            )),
-            _ => Ok(()),
-        }
+        self.check()
     }
 }
 
@@ -688,55 +742,16 @@ impl fmt::Display for Activation {
     }
 }
 
-/// Other spellings of the ops, mapped to [`Activation::name`]: PyTorch's
-/// module names and the keys of Hugging Face `transformers`' `ACT2FN`.
-const ALIASES: &[(&str, &str)] = &[
-    ("swish", "silu"),
-    ("logsigmoid", "log_sigmoid"),
-    ("leakyrelu", "leaky_relu"),
-    ("gelu_python", "gelu"),
-    ("gelu_new", "gelu_tanh"),
-    ("gelu_fast", "gelu_tanh"),
-    ("gelu_accurate", "gelu_tanh"),
-    ("gelu_pytorch_tanh", "gelu_tanh"),
-    ("gelu_python_tanh", "gelu_tanh"),
-    ("gelu_10", "clipped_gelu"),
-    ("relu2", "relu_squared"),
-    ("linear", "identity"),
-    ("sqrtsoftplus", "sqrt_softplus"),
-];
-
-impl Activation {
-    /// The keys of Hugging Face `transformers`' `ACT2FN` registry (the
-    /// strings a model config's `hidden_act` holds). Every one parses with
-    /// `FromStr` to the same function, except `"prelu"` (a learned
-    /// per-channel slope: [`crate::Context::prelu`]).
-    pub const ACT2FN_KEYS: &'static [&'static str] = &[
-        "gelu",
-        "gelu_10",
-        "gelu_fast",
-        "gelu_new",
-        "gelu_python",
-        "gelu_pytorch_tanh",
-        "gelu_python_tanh",
-        "gelu_accurate",
-        "hardswish",
-        "laplace",
-        "leaky_relu",
-        "linear",
-        "mish",
-        "quick_gelu",
-        "relu",
-        "relu2",
-        "relu6",
-        "sigmoid",
-        "silu",
-        "sqrtsoftplus",
-        "swish",
-        "tanh",
-        "prelu",
-        "xielu",
-    ];
+/// Other spellings of the ops, mapped to [`Activation::name`]: the keys of
+/// Hugging Face `transformers`' `ACT2FN` and the other spellings of each
+/// op's row (PyTorch's module names).
+fn aliases() -> impl Iterator<Item = (&'static str, &'static str)> {
+    rows().flat_map(|row| {
+        row.act2fn
+            .iter()
+            .chain(row.aliases)
+            .map(move |alias| (*alias, row.name))
+    })
 }
 
 /// The `count` known names (canonical and aliases) closest to `name` in
@@ -745,7 +760,7 @@ fn closest_names(name: &str, count: usize) -> Vec<&'static str> {
     let mut names: Vec<&'static str> = Activation::ALL
         .iter()
         .map(|a| a.name())
-        .chain(ALIASES.iter().map(|(alias, _)| *alias))
+        .chain(aliases().map(|(alias, _)| alias))
         .collect();
     names.sort_by_key(|n| (edit_distance(name, n), *n));
     names.dedup();
@@ -825,11 +840,10 @@ impl FromStr for Activation {
                     .into(),
             ));
         }
-        let name = ALIASES
-            .iter()
+        let name = aliases()
             .find(|(alias, _)| *alias == name)
             .map_or(name.clone(), |(_, canonical)| canonical.to_string());
-        let names = param_names(&name).ok_or_else(|| {
+        let names = row_named(&name).map(|row| row.params).ok_or_else(|| {
             error(format!(
                 "unknown activation {name:?}; did you mean {}?",
                 closest_names(&name, 3).join(", ")

@@ -2,6 +2,7 @@
 
 mod accuracy_sweep;
 mod browser;
+mod catalogue;
 mod cpu_reference;
 mod families;
 mod fuzz_regressions;
