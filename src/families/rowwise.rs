@@ -5,7 +5,7 @@
 use std::fmt;
 
 use crate::Element;
-use crate::family::{FamilyDispatch, FamilyPipelines, Plan, module_name};
+use crate::families::{FamilyDispatch, FamilyPipelines, Plan, module_name};
 use crate::{Batch, BufferRegion, Context, Error, GpuTensor, Mode, Precision, WithPrecision};
 
 /// A row-wise activation.
@@ -91,13 +91,13 @@ pub(crate) fn rowwise_module_with(subgroups: bool, precision: Precision) -> Stri
         (
             ", @builtin(subgroup_invocation_id) sub: u32, @builtin(subgroup_size) sub_size: u32",
             "Lane(local, sub, sub_size)",
-            include_str!("../shaders/rowwise_subgroups.wgsl"),
+            include_str!("../../shaders/rowwise_subgroups.wgsl"),
         )
     } else {
         (
             "",
             "Lane(local, 0u, 1u)",
-            include_str!("../shaders/rowwise_tree.wgsl"),
+            include_str!("../../shaders/rowwise_tree.wgsl"),
         )
     };
     let mut entries = String::new();
@@ -119,10 +119,10 @@ pub(crate) fn rowwise_module_with(subgroups: bool, precision: Precision) -> Stri
             ));
         }
     }
-    let template = include_str!("../shaders/rowwise.wgsl")
+    let template = include_str!("../../shaders/rowwise.wgsl")
         .replace("{{REDUCTIONS}}", reductions)
         .replace("{{ENTRY_POINTS}}", &entries);
-    crate::family::compose(&template, precision)
+    crate::families::compose(&template, precision)
 }
 
 /// The dispatch of `op` (its backward) over `rows` rows of `cols` columns:

@@ -6,15 +6,15 @@
 use std::fmt;
 
 use crate::Element;
-use crate::family::{FamilyDispatch, FamilyPipelines, Plan};
+use crate::families::{FamilyDispatch, FamilyPipelines, Plan};
 use crate::{Activation, Batch, BufferRegion, Context, Error, GpuTensor, Mode};
 
 /// The module of the PReLU and RReLU kernels: the function library,
 /// `shaders/family.wgsl` and `shaders/prelu.wgsl`. Piecewise linear and
 /// exact, so the same in both precision tiers.
 pub fn prelu_module() -> String {
-    crate::family::compose(
-        include_str!("../shaders/prelu.wgsl"),
+    crate::families::compose(
+        include_str!("../../shaders/prelu.wgsl"),
         crate::Precision::Precise,
     )
 }

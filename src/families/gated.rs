@@ -8,7 +8,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::Element;
-use crate::family::{FamilyDispatch, FamilyPipelines, Plan, module_name};
+use crate::families::{FamilyDispatch, FamilyPipelines, Plan, module_name};
 use crate::{
     Activation, Batch, BufferRegion, Context, Error, GpuTensor, Mode, Precision, WithPrecision,
     wgsl,
@@ -131,10 +131,10 @@ pub(crate) fn gated_module_with(kind: Gated, precision: Precision) -> String {
             format!("vec2<f32>({}, 1.0)", call(direction))
         }
     };
-    let template = include_str!("../shaders/gated.wgsl")
+    let template = include_str!("../../shaders/gated.wgsl")
         .replace("{{GATE_FORWARD}}", &scaled("forward"))
         .replace("{{GATE_DERIVATIVE}}", &scaled("derivative"));
-    crate::family::compose(&template, precision)
+    crate::families::compose(&template, precision)
 }
 
 impl GatedKernels {

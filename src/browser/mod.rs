@@ -38,11 +38,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::accuracy::Subnormals;
-use crate::family::{Plan, module_source};
+use crate::families::{Plan, gated, module_source, prelu, rowwise};
 use crate::wgsl::{self, PortableModule, Storage};
-use crate::{
-    Activation, Dtype, Element, Error, Gated, Mode, Precision, RowOp, gated, prelu, rowwise,
-};
+use crate::{Activation, Dtype, Element, Error, Gated, Mode, Precision, RowOp};
 
 /// Elements per job: larger calls of [`Browser::run`] are split (16 MiB per
 /// buffer, well inside WebGPU's default binding limit of 128 MiB).
@@ -56,7 +54,7 @@ pub const LAUNCH_TIMEOUT: Duration = Duration::from_secs(90);
 pub const DEFAULT_JOB_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// The page: opens the device, then loops over the server's jobs.
-const PAGE_HTML: &str = include_str!("browser_page.html");
+const PAGE_HTML: &str = include_str!("page.html");
 
 /// What the page has told the server, and the job it waits for.
 #[derive(Default)]

@@ -282,7 +282,7 @@ pub struct Kernels {
     modules: Mutex<HashMap<ModuleKey, wgpu::ShaderModule>>,
     pipelines: Mutex<HashMap<PipelineKey, wgpu::ComputePipeline>>,
     /// The texture kernels' formats, layouts and pipelines (src/texture.rs).
-    pub(crate) textures: crate::texture::TextureCache,
+    pub(crate) textures: crate::gpu::texture::TextureCache,
 }
 
 impl std::fmt::Debug for Kernels {
@@ -714,7 +714,7 @@ impl Kernels {
         // Bind groups are the library's own device work: a validation error
         // there (a destroyed buffer, one of another device) comes back as
         // `Error::Gpu` instead of reaching the uncaptured-error handler.
-        crate::context::scoped(&self.device, || {
+        crate::host::context::scoped(&self.device, || {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some("wgpu-activations.pass"),
                 timestamp_writes: None,
@@ -779,7 +779,7 @@ impl Kernels {
         bytes: &[u8],
     ) -> Result<Option<wgpu::Buffer>, Error> {
         match self.dispatch_data {
-            DispatchData::Uniform => Ok(Some(crate::readback::buffer_with(
+            DispatchData::Uniform => Ok(Some(crate::gpu::readback::buffer_with(
                 &self.device,
                 label,
                 wgpu::BufferUsages::UNIFORM,
