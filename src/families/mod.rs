@@ -11,7 +11,7 @@ pub(crate) mod rowwise;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::gpu::kernels::{LABEL, lock};
+use crate::gpu::device::{LABEL, lock};
 use crate::{BufferRegion, Error, Precision};
 
 /// The per-dispatch data of every family kernel (`Dispatch` in their
@@ -194,7 +194,7 @@ impl FamilyPipelines {
         // The library's own device work (scratch and uniform buffers, bind
         // groups) inside error scopes: a validation error comes back as
         // `Error::Gpu`, never through the uncaptured-error handler.
-        crate::host::context::scoped(&self.device, || {
+        crate::gpu::device::scoped(&self.device, || {
             let dtype = bindings
                 .iter()
                 .map(|(_, r)| r.dtype)
@@ -317,7 +317,7 @@ impl FamilyPipelines {
         region: &BufferRegion<'_>,
     ) -> Result<(), Error> {
         // In error scopes, as `run`: this is the lower layer's own work.
-        crate::host::context::scoped(&self.device, || {
+        crate::gpu::device::scoped(&self.device, || {
             let zeros = self.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("wgpu-activations.family.f32-scratch"),
                 size: (region.len.div_ceil(2) as u64 * 8).max(8),

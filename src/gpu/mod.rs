@@ -3,6 +3,7 @@
 //! textures), resident tensors ([`tensor`]) and their pool ([`pool`]), and
 //! readback ([`readback`]).
 
+pub(crate) mod device;
 pub(crate) mod kernels;
 pub(crate) mod pool;
 pub(crate) mod readback;

@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 
-use crate::gpu::kernels::{LABEL, lock};
+use crate::gpu::device::{LABEL, lock};
 use crate::wgsl::{self, DispatchData};
 use crate::{Activation, Context, Dtype, Error, Kernels, Mode, Precision, WithPrecision};
 
@@ -584,7 +584,7 @@ impl Kernels {
         // Views, bind group and uniform first, in their own scope: an error
         // there (a destroyed texture, one of another device) leaves the
         // encoder untouched.
-        let bind_group = crate::host::context::scoped(device, || {
+        let bind_group = crate::gpu::device::scoped(device, || {
             let view = |region: &TextureRegion<'_>, what: &str, usage| {
                 region.texture.create_view(&wgpu::TextureViewDescriptor {
                     label: Some(&format!("{LABEL}.texture.{what}")),
@@ -634,7 +634,7 @@ impl Kernels {
                 entries: &entries,
             }))
         })??;
-        crate::host::context::scoped(device, || {
+        crate::gpu::device::scoped(device, || {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some("wgpu-activations.texture.pass"),
                 timestamp_writes: None,
@@ -819,7 +819,7 @@ impl Kernels {
         let data = self.dispatch_data();
         let source = texture_module_with(act, kernel, data, precision)?;
         let (wx, wy) = self.texture_workgroup();
-        let pipeline = crate::host::context::scoped(device, || {
+        let pipeline = crate::gpu::device::scoped(device, || {
             let pipeline_layout = lock(&self.textures.layouts)
                 .entry(layout_key)
                 .or_insert_with(|| {
@@ -986,7 +986,7 @@ impl Context {
         if let Some(grad) = grad_output {
             kernels.check_shape("grad_output", grad)?;
         }
-        let output = crate::host::context::scoped(self.device(), || {
+        let output = crate::gpu::device::scoped(self.device(), || {
             self.device().create_texture(&wgpu::TextureDescriptor {
                 label: Some("wgpu-activations.texture.output"),
                 size: like.size(),
@@ -1018,7 +1018,7 @@ impl Context {
                 Alpha::Apply,
             )?;
         }
-        crate::host::context::scoped(self.device(), || {
+        crate::gpu::device::scoped(self.device(), || {
             self.queue().submit([encoder.finish()]);
         })?;
         Ok(output)

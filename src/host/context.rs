@@ -4,6 +4,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use crate::gpu::device::scoped;
 use crate::gpu::pool::{Pool, PoolStats, Role};
 use crate::{
     Activation, BufferRegion, Dtype, Element, Error, GatedKernels, GpuTensor, Kernels, Mode,
@@ -930,20 +931,6 @@ fn check_dtype(what: &'static str, expected: Dtype, t: &GpuTensor) -> Result<(),
             expected,
             actual: t.dtype(),
         })
-    }
-}
-
-/// Runs `f` inside validation and out-of-memory error scopes, so wgpu errors
-/// come back as `Error::Gpu` instead of reaching the uncaptured-error handler.
-pub(crate) fn scoped<T>(device: &wgpu::Device, f: impl FnOnce() -> T) -> Result<T, Error> {
-    let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
-    let oom = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-    let value = f();
-    let oom = pollster::block_on(oom.pop());
-    let validation = pollster::block_on(validation.pop());
-    match oom.or(validation) {
-        Some(error) => Err(error.into()),
-        None => Ok(value),
     }
 }
 
