@@ -136,8 +136,7 @@ pub use families::rowwise::{RowKernels, RowOp};
 pub use gpu::kernels::{BufferRegion, Kernels, Tuning};
 pub use gpu::pool::PoolStats;
 pub use gpu::tensor::GpuTensor;
-pub use gpu::texture::{
-    Alpha, TEXTURE_FORMATS, TextureFormatSupport, TextureKernel, TextureRegion,
-};
+pub use gpu::texture::TextureRegion;
 pub use host::context::{Batch, Context, DEFAULT_POLL_TIMEOUT, recommended_features};
 pub use reference::{accuracy, cpu};
+pub use wgsl::texture::{Alpha, TEXTURE_FORMATS, TextureFormatSupport, TextureKernel};

@@ -280,7 +280,7 @@ pub struct Kernels {
     modules: Mutex<HashMap<ModuleKey, wgpu::ShaderModule>>,
     pipelines: Mutex<HashMap<PipelineKey, wgpu::ComputePipeline>>,
     /// The texture kernels' formats, layouts and pipelines (src/texture.rs).
-    pub(crate) textures: crate::gpu::texture::TextureCache,
+    pub(crate) textures: crate::gpu::texture_cache::TextureCache,
 }
 
 impl std::fmt::Debug for Kernels {

@@ -9,3 +9,4 @@ pub(crate) mod pool;
 pub(crate) mod readback;
 pub(crate) mod tensor;
 pub(crate) mod texture;
+pub(crate) mod texture_cache;

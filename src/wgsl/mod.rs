@@ -18,8 +18,10 @@ pub use crate::families::prelu::prelu_module;
 pub use crate::families::rowwise::{
     MAX_COLS, SHORT_ROW, SHORT_ROW_CPU, rowwise_module, rowwise_module_subgroups,
 };
-pub use crate::gpu::texture::{texture_module, texture_module_with};
+pub(crate) mod texture;
+
 use crate::{Activation, Precision};
+pub use texture::{texture_module, texture_module_with};
 
 /// Portable f32 helpers (`wa_exp`, `wa_expm1`, `wa_tanh`, NaN and sign tests).
 pub const MATH_WGSL: &str = include_str!("../../shaders/math.wgsl");
