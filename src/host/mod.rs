@@ -2,3 +2,7 @@
 //! family's kernels; host slices in, `Vec`s out) and `Batch`.
 
 pub(crate) mod context;
+mod gated;
+mod prelu;
+mod rowwise;
+mod texture;
