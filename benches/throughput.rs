@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use wgpu_activations::{Activation, BufferRegion, Context, Dtype, GpuTensor, Mode, Precision, cpu};
-#[path = "../src/bin/wgpu-activations/baselines.rs"]
+#[path = "../cli/src/baselines.rs"]
 mod baselines;
 use baselines::{Baselines, bytes_moved, upload_as};
 

@@ -111,41 +111,32 @@
 //! checked over sweeps of the f32 bit patterns on every adapter, and 16-bit
 //! data within 1 ULP over every f16 and bf16 value. Speed: the README's
 //! tables (ratios to Burn, to naive same-op kernels and to a copy kernel,
-//! measured in the same run) and `examples/bench.rs`.
+//! measured in the same run) and `cli/examples/bench.rs`.
 
 #![deny(missing_docs)]
 
-pub mod accuracy;
-mod activation;
 pub mod browser;
-mod context;
-pub mod cpu;
-mod dtype;
-mod error;
-mod family;
-mod gated;
-mod kernels;
-mod pool;
-mod precision;
-mod prelu;
-mod readback;
-mod rowwise;
-mod tensor;
-mod texture;
+mod catalogue;
+mod families;
+mod gpu;
+mod host;
+mod reference;
 pub mod wgsl;
 
-pub use activation::{
+pub use catalogue::activation::{
     Activation, Mode, ParseActivationError, SELU_ALPHA, SELU_SCALE, XIELU_ALPHA_N, XIELU_ALPHA_P,
     XIELU_EPS,
 };
-pub use context::{Batch, Context, DEFAULT_POLL_TIMEOUT, recommended_features};
-pub use dtype::{Dtype, Element};
-pub use error::Error;
-pub use gated::{Gated, GatedKernels, ParseGatedError};
-pub use kernels::{BufferRegion, Kernels, Tuning};
-pub use pool::PoolStats;
-pub use precision::{ParsePrecisionError, Precision, WithPrecision};
-pub use prelu::{MAX_PER_CHANNEL, PreluKernels};
-pub use rowwise::{RowKernels, RowOp};
-pub use tensor::GpuTensor;
-pub use texture::{Alpha, TEXTURE_FORMATS, TextureFormatSupport, TextureKernel, TextureRegion};
+pub use catalogue::dtype::{Dtype, Element};
+pub use catalogue::error::Error;
+pub use catalogue::precision::{ParsePrecisionError, Precision, WithPrecision};
+pub use families::gated::{Gated, GatedKernels, ParseGatedError};
+pub use families::prelu::{MAX_PER_CHANNEL, PreluKernels};
+pub use families::rowwise::{RowKernels, RowOp};
+pub use gpu::kernels::{BufferRegion, Kernels, Tuning};
+pub use gpu::pool::PoolStats;
+pub use gpu::tensor::GpuTensor;
+pub use gpu::texture::TextureRegion;
+pub use host::context::{Batch, Context, DEFAULT_POLL_TIMEOUT, recommended_features};
+pub use reference::{accuracy, cpu};
+pub use wgsl::texture::{Alpha, TEXTURE_FORMATS, TextureFormatSupport, TextureKernel};

@@ -1,4 +1,4 @@
-//! A coarse version of `examples/accuracy.rs`: every 2^14-th f32 bit pattern
+//! A coarse version of `cli/examples/accuracy.rs`: every 2^14-th f32 bit pattern
 //! (262,144 inputs: both signs, zeros, subnormals, every binade, infinities
 //! and NaNs) plus the special values, for every op in `Activation::ALL`,
 //! forward, derivative and backward, on every adapter, in both precision

@@ -5,7 +5,7 @@
 //! far above the built-ins' approximation error and far below what a wrong
 //! formula or a wrong `case` index gives.
 
-#[path = "../src/bin/wgpu-activations/baselines.rs"]
+#[path = "../cli/src/baselines.rs"]
 mod baselines;
 
 use wgpu_activations::cpu;

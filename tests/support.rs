@@ -702,7 +702,7 @@ pub fn first_mismatch(got: &[f32], want: &[f32]) -> Option<usize> {
         .position(|(a, b)| a.to_bits() != b.to_bits())
 }
 
-/// Worst inputs the default stride (2^10) of examples/accuracy.rs found,
+/// Worst inputs the default stride (2^10) of cli/examples/accuracy.rs found,
 /// kept as regressions: gelu_tanh' (4.2 scaled before its fix), sigmoid',
 /// silu', mish, mish', softsign', gelu', gelu_tanh, softplus; then, after
 /// the branch-free rewrites, gelu, gelu', gelu_tanh, tanh', tanhshrink;

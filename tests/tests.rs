@@ -2,8 +2,7 @@
 
 mod accuracy_sweep;
 mod browser;
-#[cfg(feature = "cli")]
-mod cli;
+mod catalogue;
 mod cpu_reference;
 mod families;
 mod fuzz_regressions;

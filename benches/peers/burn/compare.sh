@@ -5,13 +5,13 @@
 #                                 [--sizes 2^10,2^24] [--ops relu,gelu] [--keep DIR]
 #                                 [--precision fast|precise]
 #
-# Builds (release) `examples/bench.rs` of the main crate and the Burn peer of
+# Builds (release) `cli/examples/bench.rs` (the CLI crate's) and the Burn peer of
 # this directory (20-35 minutes cold for Burn on two cores), then runs, R times
 # (default 3), `bench --api --json` (ours: `ctx.apply` and the kernel alone)
 # and `burn_peer --json` one after the other, the first of the two
 # alternating by round. Both time each (op, N) as the median of 21 calls,
 # each submitted and waited for, after 5 warm-up calls, on the same inputs
-# (src/bin/wgpu-activations/api_timing.rs). The table gives, per op and N, the
+# (cli/src/api_timing.rs). The table gives, per op and N, the
 # median over rounds of each time and of each round's ratios Burn/apply and
 # Burn/kernel (above 1: ours is faster). On GL timings swing from run to run:
 # use several rounds there. Needs python3 (standard library only).
@@ -63,8 +63,8 @@ if [ -n "$ops" ]; then
   ours_args+=(--ops "$(echo "$ops" | sed -E 's/(^|,)[[:space:]]*threshold[[:space:]]*(,|$)/\1threshold(0.1,20)\2/g')")
 fi
 
-echo "building (release): examples/bench.rs, then the Burn peer ..." >&2
-(cd "$root" && cargo build --release --example bench --quiet)
+echo "building (release): cli/examples/bench.rs, then the Burn peer ..." >&2
+(cd "$root" && cargo build --release -p wgpu-activations-cli --example bench --quiet)
 # BURN_TARGET_DIR: where the Burn peer builds (a directory outside the clone
 # keeps its ~25-minute cold build for later runs), default its own target/.
 burn_target="${BURN_TARGET_DIR:-$here/target}"

@@ -1,6 +1,6 @@
-//! The Burn peer of `examples/bench.rs --api`: Burn's activations timed
+//! The Burn peer of `cli/examples/bench.rs --api`: Burn's activations timed
 //! exactly as that mode times ours, with the same inputs, sizes, statistic,
-//! table and JSON (`src/bin/wgpu-activations/api_timing.rs`, included below).
+//! table and JSON (`cli/src/api_timing.rs`, included below).
 //!
 //! Each call is what a Burn user writes: `activation::op(x.clone())` on a
 //! tensor created once on the device, then `Device::sync` (submit and wait
@@ -22,9 +22,9 @@
 use burn::tensor::wgpu::WgpuBackend;
 use burn::tensor::{Device, Tensor, TensorData, activation};
 
-#[path = "../../../../src/bin/wgpu-activations/api_timing.rs"]
+#[path = "../../../../cli/src/api_timing.rs"]
 mod api_timing;
-#[path = "../../../../src/bin/wgpu-activations/json.rs"]
+#[path = "../../../../cli/src/json.rs"]
 mod json;
 
 /// The Burn version in Cargo.toml (pinned there with `=`).

@@ -26,11 +26,11 @@ use std::time::Instant;
 use wgpu::util::DeviceExt;
 use wgpu_activations::Activation;
 
-#[path = "../src/bin/wgpu-activations/api_timing.rs"]
+#[path = "../src/api_timing.rs"]
 mod api_timing;
-#[path = "../src/bin/wgpu-activations/baselines.rs"]
+#[path = "../src/baselines.rs"]
 mod baselines;
-#[path = "../src/bin/wgpu-activations/json.rs"]
+#[path = "../src/json.rs"]
 mod json;
 
 use baselines::{BASELINE_WGSL, naive_ops};

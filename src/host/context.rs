@@ -4,7 +4,8 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use crate::pool::{Pool, PoolStats, Role};
+use crate::gpu::device::scoped;
+use crate::gpu::pool::{Pool, PoolStats, Role};
 use crate::{
     Activation, BufferRegion, Dtype, Element, Error, GatedKernels, GpuTensor, Kernels, Mode,
     Precision, PreluKernels, RowKernels,
@@ -462,7 +463,7 @@ impl Context {
     ) -> Result<Vec<T>, Error> {
         // Size first, so a too-large input errs before a host allocation.
         self.checked_bytes_of(x.len(), T::DTYPE)?;
-        let mut out = crate::readback::output_vec::<T>(x.len());
+        let mut out = crate::gpu::readback::output_vec::<T>(x.len());
         self.run_into(act, mode, x, grad_output, &mut out)?;
         Ok(out)
     }
@@ -524,7 +525,7 @@ impl Context {
         let submission = scoped(device, || self.inner.queue.submit([encoder.finish()]))?;
         scoped(device, || staging.submitted())?;
         let (role, buffer) = readable;
-        self.watch(crate::readback::read_into(
+        self.watch(crate::gpu::readback::read_into(
             device,
             &buffer,
             submission,
@@ -594,7 +595,7 @@ impl Context {
         scoped(device, || {
             // Padded to whole words (an odd number of 16-bit values ends in
             // half a word, the other half zero).
-            let buffer = self.watch(crate::readback::buffer_with(
+            let buffer = self.watch(crate::gpu::readback::buffer_with(
                 device,
                 "wgpu-activations.tensor",
                 TENSOR_USAGE,
@@ -755,9 +756,9 @@ impl Context {
         for (((role, buffer), &len), out) in
             readables.into_iter().zip(output_lens).zip(&mut outputs)
         {
-            *out = crate::readback::output_vec::<T>(len);
+            *out = crate::gpu::readback::output_vec::<T>(len);
             if len > 0 {
-                self.watch(crate::readback::read_into(
+                self.watch(crate::gpu::readback::read_into(
                     device,
                     &buffer,
                     submission.clone(),
@@ -846,7 +847,7 @@ impl HostStaging {
         };
         let mapped = self.pool.take(role, bytes);
         self.lost
-            .watch(crate::readback::write_mapped(&mapped, data))?;
+            .watch(crate::gpu::readback::write_mapped(&mapped, data))?;
         mapped.unmap();
         self.remap.push((role, mapped.clone()));
         if self.direct {
@@ -930,20 +931,6 @@ fn check_dtype(what: &'static str, expected: Dtype, t: &GpuTensor) -> Result<(),
             expected,
             actual: t.dtype(),
         })
-    }
-}
-
-/// Runs `f` inside validation and out-of-memory error scopes, so wgpu errors
-/// come back as `Error::Gpu` instead of reaching the uncaptured-error handler.
-pub(crate) fn scoped<T>(device: &wgpu::Device, f: impl FnOnce() -> T) -> Result<T, Error> {
-    let validation = device.push_error_scope(wgpu::ErrorFilter::Validation);
-    let oom = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-    let value = f();
-    let oom = pollster::block_on(oom.pop());
-    let validation = pollster::block_on(validation.pop());
-    match oom.or(validation) {
-        Some(error) => Err(error.into()),
-        None => Ok(value),
     }
 }
 
@@ -1159,7 +1146,7 @@ impl Batch<'_> {
         let Some(staging) = staging else {
             return Ok(Vec::new());
         };
-        let data = ctx.watch(crate::readback::read_vec::<T>(
+        let data = ctx.watch(crate::gpu::readback::read_vec::<T>(
             ctx.device(),
             &staging,
             t.len(),
@@ -1181,7 +1168,7 @@ impl Batch<'_> {
         let Some(staging) = staging else {
             return Ok(tensors.iter().map(|_| Vec::new()).collect());
         };
-        let mut all = ctx.watch(crate::readback::read_vec::<f32>(
+        let mut all = ctx.watch(crate::gpu::readback::read_vec::<f32>(
             ctx.device(),
             &staging,
             (bytes / 4) as usize,
@@ -1194,7 +1181,7 @@ impl Batch<'_> {
         let mut pieces: Vec<Vec<f32>> = Vec::with_capacity(tensors.len());
         for t in tensors[1..].iter().rev() {
             let at = all.len() - t.len();
-            pieces.push(crate::readback::output_copy(bytemuck::cast_slice(
+            pieces.push(crate::gpu::readback::output_copy(bytemuck::cast_slice(
                 &all[at..],
             )));
             all.truncate(at);
@@ -1213,7 +1200,7 @@ impl Batch<'_> {
             return Ok(Vec::new());
         };
         let data = ctx.watch(
-            crate::readback::read_f32_async(
+            crate::gpu::readback::read_f32_async(
                 ctx.device(),
                 &staging,
                 bytes,

@@ -4,10 +4,14 @@
 //! Each family composes its WGSL from its own template and the one function
 //! library (`src/wgsl.rs`), so no activation's math is written twice.
 
+pub(crate) mod gated;
+pub(crate) mod prelu;
+pub(crate) mod rowwise;
+
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::kernels::{LABEL, lock};
+use crate::gpu::device::{LABEL, lock};
 use crate::{BufferRegion, Error, Precision};
 
 /// The per-dispatch data of every family kernel (`Dispatch` in their
@@ -42,7 +46,7 @@ pub(crate) fn compose(template: &str, precision: Precision) -> String {
     format!(
         "{}\n{}\n{template}",
         crate::wgsl::library_with(precision),
-        include_str!("../shaders/family.wgsl")
+        include_str!("../../shaders/family.wgsl")
     )
 }
 
@@ -62,11 +66,11 @@ pub(crate) fn module_source(module: &str) -> String {
         None => (module, Precision::Precise),
     };
     match base {
-        "rowwise" => crate::rowwise::rowwise_module_with(false, precision),
-        "rowwise_subgroups" => crate::rowwise::rowwise_module_with(true, precision),
+        "rowwise" => crate::families::rowwise::rowwise_module_with(false, precision),
+        "rowwise_subgroups" => crate::families::rowwise::rowwise_module_with(true, precision),
         "prelu" => crate::wgsl::prelu_module(),
         "convert_f16" | "convert_bf16" => convert_module(base),
-        gated => crate::gated::gated_module_with(
+        gated => crate::families::gated::gated_module_with(
             gated
                 .parse()
                 .expect("a plan names a family module or a gated kind"),
@@ -86,8 +90,8 @@ fn convert_module(module: &str) -> String {
     };
     format!(
         "{conversions}\n{}\n{}",
-        include_str!("../shaders/family.wgsl"),
-        include_str!("../shaders/convert.wgsl")
+        include_str!("../../shaders/family.wgsl"),
+        include_str!("../../shaders/convert.wgsl")
     )
 }
 
@@ -190,7 +194,7 @@ impl FamilyPipelines {
         // The library's own device work (scratch and uniform buffers, bind
         // groups) inside error scopes: a validation error comes back as
         // `Error::Gpu`, never through the uncaptured-error handler.
-        crate::context::scoped(&self.device, || {
+        crate::gpu::device::scoped(&self.device, || {
             let dtype = bindings
                 .iter()
                 .map(|(_, r)| r.dtype)
@@ -313,7 +317,7 @@ impl FamilyPipelines {
         region: &BufferRegion<'_>,
     ) -> Result<(), Error> {
         // In error scopes, as `run`: this is the lower layer's own work.
-        crate::context::scoped(&self.device, || {
+        crate::gpu::device::scoped(&self.device, || {
             let zeros = self.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("wgpu-activations.family.f32-scratch"),
                 size: (region.len.div_ceil(2) as u64 * 8).max(8),
@@ -354,7 +358,7 @@ impl FamilyPipelines {
                     max_bytes: self.max_binding_bytes,
                 });
             }
-            crate::kernels::check_region(what, region, self.offset_alignment)?;
+            crate::gpu::kernels::check_region(what, region, self.offset_alignment)?;
         }
         for (i, (_, w)) in written.iter().enumerate() {
             let others = written[i + 1..].iter().chain(read);
@@ -381,7 +385,7 @@ impl FamilyPipelines {
         groups: u64,
         grid: Option<[u32; 3]>,
     ) -> Result<(), Error> {
-        let uniform = crate::readback::buffer_with(
+        let uniform = crate::gpu::readback::buffer_with(
             &self.device,
             "wgpu-activations.family.dispatch",
             wgpu::BufferUsages::UNIFORM,
@@ -431,10 +435,13 @@ mod tests {
     #[test]
     fn written_bindings_match_the_templates() {
         for (module, template) in [
-            ("swiglu", include_str!("../shaders/gated.wgsl")),
-            ("prelu", include_str!("../shaders/prelu.wgsl")),
-            ("rowwise", include_str!("../shaders/rowwise.wgsl")),
-            ("rowwise_subgroups", include_str!("../shaders/rowwise.wgsl")),
+            ("swiglu", include_str!("../../shaders/gated.wgsl")),
+            ("prelu", include_str!("../../shaders/prelu.wgsl")),
+            ("rowwise", include_str!("../../shaders/rowwise.wgsl")),
+            (
+                "rowwise_subgroups",
+                include_str!("../../shaders/rowwise.wgsl"),
+            ),
         ] {
             let declared: Vec<u32> = template
                 .lines()

@@ -38,7 +38,7 @@ pub(crate) fn read_into(
 ) -> Result<(), Error> {
     let slice = staging.slice(..(out.len() as u64).next_multiple_of(4));
     let (sender, receiver) = futures_intrusive::channel::shared::oneshot_channel();
-    crate::context::scoped(device, || {
+    crate::gpu::device::scoped(device, || {
         slice.map_async(wgpu::MapMode::Read, move |result| {
             sender.send(result).ok();
         })
@@ -71,7 +71,7 @@ pub(crate) async fn read_f32_async(
     let (sender, receiver) = futures_intrusive::channel::shared::channel::<Result<(), Error>>(2);
     let on_mapped = sender.clone();
     let slice = staging.slice(..bytes);
-    crate::context::scoped(device, || {
+    crate::gpu::device::scoped(device, || {
         slice.map_async(wgpu::MapMode::Read, move |result| {
             on_mapped.try_send(result.map_err(Error::from)).ok();
         })

@@ -1,6 +1,6 @@
 //! Throughput of the activation kernels on every adapter, against copy
 //! kernels measured in the same run: the CLI's `wgpu-activations bench`,
-//! whose code (`src/bin/wgpu-activations/bench.rs`, documented there) this
+//! whose code (`cli/src/bench.rs`, documented there) this
 //! example runs.
 //!
 //! ```sh
@@ -13,17 +13,17 @@
 
 use clap::Parser;
 
-#[path = "../src/bin/wgpu-activations/api_timing.rs"]
+#[path = "../src/api_timing.rs"]
 mod api_timing;
-#[path = "../src/bin/wgpu-activations/args.rs"]
+#[path = "../src/args.rs"]
 mod args;
-#[path = "../src/bin/wgpu-activations/baselines.rs"]
+#[path = "../src/baselines.rs"]
 mod baselines;
-#[path = "../src/bin/wgpu-activations/bench.rs"]
+#[path = "../src/bench.rs"]
 mod bench;
-#[path = "../src/bin/wgpu-activations/json.rs"]
+#[path = "../src/json.rs"]
 mod json;
-#[path = "../src/bin/wgpu-activations/progress.rs"]
+#[path = "../src/progress.rs"]
 mod progress;
 
 fn main() {

@@ -1,7 +1,7 @@
 //! Accuracy sweep over f32 bit patterns: every op, forward and derivative
 //! (and backward with `--backward`), on every adapter, against the f64 CPU
 //! reference: the CLI's `wgpu-activations accuracy`, whose code
-//! (`src/bin/wgpu-activations/accuracy.rs`, which documents the inputs, the
+//! (`cli/src/accuracy.rs`, which documents the inputs, the
 //! error measure and the options) this example runs.
 //!
 //! ```sh
@@ -17,15 +17,15 @@
 
 use clap::Parser;
 
-#[path = "../src/bin/wgpu-activations/accuracy.rs"]
+#[path = "../src/accuracy.rs"]
 mod accuracy;
-#[path = "../src/bin/wgpu-activations/args.rs"]
+#[path = "../src/args.rs"]
 mod args;
-#[path = "../src/bin/wgpu-activations/baselines.rs"]
+#[path = "../src/baselines.rs"]
 mod baselines;
-#[path = "../src/bin/wgpu-activations/json.rs"]
+#[path = "../src/json.rs"]
 mod json;
-#[path = "../src/bin/wgpu-activations/progress.rs"]
+#[path = "../src/progress.rs"]
 mod progress;
 
 fn main() {

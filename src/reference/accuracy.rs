@@ -340,18 +340,10 @@ pub fn target(act: Activation, mode: Mode) -> Option<f64> {
 /// [`target`] for results computed at `precision`: the precise tier's 2, 4
 /// and 5 scaled ULPs, the fast tier's 4 forward and 8 derivative and
 /// backward (SEMANTICS.md, "Precision tiers"); `None` (bit-exact) for the
-/// exact ops in both.
+/// exact ops in both. Each op's bound is declared in its row of the
+/// catalogue.
 pub fn target_at(act: Activation, mode: Mode, precision: Precision) -> Option<f64> {
-    if act.is_exact() {
-        return None;
-    }
-    Some(match (precision, mode) {
-        (Precision::Precise, Mode::Forward) => 2.0,
-        (Precision::Precise, Mode::Derivative) => 4.0,
-        (Precision::Precise, Mode::Backward) => 5.0,
-        (Precision::Fast, Mode::Forward) => 4.0,
-        (Precision::Fast, Mode::Derivative | Mode::Backward) => 8.0,
-    })
+    act.bound().at(mode, precision)
 }
 
 /// Results that break a SEMANTICS.md rule, counted by [`Rule`].

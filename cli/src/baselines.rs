@@ -1,7 +1,8 @@
 //! The reference kernels every throughput figure is compared with
 //! (`shaders/baselines.wgsl`), shared by the CLI's `bench`
 //! (`bench.rs` beside this file, which `examples/bench.rs` runs) and
-//! `benches/throughput.rs` (which includes this file with `#[path]`).
+//! the library's `benches/throughput.rs`, `tests/naive_baselines.rs` and this
+//! crate's `examples/compute_cost.rs` (which include this file with `#[path]`).
 
 #![allow(dead_code)] // each includer uses its own part
 
@@ -9,7 +10,7 @@ use wgpu_activations::{Activation, Context, Dtype, Element, Error, GpuTensor, Mo
 
 /// The naive one-vec4-per-invocation copy, the two-in-one-out copy (`a + b`)
 /// and an empty kernel (for the dispatch round trip).
-pub const BASELINE_WGSL: &str = include_str!("../../../shaders/baselines.wgsl");
+pub const BASELINE_WGSL: &str = include_str!("../../shaders/baselines.wgsl");
 
 /// Bytes a call moves: every element read from each input and written once
 /// (8 per element, 12 for backward's two inputs).

@@ -3,7 +3,7 @@
 //! shader compiler, on SwiftShader (a CPU Vulkan) where the machine has no
 //! GPU. That is a second shader compiler and a second driver beside naga
 //! and whatever wgpu runs on, for cross-implementation tests; the test suite
-//! and `examples/accuracy.rs --browser` judge its results exactly as they
+//! and `cli/examples/accuracy.rs --browser` judge its results exactly as they
 //! judge wgpu's.
 //!
 //! How it works: [`Browser::launch`] serves a page from a small HTTP server
@@ -38,11 +38,9 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::accuracy::Subnormals;
-use crate::family::{Plan, module_source};
+use crate::families::{Plan, gated, module_source, prelu, rowwise};
 use crate::wgsl::{self, PortableModule, Storage};
-use crate::{
-    Activation, Dtype, Element, Error, Gated, Mode, Precision, RowOp, gated, prelu, rowwise,
-};
+use crate::{Activation, Dtype, Element, Error, Gated, Mode, Precision, RowOp};
 
 /// Elements per job: larger calls of [`Browser::run`] are split (16 MiB per
 /// buffer, well inside WebGPU's default binding limit of 128 MiB).
@@ -56,7 +54,7 @@ pub const LAUNCH_TIMEOUT: Duration = Duration::from_secs(90);
 pub const DEFAULT_JOB_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// The page: opens the device, then loops over the server's jobs.
-const PAGE_HTML: &str = include_str!("browser_page.html");
+const PAGE_HTML: &str = include_str!("page.html");
 
 /// What the page has told the server, and the job it waits for.
 #[derive(Default)]

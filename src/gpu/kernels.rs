@@ -6,11 +6,9 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::gpu::device::{LABEL, lock};
 use crate::wgsl::{self, DispatchData, Storage, Width};
 use crate::{Activation, Dtype, Error, Mode, Precision, WithPrecision};
-
-/// Label prefix of every wgpu resource this crate creates.
-pub(crate) const LABEL: &str = "wgpu-activations";
 
 /// The data each dispatch reads (layout of `Dispatch` in `elementwise.wgsl`),
 /// as immediates or, on devices without them, a uniform.
@@ -282,7 +280,7 @@ pub struct Kernels {
     modules: Mutex<HashMap<ModuleKey, wgpu::ShaderModule>>,
     pipelines: Mutex<HashMap<PipelineKey, wgpu::ComputePipeline>>,
     /// The texture kernels' formats, layouts and pipelines (src/texture.rs).
-    pub(crate) textures: crate::texture::TextureCache,
+    pub(crate) textures: crate::gpu::texture_cache::TextureCache,
 }
 
 impl std::fmt::Debug for Kernels {
@@ -714,7 +712,7 @@ impl Kernels {
         // Bind groups are the library's own device work: a validation error
         // there (a destroyed buffer, one of another device) comes back as
         // `Error::Gpu` instead of reaching the uncaptured-error handler.
-        crate::context::scoped(&self.device, || {
+        crate::gpu::device::scoped(&self.device, || {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some("wgpu-activations.pass"),
                 timestamp_writes: None,
@@ -779,7 +777,7 @@ impl Kernels {
         bytes: &[u8],
     ) -> Result<Option<wgpu::Buffer>, Error> {
         match self.dispatch_data {
-            DispatchData::Uniform => Ok(Some(crate::readback::buffer_with(
+            DispatchData::Uniform => Ok(Some(crate::gpu::readback::buffer_with(
                 &self.device,
                 label,
                 wgpu::BufferUsages::UNIFORM,
@@ -985,15 +983,6 @@ pub(crate) fn check_region(
         });
     }
     Ok(())
-}
-
-/// `mutex` locked, also after a panic elsewhere poisoned it (the caches it
-/// guards stay consistent: entries are inserted whole). Shared by the
-/// kernel families' and texture kernels' caches.
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl WithPrecision<'_, Kernels> {

@@ -15,10 +15,9 @@
 //! adapter that is not there) print one line that says what to do and exit
 //! with status 2.
 //!
-//! `bench` and `accuracy` are the code of `examples/bench.rs` and
-//! `examples/accuracy.rs`, which include `bench.rs`, `accuracy.rs` and the
-//! modules they use from this directory with `#[path]` (so the published
-//! crate, which has no examples, builds the CLI whole).
+//! `bench` and `accuracy` are the code of this crate's `examples/bench.rs`
+//! and `examples/accuracy.rs`, which include `bench.rs`, `accuracy.rs` and
+//! the modules they use from this directory with `#[path]`.
 
 mod accuracy;
 mod api_timing;

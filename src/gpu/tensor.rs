@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::pool::Pool;
+use crate::gpu::pool::Pool;
 use crate::{BufferRegion, Dtype, Error};
 
 /// `len` values of one [`Dtype`] resident on a device: a region of a storage buffer

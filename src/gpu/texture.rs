@@ -9,52 +9,14 @@
 //! is recorded, so they take a [`TextureRegion`] (a texture and one of its
 //! mip levels, all array layers) and make the views themselves.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
-
-use crate::kernels::{LABEL, lock};
-use crate::wgsl::{self, DispatchData};
-use crate::{Activation, Context, Dtype, Error, Kernels, Mode, Precision, WithPrecision};
-
-/// The texture formats the texture kernels read (every one of them, through
-/// a sampled binding) and write (those the device can bind as storage:
-/// [`Kernels::texture_formats`]). `Rgba32Float`, `Rgba16Float`, `R32Float`
-/// and `Rg32Float` are storage formats on every WebGPU device; `R16Float`
-/// and `Rg16Float` where the adapter allows them and the device was opened
-/// with `Features::TEXTURE_ADAPTER_SPECIFIC_FORMAT_FEATURES` (which
-/// [`crate::recommended_features`] asks for).
-pub const TEXTURE_FORMATS: [wgpu::TextureFormat; 6] = [
-    wgpu::TextureFormat::Rgba32Float,
-    wgpu::TextureFormat::Rgba16Float,
-    wgpu::TextureFormat::R32Float,
-    wgpu::TextureFormat::Rg32Float,
-    wgpu::TextureFormat::R16Float,
-    wgpu::TextureFormat::Rg16Float,
-];
-
-/// Channels of one of [`TEXTURE_FORMATS`] and its WGSL storage format name.
-fn format_info(format: wgpu::TextureFormat) -> Option<(usize, &'static str)> {
-    use wgpu::TextureFormat as F;
-    Some(match format {
-        F::Rgba32Float => (4, "rgba32float"),
-        F::Rgba16Float => (4, "rgba16float"),
-        F::R32Float => (1, "r32float"),
-        F::Rg32Float => (2, "rg32float"),
-        F::R16Float => (1, "r16float"),
-        F::Rg16Float => (2, "rg16float"),
-        _ => return None,
-    })
-}
-
-/// The element type of a texture format's channels (F16 for the 16-bit float
-/// formats, F32 otherwise): the default [`Precision`] follows it.
-fn format_dtype(format: wgpu::TextureFormat) -> Dtype {
-    use wgpu::TextureFormat as F;
-    match format {
-        F::Rgba16Float | F::R16Float | F::Rg16Float => Dtype::F16,
-        _ => Dtype::F32,
-    }
-}
+use crate::gpu::device::{LABEL, lock};
+use crate::gpu::texture_cache::LayoutKey;
+use crate::wgsl::DispatchData;
+use crate::wgsl::texture::{
+    Alpha, TEXTURE_FORMATS, TextureFormatSupport, TextureKernel, format_dtype, format_info,
+    texture_module_with,
+};
+use crate::{Activation, Error, Kernels, Mode, Precision, WithPrecision};
 
 /// One mip level of a 2-D texture, all of its array layers: what the
 /// texture kernels read or write.
@@ -101,221 +63,6 @@ impl<'a> TextureRegion<'a> {
 impl<'a> From<&'a wgpu::Texture> for TextureRegion<'a> {
     fn from(texture: &'a wgpu::Texture) -> Self {
         TextureRegion::new(texture)
-    }
-}
-
-/// What the texture kernels do with a four-channel format's alpha.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum Alpha {
-    /// Alpha is a channel like the others: the op is applied to it too.
-    #[default]
-    Apply,
-    /// Alpha passes through unchanged: the output's alpha is x's alpha in
-    /// forward and derivative, grad_output's in backward (so in place the
-    /// texture's alpha is left as it was). No effect on formats without
-    /// alpha.
-    Keep,
-}
-
-/// What a device can do with one of [`TEXTURE_FORMATS`], as its validation
-/// answers it (the kernels ask by creating a bind-group layout).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TextureFormatSupport {
-    /// The format.
-    pub format: wgpu::TextureFormat,
-    /// It can be an output (write-only storage texture).
-    pub output: bool,
-    /// It can be worked on in place (read-write storage texture).
-    pub in_place: bool,
-}
-
-/// Which texture kernel: what a module depends on beyond the op.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct TextureKernel {
-    /// The mode.
-    pub mode: Mode,
-    /// The output is also read: x in forward and derivative, grad_output in
-    /// backward (a `read_write` storage texture).
-    pub in_place: bool,
-    /// The output's format (one of [`TEXTURE_FORMATS`]).
-    pub format: wgpu::TextureFormat,
-    /// 2-D array views (`texture_2d_array`, `texture_storage_2d_array`)
-    /// instead of 2-D views.
-    pub layered: bool,
-    /// Alpha applied or passed through.
-    pub alpha: Alpha,
-}
-
-impl TextureKernel {
-    /// x is read through a sampled binding (1): everywhere but forward and
-    /// derivative in place, which read it from the output.
-    fn samples_input(&self) -> bool {
-        self.mode == Mode::Backward || !self.in_place
-    }
-
-    /// grad_output is read through a sampled binding (3): backward out of
-    /// place (in place it is the output).
-    fn samples_grad(&self) -> bool {
-        self.mode == Mode::Backward && !self.in_place
-    }
-}
-
-/// The WGSL module of one texture kernel of `act` (entry point `main`,
-/// workgroups of `WORKGROUP_X` x `WORKGROUP_Y` x 1, overrides of default 8,
-/// one invocation per texel, z over the layers),
-/// composed from `shaders/texture.wgsl` and the same function library and
-/// backward rule as the buffer kernels. Bindings: 0 the uniform (16 bytes,
-/// the op's parameters) where `data` is [`DispatchData::Uniform`]; 1 x
-/// (sampled, unless in place in forward and derivative); 2 the output
-/// (storage); 3 grad_output (sampled; backward out of place). Errors with
-/// [`Error::TextureFormat`] for a format not in [`TEXTURE_FORMATS`].
-pub fn texture_module(
-    act: &Activation,
-    kernel: TextureKernel,
-    data: DispatchData,
-) -> Result<String, Error> {
-    texture_module_with(act, kernel, data, Precision::Precise)
-}
-
-/// [`texture_module`] at `precision`.
-pub fn texture_module_with(
-    act: &Activation,
-    kernel: TextureKernel,
-    data: DispatchData,
-    precision: Precision,
-) -> Result<String, Error> {
-    let (channels, storage_format) = format_info(kernel.format).ok_or(Error::TextureFormat {
-        what: "output",
-        format: kernel.format,
-        supported: TEXTURE_FORMATS.to_vec(),
-    })?;
-    let (sampled, storage, coords) = if kernel.layered {
-        (
-            "texture_2d_array<f32>",
-            "texture_storage_2d_array",
-            "c.xy, c.z",
-        )
-    } else {
-        ("texture_2d<f32>", "texture_storage_2d", "c.xy")
-    };
-    let access = if kernel.in_place {
-        "read_write"
-    } else {
-        "write"
-    };
-    let backward = kernel.mode == Mode::Backward;
-    let mut bindings = Vec::new();
-    let x_sampled = kernel.samples_input();
-    if x_sampled {
-        bindings.push(format!("@group(0) @binding(1) var input: {sampled};"));
-    }
-    bindings.push(format!(
-        "@group(0) @binding(2) var output: {storage}<{storage_format}, {access}>;"
-    ));
-    if kernel.samples_grad() {
-        bindings.push(format!("@group(0) @binding(3) var grad_output: {sampled};"));
-    }
-    let sampled_load = |texture: &str| format!("textureLoad({texture}, {coords}, 0)");
-    let storage_load = format!("textureLoad(output, {coords})");
-    let x_load = if x_sampled {
-        sampled_load("input")
-    } else {
-        storage_load.clone()
-    };
-    let mut loads = format!("let v = {x_load};");
-    if backward {
-        let grad_load = if kernel.in_place {
-            storage_load
-        } else {
-            sampled_load("grad_output")
-        };
-        loads.push_str(&format!("\n    let g = {grad_load};"));
-    }
-    // The op on each channel the format has; the others are not stored.
-    let lanes = ["x", "y", "z", "w"];
-    let value: Vec<String> = lanes
-        .iter()
-        .enumerate()
-        .map(|(i, lane)| {
-            if i >= channels {
-                "0.0".to_string()
-            } else if i == 3 && kernel.alpha == Alpha::Keep {
-                if backward {
-                    "g.w".to_string()
-                } else {
-                    "v.w".to_string()
-                }
-            } else {
-                match kernel.mode {
-                    Mode::Forward => format!("activation_forward(v.{lane})"),
-                    Mode::Derivative => format!("activation_derivative(v.{lane})"),
-                    Mode::Backward => format!("activation_backward(g.{lane}, v.{lane})"),
-                }
-            }
-        })
-        .collect();
-    let dispatch = match data {
-        DispatchData::Immediate => "var<immediate> dispatch: Dispatch;",
-        DispatchData::Uniform => "@group(0) @binding(0) var<uniform> dispatch: Dispatch;",
-    };
-    let (half_functions, round) = if format_dtype(kernel.format) == Dtype::F16 {
-        (
-            wgsl::HALF_F16_PACKED_WGSL,
-            "return half_widen(half_bits(v));",
-        )
-    } else {
-        ("", "return v;")
-    };
-    let kernel_source = wgsl::TEXTURE_TEMPLATE_WGSL
-        .replace("{{HALF_FUNCTIONS}}", half_functions)
-        .replace("{{ROUND}}", round)
-        .replace("{{DISPATCH}}", dispatch)
-        .replace("{{BINDINGS}}", &bindings.join("\n"))
-        .replace("{{LOADS}}", &loads)
-        .replace("{{COORDS}}", coords)
-        .replace("{{VALUE}}", &format!("vec4<f32>({})", value.join(", ")))
-        .replace("{{OP_FUNCTIONS}}", &wgsl::op_functions(act));
-    Ok(format!(
-        "{}\n{kernel_source}",
-        wgsl::library_with(precision)
-    ))
-}
-
-/// Bindings a kernel uses, and so its bind-group layout.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-struct LayoutKey {
-    format: wgpu::TextureFormat,
-    layered: bool,
-    backward: bool,
-    in_place: bool,
-}
-
-impl LayoutKey {
-    fn of(kernel: &TextureKernel) -> LayoutKey {
-        LayoutKey {
-            format: kernel.format,
-            layered: kernel.layered,
-            backward: kernel.mode == Mode::Backward,
-            in_place: kernel.in_place,
-        }
-    }
-}
-
-/// The texture kernels' share of [`Kernels`]: what the device supports,
-/// layouts and pipelines, each made once.
-#[derive(Default)]
-pub(crate) struct TextureCache {
-    support: OnceLock<Vec<TextureFormatSupport>>,
-    workgroup: OnceLock<(u32, u32)>,
-    /// The device is OpenGL ES (cube-compatible textures are cube maps).
-    gl: OnceLock<bool>,
-    layouts: Mutex<HashMap<LayoutKey, (wgpu::BindGroupLayout, wgpu::PipelineLayout)>>,
-    pipelines: Mutex<HashMap<(&'static str, TextureKernel, Precision), wgpu::ComputePipeline>>,
-}
-
-impl TextureCache {
-    pub(crate) fn pipeline_count(&self) -> usize {
-        lock(&self.pipelines).len()
     }
 }
 
@@ -402,7 +149,7 @@ impl Kernels {
     }
 
     /// The formats for which `keep` holds (for error messages).
-    fn formats_where(
+    pub(crate) fn formats_where(
         &self,
         keep: impl Fn(&TextureFormatSupport) -> bool,
     ) -> Vec<wgpu::TextureFormat> {
@@ -415,7 +162,7 @@ impl Kernels {
 
     /// Whether `format` is one for which `keep` holds (no allocation: this
     /// is on every call's path).
-    fn format_is(
+    pub(crate) fn format_is(
         &self,
         format: wgpu::TextureFormat,
         keep: impl Fn(&TextureFormatSupport) -> bool,
@@ -444,7 +191,11 @@ impl Kernels {
     /// (wgpu-hal's GL backend makes a square 2-D texture of 6n layers a
     /// cube map, and a 2-D array view of it reads zeros: measured on
     /// llvmpipe).
-    fn check_shape(&self, what: &'static str, texture: &wgpu::Texture) -> Result<(), Error> {
+    pub(crate) fn check_shape(
+        &self,
+        what: &'static str,
+        texture: &wgpu::Texture,
+    ) -> Result<(), Error> {
         let error = |reason| Error::TextureDimension {
             what,
             dimension: texture.dimension(),
@@ -584,7 +335,7 @@ impl Kernels {
         // Views, bind group and uniform first, in their own scope: an error
         // there (a destroyed texture, one of another device) leaves the
         // encoder untouched.
-        let bind_group = crate::context::scoped(device, || {
+        let bind_group = crate::gpu::device::scoped(device, || {
             let view = |region: &TextureRegion<'_>, what: &str, usage| {
                 region.texture.create_view(&wgpu::TextureViewDescriptor {
                     label: Some(&format!("{LABEL}.texture.{what}")),
@@ -634,7 +385,7 @@ impl Kernels {
                 entries: &entries,
             }))
         })??;
-        crate::context::scoped(device, || {
+        crate::gpu::device::scoped(device, || {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some("wgpu-activations.texture.pass"),
                 timestamp_writes: None,
@@ -819,7 +570,7 @@ impl Kernels {
         let data = self.dispatch_data();
         let source = texture_module_with(act, kernel, data, precision)?;
         let (wx, wy) = self.texture_workgroup();
-        let pipeline = crate::context::scoped(device, || {
+        let pipeline = crate::gpu::device::scoped(device, || {
             let pipeline_layout = lock(&self.textures.layouts)
                 .entry(layout_key)
                 .or_insert_with(|| {
@@ -899,129 +650,6 @@ impl Kernels {
         let pipeline = pipeline?;
         lock(&self.textures.pipelines).insert(key, pipeline.clone());
         Ok(pipeline)
-    }
-}
-
-impl Context {
-    /// `mode` of `act` over every mip level of `input`, into a new texture
-    /// of the same size, format, layers and mip levels, submitted on this
-    /// context's queue (the result is ready for the caller's next
-    /// submission). The new texture has `input`'s usage plus
-    /// `STORAGE_BINDING`. [`Mode::Backward`] needs a grad_output: use
-    /// [`Context::apply_texture_backward`]. Checks and formats as
-    /// [`Kernels::record_texture`]; alpha is a channel like the others.
-    ///
-    /// ```
-    /// use wgpu_activations::{Activation, Context, Mode};
-    ///
-    /// let ctx = Context::new()?;
-    /// let image = ctx.device().create_texture(&wgpu::TextureDescriptor {
-    ///     label: Some("image"),
-    ///     size: wgpu::Extent3d { width: 64, height: 32, depth_or_array_layers: 1 },
-    ///     mip_level_count: 1,
-    ///     sample_count: 1,
-    ///     dimension: wgpu::TextureDimension::D2,
-    ///     format: wgpu::TextureFormat::Rgba32Float,
-    ///     usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
-    ///     view_formats: &[],
-    /// });
-    /// // ... rendered into, or written with queue.write_texture ...
-    /// let toned = ctx.apply_texture(Activation::Sigmoid, Mode::Forward, &image)?;
-    /// assert_eq!(toned.size(), image.size());
-    /// assert_eq!(toned.format(), image.format());
-    /// # Ok::<(), wgpu_activations::Error>(())
-    /// ```
-    pub fn apply_texture(
-        &self,
-        act: Activation,
-        mode: Mode,
-        input: &wgpu::Texture,
-    ) -> Result<wgpu::Texture, Error> {
-        if mode == Mode::Backward {
-            return Err(Error::MissingGradOutput);
-        }
-        self.apply_texture_inner(act, mode, input, None)
-    }
-
-    /// `grad_output * f'(input)` over every mip level, into a new texture
-    /// (as [`Context::apply_texture`]; the new texture has the usage of
-    /// `grad_output` plus `STORAGE_BINDING`).
-    pub fn apply_texture_backward(
-        &self,
-        act: Activation,
-        input: &wgpu::Texture,
-        grad_output: &wgpu::Texture,
-    ) -> Result<wgpu::Texture, Error> {
-        self.apply_texture_inner(act, Mode::Backward, input, Some(grad_output))
-    }
-
-    fn apply_texture_inner(
-        &self,
-        act: Activation,
-        mode: Mode,
-        input: &wgpu::Texture,
-        grad_output: Option<&wgpu::Texture>,
-    ) -> Result<wgpu::Texture, Error> {
-        self.usable()?;
-        act.validate()?;
-        let kernels = self.kernels();
-        let like = grad_output.unwrap_or(input);
-        // The new texture's format must be writable: checked before it is
-        // made (creating it would be a validation error otherwise). The
-        // rest is checked by record_texture, level by level, before
-        // anything is recorded or submitted.
-        let format = like.format();
-        if !kernels.format_is(format, |s| s.output) {
-            return Err(Error::TextureFormat {
-                what: if grad_output.is_some() {
-                    "grad_output"
-                } else {
-                    "input"
-                },
-                format,
-                supported: kernels.formats_where(|s| s.output),
-            });
-        }
-        kernels.check_shape("input", input)?;
-        if let Some(grad) = grad_output {
-            kernels.check_shape("grad_output", grad)?;
-        }
-        let output = crate::context::scoped(self.device(), || {
-            self.device().create_texture(&wgpu::TextureDescriptor {
-                label: Some("wgpu-activations.texture.output"),
-                size: like.size(),
-                mip_level_count: like.mip_level_count(),
-                sample_count: 1,
-                dimension: wgpu::TextureDimension::D2,
-                format,
-                usage: like.usage() | wgpu::TextureUsages::STORAGE_BINDING,
-                view_formats: &[],
-            })
-        })?;
-        let mut encoder = self
-            .device()
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("wgpu-activations.texture.apply"),
-            });
-        let precision = self.precision_for(format_dtype(format));
-        for level in 0..like.mip_level_count() {
-            kernels.record_texture_at(
-                &mut encoder,
-                act,
-                mode,
-                precision,
-                (
-                    TextureRegion::mip(input, level),
-                    grad_output.map(|g| TextureRegion::mip(g, level)),
-                    TextureRegion::mip(&output, level),
-                ),
-                Alpha::Apply,
-            )?;
-        }
-        crate::context::scoped(self.device(), || {
-            self.queue().submit([encoder.finish()]);
-        })?;
-        Ok(output)
     }
 }
 

@@ -13,44 +13,52 @@
 //! # let _ = source;
 //! ```
 
-pub use crate::gated::gated_module;
-pub use crate::prelu::prelu_module;
-pub use crate::rowwise::{
+pub use crate::families::gated::gated_module;
+pub use crate::families::prelu::prelu_module;
+pub use crate::families::rowwise::{
     MAX_COLS, SHORT_ROW, SHORT_ROW_CPU, rowwise_module, rowwise_module_subgroups,
 };
-pub use crate::texture::{texture_module, texture_module_with};
+pub(crate) mod texture;
+
 use crate::{Activation, Precision};
+pub use texture::{texture_module, texture_module_with};
 
 /// Portable f32 helpers (`wa_exp`, `wa_expm1`, `wa_tanh`, NaN and sign tests).
-pub const MATH_WGSL: &str = include_str!("../shaders/math.wgsl");
+pub const MATH_WGSL: &str = include_str!("../../shaders/math.wgsl");
 /// The line of [`MATH_WGSL`] that picks the precise tier; [`library_with`]
 /// replaces it for the fast one.
 const FAST_OFF: &str = "const WA_FAST: bool = false;";
 /// The standard normal CDF and density (`wa_normal_cdf`, `wa_normal_pdf`) for GELU.
-pub const NORMAL_WGSL: &str = include_str!("../shaders/normal.wgsl");
+pub const NORMAL_WGSL: &str = include_str!("../../shaders/normal.wgsl");
 /// The activations' math: `wa_<name>_forward` and `wa_<name>_derivative` per op.
-pub const ACTIVATIONS_WGSL: &str = include_str!("../shaders/activations.wgsl");
+pub const ACTIVATIONS_WGSL: &str = include_str!("../../shaders/activations.wgsl");
 /// The element-wise kernel template with `{{FORWARD}}` / `{{DERIVATIVE}}` slots.
-pub const ELEMENTWISE_TEMPLATE_WGSL: &str = include_str!("../shaders/elementwise.wgsl");
+pub const ELEMENTWISE_TEMPLATE_WGSL: &str = include_str!("../../shaders/elementwise.wgsl");
 /// The template's element functions for `f32` and `vec4<f32>` storage.
-pub const ELEMENT_FLOAT_WGSL: &str = include_str!("../shaders/element_float.wgsl");
+pub const ELEMENT_FLOAT_WGSL: &str = include_str!("../../shaders/element_float.wgsl");
 /// The template's element functions for packed storage ([`Width::Packed`]).
-pub const ELEMENT_PACKED_WGSL: &str = include_str!("../shaders/element_packed.wgsl");
+pub const ELEMENT_PACKED_WGSL: &str = include_str!("../../shaders/element_packed.wgsl");
 /// The op over four f32 lanes, for the packed and 16-bit element functions.
-pub const LANES_WGSL: &str = include_str!("../shaders/lanes.wgsl");
+pub const LANES_WGSL: &str = include_str!("../../shaders/lanes.wgsl");
 /// The template's element functions for 16-bit storage, over words.
-pub const ELEMENT_HALF_WGSL: &str = include_str!("../shaders/element_half.wgsl");
+pub const ELEMENT_HALF_WGSL: &str = include_str!("../../shaders/element_half.wgsl");
 /// Element functions for f16 storage with WGSL's `f16` type ([`Storage::F16`]).
-pub const HALF_F16_WGSL: &str = include_str!("../shaders/half_f16.wgsl");
+pub const HALF_F16_WGSL: &str = include_str!("../../shaders/half_f16.wgsl");
 /// f16 conversions on u32 words ([`Storage::F16Packed`]).
-pub const HALF_F16_PACKED_WGSL: &str = include_str!("../shaders/half_f16_packed.wgsl");
+pub const HALF_F16_PACKED_WGSL: &str = include_str!("../../shaders/half_f16_packed.wgsl");
 /// bf16 conversions on u32 words ([`Storage::Bf16`]).
-pub const HALF_BF16_WGSL: &str = include_str!("../shaders/half_bf16.wgsl");
+pub const HALF_BF16_WGSL: &str = include_str!("../../shaders/half_bf16.wgsl");
 /// 16-bit element functions at each [`Width`].
 const HALF_WIDTH_WGSL: [(Width, &str); 3] = [
-    (Width::Vec4, include_str!("../shaders/half_vec4.wgsl")),
-    (Width::Packed, include_str!("../shaders/half_packed.wgsl")),
-    (Width::Scalar, include_str!("../shaders/half_scalar.wgsl")),
+    (Width::Vec4, include_str!("../../shaders/half_vec4.wgsl")),
+    (
+        Width::Packed,
+        include_str!("../../shaders/half_packed.wgsl"),
+    ),
+    (
+        Width::Scalar,
+        include_str!("../../shaders/half_scalar.wgsl"),
+    ),
 ];
 
 /// The WGSL function library: math helpers followed by every activation's
@@ -127,7 +135,7 @@ pub(crate) fn has_backward(act: &Activation) -> bool {
 /// One op's `activation_forward`, `activation_derivative` and
 /// `activation_backward` over f32, with `{{FORWARD}}`, `{{DERIVATIVE}}` and
 /// `{{BACKWARD}}` slots: the part every kernel template shares.
-pub const OP_FUNCTIONS_WGSL: &str = include_str!("../shaders/op_functions.wgsl");
+pub const OP_FUNCTIONS_WGSL: &str = include_str!("../../shaders/op_functions.wgsl");
 
 /// [`OP_FUNCTIONS_WGSL`] filled for `act`, for a template's
 /// `{{OP_FUNCTIONS}}` slot.
@@ -139,10 +147,10 @@ pub(crate) fn op_functions(act: &Activation) -> String {
 }
 
 /// The texture kernel template (src/texture.rs fills its slots).
-pub const TEXTURE_TEMPLATE_WGSL: &str = include_str!("../shaders/texture.wgsl");
+pub const TEXTURE_TEMPLATE_WGSL: &str = include_str!("../../shaders/texture.wgsl");
 
 /// One entry point of the element-wise template.
-pub const ENTRY_TEMPLATE_WGSL: &str = include_str!("../shaders/entry.wgsl");
+pub const ENTRY_TEMPLATE_WGSL: &str = include_str!("../../shaders/entry.wgsl");
 
 /// The entry points of every element-wise module: name and per-element body.
 pub(crate) const ENTRY_POINTS: [(&str, &str); 6] = [
