@@ -317,6 +317,7 @@ fn broken(what: impl std::fmt::Display) -> ! {
 /// after it.
 fn launch<const N: usize>(
     inputs: Vec<CubeTensor>,
+    in_place: Option<usize>,
     record: impl FnOnce(
         &Shared,
         &mut wgpu::CommandEncoder,
@@ -356,15 +357,29 @@ fn launch<const N: usize>(
     let dtype_burn = inputs[0].tensor.dtype;
     let allocate =
         || empty_device_contiguous_dtype(client.clone(), device.clone(), shape.clone(), dtype_burn);
+    let buffer = |b: &Bound| b.resource.resource().buffer.clone();
+    let taken = |b: &Bound, others: &[&Bound]| {
+        let mine = buffer(b);
+        others.iter().any(|o| buffer(o) == mine)
+    };
     let mut outputs: Vec<Bound> = Vec::with_capacity(N);
-    for _ in 0..N {
+    // First choice for the first output: the input the kernel can overwrite
+    // (its region exactly), when no one else holds that tensor (as Burn's own
+    // element-wise ops do) and no other input shares its buffer.
+    if let Some(i) = in_place {
+        let candidate = &inputs[i];
+        let others: Vec<&Bound> = (0..inputs.len())
+            .filter(|&j| j != i)
+            .map(|j| &inputs[j])
+            .collect();
+        if candidate.tensor.can_mut() && !taken(candidate, &others) {
+            outputs.push(bind(candidate.tensor.clone()));
+        }
+    }
+    while outputs.len() < N {
         let mut output = bind(allocate());
-        let buffer = |b: &Bound| b.resource.resource().buffer.clone();
-        let taken = |b: &Bound, others: &[Bound]| {
-            let mine = buffer(b);
-            others.iter().any(|o| buffer(o) == mine)
-        };
-        if taken(&output, &inputs) || taken(&output, &outputs) {
+        let others: Vec<&Bound> = inputs.iter().chain(outputs.iter()).collect();
+        if taken(&output, &others) {
             output = bind(client.memory_dedicated_allocation((), |()| allocate()));
         }
         outputs.push(output);
@@ -396,7 +411,7 @@ impl ActivationBackend for CubeBackend {
         mode: Mode,
         precision: Precision,
     ) -> FloatTensor<Self> {
-        let [y] = launch(vec![x], |shared, encoder, inputs, [output]| {
+        let [y] = launch(vec![x], Some(0), |shared, encoder, inputs, [output]| {
             shared
                 .kernels
                 .with_precision(precision)
@@ -411,16 +426,20 @@ impl ActivationBackend for CubeBackend {
         act: Activation,
         precision: Precision,
     ) -> FloatTensor<Self> {
-        let [dx] = launch(vec![x, grad], |shared, encoder, inputs, [output]| {
-            shared.kernels.with_precision(precision).record(
-                encoder,
-                act,
-                Mode::Backward,
-                inputs[0],
-                Some(inputs[1]),
-                *output,
-            )
-        });
+        let [dx] = launch(
+            vec![x, grad],
+            Some(1),
+            |shared, encoder, inputs, [output]| {
+                shared.kernels.with_precision(precision).record(
+                    encoder,
+                    act,
+                    Mode::Backward,
+                    inputs[0],
+                    Some(inputs[1]),
+                    *output,
+                )
+            },
+        );
         dx
     }
 
@@ -430,12 +449,16 @@ impl ActivationBackend for CubeBackend {
         kind: Gated,
         precision: Precision,
     ) -> FloatTensor<Self> {
-        let [y] = launch(vec![value, gate], |shared, encoder, inputs, [output]| {
-            shared
-                .gated
-                .with_precision(precision)
-                .record_forward(encoder, kind, inputs[0], inputs[1], *output)
-        });
+        let [y] = launch(
+            vec![value, gate],
+            None,
+            |shared, encoder, inputs, [output]| {
+                shared
+                    .gated
+                    .with_precision(precision)
+                    .record_forward(encoder, kind, inputs[0], inputs[1], *output)
+            },
+        );
         y
     }
 
@@ -448,6 +471,7 @@ impl ActivationBackend for CubeBackend {
     ) -> (FloatTensor<Self>, FloatTensor<Self>) {
         let [d_value, d_gate] = launch(
             vec![value, gate, grad],
+            None,
             |shared, encoder, inputs, [d_value, d_gate]| {
                 shared.gated.with_precision(precision).record_backward(
                     encoder, kind, inputs[0], inputs[1], inputs[2], *d_value, *d_gate,
@@ -813,7 +837,7 @@ pub fn gated_backward<const D: usize>(
 /// `value * act(gate)` ([`gated`]). `dim` must have an even size.
 pub fn glu<const D: usize>(x: Tensor<D>, dim: usize, kind: Gated) -> Result<Tensor<D>, Error> {
     let dims = x.dims();
-    if dim >= D || dims[dim] % 2 != 0 {
+    if dim >= D || !dims[dim].is_multiple_of(2) {
         return Err(Error::Split {
             dim,
             shape: dims.to_vec(),

@@ -152,13 +152,11 @@ fn tensor_of<T: Element + burn::tensor::Element>(
 /// Forward, derivative and backward of every op, f32, f16, bf16, both
 /// tiers: Burn's tensors through this crate equal the host API's results on
 /// the same device, bit for bit.
-fn check_modes<T: Element + burn::tensor::Element>(
+fn check_modes<T: Element + burn::tensor::Element + Into<f32>>(
     gpu: &Gpu,
     dtype: DType,
     bits: impl Fn(T) -> u32 + Copy,
-) where
-    T: Into<f32>,
-{
+) {
     let device = gpu.acts.device();
     let xs = inputs();
     let (x, x_values) = tensor_of::<T>(&xs, dtype, &device);
@@ -369,8 +367,8 @@ fn any_rank_views_and_glu_split() {
     }
 }
 
-/// Burn ops before and after ours, fusion on: `((x * 2 + 1) |> ours) * 0.5
-/// + 0.25`. The multiplications are exact, so each step has one rounding and
+/// Burn ops before and after ours, fusion on: `ours(x * 2 + 1) * 0.5 +
+/// 0.25`. The multiplications are exact, so each step has one rounding and
 /// the CPU computes the same f32 chain around the host API's result.
 #[test]
 fn a_chain_of_burn_ops_around_ours_stays_correct() {
@@ -639,4 +637,52 @@ fn bad_input_is_an_error() {
     let y = read::<f32, 1>(wgpu_activations_burn::activation(x.clone(), Activation::Relu).unwrap());
     assert_eq!(y, vec![1.0, 2.0, 3.0]);
     assert_eq!(read::<f32, 1>(x), vec![1.0, 2.0, 3.0]);
+}
+
+/// A tensor nobody else holds is overwritten in place (as Burn's own
+/// element-wise ops do): the same bits as the host API, forward and backward.
+#[test]
+fn a_consumed_input_gives_the_same_bits() {
+    for gpu in gpus() {
+        let device = gpu.acts.device();
+        let xs = inputs();
+        let gs = grads(xs.len());
+        let fresh =
+            |v: &[f32]| Tensor::<1>::from_data(TensorData::new(v.to_vec(), [v.len()]), &device);
+        for act in [
+            Activation::Gelu,
+            Activation::Silu,
+            Activation::Relu,
+            Activation::quick_gelu(),
+        ] {
+            let y = read::<f32, 1>(wgpu_activations_burn::activation(fresh(&xs), act).unwrap());
+            assert!(
+                first_mismatch(&y, &gpu.host.forward(act, &xs).unwrap(), f32::to_bits).is_none(),
+                "{}: {act}",
+                gpu.api
+            );
+            let dx = read::<f32, 1>(
+                wgpu_activations_burn::backward(fresh(&xs), fresh(&gs), act).unwrap(),
+            );
+            assert!(
+                first_mismatch(
+                    &dx,
+                    &gpu.host.backward(act, &xs, &gs).unwrap(),
+                    f32::to_bits
+                )
+                .is_none(),
+                "{}: {act} backward",
+                gpu.api
+            );
+            // x * 1 is a new tensor from a Burn kernel, then consumed.
+            let y = read::<f32, 1>(
+                wgpu_activations_burn::activation(fresh(&xs).mul_scalar(1.0), act).unwrap(),
+            );
+            assert!(
+                first_mismatch(&y, &gpu.host.forward(act, &xs).unwrap(), f32::to_bits).is_none(),
+                "{}: {act} after a Burn op",
+                gpu.api
+            );
+        }
+    }
 }
