@@ -129,10 +129,13 @@ pub use catalogue::activation::{
 };
 pub use catalogue::dtype::{Dtype, Element};
 pub use catalogue::error::Error;
+pub use catalogue::gated::{Gated, ParseGatedError};
 pub use catalogue::precision::{ParsePrecisionError, Precision, WithPrecision};
-pub use families::gated::{Gated, GatedKernels, ParseGatedError};
-pub use families::prelu::{MAX_PER_CHANNEL, PreluKernels};
-pub use families::rowwise::{RowKernels, RowOp};
+pub use catalogue::prelu::MAX_PER_CHANNEL;
+pub use catalogue::rowwise::RowOp;
+pub use families::gated::GatedKernels;
+pub use families::prelu::PreluKernels;
+pub use families::rowwise::RowKernels;
 pub use gpu::kernels::{BufferRegion, Kernels, Tuning};
 pub use gpu::pool::PoolStats;
 pub use gpu::tensor::GpuTensor;

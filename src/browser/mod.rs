@@ -38,7 +38,11 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::accuracy::Subnormals;
-use crate::families::{Plan, gated, module_source, prelu, rowwise};
+use crate::catalogue::gated::packed_half;
+use crate::catalogue::prelu::{check_rrelu_train, prelu_layout};
+use crate::catalogue::rowwise::rows_of;
+use crate::families::{Plan, gated, prelu, rowwise};
+use crate::wgsl::families::module_source;
 use crate::wgsl::{self, PortableModule, Storage};
 use crate::{Activation, Dtype, Element, Error, Gated, Mode, Precision, RowOp};
 
@@ -748,7 +752,7 @@ impl Browser {
         x: &[f32],
         row_len: usize,
     ) -> Result<Vec<f32>, Error> {
-        let half = gated::packed_half(x.len(), row_len)?;
+        let half = packed_half(x.len(), row_len)?;
         if x.is_empty() {
             return Ok(Vec::new());
         }
@@ -766,7 +770,7 @@ impl Browser {
         row_len: usize,
         grad_output: &[f32],
     ) -> Result<Vec<f32>, Error> {
-        let half = gated::packed_half(x.len(), row_len)?;
+        let half = packed_half(x.len(), row_len)?;
         Error::check_len("grad_output", x.len() / 2, grad_output.len())?;
         if x.is_empty() {
             return Ok(Vec::new());
@@ -787,7 +791,7 @@ impl Browser {
         cols: usize,
         short_row_limit: usize,
     ) -> Result<Vec<f32>, Error> {
-        let rows = rowwise::rows_of(x.len(), cols)?;
+        let rows = rows_of(x.len(), cols)?;
         if rows == 0 {
             return Ok(Vec::new());
         }
@@ -806,7 +810,7 @@ impl Browser {
         cols: usize,
         short_row_limit: usize,
     ) -> Result<Vec<f32>, Error> {
-        let rows = rowwise::rows_of(y.len(), cols)?;
+        let rows = rows_of(y.len(), cols)?;
         Error::check_len("grad_output", y.len(), grad_output.len())?;
         if rows == 0 {
             return Ok(Vec::new());
@@ -826,7 +830,7 @@ impl Browser {
         grad_output: &[f32],
         shape: [usize; 3],
     ) -> Result<PreluResults, Error> {
-        let (channels, inner) = prelu::prelu_layout(x.len(), slopes.len(), shape)?;
+        let (channels, inner) = prelu_layout(x.len(), slopes.len(), shape)?;
         Error::check_len("grad_output", x.len(), grad_output.len())?;
         if x.is_empty() {
             return Ok((Vec::new(), Vec::new(), vec![0.0; slopes.len()]));
@@ -853,7 +857,7 @@ impl Browser {
         upper: f32,
         seed: u64,
     ) -> Result<(Vec<f32>, Vec<f32>), Error> {
-        prelu::check_rrelu_train(x.len(), lower, upper)?;
+        check_rrelu_train(x.len(), lower, upper)?;
         if x.is_empty() {
             return Ok((Vec::new(), Vec::new()));
         }

@@ -1,8 +1,10 @@
 //! What the kernel families beyond the unary ops share (gated, row-wise,
 //! ...): a pipeline cache keyed by module and entry point, and dispatches
 //! over caller regions with the per-dispatch data in a small uniform.
-//! Each family composes its WGSL from its own template and the one function
-//! library (`src/wgsl.rs`), so no activation's math is written twice.
+//! Each family's WGSL (its own template on the one function library, so no
+//! activation's math is written twice) comes from `crate::wgsl::families`,
+//! by the module name in a [`Plan`]; its kinds and shape checks from
+//! `crate::catalogue`.
 
 pub(crate) mod gated;
 pub(crate) mod prelu;
@@ -12,7 +14,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use crate::gpu::device::{LABEL, lock};
-use crate::{BufferRegion, Error, Precision};
+use crate::wgsl::families::{module_source, written_bindings};
+use crate::{BufferRegion, Error};
 
 /// The per-dispatch data of every family kernel (`Dispatch` in their
 /// templates): four u32 (lengths, strides) and four f32 (parameters).
@@ -37,72 +40,6 @@ pub(crate) struct Plan {
     pub(crate) groups: u64,
     /// An explicit x, y, z grid instead (`groups` is then its product).
     pub(crate) grid: Option<[u32; 3]>,
-}
-
-/// A family module: the function library, `shaders/family.wgsl` (the
-/// workgroup size and grid indexing every family kernel shares) and the
-/// family's `template`.
-pub(crate) fn compose(template: &str, precision: Precision) -> String {
-    format!(
-        "{}\n{}\n{template}",
-        crate::wgsl::library_with(precision),
-        include_str!("../../shaders/family.wgsl")
-    )
-}
-
-/// The name of a family module in a [`Plan`] at `precision`: `base` itself
-/// for the precise tier, `base@fast` for the fast one.
-pub(crate) fn module_name(base: &str, precision: Precision) -> String {
-    match precision {
-        Precision::Precise => base.to_string(),
-        Precision::Fast => format!("{base}@{precision}"),
-    }
-}
-
-/// The WGSL of a family module by its name in a [`Plan`] ([`module_name`]).
-pub(crate) fn module_source(module: &str) -> String {
-    let (base, precision) = match module.split_once('@') {
-        Some((base, tier)) => (base, tier.parse().expect("a plan names a tier")),
-        None => (module, Precision::Precise),
-    };
-    match base {
-        "rowwise" => crate::families::rowwise::rowwise_module_with(false, precision),
-        "rowwise_subgroups" => crate::families::rowwise::rowwise_module_with(true, precision),
-        "prelu" => crate::wgsl::prelu_module(),
-        "convert_f16" | "convert_bf16" => convert_module(base),
-        gated => crate::families::gated::gated_module_with(
-            gated
-                .parse()
-                .expect("a plan names a family module or a gated kind"),
-            precision,
-        ),
-    }
-}
-
-/// The 16-bit conversion module (`"convert_f16"` or `"convert_bf16"`): the
-/// dtype's conversions on u32 words (exact, no optional capability),
-/// `shaders/family.wgsl` and `shaders/convert.wgsl`.
-fn convert_module(module: &str) -> String {
-    let conversions = if module == "convert_f16" {
-        crate::wgsl::HALF_F16_PACKED_WGSL
-    } else {
-        crate::wgsl::HALF_BF16_WGSL
-    };
-    format!(
-        "{conversions}\n{}\n{}",
-        include_str!("../../shaders/family.wgsl"),
-        include_str!("../../shaders/convert.wgsl")
-    )
-}
-
-/// The bindings a family module's kernels write (`read_write` in its
-/// template): the rest are read only. (A test checks this against the WGSL.)
-pub(crate) fn written_bindings(module: &str) -> &'static [u32] {
-    if module.starts_with("rowwise") {
-        &[3]
-    } else {
-        &[4, 5]
-    }
 }
 
 /// Pipelines of one family on one device, compiled on first use and cached.
@@ -422,53 +359,5 @@ impl FamilyPipelines {
         pass.set_bind_group(0, &bind_group, &[]);
         pass.dispatch_workgroups(x, y, z);
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{convert_module, written_bindings};
-
-    /// `written_bindings` names exactly the `read_write` bindings of each
-    /// family template, so the 16-bit path narrows every output and widens
-    /// every input.
-    #[test]
-    fn written_bindings_match_the_templates() {
-        for (module, template) in [
-            ("swiglu", include_str!("../../shaders/gated.wgsl")),
-            ("prelu", include_str!("../../shaders/prelu.wgsl")),
-            ("rowwise", include_str!("../../shaders/rowwise.wgsl")),
-            (
-                "rowwise_subgroups",
-                include_str!("../../shaders/rowwise.wgsl"),
-            ),
-        ] {
-            let declared: Vec<u32> = template
-                .lines()
-                .filter(|line| line.contains("var<storage, read_write>"))
-                .filter_map(|line| {
-                    let start = line.find("@binding(")? + "@binding(".len();
-                    let end = start + line[start..].find(')')?;
-                    line[start..end].parse().ok()
-                })
-                .collect();
-            assert_eq!(written_bindings(module), declared.as_slice(), "{module}");
-        }
-    }
-
-    /// Both conversion modules validate in naga with no optional capability.
-    #[test]
-    fn convert_modules_validate() {
-        for module in ["convert_f16", "convert_bf16"] {
-            let source = convert_module(module);
-            let parsed = naga::front::wgsl::parse_str(&source)
-                .unwrap_or_else(|e| panic!("{module}: {}", e.emit_to_string(&source)));
-            naga::valid::Validator::new(
-                naga::valid::ValidationFlags::all(),
-                naga::valid::Capabilities::empty(),
-            )
-            .validate(&parsed)
-            .unwrap_or_else(|e| panic!("{module}: {}", e.emit_to_string(&source)));
-        }
     }
 }

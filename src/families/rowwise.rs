@@ -1,128 +1,16 @@
 //! Row-wise activations: softmax, log-softmax and softmin over the last
 //! dimension of a row-major `[rows, cols]` tensor, and their backward from
-//! the forward's output (`shaders/rowwise.wgsl`).
+//! the forward's output (`shaders/rowwise.wgsl`). The ops and the row
+//! check are `crate::catalogue::rowwise`'s, the WGSL
+//! `crate::wgsl::rowwise_module`'s.
 
 use std::fmt;
 
-use crate::families::{FamilyDispatch, FamilyPipelines, Plan, module_name};
-use crate::{BufferRegion, Error, Mode, Precision, WithPrecision};
-
-/// A row-wise activation.
-#[non_exhaustive]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum RowOp {
-    /// `e^(x_i - max) / sum_j e^(x_j - max)`.
-    Softmax,
-    /// `x_i - max - log(sum_j e^(x_j - max))`.
-    LogSoftmax,
-    /// `softmax(-x)`.
-    Softmin,
-}
-
-/// The one table of row-wise ops: op, name, negated input, log result.
-const TABLE: [(RowOp, &str, bool, bool); 3] = [
-    (RowOp::Softmax, "softmax", false, false),
-    (RowOp::LogSoftmax, "log_softmax", false, true),
-    (RowOp::Softmin, "softmin", true, false),
-];
-
-impl RowOp {
-    /// Every row-wise op.
-    pub const ALL: [RowOp; 3] = [TABLE[0].0, TABLE[1].0, TABLE[2].0];
-
-    fn row(self) -> &'static (RowOp, &'static str, bool, bool) {
-        TABLE
-            .iter()
-            .find(|(op, ..)| *op == self)
-            .expect("every op has a row in TABLE")
-    }
-
-    /// PyTorch's functional name: `"softmax"`, `"log_softmax"`, `"softmin"`.
-    pub fn name(self) -> &'static str {
-        self.row().1
-    }
-
-    /// The op works on `-x` (softmin).
-    pub fn negates(self) -> bool {
-        self.row().2
-    }
-
-    /// The result is a logarithm (log-softmax).
-    pub fn is_log(self) -> bool {
-        self.row().3
-    }
-}
-
-impl fmt::Display for RowOp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// On GPUs, rows of at most this many columns run one invocation per row
-/// (the `_short` kernels); longer rows one workgroup per row.
-pub const SHORT_ROW: usize = 32;
-
-/// On CPU adapters (lavapipe, llvmpipe, WARP, SwiftShader), where a
-/// workgroup barrier is expensive, rows of up to this many columns run one
-/// invocation per row (measured on lavapipe, 2^24 elements in rows of 1024:
-/// softmax 552 -> 104 ms, its backward 286 -> 96 ms).
-pub const SHORT_ROW_CPU: usize = 4096;
-
-/// The module of the row-wise kernels: the function library,
-/// `shaders/family.wgsl`, the template and an entry point per op, direction
-/// and row shape.
-pub fn rowwise_module() -> String {
-    rowwise_module_with(false, Precision::Precise)
-}
-
-/// [`rowwise_module`] with its reductions on subgroup operations, for wgpu
-/// devices with `Features::SUBGROUP` (naga takes subgroup built-ins without
-/// `enable subgroups;`, and rejects that directive; a browser's WebGPU would
-/// need it first).
-pub fn rowwise_module_subgroups() -> String {
-    rowwise_module_with(true, Precision::Precise)
-}
-
-/// [`rowwise_module`] (or [`rowwise_module_subgroups`]) at `precision`.
-pub(crate) fn rowwise_module_with(subgroups: bool, precision: Precision) -> String {
-    let (lane_params, lane, reductions) = if subgroups {
-        (
-            ", @builtin(subgroup_invocation_id) sub: u32, @builtin(subgroup_size) sub_size: u32",
-            "Lane(local, sub, sub_size)",
-            include_str!("../../shaders/rowwise_subgroups.wgsl"),
-        )
-    } else {
-        (
-            "",
-            "Lane(local, 0u, 1u)",
-            include_str!("../../shaders/rowwise_tree.wgsl"),
-        )
-    };
-    let mut entries = String::new();
-    for (_, name, negate, log) in TABLE {
-        for (suffix, body) in [("", "forward"), ("_backward", "backward")] {
-            entries.push_str(&format!(
-                "@compute @workgroup_size(WORKGROUP_SIZE)\n\
-                 fn {name}{suffix}(@builtin(workgroup_id) workgroup: vec3<u32>, \
-                 @builtin(num_workgroups) workgroups: vec3<u32>, \
-                 @builtin(local_invocation_index) local: u32{lane_params}) {{\n    \
-                 let row = workgroup_index(workgroup, workgroups);\n    \
-                 if row < dispatch.rows {{\n        {body}_row(row, {lane}, {negate}, {log});\n    }}\n}}\n\n\
-                 @compute @workgroup_size(WORKGROUP_SIZE)\n\
-                 fn {name}{suffix}_short(@builtin(workgroup_id) workgroup: vec3<u32>, \
-                 @builtin(num_workgroups) workgroups: vec3<u32>, \
-                 @builtin(local_invocation_index) local: u32) {{\n    \
-                 let row = element(workgroup, workgroups, local);\n    \
-                 if row < dispatch.rows {{\n        {body}_short(row, {negate}, {log});\n    }}\n}}\n\n"
-            ));
-        }
-    }
-    let template = include_str!("../../shaders/rowwise.wgsl")
-        .replace("{{REDUCTIONS}}", reductions)
-        .replace("{{ENTRY_POINTS}}", &entries);
-    crate::families::compose(&template, precision)
-}
+use crate::catalogue::rowwise::rows_of;
+use crate::families::{FamilyDispatch, FamilyPipelines, Plan};
+use crate::wgsl::families::module_name;
+use crate::wgsl::{SHORT_ROW, SHORT_ROW_CPU};
+use crate::{BufferRegion, Error, Mode, Precision, RowOp, WithPrecision};
 
 /// The dispatch of `op` (its backward) over `rows` rows of `cols` columns:
 /// one invocation per row up to `short_row_limit` columns (and llvmpipe's
@@ -167,41 +55,6 @@ fn entry(op: RowOp, backward: bool, short: bool) -> String {
     let direction = if backward { "_backward" } else { "" };
     let shape = if short { "_short" } else { "" };
     format!("{}{direction}{shape}", op.name())
-}
-
-/// The longest row: one workgroup walks a row in strides of 256, and Mesa's
-/// llvmpipe (lavapipe and GL) cuts every shader loop off after about 65,535
-/// iterations without a word (65,280 run in full, 65,535 do not), so
-/// longer rows would silently lose their tail there.
-pub const MAX_COLS: usize = 65_000 * 256;
-
-/// Rows of a `[rows, cols]` tensor of `len` elements, after the checks.
-pub(crate) fn rows_of(len: usize, cols: usize) -> Result<usize, Error> {
-    if cols > MAX_COLS {
-        return Err(Error::ShapeMismatch {
-            what: "cols",
-            detail: format!("rows of {cols} columns: at most {MAX_COLS} are supported"),
-        });
-    }
-    if cols == 0 {
-        return Err(Error::ShapeMismatch {
-            what: "cols",
-            detail: "a row needs at least one column".into(),
-        });
-    }
-    if !len.is_multiple_of(cols) {
-        return Err(Error::ShapeMismatch {
-            what: "x",
-            detail: format!("{len} elements are not whole rows of {cols}"),
-        });
-    }
-    if u32::try_from(cols).is_err() || u32::try_from(len).is_err() {
-        return Err(Error::ShapeMismatch {
-            what: "x",
-            detail: format!("{len} elements in rows of {cols}: more than u32 can index"),
-        });
-    }
-    Ok(len / cols)
 }
 
 /// The row-wise kernels for one device: the lower layer (record into the

@@ -2,8 +2,8 @@
 //! over the kernels of `crate::families::gated`.
 
 use crate::Element;
-use crate::families::gated::*;
-use crate::{Batch, Context, Error, GpuTensor};
+use crate::catalogue::gated::packed_half;
+use crate::{Batch, Context, Error, Gated, GpuTensor};
 
 impl Context {
     /// `value * act(gate)` element-wise ([`Gated`]), host slices of one length.

@@ -2,7 +2,7 @@
 //! over the kernels of `crate::families::prelu`.
 
 use crate::Element;
-use crate::families::prelu::*;
+use crate::catalogue::prelu::{check_rrelu_train, prelu_layout};
 use crate::{Batch, Context, Error, GpuTensor};
 
 impl Context {

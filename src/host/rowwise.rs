@@ -2,8 +2,8 @@
 //! over the kernels of `crate::families::rowwise`.
 
 use crate::Element;
-use crate::families::rowwise::*;
-use crate::{Batch, Context, Error, GpuTensor};
+use crate::catalogue::rowwise::rows_of;
+use crate::{Batch, Context, Error, GpuTensor, RowOp};
 
 impl Context {
     fn row_forward<T: Element>(&self, op: RowOp, x: &[T], cols: usize) -> Result<Vec<T>, Error> {

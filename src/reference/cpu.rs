@@ -652,9 +652,9 @@ pub fn gated_backward<T: Element>(
         .unzip())
 }
 
-/// Half of a packed row after the checks of the GPU path.
+/// Half of a packed row after the checks of every path.
 fn packed_half(len: usize, row_len: usize) -> Result<usize, Error> {
-    crate::families::gated::packed_half(len, row_len).map(|half| half as usize)
+    crate::catalogue::gated::packed_half(len, row_len).map(|half| half as usize)
 }
 
 /// `x` is `[rows, row_len]`, rows `[value | gate]`: `[rows, row_len / 2]`.
@@ -757,7 +757,7 @@ pub fn row_backward_f64(op: RowOp, y: &[f32], dy: &[f32]) -> Vec<f64> {
 }
 
 fn rows(len: usize, cols: usize) -> Result<(), Error> {
-    crate::families::rowwise::rows_of(len, cols).map(|_| ())
+    crate::catalogue::rowwise::rows_of(len, cols).map(|_| ())
 }
 
 /// The values as f32, exactly (16-bit values widen without rounding).
@@ -859,7 +859,7 @@ fn leaky_relu_derivative_with(x: f64, slope: f64) -> f64 {
 /// the channel's slope (or the one slope), rounded once; NaN for NaN and
 /// the limit at +-inf, as the unary ops.
 pub fn prelu<T: Element>(x: &[T], slopes: &[T], shape: [usize; 3]) -> Result<Vec<T>, Error> {
-    let (channels, inner) = crate::families::prelu::prelu_layout(x.len(), slopes.len(), shape)?;
+    let (channels, inner) = crate::catalogue::prelu::prelu_layout(x.len(), slopes.len(), shape)?;
     let slope = |i: usize| slopes[(i / inner as usize) % channels as usize].to_f64();
     Ok(x.iter()
         .enumerate()
@@ -876,7 +876,7 @@ pub fn prelu_backward<T: Element>(
     grad_output: &[T],
     shape: [usize; 3],
 ) -> Result<(Vec<T>, Vec<T>), Error> {
-    let (channels, inner) = crate::families::prelu::prelu_layout(x.len(), slopes.len(), shape)?;
+    let (channels, inner) = crate::catalogue::prelu::prelu_layout(x.len(), slopes.len(), shape)?;
     Error::check_len("grad_output", x.len(), grad_output.len())?;
     let channel = |i: usize| (i / inner as usize) % channels as usize;
     let mut sums = vec![0.0f64; slopes.len()];
@@ -931,7 +931,7 @@ pub fn rrelu_train<T: Element>(
     upper: f32,
     seed: u64,
 ) -> Result<(Vec<T>, Vec<T>), Error> {
-    crate::families::prelu::check_rrelu_train(x.len(), lower, upper)?;
+    crate::catalogue::prelu::check_rrelu_train(x.len(), lower, upper)?;
     Ok(x.iter()
         .enumerate()
         .map(|(i, &v)| {

@@ -1,5 +1,7 @@
 //! The WGSL sources: the function library, for splicing activations into
-//! your own shaders, and the composer that builds one kernel module per op.
+//! your own shaders, the composer that builds one kernel module per op, and
+//! the modules of the other kernel families (gated, row-wise, PReLU) built
+//! on the same library.
 //!
 //! ```
 //! // A caller's own compute shader that applies GELU in its inner loop.
@@ -13,14 +15,14 @@
 //! # let _ = source;
 //! ```
 
-pub use crate::families::gated::gated_module;
-pub use crate::families::prelu::prelu_module;
-pub use crate::families::rowwise::{
-    MAX_COLS, SHORT_ROW, SHORT_ROW_CPU, rowwise_module, rowwise_module_subgroups,
-};
+pub(crate) mod families;
 pub(crate) mod texture;
 
+pub use crate::catalogue::rowwise::MAX_COLS;
 use crate::{Activation, Precision};
+pub use families::{
+    SHORT_ROW, SHORT_ROW_CPU, gated_module, prelu_module, rowwise_module, rowwise_module_subgroups,
+};
 pub use texture::{texture_module, texture_module_with};
 
 /// Portable f32 helpers (`wa_exp`, `wa_expm1`, `wa_tanh`, NaN and sign tests).
