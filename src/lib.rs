@@ -106,10 +106,10 @@
 //! Every result is measured against [`cpu`], an independent f64 reference
 //! rounded once ([`accuracy`] has the judge): the piecewise-linear ops are
 //! bit-exact; the smooth ops are within 2 scaled ULPs forward, 4 derivative
-//! and 5 backward (scaled by the condition number, as the README explains;
+//! and 5 backward (scaled by the condition number, as `docs/accuracy.md` explains;
 //! [`Precision::Fast`]: 4, 8 and 8),
 //! checked over sweeps of the f32 bit patterns on every adapter, and 16-bit
-//! data within 1 ULP over every f16 and bf16 value. Speed: the README's
+//! data within 1 ULP over every f16 and bf16 value. Speed: the README's table and `docs/speed.md`'s
 //! tables (ratios to Burn, to naive same-op kernels and to a copy kernel,
 //! measured in the same run) and `cli/examples/bench.rs`.
 

@@ -545,7 +545,7 @@ fn prelu<T: Element>(u: &mut Unstructured<'_>) -> Result<()> {
     let dy: Vec<T> = elements(u, glen)?;
 
     let fits = product == Some(len) && (nslopes == c || nslopes == 1);
-    // Known bug, found by this target: `prelu_layout` (src/prelu.rs:53)
+    // Known bug, found by this target: `prelu_layout` (src/catalogue/prelu.rs:20)
     // multiplies `c * inner` unchecked for one shared slope, so an empty
     // tensor of shape [0, c, inner] with c != 1 and c * inner past
     // usize::MAX panics with overflow checks on ("attempt to multiply with

@@ -14,7 +14,7 @@ use crate::Dtype;
 /// overflow of an intermediate for a finite input, subnormals handled as
 /// tiny values. The piecewise-linear ops (and ReLU², Identity) are exact in
 /// both. The tiers differ in the smooth ops' error bounds, in scaled ULPs
-/// (ULPs over `1 + kappa`, kappa the condition number, see the README):
+/// (ULPs over `1 + kappa`, kappa the condition number, see `docs/accuracy.md`):
 ///
 /// | tier | forward | derivative | backward | 16-bit results |
 /// |---|--:|--:|--:|---|

@@ -97,7 +97,7 @@ pub(crate) async fn read_f32_async(
 /// The chunk size (whole pages) for splitting a copy of `len` bytes over
 /// threads, or `None` when one thread should do it: one thread does not
 /// saturate the memory bus, and the page faults of a fresh result are then
-/// handled in parallel too. Measured on the 2-core VM of README.md: 64 MiB in
+/// handled in parallel too. Measured on the 2-core VM of docs/speed.md: 64 MiB in
 /// 8.7 ms on one thread, 5.5 ms on two.
 fn parallel_chunk(len: usize) -> Option<usize> {
     // Below this a thread start (tens of µs) is not worth it.
