@@ -387,8 +387,11 @@ fn launch<const N: usize>(
     let outputs: [Bound; N] = outputs
         .try_into()
         .unwrap_or_else(|_| unreachable!("N outputs"));
-    // Everything CubeCL recorded so far (the inputs' producers) goes to the
-    // queue before our command buffer.
+    // Everything CubeCL recorded so far goes to the queue before our command
+    // buffer: `get_resource` above already submitted the streams that
+    // produced each buffer (CubeCL's scheduler flushes the binding's stream
+    // and the caller's), and this flush covers what the caller's stream
+    // recorded since.
     client
         .flush()
         .unwrap_or_else(|e| broken(format!("CubeCL's flush: {e:?}")));
