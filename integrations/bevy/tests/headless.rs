@@ -264,3 +264,42 @@ fn bad_input_is_reported_not_a_panic() {
         assert!(status(&app, bad_format).error.is_some());
     }
 }
+
+#[test]
+fn backward_equals_apply_texture_backward_bits() {
+    for backends in backends() {
+        let mut app = headless_app(backends);
+        let name = describe(&app);
+        let ctx = reference_context(&app);
+        let format = TextureFormat::Rgba32Float;
+        let x_image = image_with_values(W, H, format);
+        // The gradient: the same values in reverse order.
+        let mut g_image = x_image.clone();
+        let mut grads = floats(x_image.data.as_ref().unwrap());
+        grads.reverse();
+        g_image.data = Some(grads.iter().flat_map(|v| v.to_le_bytes()).collect());
+        let x = add_image(&mut app, x_image.clone());
+        let g = add_image(&mut app, g_image.clone());
+        let out = add_image(&mut app, blank_image(W, H, format));
+        let op = Activation::Gelu;
+        let entity = spawn(&mut app, ImageActivation::backward(op, x, g, out.clone()));
+        wait_for_run(&mut app, entity, op, Mode::Backward, 0);
+        let got = read_image(&mut app, &out);
+        let want = ctx
+            .apply_texture_backward(
+                op,
+                &texture_like(&ctx, &x_image),
+                &texture_like(&ctx, &g_image),
+            )
+            .expect("apply_texture_backward");
+        assert!(
+            got == read_texture(&ctx, &want),
+            "{name}: Bevy's backward differs from apply_texture_backward's bits"
+        );
+        // Not the derivative alone: the gradient scaled it.
+        assert!(
+            got != reference(&ctx, op, Mode::Derivative, &x_image),
+            "{name}"
+        );
+    }
+}
