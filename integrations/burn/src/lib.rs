@@ -298,6 +298,10 @@ struct Bound {
 }
 
 impl Bound {
+    fn buffer(&self) -> &wgpu::Buffer {
+        &self.resource.resource().buffer
+    }
+
     fn region(&self) -> BufferRegion<'_> {
         let resource = self.resource.resource();
         BufferRegion::typed(&resource.buffer, resource.offset, self.len, self.dtype)
@@ -311,10 +315,10 @@ fn broken(what: impl std::fmt::Display) -> ! {
     panic!("wgpu-activations-burn: {what} (the public functions check their input first)")
 }
 
-/// Runs `record` on the device of `inputs[0]` with `outputs` fresh tensors
-/// shaped like it: the inputs' buffers and the outputs' are taken from
-/// CubeCL, CubeCL's pending work is flushed to the queue, and ours submitted
-/// after it.
+/// Runs `record` on the device of `inputs[0]` with `N` outputs shaped like
+/// it (the input `in_place` names, where it can be overwritten, then fresh
+/// tensors): the buffers are taken from CubeCL, CubeCL's pending work is
+/// flushed to the queue, and ours submitted after it.
 fn launch<const N: usize>(
     inputs: Vec<CubeTensor>,
     in_place: Option<usize>,
@@ -357,36 +361,28 @@ fn launch<const N: usize>(
     let dtype_burn = inputs[0].tensor.dtype;
     let allocate =
         || empty_device_contiguous_dtype(client.clone(), device.clone(), shape.clone(), dtype_burn);
-    let buffer = |b: &Bound| b.resource.resource().buffer.clone();
-    let taken = |b: &Bound, others: &[&Bound]| {
-        let mine = buffer(b);
-        others.iter().any(|o| buffer(o) == mine)
-    };
-    let mut outputs: Vec<Bound> = Vec::with_capacity(N);
+    let same_buffer = |a: &Bound, b: &Bound| a.buffer() == b.buffer();
     // First choice for the first output: the input the kernel can overwrite
-    // (its region exactly), when no one else holds that tensor (as Burn's own
-    // element-wise ops do) and no other input shares its buffer.
-    if let Some(i) = in_place {
-        let candidate = &inputs[i];
-        let others: Vec<&Bound> = (0..inputs.len())
-            .filter(|&j| j != i)
-            .map(|j| &inputs[j])
-            .collect();
-        if candidate.tensor.can_mut() && !taken(candidate, &others) {
-            outputs.push(bind(candidate.tensor.clone()));
-        }
-    }
-    while outputs.len() < N {
+    // (its region exactly, already bound), when no one else holds that
+    // tensor (as Burn's own element-wise ops do) and no other input shares
+    // its buffer.
+    let in_place = in_place.filter(|&i| {
+        inputs[i].tensor.can_mut()
+            && !(inputs.iter().enumerate())
+                .any(|(j, other)| j != i && same_buffer(&inputs[i], other))
+    });
+    let mut fresh: Vec<Bound> = Vec::with_capacity(N);
+    for _ in usize::from(in_place.is_some())..N {
         let mut output = bind(allocate());
-        let others: Vec<&Bound> = inputs.iter().chain(outputs.iter()).collect();
-        if taken(&output, &others) {
+        if inputs
+            .iter()
+            .chain(&fresh)
+            .any(|other| same_buffer(&output, other))
+        {
             output = bind(client.memory_dedicated_allocation((), |()| allocate()));
         }
-        outputs.push(output);
+        fresh.push(output);
     }
-    let outputs: [Bound; N] = outputs
-        .try_into()
-        .unwrap_or_else(|_| unreachable!("N outputs"));
     // Everything CubeCL recorded so far goes to the queue before our command
     // buffer: `get_resource` above already submitted the streams that
     // produced each buffer (CubeCL's scheduler flushes the binding's stream
@@ -400,11 +396,16 @@ fn launch<const N: usize>(
         label: Some("wgpu-activations-burn"),
     });
     let input_regions: Vec<BufferRegion<'_>> = inputs.iter().map(Bound::region).collect();
-    let output_regions: [BufferRegion<'_>; N] = std::array::from_fn(|i| outputs[i].region());
+    let mut regions =
+        (in_place.map(|i| input_regions[i]).into_iter()).chain(fresh.iter().map(Bound::region));
+    let output_regions: [BufferRegion<'_>; N] =
+        std::array::from_fn(|_| regions.next().expect("N outputs"));
     record(&shared, &mut encoder, &input_regions, &output_regions)
         .unwrap_or_else(|e| broken(format!("recording: {e}")));
     shared.queue.submit([encoder.finish()]);
-    outputs.map(|bound| bound.tensor)
+    let mut tensors = (in_place.map(|i| inputs[i].tensor.clone()).into_iter())
+        .chain(fresh.into_iter().map(|bound| bound.tensor));
+    std::array::from_fn(|_| tensors.next().expect("N outputs"))
 }
 
 impl ActivationBackend for CubeBackend {
