@@ -16,71 +16,24 @@
 //! ours-in-Burn / kernel alone, the cost of crossing into our kernel (the
 //! contiguity check, CubeCL's buffers and flush, our submission).
 
-use std::time::{Duration, Instant};
-
 use burn::tensor::wgpu::WgpuBackend;
-use burn::tensor::{Device, Tensor, TensorData, activation as burn_act};
+use burn::tensor::{Device, Tensor, TensorData};
 use wgpu_activations::{Activation, BufferRegion, Mode, Precision};
 use wgpu_activations_burn::Activations;
 
-const CALLS: usize = 21;
-const WARMUP: usize = 5;
+// The timing of `bench --api` and of the Burn peer (the same statistic), and
+// the peer's table of Burn's activations.
+#[path = "../../../cli/src/api_timing.rs"]
+mod api_timing;
+#[path = "../../../benches/peers/burn/src/burn_ops.rs"]
+mod burn_ops;
+#[path = "../../../cli/src/json.rs"]
+mod json;
 
-type BurnOp = fn(Tensor<1>) -> Tensor<1>;
+use api_timing::{CALLS, WARMUP_CALLS, parse_size, time_in_turns};
 
-fn burn_op(name: &str) -> Option<BurnOp> {
-    Some(match name {
-        "relu" => burn_act::relu,
-        "sigmoid" => burn_act::sigmoid,
-        "tanh" => burn_act::tanh,
-        "gelu" => burn_act::gelu,
-        "gelu_tanh" => burn_act::gelu_approximate,
-        "silu" => burn_act::silu,
-        "mish" => burn_act::mish,
-        "softplus" => |x| burn_act::softplus(x, 1.0),
-        "log_sigmoid" => burn_act::log_sigmoid,
-        "elu" => |x| burn_act::elu(x, 1.0),
-        "selu" => burn_act::selu,
-        "leaky_relu" => |x| burn_act::leaky_relu(x, 0.01),
-        "hardswish" => burn_act::hard_swish,
-        "softsign" => burn_act::softsign,
-        _ => return None,
-    })
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-/// Times each of `runs` `CALLS` times in turns, after `WARMUP` rounds.
-fn time_in_turns<const K: usize>(runs: [&mut dyn FnMut(); K]) -> [Duration; K] {
-    let mut runs = runs;
-    for _ in 0..WARMUP {
-        for run in runs.iter_mut() {
-            run();
-        }
-    }
-    let mut times: [Vec<Duration>; K] = std::array::from_fn(|_| Vec::new());
-    for _ in 0..CALLS {
-        for (k, run) in runs.iter_mut().enumerate() {
-            let start = Instant::now();
-            run();
-            times[k].push(start.elapsed());
-        }
-    }
-    times.map(median)
-}
-
-fn parse_size(text: &str) -> usize {
-    match text.strip_prefix("2^") {
-        Some(exp) => 1usize << exp.parse::<u32>().expect("size"),
-        None => text.parse().expect("size"),
-    }
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.3}", d.as_secs_f64() * 1e3)
+fn ms(seconds: f64) -> String {
+    format!("{:.3}", seconds * 1e3)
 }
 
 fn main() {
@@ -109,7 +62,12 @@ fn main() {
                     _ => WgpuBackend::Vulkan,
                 }
             }
-            "--sizes" => sizes = value.split(',').map(parse_size).collect(),
+            "--sizes" => {
+                sizes = value
+                    .split(',')
+                    .map(|size| parse_size(size).expect("size"))
+                    .collect()
+            }
             "--ops" => ops = value.split(',').map(String::from).collect(),
             "--precision" => precision = value.parse().expect("precise or fast"),
             other => panic!("unknown argument {other}"),
@@ -128,7 +86,7 @@ fn main() {
         info.name, info.backend, info.driver, info.driver_info
     );
     println!(
-        "# each time: median of {CALLS} calls, each submitted and waited for, after {WARMUP} warm-up calls, in turns"
+        "# each time: median of {CALLS} calls, each submitted and waited for, after {WARMUP_CALLS} warm-up calls, in turns"
     );
     println!(
         "| op | N | graph Burn ms | graph ours ms | Burn/ours | alone Burn ms | alone ours ms | Burn/ours | kernel ms | ours/kernel |"
@@ -156,38 +114,34 @@ fn main() {
             mapped_at_creation: false,
         });
         for name in &ops {
-            let Some(theirs) = burn_op(name) else {
+            let Some(theirs) = burn_ops::burn_op(name) else {
                 eprintln!("{name}: Burn has no such activation; skipped");
                 continue;
             };
             let act: Activation = name.parse().expect("op");
             let kernels = acts.kernels().with_precision(precision);
-            let sync = |d: &Device| d.sync().expect("sync");
+            let sync = |d: &Device| d.sync().map_err(|e| format!("sync: {e:?}"));
             let mut graph_burn = || {
-                let y = theirs(x.clone().mul_scalar(2.0).add_scalar(1.0)).mul_scalar(0.5);
-                sync(&device);
-                drop(y);
+                let _y = theirs(x.clone().mul_scalar(2.0).add_scalar(1.0)).mul_scalar(0.5);
+                sync(&device)
             };
             let mut graph_ours = || {
-                let y = wgpu_activations_burn::activation_at(
+                let _y = wgpu_activations_burn::activation_at(
                     x.clone().mul_scalar(2.0).add_scalar(1.0),
                     act,
                     precision,
                 )
                 .unwrap()
                 .mul_scalar(0.5);
-                sync(&device);
-                drop(y);
+                sync(&device)
             };
             let mut alone_burn = || {
-                let y = theirs(x.clone());
-                sync(&device);
-                drop(y);
+                let _y = theirs(x.clone());
+                sync(&device)
             };
             let mut alone_ours = || {
-                let y = wgpu_activations_burn::activation_at(x.clone(), act, precision).unwrap();
-                sync(&device);
-                drop(y);
+                let _y = wgpu_activations_burn::activation_at(x.clone(), act, precision).unwrap();
+                sync(&device)
             };
             let mut kernel = || {
                 let mut encoder = gpu.create_command_encoder(&Default::default());
@@ -200,18 +154,22 @@ fn main() {
                         None,
                         BufferRegion::new(&output, 0, n),
                     )
-                    .unwrap();
+                    .map_err(|e| e.to_string())?;
                 setup.queue.submit([encoder.finish()]);
-                gpu.poll(wgpu::PollType::wait_indefinitely()).unwrap();
+                gpu.poll(wgpu::PollType::wait_indefinitely())
+                    .map(drop)
+                    .map_err(|e| format!("poll: {e}"))
             };
-            let [gb, go, ab, ao, k] = time_in_turns([
+            let [gb, go, ab, ao, k] = time_in_turns::<String, 5>([
                 &mut graph_burn,
                 &mut graph_ours,
                 &mut alone_burn,
                 &mut alone_ours,
                 &mut kernel,
-            ]);
-            let r = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
+            ])
+            .expect("a timed call")
+            .map(|timing| timing.median);
+            let r = |a: f64, b: f64| a / b;
             println!(
                 "| {name} | 2^{} | {} | {} | {:.2}x | {} | {} | {:.2}x | {} | {:.2}x |",
                 n.trailing_zeros(),

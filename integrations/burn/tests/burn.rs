@@ -11,9 +11,13 @@ use burn::module::Module;
 use burn::nn::{Linear, LinearConfig};
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::wgpu::WgpuBackend;
-use burn::tensor::{DType, Device, Tensor, TensorData, activation as burn_act};
+use burn::tensor::{DType, Device, Tensor, TensorData};
 use half::{bf16, f16};
 use wgpu_activations::{Context, Element, accuracy};
+// Burn's own activation for each of our names, the Burn peer's table.
+#[path = "../../../benches/peers/burn/src/burn_ops.rs"]
+mod burn_ops;
+
 use wgpu_activations_burn::{
     Activation, ActivationLayer, Activations, Error, Gated, GatedLayer, Mode, Precision,
 };
@@ -128,9 +132,37 @@ fn activations() -> Vec<Activation> {
     acts
 }
 
-fn first_mismatch<T: Copy + Into<f32>>(a: &[T], b: &[T], bits: impl Fn(T) -> u32) -> Option<usize> {
-    assert_eq!(a.len(), b.len());
-    (0..a.len()).find(|&i| bits(a[i]) != bits(b[i]))
+/// The element types compared by their bits.
+trait Bits: Copy + Into<f32> {
+    fn bits(self) -> u32;
+}
+
+impl Bits for f32 {
+    fn bits(self) -> u32 {
+        self.to_bits()
+    }
+}
+
+impl Bits for f16 {
+    fn bits(self) -> u32 {
+        u32::from(self.to_bits())
+    }
+}
+
+impl Bits for bf16 {
+    fn bits(self) -> u32 {
+        u32::from(self.to_bits())
+    }
+}
+
+/// Fails, naming `what` and the input, where `got` and `want` differ in any
+/// bit (`inputs[i]` produced both `got[i]` and `want[i]`).
+fn assert_same_bits<T: Bits>(what: impl std::fmt::Display, inputs: &[T], got: &[T], want: &[T]) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths");
+    if let Some(i) = (0..got.len()).find(|&i| got[i].bits() != want[i].bits()) {
+        let [x, got, want] = [inputs[i], got[i], want[i]].map(Into::<f32>::into);
+        panic!("{what} differs at x = {x} (index {i}): {got} vs {want}");
+    }
 }
 
 fn read<T: Element + burn::tensor::Element, const D: usize>(t: Tensor<D>) -> Vec<T> {
@@ -152,54 +184,35 @@ fn tensor_of<T: Element + burn::tensor::Element>(
 /// Forward, derivative and backward of every op, f32, f16, bf16, both
 /// tiers: Burn's tensors through this crate equal the host API's results on
 /// the same device, bit for bit.
-fn check_modes<T: Element + burn::tensor::Element + Into<f32>>(
-    gpu: &Gpu,
-    dtype: DType,
-    bits: impl Fn(T) -> u32 + Copy,
-) {
+fn check_modes<T: Element + burn::tensor::Element + Bits>(gpu: &Gpu, dtype: DType) {
     let device = gpu.acts.device();
     let xs = inputs();
     let (x, x_values) = tensor_of::<T>(&xs, dtype, &device);
     let (g, g_values) = tensor_of::<T>(&grads(xs.len()), dtype, &device);
     for precision in [Precision::Precise, Precision::Fast] {
         let host = gpu.host.with_precision(precision);
+        let what = |act: Activation, mode: &str| {
+            format!("{}: {act} {mode} {dtype:?} {precision:?}", gpu.api)
+        };
         for act in activations() {
             let y = read::<T, 1>(
                 wgpu_activations_burn::activation_at(x.clone(), act, precision).unwrap(),
             );
             let want = host.forward(act, &x_values).unwrap();
-            let at = first_mismatch(&y, &want, bits);
-            assert!(
-                at.is_none(),
-                "{}: {act} forward {dtype:?} {precision:?} differs at x = {}",
-                gpu.api,
-                x_values[at.unwrap()].into()
-            );
+            assert_same_bits(what(act, "forward"), &x_values, &y, &want);
 
             let d = read::<T, 1>(
                 wgpu_activations_burn::unary(x.clone(), act, Mode::Derivative, Some(precision))
                     .unwrap(),
             );
             let want = host.derivative(act, &x_values).unwrap();
-            let at = first_mismatch(&d, &want, bits);
-            assert!(
-                at.is_none(),
-                "{}: {act} derivative {dtype:?} {precision:?} differs at x = {}",
-                gpu.api,
-                x_values[at.unwrap()].into()
-            );
+            assert_same_bits(what(act, "derivative"), &x_values, &d, &want);
 
             let dx = read::<T, 1>(
                 wgpu_activations_burn::backward_at(x.clone(), g.clone(), act, precision).unwrap(),
             );
             let want = host.backward(act, &x_values, &g_values).unwrap();
-            let at = first_mismatch(&dx, &want, bits);
-            assert!(
-                at.is_none(),
-                "{}: {act} backward {dtype:?} {precision:?} differs at x = {}",
-                gpu.api,
-                x_values[at.unwrap()].into()
-            );
+            assert_same_bits(what(act, "backward"), &x_values, &dx, &want);
         }
     }
 }
@@ -207,7 +220,7 @@ fn check_modes<T: Element + burn::tensor::Element + Into<f32>>(
 #[test]
 fn every_op_and_mode_equals_the_host_api_bit_for_bit_f32() {
     for gpu in gpus() {
-        check_modes::<f32>(gpu, DType::F32, f32::to_bits);
+        check_modes::<f32>(gpu, DType::F32);
     }
 }
 
@@ -220,7 +233,7 @@ fn every_op_and_mode_equals_the_host_api_bit_for_bit_f16_bf16() {
                 gpu.api
             );
         } else {
-            check_modes::<f16>(gpu, DType::F16, |v| u32::from(v.to_bits()));
+            check_modes::<f16>(gpu, DType::F16);
         }
         if !gpu.acts.device().supports_dtype(DType::BF16) {
             eprintln!(
@@ -228,7 +241,7 @@ fn every_op_and_mode_equals_the_host_api_bit_for_bit_f16_bf16() {
                 gpu.api
             );
         } else {
-            check_modes::<bf16>(gpu, DType::BF16, |v| u32::from(v.to_bits()));
+            check_modes::<bf16>(gpu, DType::BF16);
         }
     }
 }
@@ -249,22 +262,16 @@ fn autodiff_gradients_are_our_backward_kernels() {
             let forward = read::<f32, 1>(y.clone());
             let grads = (y * g.clone()).sum().backward();
             let dx = read::<f32, 1>(x.grad(&grads).expect("x has a gradient"));
-            assert!(
-                first_mismatch(&forward, &gpu.host.forward(act, &xs).unwrap(), f32::to_bits)
-                    .is_none(),
-                "{}: {act} forward under autodiff",
-                gpu.api
+            let api = gpu.api;
+            let want = gpu.host.forward(act, &xs).unwrap();
+            assert_same_bits(
+                format!("{api}: {act} forward under autodiff"),
+                &xs,
+                &forward,
+                &want,
             );
             let want = gpu.host.backward(act, &xs, &gs).unwrap();
-            let at = first_mismatch(&dx, &want, f32::to_bits);
-            assert!(
-                at.is_none(),
-                "{}: {act} autodiff gradient differs at x = {}: {} vs {}",
-                gpu.api,
-                xs[at.unwrap()],
-                dx[at.unwrap()],
-                want[at.unwrap()]
-            );
+            assert_same_bits(format!("{api}: {act} autodiff gradient"), &xs, &dx, &want);
         }
         let n = 1031;
         let values: Vec<f32> = (0..n).map(|i| (i as f32 * 0.61).cos() * 3.0).collect();
@@ -278,29 +285,28 @@ fn autodiff_gradients_are_our_backward_kernels() {
                 Tensor::<1>::from_data(TensorData::new(gates.clone(), [n]), &device).require_grad();
             let y = wgpu_activations_burn::gated(v.clone(), gate.clone(), kind).unwrap();
             let forward = read::<f32, 1>(y.clone());
-            assert!(
-                first_mismatch(
-                    &forward,
-                    &gpu.host.gated_forward(kind, &values, &gates).unwrap(),
-                    f32::to_bits
-                )
-                .is_none(),
-                "{}: {kind:?} forward",
-                gpu.api
+            let want = gpu.host.gated_forward(kind, &values, &gates).unwrap();
+            assert_same_bits(
+                format!("{}: {kind:?} forward", gpu.api),
+                &gates,
+                &forward,
+                &want,
             );
             let grads = (y * g.clone()).sum().backward();
             let (want_v, want_g) = gpu.host.gated_backward(kind, &values, &gates, &gs).unwrap();
             let dv = read::<f32, 1>(v.grad(&grads).unwrap());
             let dg = read::<f32, 1>(gate.grad(&grads).unwrap());
-            assert!(
-                first_mismatch(&dv, &want_v, f32::to_bits).is_none(),
-                "{}: {kind:?} d_value",
-                gpu.api
+            assert_same_bits(
+                format!("{}: {kind:?} d_value", gpu.api),
+                &gates,
+                &dv,
+                &want_v,
             );
-            assert!(
-                first_mismatch(&dg, &want_g, f32::to_bits).is_none(),
-                "{}: {kind:?} d_gate",
-                gpu.api
+            assert_same_bits(
+                format!("{}: {kind:?} d_gate", gpu.api),
+                &gates,
+                &dg,
+                &want_g,
             );
         }
     }
@@ -426,39 +432,19 @@ fn a_chain_of_burn_ops_around_ours_stays_correct() {
 /// they differ by more, it is Burn that is off the reference, not ours.
 #[test]
 fn agrees_with_burns_own_activations() {
-    type BurnOp = fn(Tensor<1>) -> Tensor<1>;
-    let ops: [(&str, BurnOp); 22] = [
-        ("relu", burn_act::relu),
-        ("sigmoid", burn_act::sigmoid),
-        ("tanh", burn_act::tanh),
-        ("gelu", burn_act::gelu),
-        ("gelu_tanh", burn_act::gelu_approximate),
-        ("silu", burn_act::silu),
-        ("mish", burn_act::mish),
-        ("softplus", |x| burn_act::softplus(x, 1.0)),
-        ("log_sigmoid", burn_act::log_sigmoid),
-        ("elu", |x| burn_act::elu(x, 1.0)),
-        ("celu", |x| burn_act::celu(x, 1.0)),
-        ("selu", burn_act::selu),
-        ("leaky_relu", |x| burn_act::leaky_relu(x, 0.01)),
-        ("hardsigmoid", |x| burn_act::hard_sigmoid(x, 1.0 / 6.0, 0.5)),
-        ("hardswish", burn_act::hard_swish),
-        ("softsign", burn_act::softsign),
-        ("relu6", burn_act::relu6),
-        ("hardtanh", |x| burn_act::hardtanh(x, -1.0, 1.0)),
-        ("tanhshrink", burn_act::tanhshrink),
-        ("softshrink", |x| burn_act::soft_shrink(x, 0.5)),
-        ("hardshrink", |x| burn_act::hard_shrink(x, 0.5)),
-        ("threshold(0.1, 20)", |x| burn_act::threshold(x, 0.1, 20.0)),
-    ];
     let xs: Vec<f32> = (0..8001)
         .map(|i| -16.0 + 32.0 * i as f32 / 8000.0)
         .collect();
     for gpu in gpus() {
         let device = gpu.acts.device();
         let x = Tensor::<1>::from_data(TensorData::new(xs.clone(), [xs.len()]), &device);
-        for (name, burn_op) in ops {
-            let act: Activation = name.parse().unwrap();
+        let mut compared = 0;
+        for &act in Activation::ALL {
+            let name = act.name();
+            let Some(burn_op) = burn_ops::burn_op(name) else {
+                continue;
+            };
+            compared += 1;
             let bound = accuracy::target(act, Mode::Forward).unwrap_or(0.0);
             let ours = read::<f32, 1>(wgpu_activations_burn::activation(x.clone(), act).unwrap());
             let theirs = read::<f32, 1>(burn_op(x.clone()));
@@ -505,6 +491,8 @@ fn agrees_with_burns_own_activations() {
                 gpu.api
             );
         }
+        // Every op Burn has (benches/peers/burn/src/burn_ops.rs) was compared.
+        assert_eq!(compared, 22, "{}: ops compared", gpu.api);
     }
 }
 
@@ -655,34 +643,20 @@ fn a_consumed_input_gives_the_same_bits() {
             Activation::Relu,
             Activation::quick_gelu(),
         ] {
+            let api = gpu.api;
+            let forward = gpu.host.forward(act, &xs).unwrap();
             let y = read::<f32, 1>(wgpu_activations_burn::activation(fresh(&xs), act).unwrap());
-            assert!(
-                first_mismatch(&y, &gpu.host.forward(act, &xs).unwrap(), f32::to_bits).is_none(),
-                "{}: {act}",
-                gpu.api
-            );
+            assert_same_bits(format!("{api}: {act}"), &xs, &y, &forward);
             let dx = read::<f32, 1>(
                 wgpu_activations_burn::backward(fresh(&xs), fresh(&gs), act).unwrap(),
             );
-            assert!(
-                first_mismatch(
-                    &dx,
-                    &gpu.host.backward(act, &xs, &gs).unwrap(),
-                    f32::to_bits
-                )
-                .is_none(),
-                "{}: {act} backward",
-                gpu.api
-            );
+            let want = gpu.host.backward(act, &xs, &gs).unwrap();
+            assert_same_bits(format!("{api}: {act} backward"), &xs, &dx, &want);
             // x * 1 is a new tensor from a Burn kernel, then consumed.
             let y = read::<f32, 1>(
                 wgpu_activations_burn::activation(fresh(&xs).mul_scalar(1.0), act).unwrap(),
             );
-            assert!(
-                first_mismatch(&y, &gpu.host.forward(act, &xs).unwrap(), f32::to_bits).is_none(),
-                "{}: {act} after a Burn op",
-                gpu.api
-            );
+            assert_same_bits(format!("{api}: {act} after a Burn op"), &xs, &y, &forward);
         }
     }
 }
