@@ -54,7 +54,6 @@ usage: cargo run --release -- [options]
 
 CUBECL_WGPU_DEFAULT_DEVICE (e.g. Cpu, DiscreteGpu(0)) picks the adapter.";
 
-
 struct Options {
     backend: WgpuBackend,
     ops: Vec<String>,
