@@ -202,19 +202,19 @@ impl Activations {
     pub fn register(device: &Device, setup: &WgpuSetup) -> Result<Activations, Error> {
         let id = wgpu_id(device)?;
         let mut registry = registry().lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(shared) = registry.iter().find(|shared| shared.id == id) {
-            return Ok(Activations {
-                device: device.clone(),
-                shared: shared.clone(),
-            });
-        }
-        let shared = Arc::new(Shared {
-            id,
-            queue: setup.queue.clone(),
-            kernels: Kernels::new(&setup.device),
-            gated: GatedKernels::new(&setup.device),
-        });
-        registry.push(shared.clone());
+        let shared = match registry.iter().find(|shared| shared.id == id) {
+            Some(shared) => shared.clone(),
+            None => {
+                let shared = Arc::new(Shared {
+                    id,
+                    queue: setup.queue.clone(),
+                    kernels: Kernels::new(&setup.device),
+                    gated: GatedKernels::new(&setup.device),
+                });
+                registry.push(shared.clone());
+                shared
+            }
+        };
         Ok(Activations {
             device: device.clone().without_autodiff(),
             shared,
